@@ -1,0 +1,21 @@
+# Every third-party dependency is found here, from Debian 12 packages (tools/install-deps.sh) — nothing is downloaded.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(ICU REQUIRED COMPONENTS uc i18n)
+find_package(CLI11 REQUIRED)
+
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
+find_path(FLUX_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread openblas64-pthread REQUIRED)
+
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+
+if(FLUX_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(FLUX_WITH_UI)
+  find_package(Qt6 REQUIRED COMPONENTS Widgets Charts Svg Test)
+endif()

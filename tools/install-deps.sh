@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one list of FluxScope's build and test dependencies (Debian 12 packages only).
+# Used by the README's two commands and by .ci/run. Safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3 python3-pip
+  # engine
+  libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libicu-dev libcli11-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # ui
+  qt6-base-dev libqt6charts6-dev libqt6svg6-dev libgl-dev
+  # headless runs and screenshots
+  xvfb xauth
+)
+
+if [ "${1:-}" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then echo "install-deps: all ${#packages[@]} packages present"; exit 0; fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
