@@ -1,5 +1,6 @@
 # Every third-party dependency is found here, from Debian 12 packages (tools/install-deps.sh) — nothing is downloaded.
 find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PkgConfig REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(spdlog REQUIRED)
