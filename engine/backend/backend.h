@@ -1,0 +1,77 @@
+// The Backend seam: the ops a decoder layer needs, implemented once per device (CpuBackend here, CudaBackend in
+// kernels/). Model code is written only against this interface and never mentions a device.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/attention/attention_plan.h"
+#include "engine/backend/tensor.h"
+
+namespace flux::engine {
+
+// A point on the backend's clock: host steady time on the CPU, an event on a GPU stream.
+struct TimeMark {
+  double host_ms = 0.0;
+  std::shared_ptr<void> event;
+};
+
+// What an attention prefill actually computed, for the report.
+struct AttentionStats {
+  double density = 1.0;  // computed KV blocks / causal KV blocks
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;         // "cpu", "cuda"
+  virtual std::string device_name() const = 0;  // e.g. "2-core x86-64 (OpenBLAS)", "NVIDIA H100 80GB HBM3"
+
+  // Memory. Weights are uploaded once from fp32 host data (the backend picks its storage precision).
+  virtual Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) = 0;
+  virtual Tensor empty(int64_t rows, int64_t cols) = 0;  // activation buffer, contents undefined
+  virtual void download(const Tensor& t, std::span<float> host) = 0;
+  // Views rows [row0, row0 + n) of t without copying.
+  virtual Tensor row_view(const Tensor& t, int64_t row0, int64_t n) = 0;
+  // dst rows [dst_row0, +src.rows) = src. Same column count.
+  virtual void write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) = 0;
+  // dst rows [dst_row0, +n) = src rows [src_row0, +n); src and dst may be different tensors.
+  virtual void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) = 0;
+  virtual std::size_t bytes_per_element() const = 0;  // of activation/KV storage
+
+  // Elementwise and row ops on [tokens, features] activations.
+  virtual void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) = 0;
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // RMSNorm over each head_dim-wide chunk of every row (Qwen3 QK-norm), in place.
+  virtual void head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, float eps) = 0;
+  // out = x · wᵀ: x [n, in], w [out, in], out [n, out].
+  virtual void matmul(const Tensor& x, const Tensor& w, Tensor& out) = 0;
+  virtual void add_bias(Tensor& x, const Tensor& bias) = 0;   // bias [1, cols] added to every row
+  virtual void add(Tensor& x, const Tensor& y) = 0;           // x += y
+  virtual void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) = 0;  // out = silu(gate) * up
+  // Rotary embedding, HF half-rotation convention, on every head of x; row r has position pos0 + r.
+  virtual void rope(Tensor& x, int head_dim, int64_t pos0, float theta) = 0;
+
+  // Attention prefill of n_q queries at positions [q_pos0, q_pos0 + n_q) against keys/values rows [0, n_kv) of k/v,
+  // under plan's mask. q/out [n_q, Hq·d], k/v [≥ n_kv, Hkv·d].
+  virtual AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
+                                           int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
+                                           const AttentionPlan& plan, Tensor& out) = 0;
+  // One decode query [1, Hq·d] attending every stored row [0, n_slots) of k/v (the cache stores exactly the rows
+  // the layer's plan allows).
+  virtual void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
+                                int n_kv_heads, int head_dim, Tensor& out) = 0;
+
+  // Timing.
+  virtual TimeMark mark() = 0;
+  virtual double elapsed_ms(const TimeMark& from, const TimeMark& to) = 0;  // may wait for the device
+  virtual void synchronize() = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);
+
+}  // namespace flux::engine

@@ -1,0 +1,47 @@
+// The CPU reference backend: fp32 everywhere, OpenBLAS for GEMMs, OpenMP loops for the rest. It defines what the
+// CUDA backend is checked against, so clarity wins over cleverness here.
+#pragma once
+
+#include "engine/backend/backend.h"
+
+namespace flux::engine {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads);
+
+  std::string name() const override { return "cpu"; }
+  std::string device_name() const override;
+
+  Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) override;
+  Tensor empty(int64_t rows, int64_t cols) override;
+  void download(const Tensor& t, std::span<float> host) override;
+  Tensor row_view(const Tensor& t, int64_t row0, int64_t n) override;
+  void write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) override;
+  void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) override;
+  std::size_t bytes_per_element() const override { return sizeof(float); }
+
+  void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, float eps) override;
+  void matmul(const Tensor& x, const Tensor& w, Tensor& out) override;
+  void add_bias(Tensor& x, const Tensor& bias) override;
+  void add(Tensor& x, const Tensor& y) override;
+  void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override;
+
+  AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
+                                   int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
+                                   Tensor& out) override;
+  void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
+                        int n_kv_heads, int head_dim, Tensor& out) override;
+
+  TimeMark mark() override;
+  double elapsed_ms(const TimeMark& from, const TimeMark& to) override { return to.host_ms - from.host_ms; }
+  void synchronize() override {}
+
+ private:
+  int n_threads_;
+};
+
+}  // namespace flux::engine

@@ -1,0 +1,267 @@
+#include "engine/format/ggml_quant.h"
+
+#include <cstring>
+#include <limits>
+
+#include "engine/core/error.h"
+#include "engine/format/tensor_convert.h"
+
+namespace flux::engine {
+namespace {
+
+constexpr int kQK = 32;    // elements per block of Q4_0..Q8_0
+constexpr int kQKK = 256;  // elements per K-quant super-block
+
+// Block bytes are read through memcpy: GGUF only aligns tensor starts, and 18/20/22/34-byte blocks leave the f16
+// fields unaligned.
+inline float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return f16_to_f32(h);
+}
+
+void dequant_q4_0(const uint8_t* x, float* y, int64_t nb) {  // d, qs[16]
+  for (int64_t i = 0; i < nb; ++i, x += 18, y += kQK) {
+    const float d = load_f16(x);
+    const uint8_t* qs = x + 2;
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = d * static_cast<float>((qs[j] & 0x0F) - 8);
+      y[j + kQK / 2] = d * static_cast<float>((qs[j] >> 4) - 8);
+    }
+  }
+}
+
+void dequant_q4_1(const uint8_t* x, float* y, int64_t nb) {  // d, m, qs[16]
+  for (int64_t i = 0; i < nb; ++i, x += 20, y += kQK) {
+    const float d = load_f16(x);
+    const float m = load_f16(x + 2);
+    const uint8_t* qs = x + 4;
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = d * static_cast<float>(qs[j] & 0x0F) + m;
+      y[j + kQK / 2] = d * static_cast<float>(qs[j] >> 4) + m;
+    }
+  }
+}
+
+// Q5_0/Q5_1: bit j of qh is the fifth bit of element j (j < 16 low nibbles, j >= 16 high nibbles).
+void dequant_q5(const uint8_t* x, float* y, int64_t nb, bool has_min) {
+  const int stride = has_min ? 24 : 22;
+  for (int64_t i = 0; i < nb; ++i, x += stride, y += kQK) {
+    const float d = load_f16(x);
+    const float m = has_min ? load_f16(x + 2) : 0.0f;
+    const int offset = has_min ? 0 : 16;
+    const uint8_t* p = x + (has_min ? 4 : 2);
+    uint32_t qh;
+    std::memcpy(&qh, p, sizeof qh);
+    const uint8_t* qs = p + 4;
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int hi0 = static_cast<int>((qh >> j) & 1u) << 4;
+      const int hi1 = static_cast<int>((qh >> (j + 16)) & 1u) << 4;
+      y[j] = d * static_cast<float>(((qs[j] & 0x0F) | hi0) - offset) + m;
+      y[j + kQK / 2] = d * static_cast<float>(((qs[j] >> 4) | hi1) - offset) + m;
+    }
+  }
+}
+
+void dequant_q8_0(const uint8_t* x, float* y, int64_t nb) {  // d, qs[32] (int8)
+  for (int64_t i = 0; i < nb; ++i, x += 34, y += kQK) {
+    const float d = load_f16(x);
+    for (int j = 0; j < kQK; ++j) y[j] = d * static_cast<float>(static_cast<int8_t>(x[2 + j]));
+  }
+}
+
+// The 12 scale bytes of Q4_K/Q5_K pack 8 six-bit scales and 8 six-bit mins: sub-blocks 0-3 use the low 6 bits of
+// bytes 0-3 (scale) and 4-7 (min); sub-blocks 4-7 take their low 4 bits from bytes 8-11 and their top 2 bits from
+// the spare top bits of bytes 0-3 (scale) and 4-7 (min).
+inline void scale_min_k4(int j, const uint8_t* q, int& scale, int& min) {
+  if (j < 4) {
+    scale = q[j] & 63;
+    min = q[j + 4] & 63;
+  } else {
+    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Q4_K: d, dmin, scales[12], qs[128]; each 64 elements share 32 bytes, low nibbles first.
+void dequant_q4_k(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 144) {
+    const float d = load_f16(x);
+    const float dmin = load_f16(x + 2);
+    const uint8_t* scales = x + 4;
+    const uint8_t* q = x + 16;
+    for (int j = 0, is = 0; j < kQKK; j += 64, q += 32, is += 2) {
+      int sc, mn;
+      scale_min_k4(is, scales, sc, mn);
+      const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
+      scale_min_k4(is + 1, scales, sc, mn);
+      const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
+      for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0x0F) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
+    }
+  }
+}
+
+// Q5_K: d, dmin, scales[12], qh[32], qs[128]; as Q4_K plus a fifth bit: for the k-th 32-element sub-block, bit k
+// of qh[l] belongs to element l.
+void dequant_q5_k(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 176) {
+    const float d = load_f16(x);
+    const float dmin = load_f16(x + 2);
+    const uint8_t* scales = x + 4;
+    const uint8_t* qh = x + 16;
+    const uint8_t* ql = x + 48;
+    int shift = 0;
+    for (int j = 0, is = 0; j < kQKK; j += 64, ql += 32, is += 2, shift += 2) {
+      int sc, mn;
+      scale_min_k4(is, scales, sc, mn);
+      const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
+      scale_min_k4(is + 1, scales, sc, mn);
+      const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
+      for (int l = 0; l < 32; ++l)
+        *y++ = d1 * static_cast<float>((ql[l] & 0x0F) | (((qh[l] >> shift) & 1) << 4)) - m1;
+      for (int l = 0; l < 32; ++l)
+        *y++ = d2 * static_cast<float>((ql[l] >> 4) | (((qh[l] >> (shift + 1)) & 1) << 4)) - m2;
+    }
+  }
+}
+
+// Q6_K: ql[128], qh[64], scales[16] (int8), d. Each half (128 elements) uses 64 ql bytes and 32 qh bytes: element
+// l + 32k takes its low nibble from ql[l + 32(k&1)] (low nibble for k < 2, high for k >= 2) and its top two bits
+// from bits 2k..2k+1 of qh[l]; scales are per 16 elements.
+void dequant_q6_k(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 210) {
+    const uint8_t* ql = x;
+    const uint8_t* qh = x + 128;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(x + 192);
+    const float d = load_f16(x + 208);
+    for (int n = 0; n < kQKK; n += 128, y += 128, ql += 64, qh += 32, sc += 8) {
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = d * static_cast<float>(sc[is] * q1);
+        y[l + 32] = d * static_cast<float>(sc[is + 2] * q2);
+        y[l + 64] = d * static_cast<float>(sc[is + 4] * q3);
+        y[l + 96] = d * static_cast<float>(sc[is + 6] * q4);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int64_t block_elems(StorageType type) {
+  switch (type) {
+    case StorageType::Q4_0: case StorageType::Q4_1: case StorageType::Q5_0: case StorageType::Q5_1:
+    case StorageType::Q8_0:
+      return kQK;
+    case StorageType::Q4_K: case StorageType::Q5_K: case StorageType::Q6_K:
+      return kQKK;
+    default:
+      return 1;
+  }
+}
+
+int64_t block_bytes(StorageType type) {
+  switch (type) {
+    case StorageType::F32: case StorageType::I32: return 4;
+    case StorageType::F16: case StorageType::BF16: case StorageType::I16: return 2;
+    case StorageType::F64: case StorageType::I64: return 8;
+    case StorageType::I8: case StorageType::U8: case StorageType::Bool: case StorageType::F8_E4M3:
+    case StorageType::F8_E5M2:
+      return 1;
+    case StorageType::Q4_0: return 18;
+    case StorageType::Q4_1: return 20;
+    case StorageType::Q5_0: return 22;
+    case StorageType::Q5_1: return 24;
+    case StorageType::Q8_0: return 34;
+    case StorageType::Q4_K: return 144;
+    case StorageType::Q5_K: return 176;
+    case StorageType::Q6_K: return 210;
+  }
+  fail("unknown storage type {}", static_cast<int>(type));
+}
+
+bool is_quantized(StorageType type) { return block_elems(type) > 1; }
+
+int64_t tensor_bytes(StorageType type, int64_t numel) {
+  const int64_t be = block_elems(type);
+  require(numel >= 0, "negative element count {} for a {} tensor", numel, storage_type_name(type));
+  require(numel % be == 0, "{} elements are not a whole number of {} blocks of {}", numel, storage_type_name(type),
+          be);
+  int64_t bytes = 0;
+  require(!__builtin_mul_overflow(numel / be, block_bytes(type), &bytes),
+          "size of a {} tensor of {} elements overflows", storage_type_name(type), numel);
+  return bytes;
+}
+
+std::optional<StorageType> storage_type_from_ggml(uint32_t id) {
+  switch (id) {
+    case 0: return StorageType::F32;
+    case 1: return StorageType::F16;
+    case 2: return StorageType::Q4_0;
+    case 3: return StorageType::Q4_1;
+    case 6: return StorageType::Q5_0;
+    case 7: return StorageType::Q5_1;
+    case 8: return StorageType::Q8_0;
+    case 12: return StorageType::Q4_K;
+    case 13: return StorageType::Q5_K;
+    case 14: return StorageType::Q6_K;
+    case 24: return StorageType::I8;
+    case 25: return StorageType::I16;
+    case 26: return StorageType::I32;
+    case 27: return StorageType::I64;
+    case 28: return StorageType::F64;
+    case 30: return StorageType::BF16;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<uint32_t> ggml_type_id(StorageType type) {
+  for (uint32_t id = 0; id <= 30; ++id)
+    if (storage_type_from_ggml(id) == type) return id;
+  return std::nullopt;
+}
+
+void dequantize_row(StorageType type, const std::byte* src, float* dst, int64_t n) {
+  const auto* x = reinterpret_cast<const uint8_t*>(src);
+  const int64_t nb = n / block_elems(type);
+  switch (type) {
+    case StorageType::F32:
+      std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+      return;
+    case StorageType::F16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = load_f16(x + 2 * i);
+      return;
+    case StorageType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, x + 2 * i, sizeof h);
+        dst[i] = bf16_to_f32(h);
+      }
+      return;
+    case StorageType::Q4_0: dequant_q4_0(x, dst, nb); return;
+    case StorageType::Q4_1: dequant_q4_1(x, dst, nb); return;
+    case StorageType::Q5_0: dequant_q5(x, dst, nb, false); return;
+    case StorageType::Q5_1: dequant_q5(x, dst, nb, true); return;
+    case StorageType::Q8_0: dequant_q8_0(x, dst, nb); return;
+    case StorageType::Q4_K: dequant_q4_k(x, dst, nb); return;
+    case StorageType::Q5_K: dequant_q5_k(x, dst, nb); return;
+    case StorageType::Q6_K: dequant_q6_k(x, dst, nb); return;
+    default:
+      fail("cannot dequantize storage type {} to f32", storage_type_name(type));
+  }
+}
+
+void dequantize(StorageType type, std::span<const std::byte> src, std::span<float> dst) {
+  const auto n = static_cast<int64_t>(dst.size());
+  const int64_t expected = tensor_bytes(type, n);
+  require(static_cast<int64_t>(src.size()) == expected, "{} elements of {} need {} bytes, got {}", n,
+          storage_type_name(type), expected, src.size());
+  dequantize_row(type, src.data(), dst.data(), n);
+}
+
+}  // namespace flux::engine

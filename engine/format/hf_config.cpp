@@ -1,0 +1,154 @@
+#include "engine/format/hf_config.h"
+
+#include <fstream>
+#include <limits>
+
+#include "engine/core/error.h"
+
+namespace flux::engine {
+namespace {
+
+using nlohmann::json;
+
+int int_key(const json& j, const char* key, const std::string& source, std::optional<int> fallback = std::nullopt) {
+  if (!j.contains(key) || j[key].is_null()) {
+    require(fallback.has_value(), "{}: missing required key \"{}\"", source, key);
+    return *fallback;
+  }
+  const json& v = j[key];
+  require(v.is_number_integer(), "{}: \"{}\" must be an integer, got {}", source, key, v.dump());
+  const auto i = v.get<int64_t>();
+  require(i >= std::numeric_limits<int>::min() && i <= std::numeric_limits<int>::max(), "{}: \"{}\" = {} is out of range",
+          source, key, i);
+  return static_cast<int>(i);
+}
+
+std::optional<double> float_key(const json& j, const char* key, const std::string& source) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  require(j[key].is_number(), "{}: \"{}\" must be a number, got {}", source, key, j[key].dump());
+  return j[key].get<double>();
+}
+
+bool bool_key(const json& j, const char* key, const std::string& source, bool fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  require(j[key].is_boolean(), "{}: \"{}\" must be true or false, got {}", source, key, j[key].dump());
+  return j[key].get<bool>();
+}
+
+struct ArchDefaults {
+  const char* model_type;
+  const char* hf_class;
+  int max_position_embeddings;  // transformers' config class defaults
+  bool qk_norm;
+  bool attention_bias;
+};
+
+constexpr ArchDefaults kArchs[] = {
+    {"llama", "LlamaForCausalLM", 2048, false, false},
+    {"qwen2", "Qwen2ForCausalLM", 32768, false, true},
+    {"qwen3", "Qwen3ForCausalLM", 32768, true, false},
+};
+
+const ArchDefaults* find_arch(const std::string& model_type) {
+  for (const auto& a : kArchs)
+    if (model_type == a.model_type) return &a;
+  return nullptr;
+}
+
+// Floats go to JSON through their shortest decimal form so 1e-5f is written as 1e-05, not 9.999999747378752e-06.
+double clean_double(float f) { return std::stod(fmt::format("{}", f)); }
+
+}  // namespace
+
+ModelConfig model_config_from_hf_json(const json& j, const std::string& source) {
+  require(j.is_object(), "{}: config is not a JSON object", source);
+  require(j.contains("model_type") && j["model_type"].is_string(), "{}: missing string key \"model_type\"", source);
+  const std::string model_type = j["model_type"].get<std::string>();
+  const ArchDefaults* arch = find_arch(model_type);
+  require(arch != nullptr, "{}: unsupported architecture '{}' (supported: llama, qwen2, qwen3)", source, model_type);
+  if (j.contains("hidden_act") && !j["hidden_act"].is_null())
+    require(j["hidden_act"] == "silu", "{}: \"hidden_act\" {} is not supported (only \"silu\")", source,
+            j["hidden_act"].dump());
+
+  ModelConfig c;
+  c.architecture = model_type;
+  if (j.contains("_name_or_path") && j["_name_or_path"].is_string()) c.name = j["_name_or_path"].get<std::string>();
+  c.n_layers = int_key(j, "num_hidden_layers", source);
+  c.hidden = int_key(j, "hidden_size", source);
+  c.n_heads = int_key(j, "num_attention_heads", source);
+  c.n_kv_heads = int_key(j, "num_key_value_heads", source, c.n_heads);
+  require(c.n_heads > 0, "{}: \"num_attention_heads\" = {} must be positive", source, c.n_heads);
+  c.head_dim = int_key(j, "head_dim", source, c.hidden / c.n_heads);
+  c.ffn_hidden = int_key(j, "intermediate_size", source);
+  c.vocab_size = int_key(j, "vocab_size", source);
+  c.context_length = int_key(j, "max_position_embeddings", source, arch->max_position_embeddings);
+  c.rms_eps = static_cast<float>(float_key(j, "rms_norm_eps", source).value_or(1e-6));
+  std::optional<double> theta = float_key(j, "rope_theta", source);
+  if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
+    require(j["rope_parameters"].is_object(), "{}: \"rope_parameters\" must be an object", source);
+    if (auto t = float_key(j["rope_parameters"], "rope_theta", source + ": rope_parameters")) theta = t;
+  }
+  c.rope_theta = static_cast<float>(theta.value_or(10000.0));
+  c.tied_embeddings = bool_key(j, "tie_word_embeddings", source, false);
+  c.qk_norm = arch->qk_norm;
+  // Qwen2 always has q/k/v biases and its config has no key for them; llama and qwen3 declare attention_bias.
+  c.attention_bias = arch->attention_bias || bool_key(j, "attention_bias", source, false);
+  validate(c, source);
+  return c;
+}
+
+ModelConfig model_config_from_hf_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  require(in.good(), "{}: cannot open config", path.string());
+  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  require(!j.is_discarded(), "{}: not valid JSON", path.string());
+  return model_config_from_hf_json(j, path.string());
+}
+
+json hf_config_json(const ModelConfig& c, const HfConfigExtras& extras) {
+  const ArchDefaults* arch = find_arch(c.architecture);
+  require(arch != nullptr, "cannot write config.json: unsupported architecture '{}' (supported: llama, qwen2, qwen3)",
+          c.architecture);
+  const double theta = clean_double(c.rope_theta);
+  json j = {
+      {"architectures", {arch->hf_class}},
+      {"model_type", arch->model_type},
+      {"hidden_act", "silu"},
+      {"hidden_size", c.hidden},
+      {"intermediate_size", c.ffn_hidden},
+      {"num_hidden_layers", c.n_layers},
+      {"num_attention_heads", c.n_heads},
+      {"num_key_value_heads", c.n_kv_heads},
+      {"head_dim", c.head_dim},
+      {"max_position_embeddings", c.context_length},
+      {"vocab_size", c.vocab_size},
+      {"rms_norm_eps", clean_double(c.rms_eps)},
+      // 4.x reads rope_theta; 5.x reads rope_parameters (and still converts a legacy rope_theta).
+      {"rope_theta", theta},
+      {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", theta}}},
+      {"tie_word_embeddings", c.tied_embeddings},
+      {"attention_dropout", 0.0},
+      {"initializer_range", 0.02},
+      {"use_cache", true},
+      {"torch_dtype", extras.torch_dtype},
+      {"dtype", extras.torch_dtype},
+  };
+  if (c.architecture != "qwen2") j["attention_bias"] = c.attention_bias;
+  if (c.architecture == "llama") {
+    j["mlp_bias"] = false;
+    j["pretraining_tp"] = 1;
+  } else {
+    j["use_sliding_window"] = false;
+    j["sliding_window"] = nullptr;
+    j["max_window_layers"] = c.n_layers;
+  }
+  auto put_id = [&](const char* key, const std::optional<int64_t>& id) {
+    if (id) j[key] = *id;
+  };
+  put_id("bos_token_id", extras.bos_token_id);
+  put_id("eos_token_id", extras.eos_token_id);
+  put_id("pad_token_id", extras.pad_token_id);
+  return j;
+}
+
+}  // namespace flux::engine

@@ -1,0 +1,44 @@
+// The forward pass of a Llama/Qwen-style decoder, written once against the Backend seam: a readable transcription of
+// norm → qkv → route → rope → attend → o_proj → mlp. Routing is a callback so the router can see pre-RoPE keys.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "engine/backend/backend.h"
+#include "engine/model/decoder_weights.h"
+#include "engine/model/model_config.h"
+#include "engine/runtime/kv_cache.h"
+
+namespace flux::engine {
+
+// Decides a layer's attention during prefill from its pre-RoPE keys [n, Hkv·d].
+using RouteFn = std::function<AttentionPlan(int layer, const Tensor& keys_before_rope)>;
+
+class Decoder {
+ public:
+  Decoder(const ModelConfig& config, DecoderWeights weights, Backend& backend);
+
+  const ModelConfig& config() const { return config_; }
+  Backend& backend() { return backend_; }
+
+  // Embeds tokens into hidden states [n, hidden].
+  Tensor embed(std::span<const int32_t> tokens);
+  // Runs layer l over hidden states x [n, hidden] at positions [pos0, pos0 + n), storing its keys/values.
+  AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route);
+  // One decode step of layer l for a single token x [1, hidden] at position pos.
+  void decode_layer(int layer, Tensor& x, int64_t pos, KvCache& kv);
+  // Final norm + lm_head on the given rows of x: logits [rows, vocab].
+  Tensor logits(const Tensor& x);
+
+ private:
+  void attention_block_inputs(const LayerWeights& w, const Tensor& x, Tensor& h, Tensor& q, Tensor& k, Tensor& v);
+  void finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn);
+
+  ModelConfig config_;
+  DecoderWeights weights_;
+  Backend& backend_;
+};
+
+}  // namespace flux::engine

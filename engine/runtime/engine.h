@@ -1,0 +1,76 @@
+// The engine's front door: loads a model (weights + tokenizer) onto a backend and runs prompts end to end
+// (tokenize → prefill under a RoutingPlan → decode → RunReport). No Qt; the GUI drives it from a worker thread.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/backend/backend.h"
+#include "engine/model/decoder.h"
+#include "engine/model/model_files.h"
+#include "engine/runtime/routing_plan.h"
+#include "engine/runtime/run_observer.h"
+#include "engine/runtime/run_report.h"
+#include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace flux::engine {
+
+struct EngineOptions {
+  std::string backend = "auto";  // "auto" (CUDA when a GPU is present), "cpu", "cuda"
+  int threads = 0;               // CPU threads, 0 = all cores
+  int context_length = 0;        // 0 = the model's
+};
+
+// Called while loading with the fraction done (0..1) and what is being loaded.
+using LoadProgress = std::function<void(double fraction, const std::string& what)>;
+
+struct RunRequest {
+  std::string prompt;
+  RunSettings settings;
+  RoutingPlan plan;  // empty layers = the engine's default plan
+};
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> load(const std::filesystem::path& path, const EngineOptions& options,
+                                      const LoadProgress& progress = {}, const std::atomic<bool>* cancel = nullptr);
+
+  const ModelSummary& summary() const { return summary_; }
+  const ModelConfig& config() const { return decoder_->config(); }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  Backend& backend() { return *backend_; }
+  Decoder& decoder() { return *decoder_; }
+  int context_length() const { return context_length_; }
+  ChatFormat chat_format() const { return chat_format_; }
+
+  // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
+  std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
+  // All layers FA, source "default" (the router issue replaces this with the router's plan).
+  RoutingPlan default_plan() const;
+
+  // Runs one prompt to completion or cancellation. Bad requests (empty prompt, over the context) throw Error;
+  // a cancelled run returns a report with status "cancelled" holding what was done.
+  RunReport run(const RunRequest& request, RunObserver* observer = nullptr,
+                const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  Engine() = default;
+
+  ModelSummary summary_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<Decoder> decoder_;
+  ChatFormat chat_format_ = ChatFormat::Raw;
+  std::string default_system_prompt_;
+  int context_length_ = 0;
+};
+
+// Picks the backend for "auto"/"cpu"/"cuda"; throws Error when "cuda" is asked for but unavailable.
+std::unique_ptr<Backend> make_backend(const std::string& name, int threads);
+
+}  // namespace flux::engine

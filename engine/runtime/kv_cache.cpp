@@ -1,0 +1,77 @@
+#include "engine/runtime/kv_cache.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+
+namespace flux::engine {
+
+KvCache::KvCache(Backend& backend, int n_layers, int kv_dim, int64_t capacity)
+    : backend_(backend), kv_dim_(kv_dim), capacity_(capacity), layers_(static_cast<std::size_t>(n_layers)) {
+  for (auto& l : layers_) {
+    l.k = backend_.empty(capacity, kv_dim);
+    l.v = backend_.empty(capacity, kv_dim);
+  }
+}
+
+int64_t KvCache::slot_of(const Layer& layer, int64_t pos) const {
+  if (!layer.streaming || pos < layer.sink) return pos;
+  return layer.sink + (pos - layer.sink) % layer.window;
+}
+
+void KvCache::store(int layer_index, int64_t pos0, const Tensor& k, const Tensor& v) {
+  Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  require(pos0 == layer.positions, "kv cache: layer {} expects position {}, got {}", layer_index, layer.positions,
+          pos0);
+  require(layer.streaming || pos0 + k.rows <= capacity_,
+          "kv cache: {} positions exceed the session's capacity of {}", pos0 + k.rows, capacity_);
+  if (!layer.streaming) {
+    backend_.write_rows(layer.k, pos0, k);
+    backend_.write_rows(layer.v, pos0, v);
+  } else {
+    for (int64_t r = 0; r < k.rows; ++r) {  // decode: one row at a time into its ring slot
+      const int64_t slot = slot_of(layer, pos0 + r);
+      backend_.copy_rows(k, r, layer.k, slot, 1);
+      backend_.copy_rows(v, r, layer.v, slot, 1);
+    }
+  }
+  layer.positions = pos0 + k.rows;
+}
+
+void KvCache::make_streaming(int layer_index, int sink, int window) {
+  Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  require(!layer.streaming && sink >= 0 && window > 0, "kv cache: invalid streaming conversion of layer {}",
+          layer_index);
+  const int64_t slots = int64_t{sink} + window;
+  if (slots >= capacity_) return;  // the whole context fits in sink + window: nothing to drop, keep it dense
+  Layer compact;
+  compact.k = backend_.empty(slots, kv_dim_);
+  compact.v = backend_.empty(slots, kv_dim_);
+  compact.positions = layer.positions;
+  compact.streaming = true;
+  compact.sink = sink;
+  compact.window = window;
+  const int64_t first_kept = std::max<int64_t>(sink, layer.positions - window);
+  const int64_t n_sink = std::min<int64_t>(sink, layer.positions);
+  backend_.copy_rows(layer.k, 0, compact.k, 0, n_sink);
+  backend_.copy_rows(layer.v, 0, compact.v, 0, n_sink);
+  for (int64_t pos = first_kept; pos < layer.positions; ++pos) {
+    const int64_t slot = slot_of(compact, pos);
+    backend_.copy_rows(layer.k, pos, compact.k, slot, 1);
+    backend_.copy_rows(layer.v, pos, compact.v, slot, 1);
+  }
+  layer = std::move(compact);
+}
+
+int64_t KvCache::slots_in_use(int layer_index) const {
+  const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  if (!layer.streaming) return layer.positions;
+  return std::min<int64_t>(layer.positions, int64_t{layer.sink} + layer.window);
+}
+
+std::size_t KvCache::bytes(int layer_index) const {
+  const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  return static_cast<std::size_t>(layer.k.numel() + layer.v.numel()) * backend_.bytes_per_element();
+}
+
+}  // namespace flux::engine

@@ -1,0 +1,222 @@
+#include "engine/runtime/run_report.h"
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "engine/core/error.h"
+
+namespace flux::engine {
+
+using nlohmann::json;
+
+std::string iso8601_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void RunReport::finalize_summary() {
+  summary.sa_fraction = 0.0;
+  summary.kv_bytes = 0;
+  int sa = 0;
+  for (const auto& l : layers) {
+    sa += l.mode == LayerMode::SA;
+    summary.kv_bytes += l.kv_bytes;
+  }
+  if (!layers.empty()) summary.sa_fraction = static_cast<double>(sa) / static_cast<double>(layers.size());
+  summary.prefill_tokens_per_s = summary.prefill_ms > 0 ? prompt_tokens * 1000.0 / summary.prefill_ms : 0.0;
+  // The first token comes out of prefill; decode speed is over the tokens that needed a decode step.
+  double decode_ms = 0.0;
+  for (std::size_t i = 1; i < tokens.size(); ++i) decode_ms += tokens[i].ms;
+  const std::size_t steps = tokens.size() > 1 ? tokens.size() - 1 : 0;
+  summary.decode_ms_per_token = steps > 0 ? decode_ms / static_cast<double>(steps) : 0.0;
+  summary.decode_tokens_per_s = decode_ms > 0 ? static_cast<double>(steps) * 1000.0 / decode_ms : 0.0;
+}
+
+namespace {
+
+json optional_float(const std::optional<float>& v) { return v ? json(*v) : json(nullptr); }
+
+json plan_json(const AttentionPlan& p) {
+  return {{"kind", attention_mode_name(p.mode)}, {"block", p.block},   {"sink", p.sink},
+          {"window", p.window},                  {"n_last", p.n_last}, {"stride", p.stride},
+          {"threshold", p.threshold}};
+}
+
+AttentionPlan plan_from_json(const json& j) {
+  AttentionPlan p;
+  p.mode = parse_attention_mode(j.at("kind").get<std::string>());
+  p.block = j.at("block").get<int>();
+  p.sink = j.at("sink").get<int>();
+  p.window = j.at("window").get<int>();
+  p.n_last = j.at("n_last").get<int>();
+  p.stride = j.at("stride").get<int>();
+  p.threshold = j.at("threshold").get<float>();
+  return p;
+}
+
+DecisionSource parse_source(const std::string& s) {
+  if (s == "router") return DecisionSource::Router;
+  if (s == "override") return DecisionSource::Override;
+  return DecisionSource::Default;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+json RunReport::to_json() const {
+  json j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["status"] = status;
+  if (!error.empty()) j["error"] = error;
+  j["started_at"] = started_at;
+  j["model"] = {{"name", model_name}, {"path", model_path}, {"architecture", architecture}};
+  j["backend"] = {{"name", backend}, {"device", device}};
+  j["settings"] = {{"chat", settings.chat},
+                   {"system_prompt", settings.system_prompt},
+                   {"max_new_tokens", settings.max_new_tokens},
+                   {"context_length", settings.context_length},
+                   {"temperature", settings.sampler.temperature},
+                   {"top_k", settings.sampler.top_k},
+                   {"top_p", settings.sampler.top_p},
+                   {"repetition_penalty", settings.sampler.repetition_penalty},
+                   {"repeat_last_n", settings.sampler.repeat_last_n},
+                   {"seed", settings.sampler.seed},
+                   {"route", settings.route},
+                   {"overrides", settings.overrides},
+                   {"sparse_attention", plan_json(sparse)}};
+  j["prompt_tokens"] = prompt_tokens;
+  json layers_json = json::array();
+  for (const auto& l : layers) {
+    layers_json.push_back({{"index", l.index},
+                           {"mode", layer_mode_name(l.mode)},
+                           {"sa_kind", l.sa_kind.empty() ? json(nullptr) : json(l.sa_kind)},
+                           {"router_prob", optional_float(l.router_prob)},
+                           {"source", decision_source_name(l.source)},
+                           {"prefill_ms", l.prefill_ms},
+                           {"router_ms", l.router_ms},
+                           {"kv_bytes", l.kv_bytes},
+                           {"density", l.density}});
+  }
+  j["layers"] = std::move(layers_json);
+  json tokens_json = json::array();
+  for (const auto& t : tokens) tokens_json.push_back({{"id", t.id}, {"text", t.text}, {"ms", t.ms}});
+  j["decode"] = {{"tokens", std::move(tokens_json)}, {"stop_reason", stop_reason}};
+  j["output_text"] = output_text;
+  j["summary"] = {{"ttft_ms", summary.ttft_ms},
+                  {"prefill_ms", summary.prefill_ms},
+                  {"prefill_tokens_per_s", summary.prefill_tokens_per_s},
+                  {"decode_ms_per_token", summary.decode_ms_per_token},
+                  {"decode_tokens_per_s", summary.decode_tokens_per_s},
+                  {"total_ms", summary.total_ms},
+                  {"sa_fraction", summary.sa_fraction},
+                  {"kv_bytes", summary.kv_bytes}};
+  return j;
+}
+
+RunReport RunReport::from_json(const json& j) {
+  try {
+    RunReport r;
+    require(j.at("schema_version").get<int>() == kReportSchemaVersion, "report: unsupported schema_version {}",
+            j.at("schema_version").dump());
+    r.status = j.at("status").get<std::string>();
+    r.error = j.value("error", "");
+    r.started_at = j.value("started_at", "");
+    r.model_name = j.at("model").at("name").get<std::string>();
+    r.model_path = j.at("model").at("path").get<std::string>();
+    r.architecture = j.at("model").at("architecture").get<std::string>();
+    r.backend = j.at("backend").at("name").get<std::string>();
+    r.device = j.at("backend").at("device").get<std::string>();
+    const json& s = j.at("settings");
+    r.settings.chat = s.at("chat").get<bool>();
+    r.settings.system_prompt = s.at("system_prompt").get<std::string>();
+    r.settings.max_new_tokens = s.at("max_new_tokens").get<int>();
+    r.settings.context_length = s.at("context_length").get<int>();
+    r.settings.sampler.temperature = s.at("temperature").get<float>();
+    r.settings.sampler.top_k = s.at("top_k").get<int>();
+    r.settings.sampler.top_p = s.at("top_p").get<float>();
+    r.settings.sampler.repetition_penalty = s.at("repetition_penalty").get<float>();
+    r.settings.sampler.repeat_last_n = s.at("repeat_last_n").get<int>();
+    r.settings.sampler.seed = s.at("seed").get<uint64_t>();
+    r.settings.route = s.at("route").get<std::string>();
+    r.settings.overrides = s.at("overrides").get<std::string>();
+    r.sparse = plan_from_json(s.at("sparse_attention"));
+    r.prompt_tokens = j.at("prompt_tokens").get<int>();
+    for (const json& l : j.at("layers")) {
+      LayerReport lr;
+      lr.index = l.at("index").get<int>();
+      lr.mode = l.at("mode").get<std::string>() == "SA" ? LayerMode::SA : LayerMode::FA;
+      lr.sa_kind = l.at("sa_kind").is_null() ? "" : l.at("sa_kind").get<std::string>();
+      if (!l.at("router_prob").is_null()) lr.router_prob = l.at("router_prob").get<float>();
+      lr.source = parse_source(l.at("source").get<std::string>());
+      lr.prefill_ms = l.at("prefill_ms").get<double>();
+      lr.router_ms = l.at("router_ms").get<double>();
+      lr.kv_bytes = l.at("kv_bytes").get<std::size_t>();
+      lr.density = l.at("density").get<double>();
+      r.layers.push_back(lr);
+    }
+    for (const json& t : j.at("decode").at("tokens"))
+      r.tokens.push_back({t.at("id").get<int32_t>(), t.at("text").get<std::string>(), t.at("ms").get<double>()});
+    r.stop_reason = j.at("decode").at("stop_reason").get<std::string>();
+    r.output_text = j.at("output_text").get<std::string>();
+    const json& sm = j.at("summary");
+    r.summary.ttft_ms = sm.at("ttft_ms").get<double>();
+    r.summary.prefill_ms = sm.at("prefill_ms").get<double>();
+    r.summary.total_ms = sm.at("total_ms").get<double>();
+    r.finalize_summary();
+    return r;
+  } catch (const json::exception& e) {
+    fail("report: not a FluxScope run report: {}", e.what());
+  }
+}
+
+std::string RunReport::to_csv() const {
+  // One long-format table: a `table` column says whether a row describes a layer, a decoded token or the summary.
+  std::string out = "table,index,mode,sa_kind,router_prob,source,prefill_ms,router_ms,kv_bytes,density,token_id,text,ms\n";
+  for (const auto& l : layers) {
+    out += fmt::format("layer,{},{},{},{},{},{:.4f},{:.4f},{},{:.4f},,,\n", l.index, layer_mode_name(l.mode), l.sa_kind,
+                       l.router_prob ? fmt::format("{:.6f}", *l.router_prob) : "", decision_source_name(l.source),
+                       l.prefill_ms, l.router_ms, l.kv_bytes, l.density);
+  }
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    out += fmt::format("token,{},,,,,,,,,{},{},{:.4f}\n", i, tokens[i].id, csv_field(tokens[i].text), tokens[i].ms);
+  out += fmt::format("summary,,,,,,{:.4f},,{},{:.4f},,,{:.4f}\n", summary.prefill_ms, summary.kv_bytes,
+                     summary.sa_fraction, summary.total_ms);
+  return out;
+}
+
+void RunReport::save(const std::filesystem::path& path) const {
+  const std::string ext = path.extension().string();
+  require(ext == ".json" || ext == ".csv", "{}: report files must end in .json or .csv", path.string());
+  const std::string text = ext == ".json" ? to_json().dump(2) + "\n" : to_csv();
+  const std::filesystem::path tmp = path.string() + ".part";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    require(f.good(), "{}: cannot write report: {}", path.string(), std::strerror(errno));
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    f.close();
+    require(f.good(), "{}: writing the report failed: {}", path.string(), std::strerror(errno));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    fail("{}: cannot write report: {}", path.string(), ec.message());
+  }
+}
+
+}  // namespace flux::engine

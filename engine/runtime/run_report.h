@@ -1,0 +1,87 @@
+// Everything one run produced — settings, routing plan, per-layer prefill timing, per-token decode timing, output —
+// as a copyable value that serializes to JSON and CSV (schema: docs/report-schema.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/runtime/routing_plan.h"
+#include "engine/runtime/sampler.h"
+
+namespace flux::engine {
+
+inline constexpr int kReportSchemaVersion = 1;
+
+struct RunSettings {
+  bool chat = true;
+  std::string system_prompt;
+  int max_new_tokens = 0;
+  int context_length = 0;
+  SamplerSettings sampler;
+  std::string route;      // preset or source of the plan, e.g. "fa", "sa", "first-k:4", "router"
+  std::string overrides;  // as given by the user, e.g. "0-5=FA"
+};
+
+struct LayerReport {
+  int index = 0;
+  LayerMode mode = LayerMode::FA;
+  std::string sa_kind;  // "streaming" / "triangle" / "xattn" for SA layers, "" for FA
+  std::optional<float> router_prob;
+  DecisionSource source = DecisionSource::Default;
+  double prefill_ms = 0.0;
+  double router_ms = 0.0;
+  std::size_t kv_bytes = 0;
+  double density = 1.0;  // computed attention blocks / causal blocks during prefill
+};
+
+struct TokenReport {
+  int32_t id = 0;
+  std::string text;
+  double ms = 0.0;
+};
+
+struct RunSummary {
+  double ttft_ms = 0.0;
+  double prefill_ms = 0.0;
+  double prefill_tokens_per_s = 0.0;
+  double decode_ms_per_token = 0.0;
+  double decode_tokens_per_s = 0.0;
+  double total_ms = 0.0;
+  double sa_fraction = 0.0;
+  std::size_t kv_bytes = 0;
+};
+
+struct RunReport {
+  std::string status = "ok";  // "ok", "cancelled", "error"
+  std::string error;
+  std::string started_at;     // ISO 8601, UTC
+  std::string model_name, model_path, architecture;
+  std::string backend, device;
+  RunSettings settings;
+  AttentionPlan sparse;       // what SA meant in this run
+  int prompt_tokens = 0;
+  std::vector<LayerReport> layers;
+  std::vector<TokenReport> tokens;
+  std::string output_text;
+  std::string stop_reason;    // "eos", "length", "context", "cancelled"
+  RunSummary summary;
+
+  // Fills summary from layers and tokens (ttft and prefill_ms are measured, not derived, and set by the caller).
+  void finalize_summary();
+
+  nlohmann::json to_json() const;
+  static RunReport from_json(const nlohmann::json& j);
+  std::string to_csv() const;
+  // Writes JSON or CSV by the file extension (.json / .csv); throws Error naming the path when it cannot.
+  void save(const std::filesystem::path& path) const;
+};
+
+std::string iso8601_now();
+
+}  // namespace flux::engine

@@ -1,0 +1,86 @@
+#include "engine/runtime/session.h"
+
+#include "engine/core/error.h"
+
+namespace flux::engine {
+
+Session::Session(Decoder& decoder, int64_t capacity, const std::atomic<bool>* cancel)
+    : decoder_(decoder),
+      kv_(decoder.backend(), decoder.config().n_layers, decoder.config().kv_dim(), capacity),
+      cancel_(cancel) {}
+
+void Session::check_cancel() const {
+  if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+}
+
+Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                            const std::function<void(const LayerReport&)>& on_layer) {
+  const ModelConfig& cfg = decoder_.config();
+  require(!tokens.empty(), "prefill: the prompt is empty");
+  require(position_ == 0, "prefill: this session already holds {} positions; start a new session", position_);
+  require(static_cast<int>(plan.layers.size()) == cfg.n_layers, "prefill: routing plan has {} layers, model has {}",
+          plan.layers.size(), cfg.n_layers);
+  require(static_cast<int64_t>(tokens.size()) <= kv_.capacity(), "prefill: {} prompt tokens exceed the capacity {}",
+          tokens.size(), kv_.capacity());
+  Backend& backend = decoder_.backend();
+  Tensor x = decoder_.embed(tokens);
+  for (int l = 0; l < cfg.n_layers; ++l) {
+    check_cancel();
+    const TimeMark start = backend.mark();
+    const AttentionPlan attention = plan.attention_for(l);
+    const AttentionStats stats =
+        decoder_.prefill_layer(l, x, 0, kv_, [&](int, const Tensor&) { return attention; });
+    if (attention.mode == AttentionMode::Streaming) kv_.make_streaming(l, attention.sink, attention.window);
+    const TimeMark end = backend.mark();
+    if (on_layer) {
+      const LayerRoute& route = plan.layers[static_cast<std::size_t>(l)];
+      LayerReport r;
+      r.index = l;
+      r.mode = route.mode;
+      r.sa_kind = route.mode == LayerMode::SA ? attention_mode_name(plan.sparse.mode) : "";
+      r.router_prob = route.router_prob;
+      r.source = route.source;
+      r.prefill_ms = backend.elapsed_ms(start, end);
+      r.kv_bytes = kv_.bytes(l);
+      r.density = stats.density;
+      on_layer(r);
+    }
+  }
+  position_ = static_cast<int64_t>(tokens.size());
+  return x;
+}
+
+std::vector<float> Session::prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                                    const std::function<void(const LayerReport&)>& on_layer) {
+  Tensor x = run_prefill(tokens, plan, on_layer);
+  Backend& backend = decoder_.backend();
+  const Tensor last = backend.row_view(x, x.rows - 1, 1);
+  const Tensor logits = decoder_.logits(last);
+  std::vector<float> out(static_cast<std::size_t>(logits.numel()));
+  backend.download(logits, out);
+  return out;
+}
+
+std::vector<float> Session::prefill_all_logits(std::span<const int32_t> tokens, const RoutingPlan& plan) {
+  Tensor x = run_prefill(tokens, plan, {});
+  const Tensor logits = decoder_.logits(x);
+  std::vector<float> out(static_cast<std::size_t>(logits.numel()));
+  decoder_.backend().download(logits, out);
+  return out;
+}
+
+std::vector<float> Session::decode(int32_t token) {
+  check_cancel();
+  require(position_ > 0, "decode: run prefill first");
+  require(position_ < kv_.capacity(), "decode: the context of {} positions is full", kv_.capacity());
+  const int32_t ids[1] = {token};
+  Tensor x = decoder_.embed(ids);
+  for (int l = 0; l < decoder_.config().n_layers; ++l) decoder_.decode_layer(l, x, position_, kv_);
+  ++position_;
+  const Tensor logits = decoder_.logits(x);
+  std::vector<float> out(static_cast<std::size_t>(logits.numel()));
+  decoder_.backend().download(logits, out);
+  return out;
+}
+
+}  // namespace flux::engine

@@ -1,0 +1,51 @@
+// One conversation on a loaded model: owns the KV cache, runs prefill under a RoutingPlan, then decodes step by
+// step. Checks the cancel flag between layers and between tokens.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/model/decoder.h"
+#include "engine/runtime/kv_cache.h"
+#include "engine/runtime/routing_plan.h"
+#include "engine/runtime/run_report.h"
+
+namespace flux::engine {
+
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("run cancelled") {}
+};
+
+class Session {
+ public:
+  // capacity: the most positions this session will hold (prompt + generated).
+  Session(Decoder& decoder, int64_t capacity, const std::atomic<bool>* cancel = nullptr);
+
+  // Runs the prompt through every layer. Returns the logits of the last prompt position [vocab]. `on_layer` is
+  // called after each layer with its report (mode, source, timing, KV bytes). Throws Cancelled.
+  std::vector<float> prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                             const std::function<void(const LayerReport&)>& on_layer = {});
+  // Same, returning the logits of every prompt position [n, vocab] (reference checks).
+  std::vector<float> prefill_all_logits(std::span<const int32_t> tokens, const RoutingPlan& plan);
+  // Feeds one token at the next position; returns its logits [vocab].
+  std::vector<float> decode(int32_t token);
+
+  int64_t position() const { return position_; }
+  const KvCache& kv_cache() const { return kv_; }
+
+ private:
+  Tensor run_prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                     const std::function<void(const LayerReport&)>& on_layer);
+  void check_cancel() const;
+
+  Decoder& decoder_;
+  KvCache kv_;
+  const std::atomic<bool>* cancel_;
+  int64_t position_ = 0;
+};
+
+}  // namespace flux::engine

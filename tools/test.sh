@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README command (2): set up a fresh Debian 12 machine, build everything with warnings as errors, run the test suite.
+# .ci/run calls exactly this. Usage: tools/test.sh [extra ctest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+bash tools/fetch-demo-model.sh
+build_dir="${FLUX_BUILD_DIR:-build}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUX_WERROR=ON ${FLUX_CMAKE_ARGS:-}
+cmake --build "$build_dir" -j "${FLUX_JOBS:-2}"
+QT_QPA_PLATFORM=offscreen ctest --test-dir "$build_dir" --output-on-failure -j "${FLUX_JOBS:-2}" "$@"
