@@ -8,9 +8,16 @@ find_package(fmt REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc i18n)
 find_package(CLI11 REQUIRED)
 
-set(BLA_VENDOR OpenBLAS)
-find_package(BLAS REQUIRED)
-find_path(FLUX_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread openblas64-pthread REQUIRED)
+# The OpenMP build of OpenBLAS shares our OpenMP thread pool; the pthread build would fight it for the cores.
+find_library(FLUX_OPENBLAS_LIBRARY openblas PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp
+             /usr/lib/aarch64-linux-gnu/openblas-openmp NO_DEFAULT_PATH)
+if(NOT FLUX_OPENBLAS_LIBRARY)
+  message(WARNING "OpenMP OpenBLAS not found (Debian: libopenblas-openmp-dev); using the default BLAS")
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS REQUIRED)
+  set(FLUX_OPENBLAS_LIBRARY ${BLAS_LIBRARIES})
+endif()
+find_path(FLUX_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-openmp openblas openblas-pthread REQUIRED)
 
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3 python3-pip
   # engine
-  libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libopenblas-openmp-dev libsentencepiece-dev sentencepiece libspdlog-dev libfmt-dev nlohmann-json3-dev
   libicu-dev libcli11-dev
   # tests
   libgtest-dev libgmock-dev

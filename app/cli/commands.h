@@ -1,4 +1,4 @@
-// The CLI subcommands. Each registers its flags on a CLI11 subcommand and returns an exit status when run.
+// The CLI subcommands. Each registers its flags on a CLI11 subcommand and returns how to run it.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,12 +7,14 @@
 
 namespace flux::cli {
 
-// Registers a subcommand; the returned function runs it after parsing (exit status: 0 ok, 1 error, 130 cancelled).
-using CommandRunner = std::function<int()>;
+struct Command {
+  CLI::App* app;             // the subcommand, to check whether it was given
+  std::function<int()> run;  // exit status: 0 ok, 1 error, 130 cancelled
+};
 
-CommandRunner add_generate_command(CLI::App& app);
-CommandRunner add_inspect_command(CLI::App& app);
-CommandRunner add_tokenize_command(CLI::App& app);
-CommandRunner add_convert_command(CLI::App& app);
+Command add_generate_command(CLI::App& app);
+Command add_inspect_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
+Command add_convert_command(CLI::App& app);
 
 }  // namespace flux::cli

@@ -1,1 +1,26 @@
-int main() { return 0; }
+// fluxscope-cli: scripted runs, inspection and conversion over the same engine as the desktop app.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "app/cli/commands.h"
+
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);
+  CLI::App app{"FluxScope CLI — Flux Attention inference, inspection and conversion"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "fluxscope-cli 0.1.0");
+  const std::vector<flux::cli::Command> commands = {
+      flux::cli::add_generate_command(app), flux::cli::add_inspect_command(app),
+      flux::cli::add_tokenize_command(app), flux::cli::add_convert_command(app)};
+  CLI11_PARSE(app, argc, argv);
+  try {
+    for (const auto& command : commands)
+      if (command.app->parsed()) return command.run();
+  } catch (const std::exception& e) {  // flux::engine::Error carries a one-line, user-facing reason
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

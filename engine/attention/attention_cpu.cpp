@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -49,27 +50,58 @@ struct Scratch {
   std::vector<float> s, o, m, l;
 };
 
+// e^x for x <= 0 (Cephes expf: range reduction by ln 2 and a degree-6 polynomial; measured relative error < 1e-7).
+// Arguments below -87 (past float's normal range; -inf for masked scores) give exactly 0: next to the row maximum's
+// e^0 = 1 such terms are below float resolution anyway. The clamp and the zeroing are integer bit blends because a
+// float select would be a branch under -ftrapping-math, and the softmax loops must vectorize.
+inline float exp_nonpositive(float x) {
+  const int32_t in_range = -static_cast<int32_t>(x > -87.0f);  // all ones or zero
+  const float xc = std::bit_cast<float>((std::bit_cast<int32_t>(x) & in_range) |
+                                        (std::bit_cast<int32_t>(-87.0f) & ~in_range));
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
+  const float n = (xc * 1.44269504088896341f + kRound) - kRound;
+  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = (p * r * r + r + 1.0f) * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return std::bit_cast<float>(std::bit_cast<int32_t>(y) & in_range);
+}
+
+// max(a, b) for non-NaN floats as a bit blend, for the same reason.
+inline float max_blend(float a, float b) {
+  const int32_t a_wins = -static_cast<int32_t>(a >= b);
+  return std::bit_cast<float>((std::bit_cast<int32_t>(a) & a_wins) | (std::bit_cast<int32_t>(b) & ~a_wins));
+}
+
 // Online-softmax update of rows x cols scores in s (masked entries -inf): s becomes the probabilities relative to the
 // new running max, o and l are rescaled.
 void online_softmax_update(int64_t rows, int64_t cols, int64_t d, Scratch& w) {
   for (int64_t r = 0; r < rows; ++r) {
     float* s = w.s.data() + r * cols;
-    const float mx = *std::max_element(s, s + cols);
+    float mx = kNegInf;
+#pragma omp simd reduction(max : mx)
+    for (int64_t c = 0; c < cols; ++c) mx = max_blend(mx, s[c]);
     if (mx == kNegInf) {  // nothing allowed in this tile for this row
       std::fill(s, s + cols, 0.0f);
       continue;
     }
     const float m_new = std::max(w.m[r], mx);
-    const float alpha = std::exp(w.m[r] - m_new);
+    const float alpha = exp_nonpositive(w.m[r] - m_new);
     float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
     for (int64_t c = 0; c < cols; ++c) {
-      s[c] = std::exp(s[c] - m_new);
+      s[c] = exp_nonpositive(s[c] - m_new);
       sum += s[c];
     }
     w.l[r] = w.l[r] * alpha + sum;
     w.m[r] = m_new;
     if (alpha != 1.0f) {
       float* o = w.o.data() + r * d;
+#pragma omp simd
       for (int64_t e = 0; e < d; ++e) o[e] *= alpha;
     }
   }

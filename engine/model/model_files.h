@@ -45,6 +45,7 @@ class ModelFiles {
   // GGUF llama files store Q/K rows permuted for interleaved RoPE; the loader undoes it.
   bool rope_permuted() const { return rope_permuted_; }
   const VocabData& vocab() const { return vocab_; }
+  // Throws Error when the files carry no usable tokenizer.
   std::unique_ptr<Tokenizer> make_tokenizer() const;
   ModelSummary summary() const;
 
@@ -56,6 +57,7 @@ class ModelFiles {
   bool rope_permuted_ = false;
   VocabData vocab_;
   std::optional<std::filesystem::path> sentencepiece_model_;  // tokenizer.model next to an HF checkpoint
+  std::string tokenizer_error_;  // why make_tokenizer() cannot work; a model without a tokenizer still loads weights
   std::shared_ptr<const void> keep_alive_;                    // the mapped container(s) the views point into
 };
 

@@ -103,7 +103,10 @@ constexpr uint32_t kModelType = 3, kVocabSize = 4, kByteFallback = 35;
 constexpr uint32_t kNormName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
 constexpr int kModelUnigram = 1, kModelBpe = 2;
 
-bool looks_like_bpe(const VocabData& vocab) {
+}  // namespace
+
+bool sentencepiece_vocab_is_bpe(const VocabData& vocab) {
+  if (vocab.scores.size() != vocab.tokens.size()) return false;
   float last = INFINITY;
   bool any = false;
   for (size_t i = 0; i < vocab.tokens.size(); ++i) {
@@ -116,6 +119,8 @@ bool looks_like_bpe(const VocabData& vocab) {
   }
   return any;
 }
+
+namespace {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -198,7 +203,7 @@ std::string sentencepiece_model_proto(const VocabData& vocab) {
     wire::bytes_field(proto, kPieces, piece);
   }
   std::string trainer;
-  wire::int_field(trainer, kModelType, looks_like_bpe(scored) ? kModelBpe : kModelUnigram);
+  wire::int_field(trainer, kModelType, sentencepiece_vocab_is_bpe(scored) ? kModelBpe : kModelUnigram);
   wire::int_field(trainer, kVocabSize, static_cast<int64_t>(n));
   wire::int_field(trainer, kByteFallback, has_bytes ? 1 : 0);
   wire::bytes_field(proto, kTrainerSpec, trainer);

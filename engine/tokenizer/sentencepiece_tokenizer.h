@@ -40,8 +40,12 @@ class SentencePieceTokenizer final : public Tokenizer {
 // The vocabulary of a tokenizer.model file in the GGUF form (model "llama"), e.g. for conversion or for tests.
 VocabData vocab_from_sentencepiece_model(const std::filesystem::path& model_file);
 
-// The serialized sentencepiece ModelProto built from `vocab`. Model type: BPE when every normal piece's score is an
-// integer and scores never increase with the id (SentencePiece's BPE trainer writes -rank), else UNIGRAM. Byte fallback
+// Whether a "llama" vocabulary looks like SentencePiece BPE rather than unigram: every normal piece's score is an
+// integer and scores never increase with the id (the BPE trainer writes -rank; unigram scores are log-probabilities).
+bool sentencepiece_vocab_is_bpe(const VocabData& vocab);
+
+// The serialized sentencepiece ModelProto built from `vocab`. Model type: BPE when sentencepiece_vocab_is_bpe, else
+// UNIGRAM. Byte fallback
 // when byte pieces exist; add_dummy_prefix from add_space_prefix (default true); no normalization rules; extra
 // whitespace kept.
 std::string sentencepiece_model_proto(const VocabData& vocab);

@@ -76,6 +76,8 @@ class GgufBuilder {
   GgufBuilder& set_version(uint32_t version) { version_ = version; return *this; }
   GgufBuilder& override_tensor_count(uint64_t n) { tensor_count_ = n; return *this; }
   GgufBuilder& override_kv_count(uint64_t n) { kv_count_ = n; return *this; }
+  // Writes the header only, no tensor data section (for offsets far past the end of the file).
+  GgufBuilder& omit_tensor_data() { omit_data_ = true; return *this; }
   // Pads the data section to `alignment`; also writes general.alignment (u32) unless write_key is false.
   GgufBuilder& set_alignment(uint32_t alignment, bool write_key = true) {
     alignment_ = alignment;
@@ -166,7 +168,7 @@ class GgufBuilder {
       e.put<uint32_t>(t.type).put<uint64_t>(offsets[i]);
     }
     std::vector<uint8_t> out = std::move(e.buf);
-    if (tensors_.empty()) return out;
+    if (tensors_.empty() || omit_data_) return out;
     const std::size_t data_start = align(out.size());
     out.resize(data_start + data_size, 0);
     for (std::size_t i = 0; i < tensors_.size(); ++i)
@@ -195,6 +197,7 @@ class GgufBuilder {
   uint32_t version_ = 3;
   uint32_t alignment_ = 32;
   std::optional<uint64_t> tensor_count_, kv_count_;
+  bool omit_data_ = false;
   std::vector<Kv> kvs_;
   std::vector<Tensor> tensors_;
 };

@@ -61,18 +61,6 @@ RoutingPlan Engine::default_plan() const {
   return make_preset_plan("fa", config().n_layers, AttentionPlan{});
 }
 
-namespace {
-
-std::vector<int32_t> stop_tokens(const Tokenizer& tok, ChatFormat format) {
-  std::vector<int32_t> out;
-  if (tok.eos_id()) out.push_back(*tok.eos_id());
-  for (const std::string& piece : chat_stop_pieces(format))
-    if (auto id = tok.token_id(piece)) out.push_back(*id);
-  return out;
-}
-
-}  // namespace
-
 RunReport Engine::run(const RunRequest& request, RunObserver* observer, const std::atomic<bool>* cancel) {
   RunObserver silent;
   RunObserver& obs = observer != nullptr ? *observer : silent;
@@ -103,7 +91,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
       std::min<int64_t>(context_length_, static_cast<int64_t>(prompt.size()) + request.settings.max_new_tokens);
   Session session(*decoder_, std::max<int64_t>(capacity, static_cast<int64_t>(prompt.size())), cancel);
   Sampler sampler(request.settings.sampler);
-  const std::vector<int32_t> stops = stop_tokens(*tokenizer_, chat_format_);
+  const std::vector<int32_t> stops = stop_token_ids(chat_format_, *tokenizer_);
   std::vector<int32_t> history = prompt;
   Utf8StreamDecoder utf8;
   const TimeMark t0 = backend_->mark();

@@ -1,0 +1,94 @@
+// `generate`: stream a completion to stdout, timings to stderr, optionally a JSON/CSV report.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "app/cli/commands.h"
+#include "app/cli/run_options.h"
+#include "engine/core/error.h"
+
+namespace flux::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+void on_sigint(int) { g_cancel.store(true); }
+
+class StreamingPrinter final : public engine::RunObserver {
+ public:
+  void on_token(int, const engine::TokenReport& t) override {
+    std::fwrite(t.text.data(), 1, t.text.size(), stdout);
+    std::fflush(stdout);
+  }
+};
+
+struct GenerateOptions {
+  ModelOptions model;
+  PromptOptions prompt;
+  RouteOptions route;
+  int n_predict = 128;
+  engine::SamplerSettings sampler;
+  std::string report;
+  bool quiet = false;
+};
+
+void print_timings(const engine::RunReport& r) {
+  const auto& s = r.summary;
+  std::fprintf(stderr,
+               "\n\n[%s · %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s), TTFT %.1f ms, decode %zu tokens at "
+               "%.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, stop: %s\n",
+               r.backend.c_str(), r.device.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s, s.ttft_ms,
+               r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s, s.sa_fraction * 100.0,
+               static_cast<double>(s.kv_bytes) / (1024.0 * 1024.0), r.stop_reason.c_str());
+}
+
+int run_generate(const GenerateOptions& o) {
+  const std::string prompt = read_prompt(o.prompt);
+  // Check the report path before spending time on the run.
+  if (!o.report.empty()) {
+    const auto ext = std::filesystem::path(o.report).extension();
+    engine::require(ext == ".json" || ext == ".csv", "--report {}: the file must end in .json or .csv", o.report);
+  }
+  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model));
+  engine::RunRequest request;
+  request.prompt = prompt;
+  request.settings.chat = o.prompt.chat;
+  request.settings.system_prompt = o.prompt.system_prompt;
+  request.settings.max_new_tokens = o.n_predict;
+  request.settings.sampler = o.sampler;
+  request.settings.route = o.route.route;
+  request.settings.overrides = o.route.overrides;
+  request.plan = make_plan(o.route, engine->config().n_layers);
+
+  std::signal(SIGINT, on_sigint);
+  StreamingPrinter printer;
+  const engine::RunReport report = engine->run(request, &printer, &g_cancel);
+  std::signal(SIGINT, SIG_DFL);
+  if (!o.quiet) print_timings(report);
+  if (!o.report.empty()) {
+    report.save(o.report);
+    if (!o.quiet) std::fprintf(stderr, "report written to %s\n", o.report.c_str());
+  }
+  return report.status == "cancelled" ? 130 : 0;
+}
+
+}  // namespace
+
+Command add_generate_command(CLI::App& app) {
+  auto o = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "generate text from a prompt, streaming it to stdout");
+  add_model_options(*cmd, o->model);
+  add_prompt_options(*cmd, o->prompt);
+  add_route_options(*cmd, o->route);
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temp", o->sampler.temperature, "temperature (0 = greedy)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", o->sampler.top_k, "top-k (0 = off)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", o->sampler.top_p, "top-p (1 = off)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", o->sampler.repetition_penalty, "repetition penalty (1 = off)");
+  cmd->add_option("--repeat-last-n", o->sampler.repeat_last_n, "tokens the penalty looks back");
+  cmd->add_option("--seed", o->sampler.seed, "sampling seed");
+  cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
+  cmd->add_flag("-q,--quiet", o->quiet, "no timing summary on stderr");
+  return {cmd, [o] { return run_generate(*o); }};
+}
+
+}  // namespace flux::cli

@@ -1,0 +1,84 @@
+#include "app/cli/run_options.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/error.h"
+
+namespace flux::cli {
+
+using engine::require;
+
+void add_model_options(CLI::App& app, ModelOptions& o) {
+  app.add_option("-m,--model", o.model, "GGUF file or Hugging Face model directory (default: the embedded SmolLM2)");
+  app.add_option("--backend", o.backend, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("-t,--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-c,--ctx-size", o.context, "context size in tokens (0 = the model's)")->check(CLI::NonNegativeNumber);
+}
+
+void add_prompt_options(CLI::App& app, PromptOptions& o) {
+  auto* p = app.add_option("-p,--prompt", o.prompt, "prompt text");
+  auto* f = app.add_option("-f,--file", o.file, "read the prompt from a file");
+  p->excludes(f);
+  app.add_flag("--chat", o.chat, "wrap the prompt in the model's chat template");
+  app.add_option("--system", o.system_prompt, "system prompt for --chat (default: the template's)");
+}
+
+void add_route_options(CLI::App& app, RouteOptions& o) {
+  app.add_option("--route", o.route, "routing: fa, sa, first-k:N, every-other");
+  app.add_option("--override", o.overrides, "per-layer overrides, e.g. 0-5=FA,12=SA");
+  app.add_option("--sa-kind", o.sa_kind, "sparse attention kind")
+      ->check(CLI::IsMember({"streaming", "triangle", "xattn"}));
+  app.add_option("--sink", o.sink, "streaming/triangle: sink tokens")->check(CLI::PositiveNumber);
+  app.add_option("--window", o.window, "streaming/triangle: local window tokens")->check(CLI::PositiveNumber);
+  app.add_option("--n-last", o.n_last, "triangle: dense last queries")->check(CLI::NonNegativeNumber);
+  app.add_option("--block", o.block, "sparse block size in tokens")->check(CLI::PositiveNumber);
+  app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride")->check(CLI::PositiveNumber);
+  app.add_option("--xattn-threshold", o.threshold, "XAttention cumulative mass threshold")->check(CLI::Range(0.0, 1.0));
+}
+
+std::filesystem::path resolve_model_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("FLUXSCOPE_MODEL"); env != nullptr && *env != '\0') return env;
+  const std::filesystem::path name = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (std::filesystem::exists(name)) return name;
+  const std::filesystem::path in_source = std::filesystem::path(FLUX_SOURCE_DIR) / name;
+  require(std::filesystem::exists(in_source),
+          "no model given and the embedded default model is missing: run tools/fetch-demo-model.sh or pass -m");
+  return in_source;
+}
+
+std::string read_prompt(const PromptOptions& o) {
+  if (o.file.empty()) return o.prompt;
+  std::ifstream f(o.file, std::ios::binary);
+  require(f.good(), "{}: cannot read the prompt file", o.file);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers) {
+  engine::AttentionPlan sparse;
+  sparse.mode = engine::parse_attention_mode(o.sa_kind);
+  sparse.sink = o.sink;
+  sparse.window = o.window;
+  sparse.n_last = o.n_last;
+  sparse.block = o.block;
+  sparse.stride = o.stride;
+  sparse.threshold = o.threshold;
+  engine::validate(sparse);
+  engine::RoutingPlan plan = engine::make_preset_plan(o.route, n_layers, sparse);
+  engine::apply_overrides(plan, o.overrides);
+  return plan;
+}
+
+engine::EngineOptions engine_options(const ModelOptions& o) {
+  engine::EngineOptions e;
+  e.backend = o.backend;
+  e.threads = o.threads;
+  e.context_length = o.context;
+  return e;
+}
+
+}  // namespace flux::cli

@@ -1,0 +1,124 @@
+#include "engine/model/model_files.h"
+
+#include <fstream>
+
+#include "engine/core/error.h"
+#include "engine/format/gguf_file.h"
+#include "engine/format/gguf_model_config.h"
+#include "engine/format/gguf_names.h"
+#include "engine/format/gguf_vocab.h"
+#include "engine/format/hf_config.h"
+#include "engine/format/safetensors_file.h"
+#include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/hf_tokenizer_json.h"
+#include "engine/tokenizer/sentencepiece_tokenizer.h"
+
+namespace flux::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
+               std::vector<TensorView>& tensors, bool& permuted, VocabData& vocab, std::string& tokenizer_error,
+               std::shared_ptr<const void>& keep) {
+  auto gguf = std::make_shared<GgufFile>(path);
+  config = model_config_from_gguf(*gguf);
+  name = gguf->find_string("general.name").value_or(path.stem().string());
+  permuted = gguf_rope_permuted(*gguf);
+  try {
+    vocab = vocab_from_gguf(*gguf);
+  } catch (const Error& e) {
+    tokenizer_error = e.what();
+  }
+  for (const TensorView& t : gguf->tensors()) {
+    // Tensors the decoder does not use (e.g. rope_freqs) keep their GGUF names.
+    TensorView renamed = t;
+    if (auto hf = hf_name_from_gguf(t.name)) renamed.name = *hf;
+    tensors.push_back(std::move(renamed));
+  }
+  keep = gguf;
+}
+
+// The tokenizer files of an HF checkpoint directory: tokenizer.json (byte-level BPE) or tokenizer.model (SPM).
+void open_hf_tokenizer(const fs::path& dir, VocabData& vocab, std::optional<fs::path>& spm_model,
+                       std::string& tokenizer_error) {
+  if (fs::exists(dir / "tokenizer.json")) {
+    vocab = vocab_from_hf_tokenizer_json(dir / "tokenizer.json");
+  } else if (fs::exists(dir / "tokenizer.model")) {
+    spm_model = dir / "tokenizer.model";
+    vocab = vocab_from_sentencepiece_model(*spm_model);
+    if (fs::exists(dir / "tokenizer_config.json")) {
+      std::ifstream f(dir / "tokenizer_config.json");
+      const auto j = nlohmann::json::parse(f, nullptr, false);
+      if (j.is_object() && j.contains("chat_template") && j["chat_template"].is_string())
+        vocab.chat_template = j["chat_template"].get<std::string>();
+    }
+  } else {
+    tokenizer_error = fmt::format("{}: no tokenizer.json or tokenizer.model", dir.string());
+  }
+}
+
+}  // namespace
+
+ModelFiles ModelFiles::open(const fs::path& path) {
+  ModelFiles m;
+  m.path_ = path;
+  require(fs::exists(path), "{}: no such file or directory", path.string());
+  if (fs::is_regular_file(path) && path.extension() == ".gguf") {
+    m.format_ = "gguf";
+    open_gguf(path, m.config_, m.name_, m.tensors_, m.rope_permuted_, m.vocab_, m.tokenizer_error_,
+              m.keep_alive_);
+    return m;
+  }
+  const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
+  require(fs::is_directory(path) || path.extension() == ".safetensors",
+          "{}: not a model (expected a .gguf file, a .safetensors file or a Hugging Face model directory)",
+          path.string());
+  require(fs::exists(dir / "config.json"), "{}: no config.json in {}", path.string(), dir.string());
+  m.format_ = "safetensors";
+  m.config_ = model_config_from_hf_file(dir / "config.json");
+  m.name_ = dir.filename().string();
+  auto st = std::make_shared<SafetensorsModel>(SafetensorsModel::open(path));
+  m.tensors_ = st->tensors();
+  m.keep_alive_ = st;
+  open_hf_tokenizer(dir, m.vocab_, m.sentencepiece_model_, m.tokenizer_error_);
+  return m;
+}
+
+const TensorView* ModelFiles::find(const std::string& hf_name) const {
+  for (const TensorView& t : tensors_)
+    if (t.name == hf_name) return &t;
+  return nullptr;
+}
+
+std::unique_ptr<Tokenizer> ModelFiles::make_tokenizer() const {
+  require(tokenizer_error_.empty(), "{}", tokenizer_error_);
+  if (sentencepiece_model_) return std::make_unique<SentencePieceTokenizer>(*sentencepiece_model_);
+  return engine::make_tokenizer(vocab_);
+}
+
+ModelSummary ModelFiles::summary() const {
+  ModelSummary s;
+  s.path = path_.string();
+  s.format = format_;
+  s.name = name_;
+  s.config = config_;
+  std::map<std::string, int64_t> params_by_type;
+  for (const TensorView& t : tensors_) {
+    const std::string type = storage_type_name(t.type);
+    ++s.tensor_types[type];
+    params_by_type[type] += t.numel();
+    s.n_params += t.numel();
+  }
+  s.n_tensors = static_cast<int64_t>(tensors_.size());
+  int64_t best = -1;
+  for (const auto& [type, n] : params_by_type)
+    if (n > best) best = n, s.quantization = type;
+  s.tokenizer_kind = sentencepiece_model_ || vocab_.model == "llama" ? "sentencepiece" : "bpe";
+  s.tokenizer_pre = vocab_.pre;
+  s.vocab_tokens = static_cast<int64_t>(vocab_.tokens.size());
+  s.chat_format = std::string(chat_format_name(detect_chat_format(vocab_.chat_template, config_.architecture)));
+  return s;
+}
+
+}  // namespace flux::engine
