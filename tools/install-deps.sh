@@ -11,7 +11,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev
   # ui
-  qt6-base-dev libqt6charts6-dev libqt6svg6-dev libgl-dev
+  qt6-base-dev libqt6charts6-dev libqt6svg6-dev libqt6opengl6-dev libgl-dev
   # headless runs and screenshots
   xvfb xauth
 )

@@ -118,8 +118,7 @@ void dequant_q5_k(const uint8_t* x, float* y, int64_t nb) {
       const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
       scale_min_k4(is + 1, scales, sc, mn);
       const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
-      for (int l = 0; l < 32; ++l)
-        *y++ = d1 * static_cast<float>((ql[l] & 0x0F) | (((qh[l] >> shift) & 1) << 4)) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((ql[l] & 0x0F) | (((qh[l] >> shift) & 1) << 4)) - m1;
       for (int l = 0; l < 32; ++l)
         *y++ = d2 * static_cast<float>((ql[l] >> 4) | (((qh[l] >> (shift + 1)) & 1) << 4)) - m2;
     }
@@ -155,10 +154,15 @@ void dequant_q6_k(const uint8_t* x, float* y, int64_t nb) {
 
 int64_t block_elems(StorageType type) {
   switch (type) {
-    case StorageType::Q4_0: case StorageType::Q4_1: case StorageType::Q5_0: case StorageType::Q5_1:
+    case StorageType::Q4_0:
+    case StorageType::Q4_1:
+    case StorageType::Q5_0:
+    case StorageType::Q5_1:
     case StorageType::Q8_0:
       return kQK;
-    case StorageType::Q4_K: case StorageType::Q5_K: case StorageType::Q6_K:
+    case StorageType::Q4_K:
+    case StorageType::Q5_K:
+    case StorageType::Q6_K:
       return kQKK;
     default:
       return 1;
@@ -167,31 +171,50 @@ int64_t block_elems(StorageType type) {
 
 int64_t block_bytes(StorageType type) {
   switch (type) {
-    case StorageType::F32: case StorageType::I32: return 4;
-    case StorageType::F16: case StorageType::BF16: case StorageType::I16: return 2;
-    case StorageType::F64: case StorageType::I64: return 8;
-    case StorageType::I8: case StorageType::U8: case StorageType::Bool: case StorageType::F8_E4M3:
+    case StorageType::F32:
+    case StorageType::I32:
+      return 4;
+    case StorageType::F16:
+    case StorageType::BF16:
+    case StorageType::I16:
+      return 2;
+    case StorageType::F64:
+    case StorageType::I64:
+      return 8;
+    case StorageType::I8:
+    case StorageType::U8:
+    case StorageType::Bool:
+    case StorageType::F8_E4M3:
     case StorageType::F8_E5M2:
       return 1;
-    case StorageType::Q4_0: return 18;
-    case StorageType::Q4_1: return 20;
-    case StorageType::Q5_0: return 22;
-    case StorageType::Q5_1: return 24;
-    case StorageType::Q8_0: return 34;
-    case StorageType::Q4_K: return 144;
-    case StorageType::Q5_K: return 176;
-    case StorageType::Q6_K: return 210;
+    case StorageType::Q4_0:
+      return 18;
+    case StorageType::Q4_1:
+      return 20;
+    case StorageType::Q5_0:
+      return 22;
+    case StorageType::Q5_1:
+      return 24;
+    case StorageType::Q8_0:
+      return 34;
+    case StorageType::Q4_K:
+      return 144;
+    case StorageType::Q5_K:
+      return 176;
+    case StorageType::Q6_K:
+      return 210;
   }
   fail("unknown storage type {}", static_cast<int>(type));
 }
 
-bool is_quantized(StorageType type) { return block_elems(type) > 1; }
+bool is_quantized(StorageType type) {
+  return block_elems(type) > 1;
+}
 
 int64_t tensor_bytes(StorageType type, int64_t numel) {
   const int64_t be = block_elems(type);
   require(numel >= 0, "negative element count {} for a {} tensor", numel, storage_type_name(type));
-  require(numel % be == 0, "{} elements are not a whole number of {} blocks of {}", numel, storage_type_name(type),
-          be);
+  require(numel % be == 0, "{} elements are not a whole number of {} blocks of {}", numel, storage_type_name(type), be);
   int64_t bytes = 0;
   require(!__builtin_mul_overflow(numel / be, block_bytes(type), &bytes),
           "size of a {} tensor of {} elements overflows", storage_type_name(type), numel);
@@ -200,23 +223,40 @@ int64_t tensor_bytes(StorageType type, int64_t numel) {
 
 std::optional<StorageType> storage_type_from_ggml(uint32_t id) {
   switch (id) {
-    case 0: return StorageType::F32;
-    case 1: return StorageType::F16;
-    case 2: return StorageType::Q4_0;
-    case 3: return StorageType::Q4_1;
-    case 6: return StorageType::Q5_0;
-    case 7: return StorageType::Q5_1;
-    case 8: return StorageType::Q8_0;
-    case 12: return StorageType::Q4_K;
-    case 13: return StorageType::Q5_K;
-    case 14: return StorageType::Q6_K;
-    case 24: return StorageType::I8;
-    case 25: return StorageType::I16;
-    case 26: return StorageType::I32;
-    case 27: return StorageType::I64;
-    case 28: return StorageType::F64;
-    case 30: return StorageType::BF16;
-    default: return std::nullopt;
+    case 0:
+      return StorageType::F32;
+    case 1:
+      return StorageType::F16;
+    case 2:
+      return StorageType::Q4_0;
+    case 3:
+      return StorageType::Q4_1;
+    case 6:
+      return StorageType::Q5_0;
+    case 7:
+      return StorageType::Q5_1;
+    case 8:
+      return StorageType::Q8_0;
+    case 12:
+      return StorageType::Q4_K;
+    case 13:
+      return StorageType::Q5_K;
+    case 14:
+      return StorageType::Q6_K;
+    case 24:
+      return StorageType::I8;
+    case 25:
+      return StorageType::I16;
+    case 26:
+      return StorageType::I32;
+    case 27:
+      return StorageType::I64;
+    case 28:
+      return StorageType::F64;
+    case 30:
+      return StorageType::BF16;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -243,14 +283,30 @@ void dequantize_row(StorageType type, const std::byte* src, float* dst, int64_t 
         dst[i] = bf16_to_f32(h);
       }
       return;
-    case StorageType::Q4_0: dequant_q4_0(x, dst, nb); return;
-    case StorageType::Q4_1: dequant_q4_1(x, dst, nb); return;
-    case StorageType::Q5_0: dequant_q5(x, dst, nb, false); return;
-    case StorageType::Q5_1: dequant_q5(x, dst, nb, true); return;
-    case StorageType::Q8_0: dequant_q8_0(x, dst, nb); return;
-    case StorageType::Q4_K: dequant_q4_k(x, dst, nb); return;
-    case StorageType::Q5_K: dequant_q5_k(x, dst, nb); return;
-    case StorageType::Q6_K: dequant_q6_k(x, dst, nb); return;
+    case StorageType::Q4_0:
+      dequant_q4_0(x, dst, nb);
+      return;
+    case StorageType::Q4_1:
+      dequant_q4_1(x, dst, nb);
+      return;
+    case StorageType::Q5_0:
+      dequant_q5(x, dst, nb, false);
+      return;
+    case StorageType::Q5_1:
+      dequant_q5(x, dst, nb, true);
+      return;
+    case StorageType::Q8_0:
+      dequant_q8_0(x, dst, nb);
+      return;
+    case StorageType::Q4_K:
+      dequant_q4_k(x, dst, nb);
+      return;
+    case StorageType::Q5_K:
+      dequant_q5_k(x, dst, nb);
+      return;
+    case StorageType::Q6_K:
+      dequant_q6_k(x, dst, nb);
+      return;
     default:
       fail("cannot dequantize storage type {} to f32", storage_type_name(type));
   }

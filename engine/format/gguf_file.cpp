@@ -17,16 +17,31 @@ constexpr int kMaxDims = 4;
 // Smallest encoding of one value of a type: bounds element counts before anything is reserved.
 uint64_t min_value_bytes(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::String: case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    case GgufType::Array: return 12;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::String:
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+      return 8;
+    case GgufType::Array:
+      return 12;
   }
   return 1;
 }
 
-bool valid_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::F64); }
+bool valid_type(uint32_t t) {
+  return t <= static_cast<uint32_t>(GgufType::F64);
+}
 
 std::string read_gguf_string(ByteReader& r, std::string_view field) {
   const auto len = r.read<uint64_t>(field);
@@ -39,23 +54,45 @@ GgufValue read_value(ByteReader& r, GgufType type, const std::string& key, int d
   GgufValue v;
   v.type = type;
   switch (type) {
-    case GgufType::U8: v.data = uint64_t{r.read<uint8_t>(key)}; break;
-    case GgufType::I8: v.data = int64_t{r.read<int8_t>(key)}; break;
-    case GgufType::U16: v.data = uint64_t{r.read<uint16_t>(key)}; break;
-    case GgufType::I16: v.data = int64_t{r.read<int16_t>(key)}; break;
-    case GgufType::U32: v.data = uint64_t{r.read<uint32_t>(key)}; break;
-    case GgufType::I32: v.data = int64_t{r.read<int32_t>(key)}; break;
-    case GgufType::U64: v.data = r.read<uint64_t>(key); break;
-    case GgufType::I64: v.data = r.read<int64_t>(key); break;
-    case GgufType::F32: v.data = double{r.read<float>(key)}; break;
-    case GgufType::F64: v.data = r.read<double>(key); break;
+    case GgufType::U8:
+      v.data = uint64_t{r.read<uint8_t>(key)};
+      break;
+    case GgufType::I8:
+      v.data = int64_t{r.read<int8_t>(key)};
+      break;
+    case GgufType::U16:
+      v.data = uint64_t{r.read<uint16_t>(key)};
+      break;
+    case GgufType::I16:
+      v.data = int64_t{r.read<int16_t>(key)};
+      break;
+    case GgufType::U32:
+      v.data = uint64_t{r.read<uint32_t>(key)};
+      break;
+    case GgufType::I32:
+      v.data = int64_t{r.read<int32_t>(key)};
+      break;
+    case GgufType::U64:
+      v.data = r.read<uint64_t>(key);
+      break;
+    case GgufType::I64:
+      v.data = r.read<int64_t>(key);
+      break;
+    case GgufType::F32:
+      v.data = double{r.read<float>(key)};
+      break;
+    case GgufType::F64:
+      v.data = r.read<double>(key);
+      break;
     case GgufType::Bool: {
       const auto b = r.read<uint8_t>(key);
       require(b <= 1, "{}: metadata key '{}': invalid bool value {}", r.what(), key, b);
       v.data = b == 1;
       break;
     }
-    case GgufType::String: v.data = read_gguf_string(r, key); break;
+    case GgufType::String:
+      v.data = read_gguf_string(r, key);
+      break;
     case GgufType::Array: {
       require(depth < kMaxArrayDepth, "{}: metadata key '{}': arrays nested deeper than {}", r.what(), key,
               kMaxArrayDepth);
@@ -85,14 +122,13 @@ std::string shape_string(const std::vector<uint64_t>& ne) {
 }  // namespace
 
 const char* gguf_type_name(GgufType type) {
-  static constexpr const char* kNames[] = {"u8",  "i8",   "u16",    "i16",   "u32", "i32", "f32",
+  static constexpr const char* kNames[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                            "bool", "string", "array", "u64", "i64", "f64"};
   const auto i = static_cast<uint32_t>(type);
   return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
-GgufFile::GgufFile(const std::filesystem::path& path)
-    : path_(path), file_(std::make_shared<const MappedFile>(path)) {
+GgufFile::GgufFile(const std::filesystem::path& path) : path_(path), file_(std::make_shared<const MappedFile>(path)) {
   parse();
 }
 
@@ -114,8 +150,8 @@ void GgufFile::parse() {
   // A tensor info takes at least 32 bytes (name length, n_dims, one dim, type, offset); a key/value pair 13.
   require(n_tensors <= r.remaining() / 32, "{}: tensor count {} exceeds what the remaining {} bytes can hold", name,
           n_tensors, r.remaining());
-  require(n_kv <= r.remaining() / 13, "{}: metadata count {} exceeds what the remaining {} bytes can hold", name,
-          n_kv, r.remaining());
+  require(n_kv <= r.remaining() / 13, "{}: metadata count {} exceeds what the remaining {} bytes can hold", name, n_kv,
+          r.remaining());
 
   metadata_.reserve(static_cast<std::size_t>(n_kv));
   for (uint64_t i = 0; i < n_kv; ++i) {
@@ -147,8 +183,8 @@ void GgufFile::parse_tensor_infos(ByteReader& r, uint64_t n_tensors) {
     t.name = read_gguf_string(r, "tensor name");
     require(!tensor_index_.contains(t.name), "{}: duplicate tensor name '{}'", file, t.name);
     const auto n_dims = r.read<uint32_t>(t.name);
-    require(n_dims >= 1 && n_dims <= kMaxDims, "{}: tensor {}: n_dims {} is out of range (1..{})", file, t.name,
-            n_dims, kMaxDims);
+    require(n_dims >= 1 && n_dims <= kMaxDims, "{}: tensor {}: n_dims {} is out of range (1..{})", file, t.name, n_dims,
+            kMaxDims);
     std::vector<uint64_t> ne(n_dims);
     for (auto& d : ne) d = r.read<uint64_t>(t.name);
     int64_t numel = 1;
@@ -163,8 +199,9 @@ void GgufFile::parse_tensor_infos(ByteReader& r, uint64_t n_tensors) {
     require(type.has_value(), "{}: tensor {}: unsupported tensor type {}", file, t.name, type_id);
     t.type = *type;
     const int64_t be = block_elems(t.type);
-    require(static_cast<int64_t>(ne[0]) % be == 0, "{}: tensor {}: ne[0] = {} is not a multiple of the {} block size {}",
-            file, t.name, ne[0], storage_type_name(t.type), be);
+    require(static_cast<int64_t>(ne[0]) % be == 0,
+            "{}: tensor {}: ne[0] = {} is not a multiple of the {} block size {}", file, t.name, ne[0],
+            storage_type_name(t.type), be);
     int64_t bytes = 0;
     require(!__builtin_mul_overflow(numel / be, block_bytes(t.type), &bytes),
             "{}: tensor {}: byte size of shape {} overflows int64", file, t.name, shape_string(ne));
@@ -190,8 +227,8 @@ void GgufFile::check_tensor_layout(const std::vector<uint64_t>& offsets) {
     TensorView& t = tensors_[i];
     const uint64_t bytes = t.bytes.size();
     uint64_t begin = 0, end = 0;
-    const bool overflow = __builtin_add_overflow(data_offset_, offsets[i], &begin) ||
-                          __builtin_add_overflow(begin, bytes, &end);
+    const bool overflow =
+        __builtin_add_overflow(data_offset_, offsets[i], &begin) || __builtin_add_overflow(begin, bytes, &end);
     require(!overflow && end <= size, "{}: tensor {}: data [offset {}, {} bytes] extends past end of file ({} bytes)",
             file, t.name, overflow ? offsets[i] : begin, bytes, size);
     t.bytes = file_->bytes().subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(bytes));
@@ -202,8 +239,8 @@ void GgufFile::check_tensor_layout(const std::vector<uint64_t>& offsets) {
   for (std::size_t k = 1; k < order.size(); ++k) {
     const std::size_t prev = order[k - 1], cur = order[k];
     require(offsets[prev] + tensors_[prev].bytes.size() <= offsets[cur],
-            "{}: tensors {} [offset {}, {} bytes] and {} [offset {}] overlap", file, tensors_[prev].name,
-            offsets[prev], tensors_[prev].bytes.size(), tensors_[cur].name, offsets[cur]);
+            "{}: tensors {} [offset {}, {} bytes] and {} [offset {}] overlap", file, tensors_[prev].name, offsets[prev],
+            tensors_[prev].bytes.size(), tensors_[cur].name, offsets[cur]);
   }
 }
 
@@ -218,7 +255,9 @@ std::vector<std::string> GgufFile::metadata_keys() const {
   return keys;
 }
 
-bool GgufFile::has(std::string_view key) const { return metadata_index_.find(key) != metadata_index_.end(); }
+bool GgufFile::has(std::string_view key) const {
+  return metadata_index_.find(key) != metadata_index_.end();
+}
 
 const GgufValue* GgufFile::find(std::string_view key) const {
   auto it = metadata_index_.find(key);
@@ -277,9 +316,15 @@ std::vector<T> convert_array(const GgufValue& v, const std::string& where, F con
 
 }  // namespace
 
-int64_t GgufFile::get_int(std::string_view key) const { return as_int(value(key), where(key)); }
-uint64_t GgufFile::get_uint(std::string_view key) const { return as_uint(value(key), where(key)); }
-double GgufFile::get_float(std::string_view key) const { return as_float(value(key), where(key)); }
+int64_t GgufFile::get_int(std::string_view key) const {
+  return as_int(value(key), where(key));
+}
+uint64_t GgufFile::get_uint(std::string_view key) const {
+  return as_uint(value(key), where(key));
+}
+double GgufFile::get_float(std::string_view key) const {
+  return as_float(value(key), where(key));
+}
 
 bool GgufFile::get_bool(std::string_view key) const {
   const GgufValue& v = value(key);
@@ -317,12 +362,14 @@ std::vector<int64_t> GgufFile::get_int_array(std::string_view key) const {
   return convert_array<int64_t>(value(key), where(key), as_int);
 }
 
-std::size_t GgufFile::array_size(std::string_view key) const { return as_array(value(key), where(key)).size(); }
+std::size_t GgufFile::array_size(std::string_view key) const {
+  return as_array(value(key), where(key)).size();
+}
 
-#define FLUX_GGUF_FIND(Type, name, getter)                                 \
-  std::optional<Type> GgufFile::name(std::string_view key) const {        \
-    if (!has(key)) return std::nullopt;                                    \
-    return getter(key);                                                    \
+#define FLUX_GGUF_FIND(Type, name, getter)                         \
+  std::optional<Type> GgufFile::name(std::string_view key) const { \
+    if (!has(key)) return std::nullopt;                            \
+    return getter(key);                                            \
   }
 FLUX_GGUF_FIND(int64_t, find_int, get_int)
 FLUX_GGUF_FIND(uint64_t, find_uint, get_uint)
@@ -352,7 +399,8 @@ std::string render(const GgufValue& v, std::size_t max_items) {
     }
     std::string operator()(const std::vector<GgufValue>& items) const {
       std::string s = fmt::format("[{} x {}] [", gguf_type_name(v.elem_type), items.size());
-      for (std::size_t i = 0; i < items.size() && i < max_items; ++i) s += (i ? ", " : "") + render(items[i], max_items);
+      for (std::size_t i = 0; i < items.size() && i < max_items; ++i)
+        s += (i ? ", " : "") + render(items[i], max_items);
       return s + (items.size() > max_items ? ", ...]" : "]");
     }
   };

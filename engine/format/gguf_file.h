@@ -21,7 +21,18 @@ class ByteReader;
 
 // GGUF metadata value types (gguf_type), numbered as in the file.
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9, U64 = 10, I64 = 11,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  U64 = 10,
+  I64 = 11,
   F64 = 12,
 };
 const char* gguf_type_name(GgufType type);
@@ -48,7 +59,7 @@ class GgufFile {
   // Metadata keys in file order.
   std::vector<std::string> metadata_keys() const;
   bool has(std::string_view key) const;
-  const GgufValue* find(std::string_view key) const;  // nullptr if absent
+  const GgufValue* find(std::string_view key) const;   // nullptr if absent
   const GgufValue& value(std::string_view key) const;  // Error if absent
 
   // Typed getters throw Error when the key is absent or its type does not convert. Integers convert between

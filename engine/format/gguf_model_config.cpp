@@ -15,7 +15,9 @@ int to_int(const GgufFile& f, const std::string& key, int64_t v) {
   return static_cast<int>(v);
 }
 
-int required_int(const GgufFile& f, const std::string& key) { return to_int(f, key, f.get_int(key)); }
+int required_int(const GgufFile& f, const std::string& key) {
+  return to_int(f, key, f.get_int(key));
+}
 
 std::optional<int> optional_int(const GgufFile& f, const std::string& key) {
   if (auto v = f.find_int(key)) return to_int(f, key, *v);
@@ -44,8 +46,8 @@ ModelConfig model_config_from_gguf(const GgufFile& f) {
   require(c.n_heads > 0, "{}: {}attention.head_count = {} must be positive", source, p, c.n_heads);
   c.head_dim = optional_int(f, p + "attention.key_length").value_or(c.hidden / c.n_heads);
   if (auto v = optional_int(f, p + "attention.value_length"))
-    require(*v == c.head_dim, "{}: {}attention.value_length {} differs from the key length {} (unsupported)", source,
-            p, *v, c.head_dim);
+    require(*v == c.head_dim, "{}: {}attention.value_length {} differs from the key length {} (unsupported)", source, p,
+            *v, c.head_dim);
   if (auto rot = optional_int(f, p + "rope.dimension_count"))
     require(*rot == c.head_dim, "{}: {}rope.dimension_count {} differs from head_dim {} (partial RoPE is unsupported)",
             source, p, *rot, c.head_dim);
@@ -66,6 +68,8 @@ ModelConfig model_config_from_gguf(const GgufFile& f) {
   return c;
 }
 
-bool gguf_rope_permuted(const GgufFile& f) { return f.get_string("general.architecture") == "llama"; }
+bool gguf_rope_permuted(const GgufFile& f) {
+  return f.get_string("general.architecture") == "llama";
+}
 
 }  // namespace flux::engine

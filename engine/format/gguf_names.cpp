@@ -19,11 +19,11 @@ constexpr NamePair kGlobal[] = {
 
 // Per-layer tensors, without the "blk.N." / "model.layers.N." prefix and without the ".weight"/".bias" suffix.
 constexpr NamePair kLayer[] = {
-    {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
-    {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
-    {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
-    {"attn_norm", "input_layernorm"},       {"ffn_norm", "post_attention_layernorm"},
-    {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
+    {"attn_q", "self_attn.q_proj"},      {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},      {"attn_output", "self_attn.o_proj"},
+    {"attn_q_norm", "self_attn.q_norm"}, {"attn_k_norm", "self_attn.k_norm"},
+    {"attn_norm", "input_layernorm"},    {"ffn_norm", "post_attention_layernorm"},
+    {"ffn_gate", "mlp.gate_proj"},       {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
 };
 
@@ -65,7 +65,11 @@ std::optional<std::string> translate(std::string_view name, bool to_hf) {
 
 }  // namespace
 
-std::optional<std::string> hf_name_from_gguf(std::string_view gguf_name) { return translate(gguf_name, true); }
-std::optional<std::string> gguf_name_from_hf(std::string_view hf_name) { return translate(hf_name, false); }
+std::optional<std::string> hf_name_from_gguf(std::string_view gguf_name) {
+  return translate(gguf_name, true);
+}
+std::optional<std::string> gguf_name_from_hf(std::string_view hf_name) {
+  return translate(hf_name, false);
+}
 
 }  // namespace flux::engine

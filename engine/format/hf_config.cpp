@@ -18,8 +18,8 @@ int int_key(const json& j, const char* key, const std::string& source, std::opti
   const json& v = j[key];
   require(v.is_number_integer(), "{}: \"{}\" must be an integer, got {}", source, key, v.dump());
   const auto i = v.get<int64_t>();
-  require(i >= std::numeric_limits<int>::min() && i <= std::numeric_limits<int>::max(), "{}: \"{}\" = {} is out of range",
-          source, key, i);
+  require(i >= std::numeric_limits<int>::min() && i <= std::numeric_limits<int>::max(),
+          "{}: \"{}\" = {} is out of range", source, key, i);
   return static_cast<int>(i);
 }
 
@@ -56,7 +56,9 @@ const ArchDefaults* find_arch(const std::string& model_type) {
 }
 
 // Floats go to JSON through their shortest decimal form so 1e-5f is written as 1e-05, not 9.999999747378752e-06.
-double clean_double(float f) { return std::stod(fmt::format("{}", f)); }
+double clean_double(float f) {
+  return std::stod(fmt::format("{}", f));
+}
 
 }  // namespace
 

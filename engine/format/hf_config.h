@@ -2,10 +2,9 @@
 // safetensors models, writing for the `convert` command's output.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 

@@ -1,10 +1,9 @@
 #include "engine/format/safetensors_file.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
 #include "engine/format/ggml_quant.h"
@@ -15,9 +14,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::pair<const char*, StorageType> kDtypes[] = {
-    {"F32", StorageType::F32},   {"F16", StorageType::F16},       {"BF16", StorageType::BF16},
-    {"F64", StorageType::F64},   {"I8", StorageType::I8},         {"U8", StorageType::U8},
-    {"I16", StorageType::I16},   {"I32", StorageType::I32},       {"I64", StorageType::I64},
+    {"F32", StorageType::F32},   {"F16", StorageType::F16},         {"BF16", StorageType::BF16},
+    {"F64", StorageType::F64},   {"I8", StorageType::I8},           {"U8", StorageType::U8},
+    {"I16", StorageType::I16},   {"I32", StorageType::I32},         {"I64", StorageType::I64},
     {"BOOL", StorageType::Bool}, {"F8_E4M3", StorageType::F8_E4M3}, {"F8_E5M2", StorageType::F8_E5M2},
 };
 
@@ -63,8 +62,8 @@ Entry parse_entry(const std::string& file, const std::string& name, const json& 
   require(!__builtin_mul_overflow(numel, block_bytes(*type), &bytes), "{}: byte size of shape {} overflows", where,
           shape.dump());
   require(out.end - out.begin == static_cast<uint64_t>(bytes),
-          "{}: data_offsets [{}, {}] span {} bytes, but {} {} needs {}", where, out.begin, out.end,
-          out.end - out.begin, dtype.get<std::string>(), shape.dump(), bytes);
+          "{}: data_offsets [{}, {}] span {} bytes, but {} {} needs {}", where, out.begin, out.end, out.end - out.begin,
+          dtype.get<std::string>(), shape.dump(), bytes);
   return out;
 }
 
@@ -109,9 +108,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
     }
     entries.push_back(parse_entry(file, name, e));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   const uint64_t data_size = bytes.size() - 8 - n;
   const std::byte* data = bytes.data() + 8 + n;
   uint64_t expected = 0;
@@ -159,8 +157,9 @@ std::filesystem::path checked_shard_path(const std::filesystem::path& dir, const
   const fs::path canonical_file = fs::canonical(full);
   const auto mismatch =
       std::mismatch(canonical_dir.begin(), canonical_dir.end(), canonical_file.begin(), canonical_file.end());
-  require(mismatch.first == canonical_dir.end(), "{}: tensor {}: shard path '{}' resolves outside the model directory ({})",
-          index_name, tensor, file, canonical_file.string());
+  require(mismatch.first == canonical_dir.end(),
+          "{}: tensor {}: shard path '{}' resolves outside the model directory ({})", index_name, tensor, file,
+          canonical_file.string());
   return full;
 }
 
@@ -178,8 +177,7 @@ SafetensorsModel SafetensorsModel::open(const std::filesystem::path& path) {
   const fs::path index_path = path / "model.safetensors.index.json";
   if (!fs::exists(index_path)) {
     const fs::path single = path / "model.safetensors";
-    require(fs::exists(single), "{}: neither model.safetensors nor model.safetensors.index.json found",
-            path.string());
+    require(fs::exists(single), "{}: neither model.safetensors nor model.safetensors.index.json found", path.string());
     model.add_shard(SafetensorsFile(single));
     model.metadata_ = model.shards_.front().metadata();
     return model;

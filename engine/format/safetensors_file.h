@@ -30,7 +30,7 @@ class SafetensorsFile {
   const std::filesystem::path& path() const { return path_; }
   std::shared_ptr<const MappedFile> mapping() const { return file_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }  // "__metadata__"
-  const std::vector<TensorView>& tensors() const { return tensors_; }                 // in data order
+  const std::vector<TensorView>& tensors() const { return tensors_; }               // in data order
   const TensorView* find_tensor(std::string_view name) const;
 
  private:

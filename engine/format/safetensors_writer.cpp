@@ -3,11 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
 #include "engine/format/ggml_quant.h"
@@ -46,9 +45,8 @@ SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, std::vec
       require(d >= 0 && !__builtin_mul_overflow(numel, d, &numel), "{}: tensor {}: invalid shape", path.string(),
               s.name);
     const auto size = static_cast<uint64_t>(tensor_bytes(s.dtype, numel));
-    header[s.name] = {{"dtype", safetensors_dtype_name(s.dtype)},
-                      {"shape", s.shape},
-                      {"data_offsets", {offset, offset + size}}};
+    header[s.name] = {
+        {"dtype", safetensors_dtype_name(s.dtype)}, {"shape", s.shape}, {"data_offsets", {offset, offset + size}}};
     offsets_.push_back(offset);
     sizes_.push_back(size);
     offset += size;
@@ -70,7 +68,9 @@ SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, std::vec
   }
 }
 
-SafetensorsWriter::~SafetensorsWriter() { close_file(); }
+SafetensorsWriter::~SafetensorsWriter() {
+  close_file();
+}
 
 void SafetensorsWriter::close_file() noexcept {
   if (fd_ >= 0) {

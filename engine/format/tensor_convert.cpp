@@ -28,8 +28,8 @@ int64_t checked_row_length(const TensorView& t) {
             shape_string(t.shape));
   }
   const int64_t row = t.shape.empty() ? 1 : t.shape.back();
-  require(row % block_elems(t.type) == 0, "tensor {}: row length {} is not a multiple of the {} block size {}",
-          t.name, row, storage_type_name(t.type), block_elems(t.type));
+  require(row % block_elems(t.type) == 0, "tensor {}: row length {} is not a multiple of the {} block size {}", t.name,
+          row, storage_type_name(t.type), block_elems(t.type));
   const int64_t bytes = tensor_bytes(t.type, numel);
   require(static_cast<int64_t>(t.bytes.size()) == bytes, "tensor {}: {} bytes, but {} {} needs {}", t.name,
           t.bytes.size(), storage_type_name(t.type), shape_string(t.shape), bytes);
@@ -62,7 +62,10 @@ void convert_rows(const TensorView& t, int64_t row_len, int64_t row_begin, int64
 
 bool is_float_storage(StorageType type) {
   switch (type) {
-    case StorageType::F32: case StorageType::F16: case StorageType::BF16: case StorageType::F64:
+    case StorageType::F32:
+    case StorageType::F16:
+    case StorageType::BF16:
+    case StorageType::F64:
       return true;
     default:
       return is_quantized(type);

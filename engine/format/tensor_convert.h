@@ -11,7 +11,9 @@
 
 namespace flux::engine {
 
-inline float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
 
 // Round-to-nearest-even; NaNs stay quiet NaNs instead of rounding into infinity.
 inline uint16_t f32_to_bf16(float f) {
@@ -27,8 +29,8 @@ inline float f16_to_f32(uint16_t h) {
   const uint32_t two_w = w + w;
   const float normalized = std::bit_cast<float>((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
   const float denormalized = std::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f;
-  const uint32_t magnitude = two_w < (1u << 27) ? std::bit_cast<uint32_t>(denormalized)
-                                                 : std::bit_cast<uint32_t>(normalized);
+  const uint32_t magnitude =
+      two_w < (1u << 27) ? std::bit_cast<uint32_t>(denormalized) : std::bit_cast<uint32_t>(normalized);
   return std::bit_cast<float>(sign | magnitude);
 }
 

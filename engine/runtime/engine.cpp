@@ -47,7 +47,9 @@ std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const Ru
     std::vector<ChatMessage> messages;
     const std::string& system = settings.system_prompt.empty() ? default_system_prompt_ : settings.system_prompt;
     if (!system.empty()) messages.push_back({"system", system});
-    messages.push_back({"user", prompt});
+    // A pasted or file prompt usually ends in a newline the user did not mean as part of the question.
+    const auto end = prompt.find_last_not_of(" \t\r\n");
+    messages.push_back({"user", end == std::string::npos ? std::string() : prompt.substr(0, end + 1)});
     text = apply_chat_template(chat_format_, messages, true, "");
   }
   std::vector<int32_t> ids;
@@ -79,8 +81,8 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   validate(request.settings.sampler);
   require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
 
+  require(request.prompt.find_first_not_of(" \t\r\n") != std::string::npos, "the prompt is empty");
   const std::vector<int32_t> prompt = tokenize_prompt(request.prompt, request.settings);
-  require(!prompt.empty(), "the prompt is empty");
   require(static_cast<int>(prompt.size()) < context_length_,
           "the prompt has {} tokens but the context holds {} (shorten the prompt or raise -c up to the model's {})",
           prompt.size(), context_length_, cfg.context_length);

@@ -2,6 +2,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -269,7 +270,8 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
 std::string SentencePieceTokenizer::token_text(int32_t id) const {
   const std::string& p = piece(id);
   const TokenType t = token_type(id);
-  if (t == TokenType::Byte && p.size() == 6 && p.starts_with("<0x") && p.back() == '>') {
+  if (t == TokenType::Byte && p.size() == 6 && p.starts_with("<0x") && p.back() == '>' &&
+      std::isxdigit(static_cast<unsigned char>(p[3])) && std::isxdigit(static_cast<unsigned char>(p[4]))) {
     return std::string(1, static_cast<char>(std::stoi(p.substr(3, 2), nullptr, 16)));
   }
   if (t == TokenType::Control || t == TokenType::Unknown) return p;

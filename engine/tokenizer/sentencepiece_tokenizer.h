@@ -25,7 +25,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const override;
   // Drops the dummy-prefix space of the first non-control piece, as SentencePiece's decoder does.
   std::string decode(std::span<const int32_t> ids, bool skip_control = false) const override;
-  // "▁" renders as a space, byte pieces "<0xAB>" as their byte.
+  // "▁" renders as a space, byte pieces "<0xAB>" as their byte, control and unknown pieces as their text.
   std::string token_text(int32_t id) const override;
   std::string kind() const override { return "sentencepiece"; }
   std::string pre() const override { return ""; }

@@ -36,8 +36,8 @@ TEST(QuantBlocks, SizesMatchGgml) {
   EXPECT_EQ(block_elems(StorageType::F32), 1);
   EXPECT_EQ(block_bytes(StorageType::BF16), 2);
   const std::pair<StorageType, std::pair<int, int>> table[] = {
-      {StorageType::Q4_0, {32, 18}},  {StorageType::Q4_1, {32, 20}},  {StorageType::Q5_0, {32, 22}},
-      {StorageType::Q5_1, {32, 24}},  {StorageType::Q8_0, {32, 34}},  {StorageType::Q4_K, {256, 144}},
+      {StorageType::Q4_0, {32, 18}},   {StorageType::Q4_1, {32, 20}},  {StorageType::Q5_0, {32, 22}},
+      {StorageType::Q5_1, {32, 24}},   {StorageType::Q8_0, {32, 34}},  {StorageType::Q4_K, {256, 144}},
       {StorageType::Q5_K, {256, 176}}, {StorageType::Q6_K, {256, 210}}};
   for (const auto& [type, eb] : table) {
     EXPECT_EQ(block_elems(type), eb.first) << storage_type_name(type);
@@ -62,8 +62,8 @@ TEST(QuantBlocks, GgmlTypeIds) {
   EXPECT_EQ(storage_type_from_ggml(0), StorageType::F32);
   EXPECT_EQ(storage_type_from_ggml(30), StorageType::BF16);
   EXPECT_EQ(storage_type_from_ggml(14), StorageType::Q6_K);
-  EXPECT_FALSE(storage_type_from_ggml(4).has_value());  // removed Q4_2
-  EXPECT_FALSE(storage_type_from_ggml(16).has_value()); // IQ2_XXS: unsupported
+  EXPECT_FALSE(storage_type_from_ggml(4).has_value());   // removed Q4_2
+  EXPECT_FALSE(storage_type_from_ggml(16).has_value());  // IQ2_XXS: unsupported
   EXPECT_EQ(ggml_type_id(StorageType::Q5_1), 7u);
   EXPECT_FALSE(ggml_type_id(StorageType::F8_E4M3).has_value());
   EXPECT_STREQ(storage_type_name(StorageType::Q4_K), "Q4_K");

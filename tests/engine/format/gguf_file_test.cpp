@@ -76,14 +76,15 @@ TEST(GgufFile, ReadsAllValueTypes) {
 
 TEST(GgufFile, CoercionsAndTypeErrors) {
   const GgufFile f(all_types_builder().write("coerce.gguf"));
-  EXPECT_EQ(f.get_float("t.i32"), -2e9);              // integer -> float
+  EXPECT_EQ(f.get_float("t.i32"), -2e9);  // integer -> float
   EXPECT_EQ(*f.find_uint("t.u8"), 200u);
   EXPECT_FALSE(f.find_int("absent").has_value());
   EXPECT_FALSE(f.find_string_array("absent").has_value());
   EXPECT_NE(error_of([&] { f.get_uint("t.i8"); }).find("negative value -100"), std::string::npos);
   EXPECT_NE(error_of([&] { f.get_int("t.u64"); }).find("does not fit in int64"), std::string::npos);
-  EXPECT_NE(error_of([&] { f.get_int("t.string"); }).find("metadata key 't.string' has type string, expected an integer"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { f.get_int("t.string"); }).find("metadata key 't.string' has type string, expected an integer"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { f.get_string("t.u8"); }).find("has type u8, expected a string"), std::string::npos);
   EXPECT_NE(error_of([&] { f.get_string_array("t.ints"); }).find("t.ints'[0] has type i32"), std::string::npos);
   EXPECT_NE(error_of([&] { f.get_int("absent"); }).find("missing metadata key 'absent'"), std::string::npos);

@@ -26,11 +26,15 @@ std::string open_error(const std::vector<uint8_t>& bytes, const std::string& nam
   }
   return "(opened without error)";
 }
-std::string open_error(const GgufBuilder& b) { return open_error(b.bytes()); }
+std::string open_error(const GgufBuilder& b) {
+  return open_error(b.bytes());
+}
 
 #define EXPECT_ERROR(message, phrase) EXPECT_NE((message).find(phrase), std::string::npos) << (message)
 
-std::vector<uint8_t> f32_bytes(int n) { return std::vector<uint8_t>(static_cast<std::size_t>(n) * 4, 0); }
+std::vector<uint8_t> f32_bytes(int n) {
+  return std::vector<uint8_t>(static_cast<std::size_t>(n) * 4, 0);
+}
 
 TEST(GgufValidation, BadMagic) {
   EXPECT_ERROR(open_error(GgufBuilder().set_magic(0x46554748)), "bad.gguf: not a GGUF file (bad magic 0x46554748");
@@ -50,8 +54,8 @@ TEST(GgufValidation, CountsLargerThanTheFile) {
   EXPECT_ERROR(open_error(GgufBuilder().add_string("a", std::string(100, 'x')).override_kv_count(2)), "truncated");
   EXPECT_ERROR(open_error(GgufBuilder().add_raw("s", gt::String, GgufEncoder{}.put<uint64_t>(1ull << 62).buf)),
                "length 4611686018427387904 at offset");
-  EXPECT_ERROR(open_error(GgufBuilder().add_raw(
-                   "arr", gt::Array, GgufEncoder{}.put<uint32_t>(gt::U64).put<uint64_t>(1ull << 40).buf)),
+  EXPECT_ERROR(open_error(GgufBuilder().add_raw("arr", gt::Array,
+                                                GgufEncoder{}.put<uint32_t>(gt::U64).put<uint64_t>(1ull << 40).buf)),
                "metadata key 'arr': array count 1099511627776 exceeds");
   // A key whose own length is absurd.
   GgufEncoder e;
@@ -63,8 +67,9 @@ TEST(GgufValidation, CountsLargerThanTheFile) {
 TEST(GgufValidation, BadValues) {
   EXPECT_ERROR(open_error(GgufBuilder().add_raw("k", 13, {0})), "metadata key 'k': unknown value type 13");
   EXPECT_ERROR(open_error(GgufBuilder().add_raw("b", gt::Bool, {2})), "invalid bool value 2");
-  EXPECT_ERROR(open_error(GgufBuilder().add_raw("arr", gt::Array, GgufEncoder{}.put<uint32_t>(99).put<uint64_t>(0).buf)),
-               "unknown array element type 99");
+  EXPECT_ERROR(
+      open_error(GgufBuilder().add_raw("arr", gt::Array, GgufEncoder{}.put<uint32_t>(99).put<uint64_t>(0).buf)),
+      "unknown array element type 99");
   GgufEncoder deep;
   for (int i = 0; i < 20; ++i) deep.put<uint32_t>(gt::Array).put<uint64_t>(1);
   deep.put<uint32_t>(gt::U8).put<uint64_t>(0);
@@ -92,7 +97,8 @@ TEST(GgufValidation, BadDimensions) {
 }
 
 TEST(GgufValidation, UnknownTypeAndPartialBlocks) {
-  EXPECT_ERROR(open_error(GgufBuilder().add_tensor("q", 99, {32}, f32_bytes(8))), "tensor q: unsupported tensor type 99");
+  EXPECT_ERROR(open_error(GgufBuilder().add_tensor("q", 99, {32}, f32_bytes(8))),
+               "tensor q: unsupported tensor type 99");
   EXPECT_ERROR(open_error(GgufBuilder().add_tensor("iq", 16, {256}, f32_bytes(8))), "unsupported tensor type 16");
   EXPECT_ERROR(open_error(GgufBuilder().add_tensor("q4", ggml::Q4_0, {2, 16}, std::vector<uint8_t>(18))),
                "tensor q4: ne[0] = 16 is not a multiple of the Q4_0 block size 32");
@@ -110,8 +116,10 @@ TEST(GgufValidation, MisalignedOffset) {
 }
 
 TEST(GgufValidation, DataPastEndOfFile) {
-  auto bytes = GgufBuilder().add_f32_tensor("a", {2}, {1, 2}).add_f32_tensor("blk.3.attn_q.weight", {4, 4},
-                                                                             std::vector<float>(16)).bytes();
+  auto bytes = GgufBuilder()
+                   .add_f32_tensor("a", {2}, {1, 2})
+                   .add_f32_tensor("blk.3.attn_q.weight", {4, 4}, std::vector<float>(16))
+                   .bytes();
   bytes.resize(bytes.size() - 1);
   const std::string msg = open_error(bytes, "model.gguf");
   EXPECT_ERROR(msg, "model.gguf: tensor blk.3.attn_q.weight: data [offset ");
@@ -130,6 +138,31 @@ TEST(GgufValidation, OverlappingTensors) {
                            .add_tensor_ne("first", ggml::F32, {8}, f32_bytes(8), 0)
                            .add_tensor_ne("second", ggml::F32, {4}, f32_bytes(4), 32)),
             "(opened without error)");
+}
+
+// Corrupted copies of a valid file must either open or throw Error: never crash, hang or allocate wildly.
+TEST(GgufValidation, RandomCorruptionOnlyThrowsError) {
+  const auto valid = GgufBuilder()
+                         .add_string("general.architecture", "llama")
+                         .add_string_array("tokenizer.ggml.tokens", {"a", "bc", "def"})
+                         .add_f32_array("scores", {1, 2, 3})
+                         .add_f32_tensor("w", {2, 4}, std::vector<float>(8, 1.0f))
+                         .add_tensor("q", ggml::Q8_0, {1, 32}, std::vector<uint8_t>(34))
+                         .bytes();
+  uint32_t s = 12345;
+  auto next = [&] { return s = s * 1664525u + 1013904223u; };
+  for (int round = 0; round < 400; ++round) {
+    auto bytes = valid;
+    const int flips = 1 + static_cast<int>(next() % 4);
+    for (int k = 0; k < flips; ++k) bytes[next() % bytes.size()] = static_cast<uint8_t>(next() >> 24);
+    const auto path = flux::test::write_test_file("fuzz.gguf", bytes);
+    try {
+      GgufFile f(path);
+      for (const auto& t : f.tensors())
+        ASSERT_LE(t.bytes.data() + t.bytes.size(), f.mapping()->bytes().data() + bytes.size());
+    } catch (const Error&) {
+    }
+  }
 }
 
 }  // namespace

@@ -125,7 +125,10 @@ TEST(HfConfig, Errors) {
 TEST(HfConfig, WriterRoundTrips) {
   for (const json& src : {smollm2(), qwen3()}) {
     const ModelConfig c = model_config_from_hf_json(src, "src");
-    const json out = hf_config_json(c, {.bos_token_id = 1, .eos_token_id = 2});
+    HfConfigExtras extras;
+    extras.bos_token_id = 1;
+    extras.eos_token_id = 2;
+    const json out = hf_config_json(c, extras);
     EXPECT_EQ(out["torch_dtype"], "bfloat16");
     EXPECT_EQ(out["bos_token_id"], 1);
     EXPECT_FALSE(out.contains("pad_token_id"));

@@ -37,7 +37,8 @@ TEST(SafetensorsFile, ReadsValidFile) {
   std::vector<float> f32 = {1, 2, 3, 4, 5, 6};
   const std::string header =
       R"({"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2],"data_offsets":[24,28]},)"
-      R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"e":{"dtype":"I8","shape":[0],"data_offsets":[28,28]}})";
+      R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+      R"("e":{"dtype":"I8","shape":[0],"data_offsets":[28,28]}})";
   std::vector<uint8_t> data(28);
   std::memcpy(data.data(), f32.data(), 24);
   std::memcpy(data.data() + 24, bf16.data(), 4);
@@ -52,7 +53,9 @@ TEST(SafetensorsFile, ReadsValidFile) {
 }
 
 TEST(SafetensorsFile, HeaderErrors) {
-  EXPECT_ERROR(error_of([] { SafetensorsFile f(flux::test::write_test_file("tiny.safetensors", {1, 2})); }),
+  EXPECT_ERROR(error_of([] {
+                 SafetensorsFile f(flux::test::write_test_file("tiny.safetensors", {1, 2}));
+               }),
                "tiny.safetensors: file too small (2 bytes)");
   flux::test::GgufEncoder big;
   big.put<uint64_t>(200'000'000).bytes(std::vector<uint8_t>(16, '{'));
@@ -78,9 +81,10 @@ TEST(SafetensorsFile, OffsetErrors) {
                "tensor a: data_offsets [8, 0] has begin after end");
   EXPECT_ERROR(open_error(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}})", 4),
                "tensor a: data_offsets [0, 4] span 4 bytes, but F32 [2] needs 8");
-  EXPECT_ERROR(
-      open_error(R"({"a": {"dtype": "F64", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})", 0),
-      "byte size of shape [4294967296,4294967296] overflows");
+  EXPECT_ERROR(open_error(R"({"a": {"dtype": "F64", "shape": [2147483648, 2147483648], "data_offsets": [0, 0]}})", 0),
+               "byte size of shape [2147483648,2147483648] overflows");
+  EXPECT_ERROR(open_error(R"({"a": {"dtype": "U8", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})", 0),
+               "element count of shape [4294967296,4294967296] overflows");
   EXPECT_ERROR(open_error(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
                           R"("b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
                           12),
@@ -137,7 +141,9 @@ TEST(SafetensorsWriter, StreamingInAnyOrderAndErrors) {
   EXPECT_FALSE(std::filesystem::exists(flux::test::test_temp_dir() / "abandoned.safetensors.tmp"));
   EXPECT_ERROR(error_of([] { SafetensorsWriter w("/nonexistent-dir/x.safetensors", {}); }),
                "/nonexistent-dir/x.safetensors: cannot open for writing");
-  EXPECT_ERROR(error_of([] { SafetensorsWriter w("/tmp/q.safetensors", {{"q", StorageType::Q4_0, {32}}}); }),
+  EXPECT_ERROR(error_of([] {
+                 SafetensorsWriter w("/tmp/q.safetensors", {{"q", StorageType::Q4_0, {32}}});
+               }),
                "has no safetensors dtype");
 }
 

@@ -1,12 +1,11 @@
 // SafetensorsModel: single-file and sharded directories, and every index.json rejection.
-#include "engine/format/safetensors_file.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <functional>
 
 #include "engine/core/error.h"
+#include "engine/format/safetensors_file.h"
 #include "engine/format/tensor_convert.h"
 #include "tests/engine/support/safetensors_test_files.h"
 
@@ -34,7 +33,9 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 // Two shards: x and y in shard 1, z in shard 2.
 fs::path sharded_model(const std::string& name, const std::string& weight_map) {
@@ -75,8 +76,9 @@ TEST(SafetensorsModel, ShardedIndex) {
 TEST(SafetensorsModel, RejectsPathsOutsideTheDirectory) {
   EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("dotdot", R"({"x": "../evil.safetensors"})")); }),
                "tensor x: shard path '../evil.safetensors' escapes the model directory");
-  EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("inner_dotdot", R"({"x": "a/../../e.safetensors"})")); }),
-               "escapes the model directory");
+  EXPECT_ERROR(
+      error_of([] { SafetensorsModel::open(sharded_model("inner_dotdot", R"({"x": "a/../../e.safetensors"})")); }),
+      "escapes the model directory");
   EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("absolute", R"({"x": "/etc/passwd"})")); }),
                "shard path '/etc/passwd' must be relative");
   // A symlink inside the directory that points outside it.
@@ -90,10 +92,11 @@ TEST(SafetensorsModel, RejectsPathsOutsideTheDirectory) {
 TEST(SafetensorsModel, IndexErrors) {
   EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("missing_shard", R"({"x": "nope.safetensors"})")); }),
                "tensor x: shard file");
-  EXPECT_ERROR(error_of([] {
-                 SafetensorsModel::open(sharded_model("missing_tensor", R"({"q": "model-00002-of-00002.safetensors"})"));
-               }),
-               "tensor q is listed in");
+  EXPECT_ERROR(
+      error_of([] {
+        SafetensorsModel::open(sharded_model("missing_tensor", R"({"q": "model-00002-of-00002.safetensors"})"));
+      }),
+      "tensor q is listed in");
   EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("no_map", R"(5)")); }),
                "missing \"weight_map\" object");
   EXPECT_ERROR(error_of([] { SafetensorsModel::open(sharded_model("bad_value", R"({"x": 3})")); }),

@@ -47,7 +47,7 @@ TEST(QuantConvert, F16RoundsToNearestEven) {
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.1f, -11)), 0x3C01);      // above the tie
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);                          // rounds to infinity
   EXPECT_EQ(f32_to_f16(1e-9f), 0x0000);
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);             // subnormal tie 1.5 ulp -> 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);  // subnormal tie 1.5 ulp -> 2
 }
 
 TEST(QuantConvert, Bf16RoundTripAndRounding) {
@@ -59,8 +59,8 @@ TEST(QuantConvert, Bf16RoundTripAndRounding) {
     }
     ASSERT_EQ(f32_to_bf16(f), h) << std::hex << h;
   }
-  EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);      // tie -> even (down)
-  EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);  // tie -> even (up)
+  EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);        // tie -> even (down)
+  EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);    // tie -> even (up)
   EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::max()), 0x7F80);  // overflow rounds to inf
   EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
 }

@@ -61,6 +61,19 @@ TEST_F(SmolLM2, PromptOverTheContextIsAClearError) {
   }
 }
 
+TEST_F(SmolLM2, EmptyPromptIsAClearError) {
+  ASSERT_NE(engine_, nullptr);
+  RunRequest request;
+  request.prompt = " \n\t ";
+  request.settings.chat = true;
+  try {
+    engine_->run(request);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "the prompt is empty");
+  }
+}
+
 TEST_F(SmolLM2, CancelledRunReturnsAPartialReport) {
   ASSERT_NE(engine_, nullptr);
   std::atomic<bool> cancel{true};

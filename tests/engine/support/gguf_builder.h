@@ -24,8 +24,8 @@ namespace flux::test {
 
 // ggml_type ids as stored in GGUF tensor infos.
 namespace ggml {
-constexpr uint32_t F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q4_K = 12, Q5_K = 13,
-                   Q6_K = 14, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30;
+constexpr uint32_t F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q4_K = 12, Q5_K = 13, Q6_K = 14,
+                   I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30;
 }
 
 // GGUF metadata value type ids.
@@ -54,11 +54,18 @@ struct GgufEncoder {
   }
 };
 
-// Directory for test files of this process (created on first use).
+// Directory for test files of this process: created on first use, removed when the process exits.
 inline std::filesystem::path test_temp_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("flux-tests-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  struct TempDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("flux-tests-" + std::to_string(::getpid()));
+    ~TempDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const TempDir dir;
+  std::filesystem::create_directories(dir.path);
+  return dir.path;
 }
 
 inline std::filesystem::path write_test_file(const std::string& name, const std::vector<uint8_t>& bytes) {
@@ -72,12 +79,27 @@ inline std::filesystem::path write_test_file(const std::string& name, const std:
 class GgufBuilder {
  public:
   // --- header knobs (for malformed-file tests) ---
-  GgufBuilder& set_magic(uint32_t magic) { magic_ = magic; return *this; }
-  GgufBuilder& set_version(uint32_t version) { version_ = version; return *this; }
-  GgufBuilder& override_tensor_count(uint64_t n) { tensor_count_ = n; return *this; }
-  GgufBuilder& override_kv_count(uint64_t n) { kv_count_ = n; return *this; }
+  GgufBuilder& set_magic(uint32_t magic) {
+    magic_ = magic;
+    return *this;
+  }
+  GgufBuilder& set_version(uint32_t version) {
+    version_ = version;
+    return *this;
+  }
+  GgufBuilder& override_tensor_count(uint64_t n) {
+    tensor_count_ = n;
+    return *this;
+  }
+  GgufBuilder& override_kv_count(uint64_t n) {
+    kv_count_ = n;
+    return *this;
+  }
   // Writes the header only, no tensor data section (for offsets far past the end of the file).
-  GgufBuilder& omit_tensor_data() { omit_data_ = true; return *this; }
+  GgufBuilder& omit_tensor_data() {
+    omit_data_ = true;
+    return *this;
+  }
   // Pads the data section to `alignment`; also writes general.alignment (u32) unless write_key is false.
   GgufBuilder& set_alignment(uint32_t alignment, bool write_key = true) {
     alignment_ = alignment;

@@ -136,5 +136,9 @@ TEST(BpeTokenizer, EncodesLongInputQuickly) {
   const auto ids = t.encode(text);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(t.decode(ids), text);
+#ifdef NDEBUG  // timing is only meaningful in optimized builds (not Debug or sanitizers)
   EXPECT_LT(s, 0.8);
+#else
+  (void)s;
+#endif
 }

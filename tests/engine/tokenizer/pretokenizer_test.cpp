@@ -83,5 +83,9 @@ TEST(PreTokenizer, SplitsLargeTextQuickly) {
   const auto pieces = p.split(text);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(pieces.size(), 40000u);
+#ifdef NDEBUG  // timing is only meaningful in optimized builds (not Debug or sanitizers)
   EXPECT_LT(s, 0.5);
+#else
+  (void)s;
+#endif
 }
