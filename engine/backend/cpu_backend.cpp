@@ -13,6 +13,8 @@
 #include "engine/attention/attention_cpu.h"
 #include "engine/core/error.h"
 
+#include <spdlog/spdlog.h>
+
 namespace flux::engine {
 namespace {
 
@@ -28,8 +30,13 @@ void require_shape(const Tensor& t, int64_t rows, int64_t cols, const char* what
 
 CpuBackend::CpuBackend(int n_threads)
     : n_threads_(n_threads > 0 ? n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
-  omp_set_num_threads(n_threads_);
+  // OpenBLAS built on OpenMP shares our thread pool. The pthread build runs its own threads, and OpenMP workers
+  // spinning next to them made decode 100x slower on a 16-core machine: then BLAS gets the cores and our loops one.
+  const bool blas_on_openmp = openblas_get_parallel() == 2;
+  omp_set_num_threads(blas_on_openmp ? n_threads_ : 1);
   openblas_set_num_threads(n_threads_);
+  if (!blas_on_openmp)
+    spdlog::warn("OpenBLAS is not the OpenMP build: attention runs on one thread (install libopenblas-openmp-dev)");
 }
 
 std::string CpuBackend::device_name() const {
