@@ -1,4 +1,6 @@
 // `generate`: stream a completion to stdout, timings to stderr, optionally a JSON/CSV report.
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -45,8 +47,12 @@ int run_generate(const GenerateOptions& o) {
   const std::string prompt = read_prompt(o.prompt);
   // Check the report path before spending time on the run.
   if (!o.report.empty()) {
-    const auto ext = std::filesystem::path(o.report).extension();
-    engine::require(ext == ".json" || ext == ".csv", "--report {}: the file must end in .json or .csv", o.report);
+    const std::filesystem::path path(o.report);
+    engine::require(path.extension() == ".json" || path.extension() == ".csv",
+                    "--report {}: the file must end in .json or .csv", o.report);
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    engine::require(std::filesystem::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0,
+                    "--report {}: cannot write the report: {} is not a writable directory", o.report, dir.string());
   }
   auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model));
   engine::RunRequest request;
