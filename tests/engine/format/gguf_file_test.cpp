@@ -1,4 +1,5 @@
 // GgufFile on well-formed files: every metadata type, coercions, arrays (nested too), tensors and their bytes.
+#include "tests/engine/support/error_of.h"
 #include "engine/format/gguf_file.h"
 
 #include <gtest/gtest.h>
@@ -18,14 +19,7 @@ using flux::test::GgufEncoder;
 namespace gt = flux::test::gguf_type;
 namespace ggml = flux::test::ggml;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using flux::test::error_of;
 
 GgufBuilder all_types_builder() {
   GgufBuilder b;

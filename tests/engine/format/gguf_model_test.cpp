@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "tests/engine/support/error_of.h"
 #include "engine/core/error.h"
 #include "engine/format/gguf_model_config.h"
 #include "engine/format/gguf_names.h"
@@ -14,15 +15,7 @@ namespace {
 
 using flux::test::GgufBuilder;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-#define EXPECT_ERROR(message, phrase) EXPECT_NE((message).find(phrase), std::string::npos) << (message)
+using flux::test::error_of;
 
 GgufBuilder hparams(const std::string& arch) {
   GgufBuilder b;

@@ -1,4 +1,5 @@
 // HF config.json -> ModelConfig for llama/qwen2/qwen3, error cases, and the config.json writer's round trip.
+#include "tests/engine/support/error_of.h"
 #include "engine/format/hf_config.h"
 
 #include <gtest/gtest.h>
@@ -12,15 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-#define EXPECT_ERROR(message, phrase) EXPECT_NE((message).find(phrase), std::string::npos) << (message)
+using flux::test::error_of;
 
 // SmolLM2-135M-Instruct's config.json (trimmed).
 json smollm2() {

@@ -1,4 +1,5 @@
 // SafetensorsFile validation (as the reference library), SafetensorsModel sharding, and the writer round trip.
+#include "tests/engine/support/error_of.h"
 #include "engine/format/safetensors_file.h"
 
 #include <gtest/gtest.h>
@@ -17,15 +18,7 @@ namespace {
 using flux::test::F32Tensor;
 using flux::test::write_raw_safetensors;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-#define EXPECT_ERROR(message, phrase) EXPECT_NE((message).find(phrase), std::string::npos) << (message)
+using flux::test::error_of;
 
 std::string open_error(const std::string& header, std::size_t data_bytes) {
   const auto path = write_raw_safetensors("bad.safetensors", header, std::vector<uint8_t>(data_bytes));

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/engine/support/error_of.h"
 #include "engine/core/error.h"
 #include "engine/format/safetensors_file.h"
 #include "engine/format/tensor_convert.h"
@@ -16,15 +17,7 @@ namespace fs = std::filesystem;
 using flux::test::F32Tensor;
 using flux::test::write_f32_safetensors;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-#define EXPECT_ERROR(message, phrase) EXPECT_NE((message).find(phrase), std::string::npos) << (message)
+using flux::test::error_of;
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = flux::test::test_temp_dir() / name;
