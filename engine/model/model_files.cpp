@@ -68,6 +68,7 @@ ModelFiles ModelFiles::open(const fs::path& path) {
     m.format_ = "gguf";
     open_gguf(path, m.config_, m.name_, m.tensors_, m.rope_permuted_, m.vocab_, m.tokenizer_error_,
               m.keep_alive_);
+    m.build_index();
     return m;
   }
   const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
@@ -82,13 +83,20 @@ ModelFiles ModelFiles::open(const fs::path& path) {
   m.tensors_ = st->tensors();
   m.keep_alive_ = st;
   open_hf_tokenizer(dir, m.vocab_, m.sentencepiece_model_, m.tokenizer_error_);
+  m.build_index();
   return m;
 }
 
+void ModelFiles::build_index() {
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    const bool inserted = index_.emplace(tensors_[i].name, i).second;
+    require(inserted, "{}: tensor {} appears twice", path_.string(), tensors_[i].name);
+  }
+}
+
 const TensorView* ModelFiles::find(const std::string& hf_name) const {
-  for (const TensorView& t : tensors_)
-    if (t.name == hf_name) return &t;
-  return nullptr;
+  const auto it = index_.find(hf_name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
 std::unique_ptr<Tokenizer> ModelFiles::make_tokenizer() const {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/core/tensor_view.h"
@@ -50,10 +51,13 @@ class ModelFiles {
   ModelSummary summary() const;
 
  private:
+  void build_index();
+
   std::filesystem::path path_;
   std::string format_, name_;
   ModelConfig config_;
   std::vector<TensorView> tensors_;
+  std::unordered_map<std::string, std::size_t> index_;  // HF name -> position in tensors_
   bool rope_permuted_ = false;
   VocabData vocab_;
   std::optional<std::filesystem::path> sentencepiece_model_;  // tokenizer.model next to an HF checkpoint
