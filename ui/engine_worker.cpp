@@ -29,7 +29,6 @@ void EngineWorker::registerTypes() {
 }
 
 void EngineWorker::loadModel(const QString& path, const QString& backend) {
-  cancel_.store(false);
   try {
     engine::EngineOptions options;
     options.backend = backend.toStdString();
@@ -45,7 +44,6 @@ void EngineWorker::loadModel(const QString& path, const QString& backend) {
 }
 
 void EngineWorker::run(const flux::engine::RunRequest& request) {
-  cancel_.store(false);
   if (!engine_) {
     emit failed(tr("Load a model first."));
     return;
@@ -55,6 +53,19 @@ void EngineWorker::run(const flux::engine::RunRequest& request) {
     emit runFinished(engine_->run(request, &observer, &cancel_));
   } catch (const std::exception& e) {
     emit failed(QString::fromStdString(e.what()));
+  }
+}
+
+void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt) {
+  if (!engine_) return;
+  try {
+    engine::RunSettings settings;
+    settings.chat = chat;
+    settings.system_prompt = system_prompt.toStdString();
+    const auto ids = engine_->tokenize_prompt(prompt.toStdString(), settings);
+    emit tokensCounted(ticket, static_cast<int>(ids.size()), engine_->context_length());
+  } catch (const std::exception&) {
+    emit tokensCounted(ticket, -1, engine_->context_length());
   }
 }
 

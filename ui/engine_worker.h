@@ -26,10 +26,16 @@ class EngineWorker : public QObject {
   static void registerTypes();
   // Safe from any thread: asks the current load or run to stop at the next layer or token.
   void cancel() { cancel_.store(true); }
+  // Called on the GUI thread right before a load or run is queued, so a Stop pressed before the worker picks the
+  // request up still cancels it (the slots never clear the flag themselves).
+  void arm() { cancel_.store(false); }
 
  public slots:
   void loadModel(const QString& path, const QString& backend);
   void run(const flux::engine::RunRequest& request);
+  // Counts the prompt's tokens as the model would see them (chat template, BOS); answers with tokensCounted.
+  // `ticket` lets the GUI drop stale answers.
+  void countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
 
  signals:
   void loadProgress(double fraction, const QString& what);
@@ -39,6 +45,7 @@ class EngineWorker : public QObject {
   void tokenDecoded(int index, const flux::engine::TokenReport& token);
   void runFinished(const flux::engine::RunReport& report);
   void failed(const QString& message);
+  void tokensCounted(int ticket, int tokens, int context_length);
 
  private:
   std::unique_ptr<engine::Engine> engine_;

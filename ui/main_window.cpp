@@ -1,97 +1,71 @@
 #include "ui/main_window.h"
 
-#include <QCheckBox>
-#include <QCoreApplication>
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
+#include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
-#include <QShortcut>
-#include <QSpinBox>
+#include <QSettings>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
-#include <QTableWidget>
+#include <QStyleFactory>
+#include <QSysInfo>
+#include <QTimer>
+#include <QToolBar>
 #include <QVBoxLayout>
 
+#include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
+#include "ui/haystack_prompt.h"
+#include "ui/layer_map_widget.h"
+#include "ui/layer_table_model.h"
+#include "ui/run_controls.h"
+#include "ui/run_history_model.h"
+#include "ui/timing_charts.h"
 
 namespace flux::ui {
 
 MainWindow::MainWindow() {
   setWindowTitle(tr("FluxScope"));
+  setAcceptDrops(true);
   EngineWorker::registerTypes();
   worker_ = new EngineWorker();
   worker_->moveToThread(&thread_);
-  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-  connect(this, &MainWindow::requestLoad, worker_, &EngineWorker::loadModel);
-  connect(this, &MainWindow::requestRun, worker_, &EngineWorker::run);
-  connect(worker_, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-  connect(worker_, &EngineWorker::layerPrefilled, this, &MainWindow::onLayer);
-  connect(worker_, &EngineWorker::tokenDecoded, this, &MainWindow::onToken);
-  connect(worker_, &EngineWorker::runFinished, this, &MainWindow::onFinished);
-  connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
-  connect(worker_, &EngineWorker::loadProgress, this, [this](double f, const QString& what) {
-    statusBar()->showMessage(tr("Loading %1% — %2").arg(int(f * 100)).arg(what));
-  });
+  connectWorker();
   thread_.start();
 
-  auto* file = menuBar()->addMenu(tr("&File"));
-  file->addAction(tr("&Open Model…"), QKeySequence::Open, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), {}, tr("GGUF models (*.gguf)"));
-    if (!path.isEmpty()) openModel(path);
+  buildCentre();
+  buildDocks();
+  buildMenus();
+  count_timer_ = new QTimer(this);
+  count_timer_->setSingleShot(true);
+  count_timer_->setInterval(300);
+  connect(count_timer_, &QTimer::timeout, this, [this] {
+    if (!model_loaded_) return;
+    const engine::RunSettings s = controls_->settings();
+    emit requestCount(++count_ticket_, prompt_->toPlainText(), s.chat, QString::fromStdString(s.system_prompt));
   });
-  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-  model_label_ = new QLabel(tr("No model loaded"));
-  prompt_ = new QPlainTextEdit();
-  prompt_->setPlaceholderText(tr("Paste a prompt or a long context here"));
-  output_ = new QPlainTextEdit();
-  output_->setReadOnly(true);
-  chat_ = new QCheckBox(tr("Chat template"));
-  chat_->setChecked(true);
-  max_tokens_ = new QSpinBox();
-  max_tokens_->setRange(0, 8192);
-  max_tokens_->setValue(128);
-  max_tokens_->setPrefix(tr("max new tokens: "));
-  run_ = new QPushButton(tr("Run"));
-  run_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
-  run_->setToolTip(tr("Run the prompt (Ctrl+Return)"));
-  stop_ = new QPushButton(tr("Stop"));
-  stop_->setShortcut(QKeySequence(Qt::Key_Escape));
-  stop_->setToolTip(tr("Stop the run at the next layer or token (Esc)"));
-  connect(run_, &QPushButton::clicked, this, &MainWindow::startRun);
-  connect(stop_, &QPushButton::clicked, this, [this] { worker_->cancel(); });
-
-  layers_ = new QTableWidget(0, 5);
-  layers_->setHorizontalHeaderLabels({tr("Layer"), tr("Mode"), tr("Source"), tr("Prefill ms"), tr("KV KiB")});
-  layers_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  layers_->verticalHeader()->hide();
-
-  auto* controls = new QHBoxLayout();
-  controls->addWidget(chat_);
-  controls->addWidget(max_tokens_);
-  controls->addStretch();
-  controls->addWidget(run_);
-  controls->addWidget(stop_);
-  auto* left = new QWidget();
-  auto* left_layout = new QVBoxLayout(left);
-  left_layout->addWidget(model_label_);
-  left_layout->addWidget(prompt_, 2);
-  left_layout->addLayout(controls);
-  left_layout->addWidget(output_, 2);
-  auto* split = new QSplitter();
-  split->addWidget(left);
-  split->addWidget(layers_);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
-  setCentralWidget(split);
-  resize(1200, 800);
+  connect(prompt_, &QPlainTextEdit::textChanged, this, &MainWindow::scheduleCount);
+  connect(controls_, &RunControls::tokenizationChanged, this, &MainWindow::scheduleCount);
+  resize(1400, 900);
+  restoreSettings();
   setBusy(false);
-  run_->setEnabled(false);
 }
 
 MainWindow::~MainWindow() {
@@ -100,78 +74,303 @@ MainWindow::~MainWindow() {
   thread_.wait();
 }
 
-void MainWindow::openModel(const QString& path) {
-  run_->setEnabled(false);
-  model_label_->setText(tr("Loading %1…").arg(path));
-  emit requestLoad(path, QStringLiteral("auto"));
+void MainWindow::connectWorker() {
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connect(this, &MainWindow::requestLoad, worker_, &EngineWorker::loadModel);
+  connect(this, &MainWindow::requestRun, worker_, &EngineWorker::run);
+  connect(this, &MainWindow::requestCount, worker_, &EngineWorker::countTokens);
+  connect(worker_, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
+  connect(worker_, &EngineWorker::runStarted, this, &MainWindow::onStarted);
+  connect(worker_, &EngineWorker::layerPrefilled, this, &MainWindow::onLayer);
+  connect(worker_, &EngineWorker::tokenDecoded, this, &MainWindow::onToken);
+  connect(worker_, &EngineWorker::runFinished, this, &MainWindow::onFinished);
+  connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
+  connect(worker_, &EngineWorker::tokensCounted, this, &MainWindow::onCounted);
+  connect(worker_, &EngineWorker::loadProgress, this, [this](double f, const QString& what) {
+    statusBar()->showMessage(tr("Loading %1% — %2").arg(int(f * 100)).arg(what));
+  });
 }
 
-void MainWindow::setPrompt(const QString& text) { prompt_->setPlainText(text); }
+void MainWindow::buildCentre() {
+  model_label_ = new QLabel(tr("No model loaded — File → Open Model or drop a .gguf file here"));
+  model_label_->setWordWrap(true);
+  prompt_ = new QPlainTextEdit();
+  prompt_->setPlaceholderText(tr("Paste a prompt or a long context here (or drop a .txt file)"));
+  prompt_->setToolTip(tr("The prompt; its token count against the context limit is shown in the status bar"));
+  output_ = new QPlainTextEdit();
+  output_->setReadOnly(true);
+  output_->setPlaceholderText(tr("Generated text appears here"));
+  controls_ = new RunControls();
+  auto* run = new QPushButton(tr("Run"));
+  auto* stop = new QPushButton(tr("Stop"));
+  auto* top = new QWidget();
+  auto* top_layout = new QVBoxLayout(top);
+  top_layout->addWidget(model_label_);
+  top_layout->addWidget(prompt_, 1);
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(controls_, 1);
+  buttons->addWidget(run);
+  buttons->addWidget(stop);
+  top_layout->addLayout(buttons);
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(top);
+  split->addWidget(output_);
+  setCentralWidget(split);
 
-void MainWindow::startRun() {
-  engine::RunRequest request;
-  request.prompt = prompt_->toPlainText().toStdString();
-  request.settings.chat = chat_->isChecked();
-  request.settings.max_new_tokens = max_tokens_->value();
-  request.settings.route = "fa";
-  output_->clear();
-  layers_->setRowCount(0);
-  setBusy(true);
-  statusBar()->showMessage(tr("Prefilling…"));
-  emit requestRun(request);
+  run_action_ = new QAction(tr("&Run"), this);
+  run_action_->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+  run_action_->setToolTip(tr("Run the prompt (Ctrl+Return)"));
+  stop_action_ = new QAction(tr("&Stop"), this);
+  stop_action_->setShortcut(QKeySequence(Qt::Key_Escape));
+  stop_action_->setToolTip(tr("Stop the run at the next layer or token (Esc)"));
+  connect(run_action_, &QAction::triggered, this, &MainWindow::startRun);
+  connect(stop_action_, &QAction::triggered, this, &MainWindow::stopRun);
+  connect(run, &QPushButton::clicked, run_action_, &QAction::trigger);
+  connect(stop, &QPushButton::clicked, stop_action_, &QAction::trigger);
+  run->setToolTip(run_action_->toolTip());
+  stop->setToolTip(stop_action_->toolTip());
+  connect(run_action_, &QAction::enabledChanged, run, &QWidget::setEnabled);
+  connect(stop_action_, &QAction::enabledChanged, stop, &QWidget::setEnabled);
+
+  progress_ = new QProgressBar();
+  progress_->setMaximumWidth(220);
+  progress_->setVisible(false);
+  progress_->setToolTip(tr("Prefill: layers done; decode: tokens generated"));
+  token_count_ = new QLabel();
+  token_count_->setToolTip(tr("Prompt tokens (with the chat template) / the context limit"));
+  auto* cancel = new QPushButton(tr("Cancel"));
+  cancel->setToolTip(stop_action_->toolTip());
+  connect(cancel, &QPushButton::clicked, stop_action_, &QAction::trigger);
+  connect(stop_action_, &QAction::enabledChanged, cancel, &QWidget::setVisible);
+  statusBar()->addPermanentWidget(token_count_);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel);
 }
 
-void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
-  n_layers_ = s.config.n_layers;
-  model_label_->setText(tr("%1 — %2, %3 layers, %4/%5 heads, context %6, %7")
-                            .arg(QString::fromStdString(s.name), QString::fromStdString(s.config.architecture))
-                            .arg(s.config.n_layers)
-                            .arg(s.config.n_heads)
-                            .arg(s.config.n_kv_heads)
-                            .arg(s.config.context_length)
-                            .arg(QString::fromStdString(s.quantization)));
-  statusBar()->showMessage(tr("Model loaded"), 3000);
-  run_->setEnabled(true);
-  emit modelReady();
+void MainWindow::buildDocks() {
+  layer_model_ = new LayerTableModel(this);
+  layer_map_ = new LayerMapWidget(layer_model_);
+  charts_ = new TimingCharts();
+  history_model_ = new RunHistoryModel(this);
+  history_view_ = new QListView();
+  history_view_->setModel(history_model_);
+  history_view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  history_view_->setToolTip(tr("Finished runs: select one to show it, two to compare them"));
+  connect(history_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          &MainWindow::showHistorySelection);
+  comparison_ = new ComparisonView();
+
+  auto dock = [this](const QString& title, const QString& name, QWidget* w, Qt::DockWidgetArea area) {
+    auto* d = new QDockWidget(title, this);
+    d->setObjectName(name);
+    d->setWidget(w);
+    addDockWidget(area, d);
+    return d;
+  };
+  dock(tr("Layer map"), QStringLiteral("layerMapDock"), layer_map_, Qt::RightDockWidgetArea);
+  auto* timing = dock(tr("Timing"), QStringLiteral("timingDock"), charts_, Qt::RightDockWidgetArea);
+  auto* runs = dock(tr("Runs"), QStringLiteral("historyDock"), history_view_, Qt::LeftDockWidgetArea);
+  comparison_dock_ = dock(tr("Comparison"), QStringLiteral("comparisonDock"), comparison_, Qt::RightDockWidgetArea);
+  tabifyDockWidget(timing, comparison_dock_);
+  timing->raise();
+  resizeDocks({runs, timing}, {260, 560}, Qt::Horizontal);  // defaults; a saved state replaces them
 }
 
-void MainWindow::onLayer(const engine::LayerReport& l) {
-  const int row = layers_->rowCount();
-  layers_->insertRow(row);
-  const QStringList cells = {QString::number(l.index), QString::fromLatin1(engine::layer_mode_name(l.mode)),
-                             QString::fromLatin1(engine::decision_source_name(l.source)),
-                             QString::number(l.prefill_ms, 'f', 2), QString::number(l.kv_bytes / 1024.0, 'f', 1)};
-  for (int c = 0; c < cells.size(); ++c) layers_->setItem(row, c, new QTableWidgetItem(cells[c]));
-  statusBar()->showMessage(tr("Prefill: layer %1 of %2").arg(l.index + 1).arg(n_layers_));
+void MainWindow::buildMenus() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&Open Model…"), QKeySequence::Open, this, [this] {
+    const QString start = QSettings().value(QStringLiteral("lastModel")).toString();
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), QFileInfo(start).path(),
+                                                      tr("GGUF models (*.gguf);;All files (*)"));
+    if (!path.isEmpty()) openModel(path);
+  });
+  file->addAction(tr("Open &Prompt…"), this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Prompt"), {}, tr("Text (*.txt);;All files (*)"));
+    if (!path.isEmpty()) openPromptFile(path);
+  });
+  recent_menu_ = file->addMenu(tr("&Recent Models"));
+  file->addSeparator();
+  export_action_ = file->addAction(tr("&Export Report…"), QKeySequence::Save, this, &MainWindow::exportReportDialog);
+  file->addAction(tr("Export &Charts…"), this, &MainWindow::exportChartsDialog);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  auto* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(run_action_);
+  run->addAction(stop_action_);
+  auto* tools = addToolBar(tr("Run"));
+  tools->setObjectName(QStringLiteral("runToolBar"));
+  tools->addAction(run_action_);
+  tools->addAction(stop_action_);
+
+  view_menu_ = menuBar()->addMenu(tr("&View"));
+  for (auto* d : findChildren<QDockWidget*>()) view_menu_->addAction(d->toggleViewAction());
+  view_menu_->addSeparator();
+  dark_action_ = view_menu_->addAction(tr("&Dark palette"));
+  dark_action_->setCheckable(true);
+  connect(dark_action_, &QAction::toggled, this, &MainWindow::applyDark);
+
+  auto* tools_menu = menuBar()->addMenu(tr("&Tools"));
+  auto* haystack = tools_menu->addMenu(tr("Needle-in-a-haystack prompt"));
+  haystack->setToolTip(tr("Replace the prompt with filler text hiding one fact at 50% depth, plus its question"));
+  for (int words : {500, 1500, 3000, 6000})
+    haystack->addAction(tr("~%1 words, needle at 50%").arg(words), this, [this, words] {
+      const HaystackPrompt p = makeHaystackPrompt(words, 0.5);
+      setPrompt(p.text);
+      statusBar()->showMessage(tr("Haystack prompt: the expected answer is %1").arg(p.answer), 8000);
+    });
+
+  auto* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("Show &Log"), this, &MainWindow::showLog);
+  help->addAction(tr("&Copy Diagnostics"), this, [this] {
+    QApplication::clipboard()->setText(diagnostics());
+    statusBar()->showMessage(tr("Diagnostics copied to the clipboard"), 3000);
+  });
+  help->addAction(tr("&About FluxScope"), this, [this] {
+    QMessageBox::about(this, tr("About FluxScope"),
+                       tr("FluxScope %1 — Flux Attention inspection (Qt %2)")
+                           .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+  });
 }
 
-void MainWindow::onToken(int, const engine::TokenReport& t) {
-  output_->moveCursor(QTextCursor::End);
-  output_->insertPlainText(QString::fromStdString(t.text));
+void MainWindow::restoreSettings() {
+  QSettings s;
+  restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+  controls_->restore();
+  layer_map_->setPreset(s.value(QStringLiteral("plan/preset"), QStringLiteral("fa")).toString());
+  engine::AttentionPlan sparse = layer_model_->sparse();
+  try {
+    sparse.mode = engine::parse_attention_mode(
+        s.value(QStringLiteral("plan/saKind"), QStringLiteral("streaming")).toString().toStdString());
+  } catch (const std::exception&) {
+    sparse.mode = engine::AttentionMode::Streaming;  // a hand-edited settings file: fall back quietly
+  }
+  if (sparse.mode == engine::AttentionMode::Full) sparse.mode = engine::AttentionMode::Streaming;
+  sparse.sink = s.value(QStringLiteral("plan/sink"), sparse.sink).toInt();
+  sparse.window = s.value(QStringLiteral("plan/window"), sparse.window).toInt();
+  layer_map_->setSparse(sparse);
+  dark_action_->setChecked(s.value(QStringLiteral("window/dark"), false).toBool());
+  rebuildRecent();
 }
 
-void MainWindow::onFinished(const engine::RunReport& r) {
-  setBusy(false);
-  statusBar()->showMessage(tr("%1 — prompt %2 tokens, TTFT %3 ms, decode %4 tok/s")
-                               .arg(QString::fromStdString(r.status))
-                               .arg(r.prompt_tokens)
-                               .arg(r.summary.ttft_ms, 0, 'f', 1)
-                               .arg(r.summary.decode_tokens_per_s, 0, 'f', 1));
-  emit runCompleted(r);
+void MainWindow::saveSettings() {
+  QSettings s;
+  s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  s.setValue(QStringLiteral("window/state"), saveState());
+  s.setValue(QStringLiteral("window/dark"), dark_action_->isChecked());
+  controls_->save();
+  s.setValue(QStringLiteral("plan/preset"), layer_model_->preset());
+  s.setValue(QStringLiteral("plan/saKind"), QString::fromLatin1(engine::attention_mode_name(layer_model_->sparse().mode)));
+  s.setValue(QStringLiteral("plan/sink"), layer_model_->sparse().sink);
+  s.setValue(QStringLiteral("plan/window"), layer_model_->sparse().window);
 }
 
-void MainWindow::onFailed(const QString& message) {
-  setBusy(false);
-  statusBar()->showMessage(tr("Error: %1").arg(message));
-  emit errorShown(message);
-  // Scripted runs quit on errorShown; a person gets the dialog.
-  if (!QCoreApplication::arguments().contains(QStringLiteral("--quit-after-run")))
-    QMessageBox::critical(this, tr("FluxScope"), message);
+void MainWindow::closeEvent(QCloseEvent* event) {
+  saveSettings();
+  worker_->cancel();
+  event->accept();
 }
 
-void MainWindow::setBusy(bool busy) {
-  run_->setEnabled(!busy);
-  stop_->setEnabled(busy);
+void MainWindow::rememberModel(const QString& path) {
+  QSettings s;
+  QStringList recent = s.value(QStringLiteral("recentModels")).toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > 8) recent.removeLast();
+  s.setValue(QStringLiteral("recentModels"), recent);
+  s.setValue(QStringLiteral("lastModel"), path);
+  rebuildRecent();
+}
+
+void MainWindow::rebuildRecent() {
+  recent_menu_->clear();
+  const QStringList recent = QSettings().value(QStringLiteral("recentModels")).toStringList();
+  for (const QString& path : recent) recent_menu_->addAction(path, this, [this, path] { openModel(path); });
+  recent_menu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::applyDark(bool dark) {
+  if (!dark) {
+    QApplication::setPalette(QApplication::style()->standardPalette());
+    return;
+  }
+  QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+  QPalette p;
+  p.setColor(QPalette::Window, QColor(45, 45, 48));
+  p.setColor(QPalette::WindowText, Qt::white);
+  p.setColor(QPalette::Base, QColor(30, 30, 30));
+  p.setColor(QPalette::AlternateBase, QColor(45, 45, 48));
+  p.setColor(QPalette::Text, Qt::white);
+  p.setColor(QPalette::Button, QColor(60, 60, 64));
+  p.setColor(QPalette::ButtonText, Qt::white);
+  p.setColor(QPalette::Highlight, QColor(0x3b, 0x7d, 0xd8));
+  p.setColor(QPalette::HighlightedText, Qt::white);
+  p.setColor(QPalette::ToolTipBase, QColor(60, 60, 64));
+  p.setColor(QPalette::ToolTipText, Qt::white);
+  p.setColor(QPalette::PlaceholderText, QColor(150, 150, 150));
+  QApplication::setPalette(p);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  for (const QUrl& url : event->mimeData()->urls()) {
+    const QFileInfo info(url.toLocalFile());
+    const QString suffix = info.suffix().toLower();
+    if (suffix == QStringLiteral("gguf") || suffix == QStringLiteral("txt") || info.isDir()) {
+      event->acceptProposedAction();
+      return;
+    }
+  }
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  for (const QUrl& url : event->mimeData()->urls()) {
+    const QString path = url.toLocalFile();
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QStringLiteral("gguf") || QFileInfo(path).isDir()) openModel(path);  // a dir: HF model folder
+    if (suffix == QStringLiteral("txt")) openPromptFile(path);
+  }
+  event->acceptProposedAction();
+}
+
+void MainWindow::log(const QString& line) {
+  const QString stamped = QDateTime::currentDateTimeUtc().toString(Qt::ISODate) + QLatin1Char(' ') + line;
+  log_ << stamped;
+  const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+  if (dir.isEmpty() || !QDir().mkpath(dir)) return;
+  QFile f(dir + QStringLiteral("/fluxscope.log"));
+  if (f.open(QIODevice::Append | QIODevice::Text)) f.write((stamped + QLatin1Char('\n')).toUtf8());
+}
+
+QString MainWindow::diagnostics() const {
+  QStringList lines;
+  lines << QStringLiteral("FluxScope %1").arg(QApplication::applicationVersion());
+  lines << QStringLiteral("Qt %1 (built with %2), platform %3")
+               .arg(QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR), QApplication::platformName());
+  lines << QStringLiteral("OS %1, CPU %2, %3 threads")
+               .arg(QSysInfo::prettyProductName(), QSysInfo::currentCpuArchitecture())
+               .arg(QThread::idealThreadCount());
+  lines << model_label_->text();
+  if (has_report_)
+    lines << QStringLiteral("last run: backend %1, device %2")
+                 .arg(QString::fromStdString(shown_report_.backend), QString::fromStdString(shown_report_.device));
+  return lines.join(QLatin1Char('\n'));
+}
+
+void MainWindow::showLog() {
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("FluxScope log"));
+  auto* text = new QPlainTextEdit(log_.join(QLatin1Char('\n')));
+  text->setReadOnly(true);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  auto* layout = new QVBoxLayout(&dialog);
+  layout->addWidget(new QLabel(tr("Log file: %1/fluxscope.log")
+                                   .arg(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))));
+  layout->addWidget(text);
+  layout->addWidget(buttons);
+  dialog.resize(800, 500);
+  dialog.exec();
 }
 
 }  // namespace flux::ui

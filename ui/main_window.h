@@ -1,5 +1,5 @@
-// The FluxScope main window (first cut): model loading, prompt, run/stop, streamed output and the per-layer table.
-// Everything engine-side goes through EngineWorker on its own thread.
+// The FluxScope main window: prompt and output in the centre, docks for the layer map, timing charts, run history and
+// run comparison; menus, settings, drag and drop. Everything engine-side goes through EngineWorker on its own thread.
 #pragma once
 
 #include <QMainWindow>
@@ -7,16 +7,24 @@
 
 #include "engine/runtime/engine.h"
 
-class QCheckBox;
+class QAction;
+class QDockWidget;
 class QLabel;
+class QListView;
+class QMenu;
 class QPlainTextEdit;
-class QPushButton;
-class QSpinBox;
-class QTableWidget;
+class QProgressBar;
+class QTimer;
 
 namespace flux::ui {
 
+class ComparisonView;
 class EngineWorker;
+class LayerMapWidget;
+class LayerTableModel;
+class RunControls;
+class RunHistoryModel;
+class TimingCharts;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -25,35 +33,105 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   void openModel(const QString& path);
+  void openPromptFile(const QString& path);
   void setPrompt(const QString& text);
   void startRun();
+  void stopRun();
+  // Plan from script arguments: a preset ("fa", "sa", "first-k:N", "every-other") and overrides ("0-3=FA,7=SA").
+  // Throws engine::Error on bad text; call after modelReady (the layer count must be known).
+  void setRoute(const QString& preset, const QString& overrides);
+  // Exports the shown report by extension (.json/.csv/.html); returns the error message, empty on success.
+  QString exportReportTo(const QString& path);
+  // Modal error dialogs (off for scripted runs and tests: errors still reach errorShown and the status bar).
+  void setErrorDialogs(bool on) { error_dialogs_ = on; }
+
+  bool isRunning() const { return running_; }
+  LayerTableModel* layerModel() const { return layer_model_; }
+  LayerMapWidget* layerMap() const { return layer_map_; }
+  TimingCharts* charts() const { return charts_; }
+  RunHistoryModel* history() const { return history_model_; }
+  QListView* historyView() const { return history_view_; }
+  ComparisonView* comparison() const { return comparison_; }
+  RunControls* runControls() const { return controls_; }
+  QPlainTextEdit* output() const { return output_; }
+  QProgressBar* progress() const { return progress_; }
+  QLabel* tokenCount() const { return token_count_; }
+  const engine::RunRequest& lastRequest() const { return last_request_; }
+  void log(const QString& line);
+  // Versions, platform, CPU and the loaded model, for bug reports (Help → Copy Diagnostics).
+  QString diagnostics() const;
 
  signals:
   void modelReady();
   void runCompleted(const flux::engine::RunReport& report);
   void errorShown(const QString& message);
+  void promptTokensCounted(int tokens, int context_length);
   void requestLoad(const QString& path, const QString& backend);
   void requestRun(const flux::engine::RunRequest& request);
+  void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
 
  private:
-  void onModelLoaded(const flux::engine::ModelSummary& summary);
-  void onLayer(const flux::engine::LayerReport& layer);
-  void onToken(int index, const flux::engine::TokenReport& token);
-  void onFinished(const flux::engine::RunReport& report);
+  void buildCentre();
+  void buildDocks();
+  void buildMenus();
+  void connectWorker();
+  void restoreSettings();
+  void saveSettings();
+  void rememberModel(const QString& path);
+  void rebuildRecent();
+  void applyDark(bool dark);
+  void scheduleCount();
+  void showHistorySelection();
+  void showReport(const engine::RunReport& report);
+  void exportReportDialog();
+  void exportChartsDialog();
+  void showLog();
+
+  void onModelLoaded(const engine::ModelSummary& summary);
+  void onStarted(const engine::RunReport& header);
+  void onLayer(const engine::LayerReport& layer);
+  void onToken(int index, const engine::TokenReport& token);
+  void onFinished(const engine::RunReport& report);
   void onFailed(const QString& message);
+  void onCounted(int ticket, int tokens, int context_length);
   void setBusy(bool busy);
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;
+  LayerTableModel* layer_model_ = nullptr;
+  LayerMapWidget* layer_map_ = nullptr;
+  TimingCharts* charts_ = nullptr;
+  RunHistoryModel* history_model_ = nullptr;
+  QListView* history_view_ = nullptr;
+  ComparisonView* comparison_ = nullptr;
+  QDockWidget* comparison_dock_ = nullptr;
+  RunControls* controls_ = nullptr;
   QLabel* model_label_ = nullptr;
   QPlainTextEdit* prompt_ = nullptr;
   QPlainTextEdit* output_ = nullptr;
-  QTableWidget* layers_ = nullptr;
-  QCheckBox* chat_ = nullptr;
-  QSpinBox* max_tokens_ = nullptr;
-  QPushButton* run_ = nullptr;
-  QPushButton* stop_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QLabel* token_count_ = nullptr;
+  QTimer* count_timer_ = nullptr;
+  QAction* run_action_ = nullptr;
+  QAction* stop_action_ = nullptr;
+  QAction* export_action_ = nullptr;
+  QAction* dark_action_ = nullptr;
+  QMenu* view_menu_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+  QStringList log_;
+  engine::RunRequest last_request_;
+  engine::RunReport shown_report_;
+  bool has_report_ = false;
+  bool model_loaded_ = false;
+  bool running_ = false;
+  bool error_dialogs_ = true;
   int n_layers_ = 0;
+  int count_ticket_ = 0;
 };
 
 }  // namespace flux::ui

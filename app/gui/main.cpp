@@ -1,49 +1,95 @@
-// fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [--run] [--screenshot OUT.png]
-// [--quit-after-run] works under QT_QPA_PLATFORM=offscreen and Xvfb.
+// fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
+// [--override SPEC] [--run]
+// [--export-report OUT.json|csv|html] [--screenshot OUT.png] [--quit-after-run]; works under QT_QPA_PLATFORM=offscreen.
+// Exit codes: 0 ok, 1 run or model error, 2 bad arguments, 3 export or screenshot failed.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
 #include <QTimer>
 
 #include <cstdio>
+#include <exception>
 
+#include <QSpinBox>
+
+#include "ui/layer_map_widget.h"
 #include "ui/main_window.h"
+#include "ui/run_controls.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setApplicationName("FluxScope");
   QApplication::setOrganizationName("FluxScope");
+  QApplication::setApplicationVersion("0.1.0");
   QCommandLineParser parser;
   parser.setApplicationDescription("FluxScope — Flux Attention inspection");
   parser.addHelpOption();
-  parser.addOption({"model", "Model to open (GGUF file or HF directory).", "path"});
-  parser.addOption({"prompt-file", "Prompt text file.", "path"});
+  parser.addVersionOption();
+  parser.addOption({{"m", "model"}, "Model to open (GGUF file or HF directory).", "path"});
+  parser.addOption({{"f", "prompt-file"}, "Prompt text file.", "path"});
+  parser.addOption({"route", "Routing preset: fa, sa, first-k:N, every-other.", "preset", "fa"});
+  parser.addOption({{"n", "n-predict"}, "Max new tokens of the run.", "n"});
+  parser.addOption({"sa-kind", "What SA means: streaming, triangle or xattn.", "kind"});
+  parser.addOption({"override", "Per-layer overrides, e.g. 0-3=FA,12=SA.", "spec"});
   parser.addOption({"run", "Run the prompt once the model is loaded."});
-  parser.addOption({"screenshot", "Save a PNG of the window after the run.", "path"});
+  parser.addOption({"export-report", "Write the finished run's report (.json, .csv or .html).", "path"});
+  parser.addOption({"screenshot", "Save a PNG of the whole window after the run.", "path"});
   parser.addOption({"quit-after-run", "Quit when the run finishes (exit 1 on an error)."});
   parser.process(app);
 
+  const bool quit_after = parser.isSet("quit-after-run");
   flux::ui::MainWindow window;
+  window.setErrorDialogs(!quit_after);
   window.show();
+  if (parser.isSet("n-predict")) window.runControls()->maxTokens()->setValue(parser.value("n-predict").toInt());
+  if (parser.isSet("sa-kind") && !window.layerMap()->setSparseKind(parser.value("sa-kind"))) {
+    std::fprintf(stderr, "error: --sa-kind must be streaming, triangle or xattn\n");
+    return 2;
+  }
   if (parser.isSet("prompt-file")) {
     QFile f(parser.value("prompt-file"));
     if (!f.open(QIODevice::ReadOnly)) {
       std::fprintf(stderr, "error: cannot read %s\n", qPrintable(f.fileName()));
-      return 1;
+      return 2;
     }
     window.setPrompt(QString::fromUtf8(f.readAll()));
   }
-  const bool quit_after = parser.isSet("quit-after-run");
+  auto quit = [](int code) { QTimer::singleShot(0, [code] { QApplication::exit(code); }); };
+  const bool scripted_route = parser.isSet("route") || parser.isSet("override");
+  QObject::connect(&window, &flux::ui::MainWindow::modelReady, &window, [&] {
+    if (scripted_route) {
+      try {
+        window.setRoute(parser.value("route"), parser.value("override"));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        if (quit_after) quit(2);
+        return;
+      }
+    }
+    if (parser.isSet("run")) window.startRun();
+  });
   if (parser.isSet("run")) {
-    QObject::connect(&window, &flux::ui::MainWindow::modelReady, &window, &flux::ui::MainWindow::startRun);
     QObject::connect(&window, &flux::ui::MainWindow::runCompleted, &window, [&] {
-      if (parser.isSet("screenshot")) window.grab().save(parser.value("screenshot"));
-      if (quit_after) QTimer::singleShot(0, &app, [] { QApplication::exit(0); });
+      int code = 0;
+      if (parser.isSet("export-report")) {
+        const QString error = window.exportReportTo(parser.value("export-report"));
+        if (!error.isEmpty()) {
+          std::fprintf(stderr, "error: %s\n", qPrintable(error));
+          code = 3;
+        }
+      }
+      if (parser.isSet("screenshot") && !window.grab().save(parser.value("screenshot"))) {
+        std::fprintf(stderr, "error: cannot write %s\n", qPrintable(parser.value("screenshot")));
+        code = 3;
+      }
+      if (quit_after) quit(code);
     });
   }
   if (quit_after)
-    QObject::connect(&window, &flux::ui::MainWindow::errorShown, &window,
-                     [] { QTimer::singleShot(0, [] { QApplication::exit(1); }); });
+    QObject::connect(&window, &flux::ui::MainWindow::errorShown, &window, [&](const QString& message) {
+      std::fprintf(stderr, "error: %s\n", qPrintable(message));
+      quit(1);
+    });
   if (parser.isSet("model")) window.openModel(parser.value("model"));
   return app.exec();
 }

@@ -1,0 +1,250 @@
+// End-to-end GUI tests on the real demo model: load → run fills the layer map and charts as the report says;
+// overrides reach the next RunRequest and report; Stop right after Run leaves the app usable; JSON export equals
+// the report; two history entries open the comparison.
+#include <QFile>
+#include <QFileInfo>
+#include <QImage>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QListView>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+#include "tests/ui/ui_tests.h"
+#include "ui/comparison_view.h"
+#include "ui/layer_map_widget.h"
+#include "ui/layer_table_model.h"
+#include "ui/main_window.h"
+#include "ui/run_controls.h"
+#include "ui/run_history_model.h"
+#include "ui/timing_charts.h"
+
+using flux::engine::DecisionSource;
+using flux::engine::LayerMode;
+using flux::engine::RunReport;
+using flux::ui::LayerTableModel;
+
+namespace {
+
+constexpr int kLoadTimeoutMs = 180'000;
+constexpr int kRunTimeoutMs = 180'000;
+const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+
+}  // namespace
+
+class MainWindowTest : public QObject {
+  Q_OBJECT
+
+ private:
+  std::unique_ptr<flux::ui::MainWindow> w_;
+
+  // Runs the current prompt and returns the finished report.
+  RunReport runOnce(int max_new_tokens) {
+    w_->runControls()->maxTokens()->setValue(max_new_tokens);
+    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
+    w_->startRun();
+    [&] { QVERIFY(done.wait(kRunTimeoutMs)); }();
+    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
+  }
+
+ private slots:
+  void initTestCase() {
+    if (!QFileInfo::exists(kModel)) QFAIL(qPrintable(QStringLiteral("missing %1: run tools/fetch-demo-model.sh").arg(kModel)));
+    w_ = std::make_unique<flux::ui::MainWindow>();
+    w_->setErrorDialogs(false);
+    w_->show();
+    QSignalSpy ready(w_.get(), &flux::ui::MainWindow::modelReady);
+    QSignalSpy errors(w_.get(), &flux::ui::MainWindow::errorShown);
+    w_->openModel(kModel);
+    QVERIFY(ready.wait(kLoadTimeoutMs));
+    QVERIFY(errors.isEmpty());
+    QCOMPARE(w_->layerModel()->rowCount(), 30);
+    w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
+  }
+
+  void promptTokensAreCounted() {
+    QSignalSpy counted(w_.get(), &flux::ui::MainWindow::promptTokensCounted);
+    w_->setPrompt(QStringLiteral("Name three primary colours."));
+    QVERIFY(counted.wait(30'000));
+    QVERIFY(counted.last().at(0).toInt() > 5);
+    QVERIFY(counted.last().at(1).toInt() >= 2048);
+    QVERIFY(w_->tokenCount()->text().contains(QStringLiteral(" / ")));
+  }
+
+  void runFillsLayerMapAndCharts() {
+    QSignalSpy rows(w_->layerModel(), &QAbstractItemModel::dataChanged);
+    const RunReport r = runOnce(6);
+    QCOMPARE(QString::fromStdString(r.status), QStringLiteral("ok"));
+    QCOMPARE(int(r.layers.size()), 30);
+    QVERIFY(rows.count() >= 30);  // one update per prefilled layer while the run went on
+    LayerTableModel* m = w_->layerModel();
+    QCOMPARE(m->rowCount(), 30);
+    const QList<double> fa = w_->charts()->prefillValues(LayerMode::FA);
+    const QList<double> sa = w_->charts()->prefillValues(LayerMode::SA);
+    QCOMPARE(fa.size(), 30);
+    for (int i = 0; i < 30; ++i) {
+      const auto& l = r.layers[std::size_t(i)];
+      QCOMPARE(l.index, i);
+      QCOMPARE(m->data(m->index(i, LayerTableModel::ColMode)).toString(), QString::fromLatin1(layer_mode_name(l.mode)));
+      QCOMPARE(m->data(m->index(i, LayerTableModel::ColPrefillMs), LayerTableModel::RawRole).toDouble(), l.prefill_ms);
+      QCOMPARE(m->data(m->index(i, LayerTableModel::ColKv), LayerTableModel::RawRole).toULongLong(),
+               qulonglong(l.kv_bytes));
+      QCOMPARE(fa[i], l.mode == LayerMode::FA ? l.prefill_ms : 0.0);
+      QCOMPARE(sa[i], l.mode == LayerMode::SA ? l.prefill_ms : 0.0);
+    }
+    const QList<QPointF> points = w_->charts()->decodePoints();
+    QVERIFY(!r.tokens.empty());
+    QCOMPARE(points.size(), int(r.tokens.size()) - 1);
+    for (int i = 0; i < points.size(); ++i) {
+      QCOMPARE(points[i].x(), double(i + 1));
+      QCOMPARE(points[i].y(), r.tokens[std::size_t(i + 1)].ms);
+    }
+    QVERIFY(w_->charts()->headline().contains(QStringLiteral("TTFT")));
+    QVERIFY(!w_->isRunning());
+  }
+
+  void overrideChangesNextRun() {
+    w_->layerMap()->setPreset(QStringLiteral("sa"));
+    // Force layers 0-3 FA through the view's selection, as the context menu does.
+    QTableView* view = w_->layerMap()->view();
+    view->clearSelection();
+    for (int row = 0; row < 4; ++row)
+      view->selectionModel()->select(w_->layerModel()->index(row, 0),
+                                     QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    w_->layerMap()->forceSelected(0);
+    QCOMPARE(w_->layerModel()->overridesText(), QStringLiteral("0-3=FA"));
+    const RunReport r = runOnce(3);
+    const auto& request = w_->lastRequest();
+    QCOMPARE(request.settings.route, std::string("sa"));
+    QCOMPARE(request.settings.overrides, std::string("0-3=FA"));
+    QCOMPARE(int(request.plan.layers.size()), 30);
+    QCOMPARE(int(r.layers.size()), 30);
+    for (int i = 0; i < 30; ++i) {
+      const bool forced = i < 4;
+      QCOMPARE(request.plan.layers[std::size_t(i)].mode, forced ? LayerMode::FA : LayerMode::SA);
+      QCOMPARE(request.plan.layers[std::size_t(i)].source, forced ? DecisionSource::Override : DecisionSource::Default);
+      QCOMPARE(r.layers[std::size_t(i)].mode, forced ? LayerMode::FA : LayerMode::SA);
+      QCOMPARE(r.layers[std::size_t(i)].source, forced ? DecisionSource::Override : DecisionSource::Default);
+    }
+    QCOMPARE(w_->charts()->prefillValues(LayerMode::SA)[10], r.layers[10].prefill_ms);
+    // Back to all-FA without overrides for the next tests.
+    w_->setRoute(QStringLiteral("fa"), QString());
+    QCOMPARE(w_->layerModel()->plan().sa_fraction(), 0.0);
+  }
+
+  void scriptedRouteParsesLikeTheCli() {
+    w_->setRoute(QStringLiteral("first-k:6"), QStringLiteral("20-24=FA,2=SA"));
+    const auto plan = w_->layerModel()->plan();
+    QCOMPARE(plan.layers[2].mode, LayerMode::SA);
+    QCOMPARE(plan.layers[2].source, DecisionSource::Override);
+    QCOMPARE(plan.layers[5].mode, LayerMode::FA);
+    QCOMPARE(plan.layers[6].mode, LayerMode::SA);
+    QCOMPARE(plan.layers[22].mode, LayerMode::FA);
+    QCOMPARE(plan.layers[22].source, DecisionSource::Override);
+    QCOMPARE(w_->layerModel()->overridesText(), QStringLiteral("2=SA,20-24=FA"));
+    QVERIFY_THROWS_EXCEPTION(flux::engine::Error, w_->setRoute(QStringLiteral("fa"), QStringLiteral("40=SA")));
+    w_->setRoute(QStringLiteral("fa"), QString());
+    QCOMPARE(w_->layerModel()->overridesText(), QString());
+  }
+
+  void stopRightAfterRunLeavesAppUsable() {
+    w_->runControls()->maxTokens()->setValue(200);
+    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
+    w_->startRun();
+    QVERIFY(w_->isRunning());
+    w_->stopRun();
+    QVERIFY(done.wait(kRunTimeoutMs));
+    const RunReport cancelled = done.takeFirst().at(0).value<RunReport>();
+    QCOMPARE(QString::fromStdString(cancelled.status), QStringLiteral("cancelled"));
+    QVERIFY(!w_->isRunning());
+    const RunReport again = runOnce(3);
+    QCOMPARE(QString::fromStdString(again.status), QStringLiteral("ok"));
+    QCOMPARE(int(again.layers.size()), 30);
+  }
+
+  void stopDuringDecodeKeepsWhatWasDone() {
+    w_->runControls()->maxTokens()->setValue(200);
+    QSignalSpy text(w_->output(), &QPlainTextEdit::textChanged);
+    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
+    w_->startRun();
+    QVERIFY(text.wait(kRunTimeoutMs));  // the first decoded token reached the output (clear() came before)
+    w_->stopRun();
+    QVERIFY(done.wait(kRunTimeoutMs));
+    const RunReport r = done.takeFirst().at(0).value<RunReport>();
+    QCOMPARE(QString::fromStdString(r.status), QStringLiteral("cancelled"));
+    QCOMPARE(int(r.layers.size()), 30);
+    QVERIFY(!r.tokens.empty());
+    QVERIFY(int(r.tokens.size()) < 200);
+    QCOMPARE(w_->output()->toPlainText(), QString::fromStdString(r.output_text));
+    QVERIFY(!w_->isRunning());
+  }
+
+  void exportWritesTheReport() {
+    const int n = w_->history()->count();
+    QVERIFY(n >= 2);
+    const RunReport& shown = w_->history()->report(n - 1);
+    QTemporaryDir dir;
+    const QString json_path = dir.filePath(QStringLiteral("report.json"));
+    QCOMPARE(w_->exportReportTo(json_path), QString());
+    QFile f(json_path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const nlohmann::json written = nlohmann::json::parse(f.readAll().toStdString());
+    QVERIFY(written == shown.to_json());
+    const QString html_path = dir.filePath(QStringLiteral("report.html"));
+    QCOMPARE(w_->exportReportTo(html_path), QString());
+    QFile h(html_path);
+    QVERIFY(h.open(QIODevice::ReadOnly));
+    const QByteArray html = h.readAll();
+    QVERIFY(html.contains("<svg"));
+    QVERIFY(html.contains("Routing plan"));
+    QVERIFY(!w_->exportReportTo(QStringLiteral("/nonexistent-dir/x/report.json")).isEmpty());
+    QVERIFY(!w_->exportReportTo(dir.filePath(QStringLiteral("report.txt"))).isEmpty());
+    const QString csv_path = dir.filePath(QStringLiteral("report.csv"));
+    QCOMPARE(w_->exportReportTo(csv_path), QString());
+    QFile c(csv_path);
+    QVERIFY(c.open(QIODevice::ReadOnly));
+    QCOMPARE(c.readAll().toStdString(), shown.to_csv());
+    const QString svg_path = dir.filePath(QStringLiteral("charts.svg"));
+    const QString png_path = dir.filePath(QStringLiteral("charts.png"));
+    QVERIFY(w_->charts()->exportSvg(svg_path));
+    QVERIFY(w_->charts()->exportPng(png_path));
+    QFile svg(svg_path);
+    QVERIFY(svg.open(QIODevice::ReadOnly));
+    QVERIFY(svg.readAll().contains("<svg"));
+    QVERIFY(QImage(png_path).width() > 0);
+  }
+
+  void historySelectionShowsAndCompares() {
+    QListView* view = w_->historyView();
+    const int n = w_->history()->count();
+    QVERIFY(n >= 2);
+    view->selectionModel()->select(w_->history()->index(0), QItemSelectionModel::ClearAndSelect);
+    const RunReport& first = w_->history()->report(0);
+    QCOMPARE(w_->charts()->prefillValues(LayerMode::FA)[0], first.layers[0].prefill_ms);
+    view->selectionModel()->select(w_->history()->index(1), QItemSelectionModel::Select);
+    QCOMPARE(view->selectionModel()->selectedRows().size(), 2);
+    const auto expected = flux::ui::compare_runs(w_->history()->report(0), w_->history()->report(1));
+    const auto& shown = w_->comparison()->current();
+    QCOMPARE(int(shown.layers.size()), 30);
+    QCOMPARE(shown.plan_differences, expected.plan_differences);
+    QCOMPARE(shown.plan_differences, 26);  // run 1 all FA, run 2 SA except the forced 0-3
+    QCOMPARE(shown.layers[5].delta_ms, expected.layers[5].delta_ms);
+    QCOMPARE(shown.prefill_speedup, expected.prefill_speedup);
+  }
+
+  void cleanupTestCase() { w_.reset(); }
+};
+
+int runMainWindowTest(int argc, char** argv) {
+  MainWindowTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "main_window_test.moc"

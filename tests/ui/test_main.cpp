@@ -1,0 +1,20 @@
+// Runs every Qt Test class of flux_ui_tests in one QApplication (offscreen); the exit code counts failed classes.
+#include <QApplication>
+#include <QStandardPaths>
+
+#include "tests/ui/ui_tests.h"
+
+int main(int argc, char** argv) {
+  qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen") : qgetenv("QT_QPA_PLATFORM"));
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("FluxScopeTests"));
+  QApplication::setApplicationName(QStringLiteral("FluxScopeTests"));
+  QStandardPaths::setTestModeEnabled(true);
+  int failed = 0;
+  failed += runRunComparisonTest(argc, argv) != 0;
+  failed += runLayerTableModelTest(argc, argv) != 0;
+  failed += runHaystackPromptTest(argc, argv) != 0;
+  failed += runMainWindowSettingsTest(argc, argv) != 0;
+  failed += runMainWindowTest(argc, argv) != 0;
+  return failed;
+}

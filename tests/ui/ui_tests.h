@@ -1,0 +1,8 @@
+// Entry points of the Qt Test classes linked into flux_ui_tests; each returns QTest::qExec's result.
+#pragma once
+
+int runRunComparisonTest(int argc, char** argv);
+int runLayerTableModelTest(int argc, char** argv);
+int runMainWindowTest(int argc, char** argv);
+int runHaystackPromptTest(int argc, char** argv);
+int runMainWindowSettingsTest(int argc, char** argv);

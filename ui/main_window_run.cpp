@@ -1,0 +1,246 @@
+// MainWindow's run side: loading, starting and stopping runs, the worker's events, history selection and exports.
+#include <QAction>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QListView>
+#include <QMessageBox>
+#include <QDockWidget>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QStatusBar>
+#include <QTimer>
+
+#include "ui/comparison_view.h"
+#include "ui/engine_worker.h"
+#include "ui/layer_map_widget.h"
+#include "ui/layer_table_model.h"
+#include "ui/main_window.h"
+#include "ui/report_export.h"
+#include "ui/run_controls.h"
+#include "ui/run_history_model.h"
+#include "ui/timing_charts.h"
+
+namespace flux::ui {
+
+void MainWindow::openModel(const QString& path) {
+  if (running_) stopRun();
+  model_loaded_ = false;
+  setBusy(false);
+  model_label_->setText(tr("Loading %1…").arg(path));
+  log(tr("Loading model %1").arg(path));
+  worker_->arm();
+  emit requestLoad(path, QStringLiteral("auto"));
+}
+
+void MainWindow::openPromptFile(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) {
+    onFailed(tr("Cannot read the prompt file %1: %2").arg(path, f.errorString()));
+    return;
+  }
+  setPrompt(QString::fromUtf8(f.readAll()));
+  statusBar()->showMessage(tr("Prompt loaded from %1").arg(path), 3000);
+}
+
+void MainWindow::setPrompt(const QString& text) { prompt_->setPlainText(text); }
+
+void MainWindow::setRoute(const QString& preset, const QString& overrides) {
+  // Parse through the engine's own syntax so the GUI, the CLI and scripts agree.
+  engine::RoutingPlan parsed = engine::make_preset_plan(preset.toStdString(), n_layers_, layer_model_->sparse());
+  engine::apply_overrides(parsed, overrides.toStdString());
+  layer_map_->setPreset(preset);
+  layer_model_->clearOverrides();
+  for (int l = 0; l < int(parsed.layers.size()); ++l) {
+    const engine::LayerRoute& r = parsed.layers[std::size_t(l)];
+    if (r.source == engine::DecisionSource::Override) layer_model_->setOverride({l}, r.mode);
+  }
+}
+
+void MainWindow::startRun() {
+  if (!model_loaded_ || running_) return;
+  engine::RunRequest request;
+  request.prompt = prompt_->toPlainText().toStdString();
+  request.settings = controls_->settings();
+  request.settings.route = layer_model_->preset().toStdString();
+  request.settings.overrides = layer_model_->overridesText().toStdString();
+  request.plan = layer_model_->plan();
+  last_request_ = request;
+  output_->clear();
+  layer_model_->beginRun();
+  charts_->beginRun(n_layers_);
+  progress_->setRange(0, n_layers_);
+  progress_->setValue(0);
+  progress_->setFormat(tr("prefill %v/%m"));
+  progress_->setVisible(true);
+  setBusy(true);
+  statusBar()->showMessage(tr("Tokenizing…"));
+  log(tr("Run: route %1, overrides '%2', max %3 tokens")
+          .arg(QString::fromStdString(request.settings.route), QString::fromStdString(request.settings.overrides))
+          .arg(request.settings.max_new_tokens));
+  worker_->arm();
+  emit requestRun(request);
+}
+
+void MainWindow::stopRun() {
+  if (!running_) return;
+  worker_->cancel();
+  statusBar()->showMessage(tr("Stopping…"));
+}
+
+void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
+  n_layers_ = s.config.n_layers;
+  model_label_->setText(tr("%1 — %2, %3 layers, %4/%5 heads, context %6, %7")
+                            .arg(QString::fromStdString(s.name), QString::fromStdString(s.config.architecture))
+                            .arg(s.config.n_layers)
+                            .arg(s.config.n_heads)
+                            .arg(s.config.n_kv_heads)
+                            .arg(s.config.context_length)
+                            .arg(QString::fromStdString(s.quantization)));
+  layer_model_->setLayerCount(n_layers_);
+  statusBar()->showMessage(tr("Model loaded"), 3000);
+  log(tr("Model loaded: %1 (%2 layers)").arg(QString::fromStdString(s.path)).arg(n_layers_));
+  rememberModel(QString::fromStdString(s.path));
+  model_loaded_ = true;
+  setBusy(false);
+  scheduleCount();
+  emit modelReady();
+}
+
+void MainWindow::onStarted(const engine::RunReport& header) {
+  statusBar()->showMessage(tr("Prefilling %1 prompt tokens…").arg(header.prompt_tokens));
+}
+
+void MainWindow::onLayer(const engine::LayerReport& l) {
+  layer_model_->setLayerResult(l);
+  charts_->addLayer(l);
+  progress_->setValue(l.index + 1);
+  if (l.index + 1 == n_layers_) {
+    progress_->setRange(0, std::max(1, last_request_.settings.max_new_tokens));
+    progress_->setValue(0);
+    progress_->setFormat(tr("decode %v/%m"));
+    statusBar()->showMessage(tr("Decoding…"));
+  }
+}
+
+void MainWindow::onToken(int index, const engine::TokenReport& t) {
+  // Append at the end without re-laying out the whole document.
+  QTextCursor cursor(output_->document());
+  cursor.movePosition(QTextCursor::End);
+  cursor.insertText(QString::fromStdString(t.text));
+  charts_->addToken(index, t);
+  progress_->setValue(index + 1);
+}
+
+void MainWindow::onFinished(const engine::RunReport& r) {
+  setBusy(false);
+  progress_->setVisible(false);
+  const QString line = tr("%1 — prompt %2 tokens, TTFT %3 ms, prefill %4 tok/s, decode %5 tok/s")
+                           .arg(QString::fromStdString(r.status))
+                           .arg(r.prompt_tokens)
+                           .arg(r.summary.ttft_ms, 0, 'f', 1)
+                           .arg(r.summary.prefill_tokens_per_s, 0, 'f', 1)
+                           .arg(r.summary.decode_tokens_per_s, 0, 'f', 1);
+  statusBar()->showMessage(line);
+  log(line);
+  history_model_->add(r);
+  {
+    // Show the new run without re-emitting it through the selection handler.
+    const QSignalBlocker block(history_view_->selectionModel());
+    history_view_->selectionModel()->select(history_model_->index(history_model_->count() - 1),
+                                            QItemSelectionModel::ClearAndSelect);
+  }
+  history_view_->viewport()->update();
+  showReport(r);
+  emit runCompleted(r);
+}
+
+void MainWindow::onFailed(const QString& message) {
+  if (running_) progress_->setVisible(false);
+  setBusy(false);
+  statusBar()->showMessage(tr("Error: %1").arg(message));
+  log(tr("Error: %1").arg(message));
+  if (!model_loaded_) model_label_->setText(tr("No model loaded — %1").arg(message));
+  emit errorShown(message);
+  if (error_dialogs_) QMessageBox::critical(this, tr("FluxScope"), message);
+}
+
+void MainWindow::scheduleCount() { count_timer_->start(); }
+
+void MainWindow::onCounted(int ticket, int tokens, int context_length) {
+  if (ticket != count_ticket_) return;  // a newer count is on its way
+  if (tokens < 0) {
+    token_count_->setText(tr("? tokens"));
+    return;
+  }
+  token_count_->setText(tr("%1 / %2 tokens").arg(tokens).arg(context_length));
+  token_count_->setStyleSheet(tokens >= context_length ? QStringLiteral("color: #d03030; font-weight: bold")
+                                                       : QString());
+  emit promptTokensCounted(tokens, context_length);
+}
+
+void MainWindow::setBusy(bool busy) {
+  running_ = busy;
+  run_action_->setEnabled(!busy && model_loaded_);
+  stop_action_->setEnabled(busy);
+}
+
+void MainWindow::showReport(const engine::RunReport& report) {
+  shown_report_ = report;
+  has_report_ = true;
+  if (!running_) {
+    layer_model_->showReport(report);
+    charts_->showReport(report);
+    output_->setPlainText(QString::fromStdString(report.output_text));
+  }
+}
+
+void MainWindow::showHistorySelection() {
+  const QModelIndexList rows = history_view_->selectionModel()->selectedRows();
+  if (rows.size() == 1) {
+    showReport(history_model_->report(rows[0].row()));
+  } else if (rows.size() == 2) {
+    const int a = std::min(rows[0].row(), rows[1].row());
+    const int b = std::max(rows[0].row(), rows[1].row());
+    comparison_->compare(history_model_->report(a), history_model_->report(b));
+    comparison_dock_->show();
+    comparison_dock_->raise();
+  }
+}
+
+QString MainWindow::exportReportTo(const QString& path) {
+  if (!has_report_) return tr("There is no finished run to export yet.");
+  return exportReport(shown_report_, path, charts_->toSvg());
+}
+
+void MainWindow::exportReportDialog() {
+  QString filter;
+  QString path = QFileDialog::getSaveFileName(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
+                                              tr("JSON (*.json);;CSV (*.csv);;HTML (*.html)"), &filter);
+  if (path.isEmpty()) return;
+  if (QFileInfo(path).suffix().isEmpty())
+    path += filter.startsWith(QStringLiteral("CSV")) ? QStringLiteral(".csv")
+            : filter.startsWith(QStringLiteral("HTML")) ? QStringLiteral(".html")
+                                                         : QStringLiteral(".json");
+  const QString error = exportReportTo(path);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
+    log(tr("Report written to %1").arg(path));
+  } else {
+    log(tr("Export failed: %1").arg(error));
+    QMessageBox::critical(this, tr("Export Report"), error);
+  }
+}
+
+void MainWindow::exportChartsDialog() {
+  QString path = QFileDialog::getSaveFileName(this, tr("Export Charts"), QStringLiteral("fluxscope-timing.png"),
+                                              tr("PNG image (*.png);;SVG image (*.svg)"));
+  if (path.isEmpty()) return;
+  const bool svg = QFileInfo(path).suffix().toLower() == QStringLiteral("svg");
+  const bool ok = svg ? charts_->exportSvg(path) : charts_->exportPng(path);
+  if (!ok) QMessageBox::critical(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
+}
+
+}  // namespace flux::ui

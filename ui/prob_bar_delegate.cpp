@@ -1,0 +1,37 @@
+#include "ui/prob_bar_delegate.h"
+
+#include <QApplication>
+#include <QPainter>
+#include <QStyle>
+
+#include <algorithm>
+
+#include "ui/layer_table_model.h"
+
+namespace flux::ui {
+
+void ProbBarDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const {
+  const QVariant raw = index.data(LayerTableModel::RawRole);
+  if (!raw.isValid()) {
+    QStyledItemDelegate::paint(painter, option, index);  // shows "—"
+    return;
+  }
+  const double p = std::clamp(raw.toDouble(), 0.0, 1.0);
+  QStyleOptionViewItem opt = option;
+  initStyleOption(&opt, index);
+  opt.text.clear();
+  QStyle* style = option.widget ? option.widget->style() : QApplication::style();
+  style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, option.widget);
+  painter->save();
+  const QRect bar = option.rect.adjusted(3, 4, -3, -4);
+  painter->setPen(Qt::NoPen);
+  painter->setBrush(option.palette.midlight());
+  painter->drawRect(bar);
+  painter->setBrush(modeColor(p >= 0.5 ? engine::LayerMode::SA : engine::LayerMode::FA));
+  painter->drawRect(QRect(bar.topLeft(), QSize(int(bar.width() * p), bar.height())));
+  painter->setPen(option.palette.color(QPalette::Text));
+  painter->drawText(option.rect, Qt::AlignCenter, QString::number(p, 'f', 2));
+  painter->restore();
+}
+
+}  // namespace flux::ui

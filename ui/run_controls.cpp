@@ -1,0 +1,106 @@
+#include "ui/run_controls.h"
+
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QSettings>
+#include <QSpinBox>
+
+namespace flux::ui {
+
+RunControls::RunControls(QWidget* parent) : QWidget(parent) {
+  max_tokens_ = new QSpinBox();
+  max_tokens_->setRange(0, 8192);
+  max_tokens_->setValue(128);
+  max_tokens_->setToolTip(tr("Tokens to generate after the prompt (-n)"));
+  temperature_ = new QDoubleSpinBox();
+  temperature_->setRange(0.0, 5.0);
+  temperature_->setSingleStep(0.1);
+  temperature_->setToolTip(tr("Sampling temperature; 0 = greedy (--temp)"));
+  top_k_ = new QSpinBox();
+  top_k_->setRange(0, 100000);
+  top_k_->setValue(40);
+  top_k_->setToolTip(tr("Keep the k most likely tokens; 0 = off (--top-k)"));
+  top_p_ = new QDoubleSpinBox();
+  top_p_->setRange(0.01, 1.0);
+  top_p_->setSingleStep(0.05);
+  top_p_->setValue(0.95);
+  top_p_->setToolTip(tr("Nucleus sampling mass; 1 = off (--top-p)"));
+  seed_ = new QSpinBox();
+  seed_->setRange(0, 2147483647);
+  seed_->setValue(42);
+  seed_->setToolTip(tr("Random seed, saved with every report (--seed)"));
+  chat_ = new QCheckBox(tr("Chat template"));
+  chat_->setChecked(true);
+  chat_->setToolTip(tr("Wrap the prompt in the model's chat template"));
+  system_ = new QLineEdit();
+  system_->setPlaceholderText(tr("System prompt (chat template only)"));
+  system_->setToolTip(tr("System message placed before the prompt when the chat template is on"));
+  connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
+  connect(chat_, &QCheckBox::toggled, this, &RunControls::tokenizationChanged);
+  connect(system_, &QLineEdit::textChanged, this, &RunControls::tokenizationChanged);
+
+  auto* sampling = new QHBoxLayout();
+  sampling->addWidget(temperature_);
+  sampling->addWidget(top_k_);
+  sampling->addWidget(top_p_);
+  sampling->addWidget(seed_);
+  auto* form = new QFormLayout(this);
+  form->setContentsMargins(0, 0, 0, 0);
+  auto* first = new QHBoxLayout();
+  first->addWidget(max_tokens_);
+  first->addWidget(chat_);
+  first->addWidget(system_, 1);
+  form->addRow(tr("Max new tokens"), first);
+  form->addRow(tr("Temp / top-k / top-p / seed"), sampling);
+}
+
+engine::RunSettings RunControls::settings() const {
+  engine::RunSettings s;
+  s.chat = chat_->isChecked();
+  s.system_prompt = system_->text().toStdString();
+  s.max_new_tokens = max_tokens_->value();
+  s.sampler.temperature = float(temperature_->value());
+  s.sampler.top_k = top_k_->value();
+  s.sampler.top_p = float(top_p_->value());
+  s.sampler.seed = static_cast<uint64_t>(seed_->value());
+  return s;
+}
+
+void RunControls::setSettings(const engine::RunSettings& s) {
+  chat_->setChecked(s.chat);
+  system_->setText(QString::fromStdString(s.system_prompt));
+  max_tokens_->setValue(s.max_new_tokens);
+  temperature_->setValue(double(s.sampler.temperature));
+  top_k_->setValue(s.sampler.top_k);
+  top_p_->setValue(double(s.sampler.top_p));
+  seed_->setValue(int(s.sampler.seed));
+}
+
+void RunControls::save() const {
+  QSettings q;
+  q.beginGroup(QStringLiteral("run"));
+  q.setValue(QStringLiteral("max_new_tokens"), max_tokens_->value());
+  q.setValue(QStringLiteral("temperature"), temperature_->value());
+  q.setValue(QStringLiteral("top_k"), top_k_->value());
+  q.setValue(QStringLiteral("top_p"), top_p_->value());
+  q.setValue(QStringLiteral("seed"), seed_->value());
+  q.setValue(QStringLiteral("chat"), chat_->isChecked());
+  q.setValue(QStringLiteral("system_prompt"), system_->text());
+}
+
+void RunControls::restore() {
+  QSettings q;
+  q.beginGroup(QStringLiteral("run"));
+  max_tokens_->setValue(q.value(QStringLiteral("max_new_tokens"), max_tokens_->value()).toInt());
+  temperature_->setValue(q.value(QStringLiteral("temperature"), temperature_->value()).toDouble());
+  top_k_->setValue(q.value(QStringLiteral("top_k"), top_k_->value()).toInt());
+  top_p_->setValue(q.value(QStringLiteral("top_p"), top_p_->value()).toDouble());
+  seed_->setValue(q.value(QStringLiteral("seed"), seed_->value()).toInt());
+  chat_->setChecked(q.value(QStringLiteral("chat"), chat_->isChecked()).toBool());
+  system_->setText(q.value(QStringLiteral("system_prompt"), system_->text()).toString());
+}
+
+}  // namespace flux::ui
