@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
 #include "engine/model/weight_loader.h"
 #include "engine/runtime/sampler.h"
@@ -13,8 +14,14 @@
 namespace flux::engine {
 
 std::unique_ptr<Backend> make_backend(const std::string& name, int threads) {
-  if (name == "cpu" || name == "auto") return make_cpu_backend(threads);
+  if (name == "cpu") return make_cpu_backend(threads);
+#ifdef FLUX_HAVE_CUDA
+  if (name == "cuda") return make_cuda_backend();
+  if (name == "auto") return cuda_device_available() ? make_cuda_backend() : make_cpu_backend(threads);
+#else
+  if (name == "auto") return make_cpu_backend(threads);
   if (name == "cuda") fail("backend 'cuda' is not available in this build (built without FLUX_WITH_CUDA or no GPU)");
+#endif
   fail("unknown backend '{}' (use auto, cpu or cuda)", name);
 }
 

@@ -1,0 +1,122 @@
+// CudaBackend's attention ops: block lists are built on the host exactly as CpuBackend does (XAttention scores on
+// downloaded q/k for now — a GPU scorer is the next step), uploaded as CSR, and executed by the prefill kernel.
+#include <cmath>
+
+#include "engine/attention/attention_cpu.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/cuda_check.h"
+#include "kernels/launch.h"
+
+namespace flux::kernels {
+namespace {
+
+using engine::AttentionMode;
+using engine::require;
+
+MaskParams mask_params(const AttentionPlan& plan, int64_t n_tokens) {
+  MaskParams m;
+  m.mode = static_cast<int>(plan.mode);
+  m.block = plan.block;
+  m.sink = plan.sink;
+  m.window = plan.window;
+  m.n_last = plan.n_last;
+  m.token_exact = plan.token_exact ? 1 : 0;
+  m.n_tokens = n_tokens;
+  return m;
+}
+
+void check_heads(int n_heads, int n_kv_heads, int head_dim) {
+  require(n_heads >= 1 && n_kv_heads >= 1 && n_heads % n_kv_heads == 0,
+          "cuda backend: {} query heads is not a multiple of {} kv heads", n_heads, n_kv_heads);
+  require(head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128,
+          "cuda backend: head_dim {} has no attention kernel (16, 32, 64 or 128)", head_dim);
+}
+
+}  // namespace
+
+AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
+                                              int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
+                                              const AttentionPlan& plan, Tensor& out) {
+  engine::validate(plan);
+  check_heads(n_heads, n_kv_heads, head_dim);
+  require(q.cols == int64_t{n_heads} * head_dim && k.cols == int64_t{n_kv_heads} * head_dim && v.cols == k.cols &&
+              k.rows >= n_kv && v.rows >= n_kv && q_pos0 >= 0 && q_pos0 + q.rows <= n_kv,
+          "cuda backend: attention_prefill shape mismatch");
+  require(out.rows == q.rows && out.cols == q.cols,
+          "cuda backend: attention output has shape [{}, {}], expected [{}, {}]", out.rows, out.cols, q.rows, q.cols);
+  require(plan.mode != AttentionMode::XAttention || (q_pos0 == 0 && q.rows == n_kv),
+          "cuda backend: XAttention prefill must cover the whole prompt in one call");
+
+  engine::BlockLists lists;
+  if (plan.mode == AttentionMode::XAttention) {
+    const std::vector<float> hq = download_rows(q);
+    const std::vector<float> hk = download_rows(row_view(k, 0, n_kv));
+    lists = engine::plan_block_lists(plan, hq.data(), hk.data(), n_kv, n_heads, n_kv_heads, head_dim);
+  } else {
+    lists = engine::build_block_lists(plan, n_kv);
+  }
+  lists.block = plan.block;
+  if (q.rows == 0) return AttentionStats{lists.density()};
+
+  const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
+  const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
+  std::shared_ptr<void> dev_lists = allocate(offset_bytes + block_bytes);
+  auto* dev_offsets = static_cast<int32_t*>(dev_lists.get());
+  int32_t* dev_blocks = dev_offsets + lists.offsets.size();
+  FLUX_CUDA_CHECK(
+      cudaMemcpyAsync(dev_offsets, lists.offsets.data(), offset_bytes, cudaMemcpyHostToDevice, ctx_->stream));
+  if (!lists.kv_blocks.empty()) {
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(dev_blocks, lists.kv_blocks.data(), lists.kv_blocks.size() * sizeof(int32_t),
+                                    cudaMemcpyHostToDevice, ctx_->stream));
+  }
+
+  PrefillArgs a;
+  a.q = static_cast<const bf16*>(q.data);
+  a.k = static_cast<const bf16*>(k.data);
+  a.v = static_cast<const bf16*>(v.data);
+  a.out = static_cast<bf16*>(out.data);
+  a.offsets = dev_offsets;
+  a.kv_blocks = dev_blocks;
+  a.n_q = q.rows;
+  a.q_pos0 = q_pos0;
+  a.n_kv = n_kv;
+  a.n_heads = n_heads;
+  a.n_kv_heads = n_kv_heads;
+  a.head_dim = head_dim;
+  a.list_heads = lists.n_heads;
+  a.n_q_blocks = lists.n_q_blocks;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  a.mask = mask_params(plan, n_kv);
+  launch_attention_prefill(a, ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("attention_prefill");
+  // The host vectors were copied from pageable memory (staged before return); the device lists are freed on the
+  // stream after the kernel.
+  return AttentionStats{lists.density()};
+}
+
+void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
+                                   int n_kv_heads, int head_dim, Tensor& out) {
+  check_heads(n_heads, n_kv_heads, head_dim);
+  require(q.rows == 1 && k.rows >= n_slots && v.rows >= n_slots && q.cols == int64_t{n_heads} * head_dim &&
+              k.cols == int64_t{n_kv_heads} * head_dim && v.cols == k.cols,
+          "cuda backend: attention_decode shape mismatch");
+  require(out.numel() == q.numel(), "cuda backend: attention_decode output of {} values, expected {}", out.numel(),
+          q.numel());
+  require(n_slots >= 1, "attention decode: no KV entries to attend to");
+  std::shared_ptr<void> scratch =
+      allocate(static_cast<std::size_t>(decode_scratch_floats(n_slots, n_heads, head_dim)) * sizeof(float));
+  DecodeArgs a;
+  a.q = static_cast<const bf16*>(q.data);
+  a.k = static_cast<const bf16*>(k.data);
+  a.v = static_cast<const bf16*>(v.data);
+  a.out = static_cast<bf16*>(out.data);
+  a.n_slots = n_slots;
+  a.n_heads = n_heads;
+  a.n_kv_heads = n_kv_heads;
+  a.head_dim = head_dim;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  launch_attention_decode(a, static_cast<float*>(scratch.get()), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("attention_decode");
+}
+
+}  // namespace flux::kernels

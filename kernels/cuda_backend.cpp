@@ -1,0 +1,275 @@
+#include "kernels/cuda_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "engine/backend/cuda_factory.h"
+#include "kernels/cuda_check.h"
+#include "kernels/launch.h"
+
+namespace flux::kernels {
+namespace {
+
+using engine::require;
+
+bf16* bf(Tensor& t) {
+  return static_cast<bf16*>(t.data);
+}
+const bf16* bf(const Tensor& t) {
+  return static_cast<const bf16*>(t.data);
+}
+
+void require_shape(const Tensor& t, int64_t rows, int64_t cols, const char* what) {
+  require(t.rows == rows && t.cols == cols, "cuda backend: {} has shape [{}, {}], expected [{}, {}]", what, t.rows,
+          t.cols, rows, cols);
+}
+
+// fp32 -> bf16 bits, round to nearest even; NaN stays NaN (quiet).
+uint16_t to_bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float from_bf16_bits(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+}  // namespace
+
+CudaContext::~CudaContext() {
+  if (stream) {
+    cudaStreamSynchronize(stream);
+    cudaStreamDestroy(stream);
+  }
+}
+
+CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
+  int count = 0;
+  FLUX_CUDA_CHECK(cudaGetDeviceCount(&count));
+  require(count > 0, "cuda backend: no CUDA device found");
+  FLUX_CUDA_CHECK(cudaGetDevice(&ctx_->device));
+  cudaDeviceProp prop{};
+  FLUX_CUDA_CHECK(cudaGetDeviceProperties(&prop, ctx_->device));
+  device_name_ = prop.name;
+  FLUX_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx_->stream, cudaStreamNonBlocking));
+  // Keep freed blocks in the pool: decode allocates the same activation sizes every step.
+  cudaMemPool_t pool = nullptr;
+  FLUX_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, ctx_->device));
+  uint64_t threshold = std::numeric_limits<uint64_t>::max();
+  FLUX_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  gemm_ = std::make_unique<LtGemm>(ctx_->stream);
+}
+
+CudaBackend::~CudaBackend() {
+  cudaStreamSynchronize(ctx_->stream);
+}
+
+std::shared_ptr<void> CudaBackend::allocate(std::size_t bytes) {
+  bytes = std::max<std::size_t>(bytes, 256);
+  void* p = nullptr;
+  const cudaError_t err = cudaMallocAsync(&p, bytes, ctx_->stream);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    std::size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    engine::fail("CUDA out of memory allocating {} bytes (free {} of {})", bytes, free_bytes, total_bytes);
+  }
+  FLUX_CUDA_CHECK(err);
+  std::shared_ptr<CudaContext> ctx = ctx_;
+  return std::shared_ptr<void>(p, [ctx](void* q) { cudaFreeAsync(q, ctx->stream); });
+}
+
+Tensor CudaBackend::empty(int64_t rows, int64_t cols) {
+  require(rows >= 0 && cols >= 0, "cuda backend: negative tensor shape [{}, {}]", rows, cols);
+  Tensor t;
+  t.storage = allocate(static_cast<std::size_t>(rows * cols) * sizeof(bf16));
+  t.data = t.storage.get();
+  t.dtype = engine::DType::BF16;
+  t.rows = rows;
+  t.cols = cols;
+  return t;
+}
+
+Tensor CudaBackend::upload(std::span<const float> host, int64_t rows, int64_t cols) {
+  require(static_cast<int64_t>(host.size()) == rows * cols, "cuda backend: upload of {} values into [{}, {}]",
+          host.size(), rows, cols);
+  Tensor t = empty(rows, cols);
+  std::vector<uint16_t> bits(host.size());
+  for (std::size_t i = 0; i < host.size(); ++i) bits[i] = to_bf16_bits(host[i]);
+  FLUX_CUDA_CHECK(
+      cudaMemcpyAsync(t.data, bits.data(), bits.size() * sizeof(uint16_t), cudaMemcpyHostToDevice, ctx_->stream));
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));  // `bits` dies here
+  return t;
+}
+
+std::vector<float> CudaBackend::download_rows(const Tensor& t) {
+  std::vector<uint16_t> bits(static_cast<std::size_t>(t.numel()));
+  FLUX_CUDA_CHECK(
+      cudaMemcpyAsync(bits.data(), t.data, bits.size() * sizeof(uint16_t), cudaMemcpyDeviceToHost, ctx_->stream));
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+  std::vector<float> out(bits.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) out[i] = from_bf16_bits(bits[i]);
+  return out;
+}
+
+void CudaBackend::download(const Tensor& t, std::span<float> host) {
+  require(static_cast<int64_t>(host.size()) == t.numel(), "cuda backend: download of [{}, {}] into {} values", t.rows,
+          t.cols, host.size());
+  const std::vector<float> values = download_rows(t);
+  std::memcpy(host.data(), values.data(), host.size_bytes());
+}
+
+Tensor CudaBackend::row_view(const Tensor& t, int64_t row0, int64_t n) {
+  require(row0 >= 0 && n >= 0 && row0 + n <= t.rows, "cuda backend: row view [{}, {}) of a {}-row tensor", row0,
+          row0 + n, t.rows);
+  Tensor v = t;
+  v.data = const_cast<bf16*>(bf(t)) + row0 * t.cols;
+  v.rows = n;
+  return v;
+}
+
+void CudaBackend::write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) {
+  copy_rows(src, 0, dst, dst_row0, src.rows);
+}
+
+void CudaBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) {
+  require(src.cols == dst.cols && src_row0 >= 0 && dst_row0 >= 0 && n >= 0 && src_row0 + n <= src.rows &&
+              dst_row0 + n <= dst.rows,
+          "cuda backend: copy of rows [{}, +{}) into [{}, +{}) out of bounds", src_row0, n, dst_row0, n);
+  const std::size_t bytes = static_cast<std::size_t>(n * src.cols) * sizeof(bf16);
+  if (bytes == 0) return;
+  const bf16* from = bf(src) + src_row0 * src.cols;
+  bf16* to = bf(dst) + dst_row0 * dst.cols;
+  if (from == to) return;
+  if (from < to + n * dst.cols && to < from + n * src.cols) {  // overlap: memmove semantics through a staging copy
+    std::shared_ptr<void> stage = allocate(bytes);
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(stage.get(), from, bytes, cudaMemcpyDeviceToDevice, ctx_->stream));
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(to, stage.get(), bytes, cudaMemcpyDeviceToDevice, ctx_->stream));
+    return;
+  }
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, ctx_->stream));
+}
+
+void CudaBackend::embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) {
+  require_shape(out, static_cast<int64_t>(ids.size()), table.cols, "embedding output");
+  for (const int32_t id : ids)
+    require(id >= 0 && id < table.rows, "token id {} is outside the vocabulary (0..{})", id, table.rows - 1);
+  if (ids.empty()) return;
+  std::shared_ptr<void> dev_ids = allocate(ids.size_bytes());
+  // Pageable source: the call returns once the ids are staged, so the span may go away after it.
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(dev_ids.get(), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, ctx_->stream));
+  launch_embed(bf(table), table.cols, static_cast<const int32_t*>(dev_ids.get()), static_cast<int64_t>(ids.size()),
+               bf(out), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("embed");
+}
+
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  require_shape(out, x.rows, x.cols, "rms_norm output");
+  require(weight.numel() == x.cols, "cuda backend: rms_norm weight of {} values for {} columns", weight.numel(),
+          x.cols);
+  launch_rms_norm(bf(x), bf(weight), eps, x.rows, x.cols, bf(out), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("rms_norm");
+}
+
+void CudaBackend::head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, float eps) {
+  require(head_dim > 0 && x.cols % head_dim == 0 && weight.numel() == head_dim,
+          "cuda backend: head_rms_norm shape mismatch");
+  launch_rms_norm(bf(x), bf(weight), eps, x.rows * (x.cols / head_dim), head_dim, bf(x), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("head_rms_norm");
+}
+
+void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
+  require(x.cols == w.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w.cols);
+  require_shape(out, x.rows, w.rows, "matmul output");
+  gemm_->run(x.data, w.data, out.data, x.rows, x.cols, w.rows);
+}
+
+void CudaBackend::add_bias(Tensor& x, const Tensor& bias) {
+  require(bias.numel() == x.cols, "cuda backend: bias of {} values for {} columns", bias.numel(), x.cols);
+  launch_add_bias(bf(x), bf(bias), x.rows, x.cols, ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("add_bias");
+}
+
+void CudaBackend::add(Tensor& x, const Tensor& y) {
+  require_shape(y, x.rows, x.cols, "residual");
+  launch_add(bf(x), bf(y), x.numel(), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("add");
+}
+
+void CudaBackend::swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
+  require_shape(up, gate.rows, gate.cols, "swiglu up");
+  require_shape(out, gate.rows, gate.cols, "swiglu output");
+  launch_swiglu(bf(gate), bf(up), bf(out), gate.numel(), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("swiglu");
+}
+
+const double* CudaBackend::inv_freq(int head_dim, float theta) {
+  std::shared_ptr<void>& slot = inv_freq_[{head_dim, theta}];
+  if (!slot) {
+    std::vector<double> host(static_cast<std::size_t>(head_dim / 2));
+    for (int i = 0; i < head_dim / 2; ++i) host[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
+    slot = allocate(host.size() * sizeof(double));
+    FLUX_CUDA_CHECK(
+        cudaMemcpyAsync(slot.get(), host.data(), host.size() * sizeof(double), cudaMemcpyHostToDevice, ctx_->stream));
+    FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+  }
+  return static_cast<const double*>(slot.get());
+}
+
+void CudaBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
+  require(head_dim > 0 && head_dim % 2 == 0 && x.cols % head_dim == 0,
+          "cuda backend: rope over {} columns with head_dim {}", x.cols, head_dim);
+  launch_rope(bf(x), x.rows, x.cols, head_dim, pos0, inv_freq(head_dim, theta), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("rope");
+}
+
+TimeMark CudaBackend::mark() {
+  cudaEvent_t event = nullptr;
+  FLUX_CUDA_CHECK(cudaEventCreate(&event));
+  FLUX_CUDA_CHECK(cudaEventRecord(event, ctx_->stream));
+  TimeMark m;
+  m.event = std::shared_ptr<void>(event, [](void* e) { cudaEventDestroy(static_cast<cudaEvent_t>(e)); });
+  return m;
+}
+
+double CudaBackend::elapsed_ms(const TimeMark& from, const TimeMark& to) {
+  require(from.event && to.event, "cuda backend: elapsed_ms needs two marks of this backend");
+  const auto end = static_cast<cudaEvent_t>(to.event.get());
+  FLUX_CUDA_CHECK(cudaEventSynchronize(end));
+  float ms = 0.0f;
+  FLUX_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(from.event.get()), end));
+  return ms;
+}
+
+void CudaBackend::synchronize() {
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+}
+
+}  // namespace flux::kernels
+
+namespace flux::engine {
+
+std::unique_ptr<Backend> make_cuda_backend() {
+  return std::make_unique<kernels::CudaBackend>();
+}
+
+bool cuda_device_available() {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return count > 0;
+}
+
+}  // namespace flux::engine

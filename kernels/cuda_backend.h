@@ -1,0 +1,75 @@
+// The CUDA backend: bf16 storage for weights, activations and KV, fp32 accumulation in every kernel, cuBLASLt GEMMs,
+// one stream per backend (every op async on it; download and elapsed_ms wait). Semantics mirror CpuBackend exactly.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "kernels/cublaslt_gemm.h"
+
+namespace flux::kernels {
+
+using engine::AttentionPlan;
+using engine::AttentionStats;
+using engine::Tensor;
+using engine::TimeMark;
+
+// Owns the stream; device buffers keep it alive through their deleters, so a tensor may outlive the backend.
+struct CudaContext {
+  cudaStream_t stream = nullptr;
+  int device = 0;
+  ~CudaContext();
+};
+
+class CudaBackend final : public engine::Backend {
+ public:
+  CudaBackend();
+  ~CudaBackend() override;
+
+  std::string name() const override { return "cuda"; }
+  std::string device_name() const override { return device_name_; }
+
+  Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) override;
+  Tensor empty(int64_t rows, int64_t cols) override;
+  void download(const Tensor& t, std::span<float> host) override;
+  Tensor row_view(const Tensor& t, int64_t row0, int64_t n) override;
+  void write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) override;
+  void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) override;
+  std::size_t bytes_per_element() const override { return 2; }
+
+  void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, float eps) override;
+  void matmul(const Tensor& x, const Tensor& w, Tensor& out) override;
+  void add_bias(Tensor& x, const Tensor& bias) override;
+  void add(Tensor& x, const Tensor& y) override;
+  void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override;
+
+  AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
+                                   int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
+                                   Tensor& out) override;
+  void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads, int n_kv_heads,
+                        int head_dim, Tensor& out) override;
+
+  TimeMark mark() override;
+  double elapsed_ms(const TimeMark& from, const TimeMark& to) override;
+  void synchronize() override;
+
+ private:
+  // Stream-ordered device allocation (freed on the stream when the last handle goes).
+  std::shared_ptr<void> allocate(std::size_t bytes);
+  std::vector<float> download_rows(const Tensor& t);
+  const double* inv_freq(int head_dim, float theta);
+
+  std::shared_ptr<CudaContext> ctx_;
+  std::string device_name_;
+  std::unique_ptr<LtGemm> gemm_;
+  std::map<std::pair<int, float>, std::shared_ptr<void>> inv_freq_;
+};
+
+}  // namespace flux::kernels

@@ -1,0 +1,109 @@
+// Row and elementwise kernels of the CUDA backend: bf16 storage, fp32 arithmetic. Plain grid-stride loops; these
+// ops are memory-bound and small next to the GEMMs and attention.
+#include "kernels/launch.h"
+
+namespace flux::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+
+int grid_for(int64_t n) {
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+__global__ void embed_kernel(const bf16* table, int64_t cols, const int32_t* ids, bf16* out) {
+  const int64_t r = blockIdx.x;
+  const bf16* src = table + static_cast<int64_t>(ids[r]) * cols;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[r * cols + c] = src[c];
+}
+
+// One block per row: a fp32 sum of squares reduced through warp shuffles and shared memory.
+__global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
+  const int64_t r = blockIdx.x;
+  const bf16* xr = x + r * cols;
+  float ss = 0.0f;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+    const float v = __bfloat162float(xr[c]);
+    ss += v * v;
+  }
+  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+  __shared__ float partial[32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) partial[warp] = ss;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
+  const float scale = 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
+  bf16* yr = out + r * cols;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+    yr[c] = __float2bfloat16(__bfloat162float(xr[c]) * scale * __bfloat162float(w[c]));
+}
+
+__global__ void add_bias_kernel(bf16* x, const bf16* bias, int64_t rows, int64_t cols) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols;
+       i += int64_t{gridDim.x} * blockDim.x)
+    x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(bias[i % cols]));
+}
+
+__global__ void add_kernel(bf16* x, const bf16* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(y[i]));
+}
+
+__global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const float g = __bfloat162float(gate[i]);
+    out[i] = __float2bfloat16(g / (1.0f + expf(-g)) * __bfloat162float(up[i]));
+  }
+}
+
+// One block per row; threads over (head, i < half) pairs.
+__global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq) {
+  const int64_t r = blockIdx.x;
+  const int half = head_dim / 2;
+  const int64_t pairs = cols / 2;
+  const double pos = static_cast<double>(pos0 + r);
+  for (int64_t t = threadIdx.x; t < pairs; t += blockDim.x) {
+    const int64_t h = t / half;
+    const int i = static_cast<int>(t % half);
+    const float angle = static_cast<float>(pos * inv_freq[i]);
+    const float c = cosf(angle), s = sinf(angle);
+    bf16* p = x + r * cols + h * head_dim;
+    const float a = __bfloat162float(p[i]), b = __bfloat162float(p[i + half]);
+    p[i] = __float2bfloat16(a * c - b * s);
+    p[i + half] = __float2bfloat16(b * c + a * s);
+  }
+}
+
+}  // namespace
+
+void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n, bf16* out, cudaStream_t stream) {
+  if (n > 0) embed_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream>>>(table, cols, ids, out);
+}
+
+void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows, int64_t cols, bf16* out,
+                     cudaStream_t stream) {
+  // Narrow rows (QK-norm heads of 16..128) get one or a few warps, wide rows 256 threads.
+  const int threads = cols >= 256 ? 256 : static_cast<int>((cols + 31) / 32 * 32);
+  if (rows > 0) rms_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
+}
+
+void launch_add_bias(bf16* x, const bf16* bias, int64_t rows, int64_t cols, cudaStream_t stream) {
+  if (rows * cols > 0) add_bias_kernel<<<grid_for(rows * cols), kThreads, 0, stream>>>(x, bias, rows, cols);
+}
+
+void launch_add(bf16* x, const bf16* y, int64_t n, cudaStream_t stream) {
+  if (n > 0) add_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, y, n);
+}
+
+void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaStream_t stream) {
+  if (n > 0) swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, out, n);
+}
+
+void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq,
+                 cudaStream_t stream) {
+  if (rows > 0) rope_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, cols, head_dim, pos0, inv_freq);
+}
+
+}  // namespace flux::kernels
