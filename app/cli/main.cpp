@@ -1,4 +1,5 @@
 // fluxscope-cli: scripted runs, inspection and conversion over the same engine as the desktop app.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -7,6 +8,8 @@
 #include "app/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // stdout carries the generated text and tables; log lines go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("fluxscope"));
   spdlog::set_level(spdlog::level::warn);
   CLI::App app{"FluxScope CLI — Flux Attention inference, inspection and conversion"};
   app.require_subcommand(1);
