@@ -30,6 +30,7 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include "ui/app_log.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
 #include "ui/haystack_prompt.h"
@@ -44,6 +45,7 @@ namespace flux::ui {
 MainWindow::MainWindow() {
   setWindowTitle(tr("FluxScope"));
   setAcceptDrops(true);
+  installAppLogger();
   EngineWorker::registerTypes();
   worker_ = new EngineWorker();
   worker_->moveToThread(&thread_);
@@ -86,9 +88,7 @@ void MainWindow::connectWorker() {
   connect(worker_, &EngineWorker::runFinished, this, &MainWindow::onFinished);
   connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
   connect(worker_, &EngineWorker::tokensCounted, this, &MainWindow::onCounted);
-  connect(worker_, &EngineWorker::loadProgress, this, [this](double f, const QString& what) {
-    statusBar()->showMessage(tr("Loading %1% — %2").arg(int(f * 100)).arg(what));
-  });
+  connect(worker_, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
 }
 
 void MainWindow::buildCentre() {
@@ -140,6 +140,7 @@ void MainWindow::buildCentre() {
   token_count_->setToolTip(tr("Prompt tokens (with the chat template) / the context limit"));
   auto* cancel = new QPushButton(tr("Cancel"));
   cancel->setToolTip(stop_action_->toolTip());
+  cancel->setObjectName(QStringLiteral("cancelButton"));
   connect(cancel, &QPushButton::clicked, stop_action_, &QAction::trigger);
   connect(stop_action_, &QAction::enabledChanged, cancel, &QWidget::setVisible);
   statusBar()->addPermanentWidget(token_count_);
@@ -195,6 +196,11 @@ void MainWindow::buildMenus() {
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
+  auto* edit = menuBar()->addMenu(tr("&Edit"));
+  copy_output_action_ = edit->addAction(tr("&Copy Output"), this, &MainWindow::copyOutput);
+  copy_output_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  copy_output_action_->setToolTip(tr("Copy the generated text to the clipboard (Ctrl+Shift+C)"));
+
   auto* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(run_action_);
   run->addAction(stop_action_);
@@ -219,6 +225,8 @@ void MainWindow::buildMenus() {
       setPrompt(p.text);
       statusBar()->showMessage(tr("Haystack prompt: the expected answer is %1").arg(p.answer), 8000);
     });
+
+  addSamplesMenu(tools_menu);
 
   auto* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("Show &Log"), this, &MainWindow::showLog);
@@ -331,46 +339,6 @@ void MainWindow::dropEvent(QDropEvent* event) {
     if (suffix == QStringLiteral("txt")) openPromptFile(path);
   }
   event->acceptProposedAction();
-}
-
-void MainWindow::log(const QString& line) {
-  const QString stamped = QDateTime::currentDateTimeUtc().toString(Qt::ISODate) + QLatin1Char(' ') + line;
-  log_ << stamped;
-  const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-  if (dir.isEmpty() || !QDir().mkpath(dir)) return;
-  QFile f(dir + QStringLiteral("/fluxscope.log"));
-  if (f.open(QIODevice::Append | QIODevice::Text)) f.write((stamped + QLatin1Char('\n')).toUtf8());
-}
-
-QString MainWindow::diagnostics() const {
-  QStringList lines;
-  lines << QStringLiteral("FluxScope %1").arg(QApplication::applicationVersion());
-  lines << QStringLiteral("Qt %1 (built with %2), platform %3")
-               .arg(QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR), QApplication::platformName());
-  lines << QStringLiteral("OS %1, CPU %2, %3 threads")
-               .arg(QSysInfo::prettyProductName(), QSysInfo::currentCpuArchitecture())
-               .arg(QThread::idealThreadCount());
-  lines << model_label_->text();
-  if (has_report_)
-    lines << QStringLiteral("last run: backend %1, device %2")
-                 .arg(QString::fromStdString(shown_report_.backend), QString::fromStdString(shown_report_.device));
-  return lines.join(QLatin1Char('\n'));
-}
-
-void MainWindow::showLog() {
-  QDialog dialog(this);
-  dialog.setWindowTitle(tr("FluxScope log"));
-  auto* text = new QPlainTextEdit(log_.join(QLatin1Char('\n')));
-  text->setReadOnly(true);
-  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
-  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-  auto* layout = new QVBoxLayout(&dialog);
-  layout->addWidget(new QLabel(tr("Log file: %1/fluxscope.log")
-                                   .arg(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))));
-  layout->addWidget(text);
-  layout->addWidget(buttons);
-  dialog.resize(800, 500);
-  dialog.exec();
 }
 
 }  // namespace flux::ui

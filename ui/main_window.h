@@ -40,7 +40,11 @@ class MainWindow : public QMainWindow {
   // Plan from script arguments: a preset ("fa", "sa", "first-k:N", "every-other") and overrides ("0-3=FA,7=SA").
   // Throws engine::Error on bad text; call after modelReady (the layer count must be known).
   void setRoute(const QString& preset, const QString& overrides);
-  // Exports the shown report by extension (.json/.csv/.html); returns the error message, empty on success.
+  // Cancels a model load in progress (the Cancel button during a load); the app stays usable.
+  void cancelLoad();
+  bool isLoading() const { return loading_; }
+  void copyOutput();
+  // Exports the shown report by extension (.json/.csv/.html/.pdf); returns the error message, empty on success.
   QString exportReportTo(const QString& path);
   // Modal error dialogs (off for scripted runs and tests: errors still reach errorShown and the status bar).
   void setErrorDialogs(bool on) { error_dialogs_ = on; }
@@ -65,6 +69,7 @@ class MainWindow : public QMainWindow {
   void modelReady();
   void runCompleted(const flux::engine::RunReport& report);
   void errorShown(const QString& message);
+  void loadCancelled();
   void promptTokensCounted(int tokens, int context_length);
   void requestLoad(const QString& path, const QString& backend);
   void requestRun(const flux::engine::RunRequest& request);
@@ -91,6 +96,9 @@ class MainWindow : public QMainWindow {
   void exportReportDialog();
   void exportChartsDialog();
   void showLog();
+  void addSamplesMenu(QMenu* tools);
+  void onLoadProgress(double fraction, const QString& what);
+  void endLoad();
 
   void onModelLoaded(const engine::ModelSummary& summary);
   void onStarted(const engine::RunReport& header);
@@ -121,14 +129,16 @@ class MainWindow : public QMainWindow {
   QAction* stop_action_ = nullptr;
   QAction* export_action_ = nullptr;
   QAction* dark_action_ = nullptr;
+  QAction* copy_output_action_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QMenu* recent_menu_ = nullptr;
-  QStringList log_;
   engine::RunRequest last_request_;
   engine::RunReport shown_report_;
   bool has_report_ = false;
   bool model_loaded_ = false;
   bool running_ = false;
+  bool loading_ = false;
+  bool load_cancel_requested_ = false;
   bool error_dialogs_ = true;
   int n_layers_ = 0;
   int count_ticket_ = 0;

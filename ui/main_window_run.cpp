@@ -28,11 +28,37 @@ namespace flux::ui {
 void MainWindow::openModel(const QString& path) {
   if (running_) stopRun();
   model_loaded_ = false;
+  loading_ = true;
+  load_cancel_requested_ = false;
   setBusy(false);
   model_label_->setText(tr("Loading %1…").arg(path));
+  progress_->setRange(0, 100);
+  progress_->setValue(0);
+  progress_->setFormat(tr("loading %p%"));
+  progress_->setVisible(true);
+  statusBar()->showMessage(tr("Loading %1…").arg(path));
   log(tr("Loading model %1").arg(path));
   worker_->arm();
   emit requestLoad(path, QStringLiteral("auto"));
+}
+
+void MainWindow::cancelLoad() {
+  if (!loading_) return;
+  load_cancel_requested_ = true;
+  worker_->cancel();
+  statusBar()->showMessage(tr("Cancelling the load…"));
+}
+
+void MainWindow::onLoadProgress(double fraction, const QString& what) {
+  if (!loading_) return;
+  progress_->setValue(int(fraction * 100));
+  statusBar()->showMessage(tr("Loading — %1").arg(what));
+}
+
+void MainWindow::endLoad() {
+  loading_ = false;
+  progress_->setVisible(false);
+  setBusy(false);
 }
 
 void MainWindow::openPromptFile(const QString& path) {
@@ -85,6 +111,10 @@ void MainWindow::startRun() {
 }
 
 void MainWindow::stopRun() {
+  if (loading_) {
+    cancelLoad();
+    return;
+  }
   if (!running_) return;
   worker_->cancel();
   statusBar()->showMessage(tr("Stopping…"));
@@ -100,6 +130,7 @@ void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
                             .arg(s.config.context_length)
                             .arg(QString::fromStdString(s.quantization)));
   layer_model_->setLayerCount(n_layers_);
+  endLoad();
   statusBar()->showMessage(tr("Model loaded"), 3000);
   log(tr("Model loaded: %1 (%2 layers)").arg(QString::fromStdString(s.path)).arg(n_layers_));
   rememberModel(QString::fromStdString(s.path));
@@ -158,7 +189,16 @@ void MainWindow::onFinished(const engine::RunReport& r) {
 }
 
 void MainWindow::onFailed(const QString& message) {
-  if (running_) progress_->setVisible(false);
+  if (loading_ && load_cancel_requested_) {
+    endLoad();
+    model_label_->setText(tr("No model loaded — loading was cancelled"));
+    statusBar()->showMessage(tr("Loading cancelled"), 5000);
+    log(tr("Loading cancelled"));
+    emit loadCancelled();
+    return;
+  }
+  if (running_ || loading_) progress_->setVisible(false);
+  loading_ = false;
   setBusy(false);
   statusBar()->showMessage(tr("Error: %1").arg(message));
   log(tr("Error: %1").arg(message));
@@ -175,16 +215,25 @@ void MainWindow::onCounted(int ticket, int tokens, int context_length) {
     token_count_->setText(tr("? tokens"));
     return;
   }
-  token_count_->setText(tr("%1 / %2 tokens").arg(tokens).arg(context_length));
-  token_count_->setStyleSheet(tokens >= context_length ? QStringLiteral("color: #d03030; font-weight: bold")
-                                                       : QString());
+  const bool over = tokens >= context_length;  // the engine refuses prompts that fill the whole context
+  token_count_->setText(tr("%1 / %2 tokens%3")
+                            .arg(tokens)
+                            .arg(context_length)
+                            .arg(over ? tr(" — over the limit") : QString()));
+  token_count_->setStyleSheet(over ? QStringLiteral("color: #d03030; font-weight: bold") : QString());
+  token_count_->setToolTip(over ? tr("The prompt has %1 tokens but the model's context holds %2: shorten it by at least %3 "
+                                     "tokens or the run will be refused")
+                                      .arg(tokens)
+                                      .arg(context_length)
+                                      .arg(tokens - context_length + 1)
+                                : tr("Prompt tokens (with the chat template) / the context limit"));
   emit promptTokensCounted(tokens, context_length);
 }
 
 void MainWindow::setBusy(bool busy) {
   running_ = busy;
-  run_action_->setEnabled(!busy && model_loaded_);
-  stop_action_->setEnabled(busy);
+  run_action_->setEnabled(!busy && model_loaded_ && !loading_);
+  stop_action_->setEnabled(busy || loading_);
 }
 
 void MainWindow::showReport(const engine::RunReport& report) {
@@ -218,11 +267,12 @@ QString MainWindow::exportReportTo(const QString& path) {
 void MainWindow::exportReportDialog() {
   QString filter;
   QString path = QFileDialog::getSaveFileName(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
-                                              tr("JSON (*.json);;CSV (*.csv);;HTML (*.html)"), &filter);
+                                              tr("JSON (*.json);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"), &filter);
   if (path.isEmpty()) return;
   if (QFileInfo(path).suffix().isEmpty())
-    path += filter.startsWith(QStringLiteral("CSV")) ? QStringLiteral(".csv")
+    path += filter.startsWith(QStringLiteral("CSV"))    ? QStringLiteral(".csv")
             : filter.startsWith(QStringLiteral("HTML")) ? QStringLiteral(".html")
+            : filter.startsWith(QStringLiteral("PDF"))  ? QStringLiteral(".pdf")
                                                          : QStringLiteral(".json");
   const QString error = exportReportTo(path);
   if (error.isEmpty()) {

@@ -15,6 +15,13 @@ QString row(const QString& key, const QString& value) {
 }  // namespace
 
 QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg) {
+  QByteArray svg = charts_svg;
+  const int start = svg.indexOf("<svg");
+  if (start > 0) svg = svg.mid(start);  // drop the XML prolog so the SVG can sit inline
+  return reportHtmlWithCharts(r, QString::fromUtf8(svg));
+}
+
+QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_markup) {
   QString html = QStringLiteral(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope report</title>\n<style>"
       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -45,10 +52,7 @@ QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg) {
   html += row(QStringLiteral("decode tok/s"), QString::number(r.summary.decode_tokens_per_s, 'f', 1));
   html += row(QStringLiteral("SA fraction"), QString::number(r.summary.sa_fraction, 'f', 3));
   html += QStringLiteral("</table>\n<h2>Charts</h2>\n");
-  QByteArray svg = charts_svg;
-  const int start = svg.indexOf("<svg");
-  if (start > 0) svg = svg.mid(start);  // drop the XML prolog so the SVG can sit inline
-  html += QString::fromUtf8(svg);
+  html += charts_markup;
   html += QStringLiteral("\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>SA kind</th>"
                          "<th>router p</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
   for (const auto& l : r.layers) {
@@ -76,8 +80,9 @@ QString exportReport(const engine::RunReport& report, const QString& path, const
       return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
     return {};
   }
+  if (ext == QStringLiteral("pdf")) return exportReportPdf(report, path, charts_svg);
   if (ext != QStringLiteral("json") && ext != QStringLiteral("csv"))
-    return QObject::tr("Cannot export to %1: use a .json, .csv or .html file name").arg(path);
+    return QObject::tr("Cannot export to %1: use a .json, .csv, .html or .pdf file name").arg(path);
   try {
     report.save(path.toStdString());
   } catch (const std::exception& e) {

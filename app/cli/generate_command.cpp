@@ -54,16 +54,16 @@ int run_generate(const GenerateOptions& o) {
     engine::require(std::filesystem::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0,
                     "--report {}: cannot write the report: {} is not a writable directory", o.report, dir.string());
   }
-  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model));
+  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
   engine::RunRequest request;
   request.prompt = prompt;
   request.settings.chat = o.prompt.chat;
   request.settings.system_prompt = o.prompt.system_prompt;
   request.settings.max_new_tokens = o.n_predict;
   request.settings.sampler = o.sampler;
-  request.settings.route = o.route.route;
+  request.settings.route = effective_route(o.route, engine->router());
   request.settings.overrides = o.route.overrides;
-  request.plan = make_plan(o.route, engine->config().n_layers);
+  request.plan = make_plan(o.route, engine->config().n_layers, engine->router());
 
   std::signal(SIGINT, on_sigint);
   StreamingPrinter printer;

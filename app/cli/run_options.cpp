@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engine/core/error.h"
+#include "engine/router/routing_policy.h"
 
 namespace flux::cli {
 
@@ -26,7 +27,12 @@ void add_prompt_options(CLI::App& app, PromptOptions& o) {
 }
 
 void add_route_options(CLI::App& app, RouteOptions& o) {
-  app.add_option("--route", o.route, "routing: fa, sa, first-k:N, every-other");
+  app.add_option("--route", o.route,
+                 "routing: router, fa, sa, first-k:N, every-other or FILE.json (default: router if the model has one, "
+                 "else fa)");
+  app.add_option("--router", o.router, "layer router file (FluxScope router format)");
+  app.add_option("--router-threshold", o.router_threshold, "SA iff router probability > T")
+      ->check(CLI::Range(0.0f, 1.0f));
   app.add_option("--override", o.overrides, "per-layer overrides, e.g. 0-5=FA,12=SA");
   app.add_option("--sa-kind", o.sa_kind, "sparse attention kind")
       ->check(CLI::IsMember({"streaming", "triangle", "xattn"}));
@@ -58,9 +64,15 @@ std::string read_prompt(const PromptOptions& o) {
   return ss.str();
 }
 
-engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers) {
+std::string effective_route(const RouteOptions& o, const engine::LayerRouter* router) {
+  if (!o.route.empty()) return o.route;
+  return router != nullptr ? "router" : "fa";
+}
+
+engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine::LayerRouter* router) {
   engine::AttentionPlan sparse;
-  sparse.mode = engine::parse_attention_mode(o.sa_kind);
+  const std::string kind = !o.sa_kind.empty() ? o.sa_kind : router != nullptr ? router->config().sa_kind : "streaming";
+  sparse.mode = engine::parse_attention_mode(kind);
   sparse.sink = o.sink;
   sparse.window = o.window;
   sparse.n_last = o.n_last;
@@ -68,13 +80,21 @@ engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers) {
   sparse.stride = o.stride;
   sparse.threshold = o.threshold;
   engine::validate(sparse);
-  engine::RoutingPlan plan = engine::make_preset_plan(o.route, n_layers, sparse);
+  const std::string route = effective_route(o, router);
+  engine::RoutingPolicy policy;
+  policy.sparse = sparse;
+  policy.preset = route;
+  if (route.size() > 5 && route.ends_with(".json")) policy = engine::load_routing_policy(route, n_layers, sparse);
+  if (o.router_threshold >= 0.0f) policy.threshold = o.router_threshold;
+  else if (router != nullptr) policy.threshold = router->config().threshold;
+  engine::RoutingPlan plan = engine::resolve(policy, n_layers, {});
   engine::apply_overrides(plan, o.overrides);
   return plan;
 }
 
-engine::EngineOptions engine_options(const ModelOptions& o) {
+engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* route) {
   engine::EngineOptions e;
+  if (route != nullptr) e.router_path = route->router;
   e.backend = o.backend;
   e.threads = o.threads;
   e.context_length = o.context;

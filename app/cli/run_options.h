@@ -25,9 +25,12 @@ struct PromptOptions {
 };
 
 struct RouteOptions {
-  std::string route = "fa";
+  // "" = "router" when the model has a router, else "fa"; or router, fa, sa, first-k:N, every-other, FILE.json.
+  std::string route;
   std::string overrides;
-  std::string sa_kind = "streaming";
+  std::string sa_kind;  // "" = the router's SA kind, else streaming
+  std::string router;   // --router FILE (our router format)
+  float router_threshold = -1.0f;  // < 0 = the router's own threshold
   int sink = 128, window = 1024, n_last = 128, block = 128, stride = 16;
   float threshold = 0.9f;
 };
@@ -40,7 +43,10 @@ void add_route_options(CLI::App& app, RouteOptions& o);
 // directory or the source tree.
 std::filesystem::path resolve_model_path(const std::string& given);
 std::string read_prompt(const PromptOptions& o);  // -p text or -f file contents; throws Error on a bad file
-engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers);
-engine::EngineOptions engine_options(const ModelOptions& o);
+// router: the loaded model's Layer Router, or null.
+engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine::LayerRouter* router = nullptr);
+// The preset name make_plan uses ("router" / "fa" when --route was not given).
+std::string effective_route(const RouteOptions& o, const engine::LayerRouter* router);
+engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* route = nullptr);
 
 }  // namespace flux::cli

@@ -1,6 +1,6 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
 // [--override SPEC] [--run]
-// [--export-report OUT.json|csv|html] [--screenshot OUT.png] [--quit-after-run]; works under QT_QPA_PLATFORM=offscreen.
+// [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--quit-after-run]; works under QT_QPA_PLATFORM=offscreen.
 // Exit codes: 0 ok, 1 run or model error, 2 bad arguments, 3 export or screenshot failed.
 #include <QApplication>
 #include <QCommandLineParser>
@@ -12,6 +12,7 @@
 
 #include <QSpinBox>
 
+#include "ui/app_log.h"
 #include "ui/layer_map_widget.h"
 #include "ui/main_window.h"
 #include "ui/run_controls.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName("FluxScope");
   QApplication::setOrganizationName("FluxScope");
   QApplication::setApplicationVersion("0.1.0");
+  flux::ui::installAppLogger();  // spdlog to AppDataLocation/logs/fluxscope.log, engine lines included
   QCommandLineParser parser;
   parser.setApplicationDescription("FluxScope — Flux Attention inspection");
   parser.addHelpOption();
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
   parser.addOption({"sa-kind", "What SA means: streaming, triangle or xattn.", "kind"});
   parser.addOption({"override", "Per-layer overrides, e.g. 0-3=FA,12=SA.", "spec"});
   parser.addOption({"run", "Run the prompt once the model is loaded."});
-  parser.addOption({"export-report", "Write the finished run's report (.json, .csv or .html).", "path"});
+  parser.addOption({"export-report", "Write the finished run's report (.json, .csv, .html or .pdf).", "path"});
   parser.addOption({"screenshot", "Save a PNG of the whole window after the run.", "path"});
   parser.addOption({"quit-after-run", "Quit when the run finishes (exit 1 on an error)."});
   parser.process(app);

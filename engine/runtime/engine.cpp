@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
 #include "engine/model/weight_loader.h"
+#include "engine/router/router_file.h"
+#include "engine/router/routing_policy.h"
 #include "engine/runtime/sampler.h"
 #include "engine/runtime/session.h"
 #include "engine/tokenizer/utf8_stream.h"
@@ -24,6 +27,39 @@ std::unique_ptr<Backend> make_backend(const std::string& name, int threads) {
 #endif
   fail("unknown backend '{}' (use auto, cpu or cuda)", name);
 }
+
+namespace {
+
+// The HF config.json of a safetensors checkpoint (beside the file or inside the directory), if any.
+std::optional<nlohmann::json> read_hf_config(const std::filesystem::path& path) {
+  const std::filesystem::path p =
+      std::filesystem::is_directory(path) ? path / "config.json" : path.parent_path() / "config.json";
+  std::ifstream in(p);
+  if (!in.good()) return std::nullopt;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options) {
+  std::optional<LayerRouter> router;
+  if (!options.router_path.empty()) {
+    router = load_router(options.router_path);
+  } else {
+    const std::optional<nlohmann::json> hf = files.format() == "gguf" ? std::nullopt : read_hf_config(files.path());
+    router = router_from_checkpoint(files, hf ? &*hf : nullptr);
+  }
+  if (router) {
+    check_router_matches(*router, files.config());
+    spdlog::info("layer router: {} layers, pooling {}, SA = {}", router->n_layers(), router->config().pooling,
+                 router->config().sa_kind);
+  }
+  return router;
+}
+
+}  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const EngineOptions& options,
                                      const LoadProgress& progress, const std::atomic<bool>* cancel) {
@@ -44,6 +80,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
       },
       cancel);
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);
+  e->router_ = load_engine_router(files, options);
   spdlog::info("loaded {} ({} layers, {} backend)", path.string(), files.config().n_layers, e->backend_->name());
   return e;
 }
@@ -67,7 +104,11 @@ std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const Ru
 }
 
 RoutingPlan Engine::default_plan() const {
-  return make_preset_plan("fa", config().n_layers, AttentionPlan{});
+  if (!router_) return make_preset_plan("fa", config().n_layers, AttentionPlan{});
+  RoutingPolicy policy;
+  policy.threshold = router_->config().threshold;
+  policy.sparse = router_sparse_plan(router_->config());
+  return resolve(policy, config().n_layers, {});
 }
 
 RunReport Engine::run(const RunRequest& request, RunObserver* observer, const std::atomic<bool>* cancel) {
@@ -83,7 +124,17 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   report.device = backend_->device_name();
   report.settings = request.settings;
   report.settings.context_length = context_length_;
-  const RoutingPlan plan = request.plan.layers.empty() ? default_plan() : request.plan;
+  RoutingPlan plan = request.plan.layers.empty() ? default_plan() : request.plan;
+  const auto router_decides = [](const LayerRoute& r) { return r.from_router; };
+  if (!router_ && std::any_of(plan.layers.begin(), plan.layers.end(), router_decides)) {
+    spdlog::warn("routing: the model has no layer router; the router-decided layers run FA");
+    for (LayerRoute& r : plan.layers) {
+      if (!r.from_router) continue;
+      r.from_router = false;
+      r.mode = LayerMode::FA;
+      r.source = DecisionSource::Default;
+    }
+  }
   report.sparse = plan.sparse;
   validate(request.settings.sampler);
   require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
@@ -99,6 +150,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   const int64_t capacity =
       std::min<int64_t>(context_length_, static_cast<int64_t>(prompt.size()) + request.settings.max_new_tokens);
   Session session(*decoder_, std::max<int64_t>(capacity, static_cast<int64_t>(prompt.size())), cancel);
+  session.set_router(router());
   Sampler sampler(request.settings.sampler);
   const std::vector<int32_t> stops = stop_token_ids(chat_format_, *tokenizer_);
   std::vector<int32_t> history = prompt;

@@ -7,11 +7,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/backend/backend.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
+#include "engine/router/layer_router.h"
 #include "engine/runtime/routing_plan.h"
 #include "engine/runtime/run_observer.h"
 #include "engine/runtime/run_report.h"
@@ -24,6 +26,7 @@ struct EngineOptions {
   std::string backend = "auto";  // "auto" (CUDA when a GPU is present), "cpu", "cuda"
   int threads = 0;               // CPU threads, 0 = all cores
   int context_length = 0;        // 0 = the model's
+  std::filesystem::path router_path = {};  // our router file; empty = the checkpoint's own router, if it has one
 };
 
 // Called while loading with the fraction done (0..1) and what is being loaded.
@@ -50,8 +53,10 @@ class Engine {
 
   // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
   std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
-  // All layers FA, source "default" (the router issue replaces this with the router's plan).
+  // With a router: every layer "router decides" (from_router), SA as the router's config says. Without: all FA.
   RoutingPlan default_plan() const;
+  // The Layer Router (from router_path or the checkpoint), or null when the model has none.
+  const LayerRouter* router() const { return router_ ? &*router_ : nullptr; }
 
   // Runs one prompt to completion or cancellation. Bad requests (empty prompt, over the context) throw Error;
   // a cancelled run returns a report with status "cancelled" holding what was done.
@@ -68,6 +73,7 @@ class Engine {
   ChatFormat chat_format_ = ChatFormat::Raw;
   std::string default_system_prompt_;
   int context_length_ = 0;
+  std::optional<LayerRouter> router_;
 };
 
 // Picks the backend for "auto"/"cpu"/"cuda"; throws Error when "cuda" is asked for but unavailable.

@@ -65,7 +65,7 @@ RoutingPlan make_preset_plan(const std::string& preset, int n_layers, const Atte
     const int k = parse_int(std::string_view(preset).substr(8), "routing preset");
     set_all([k](int l) { return l < k ? LayerMode::FA : LayerMode::SA; });
   } else {
-    fail("unknown routing preset '{}' (use fa, sa, first-k:N or every-other)", preset);
+    fail("unknown routing preset '{}' (use router, fa, sa, first-k:N or every-other)", preset);
   }
   return plan;
 }
@@ -89,6 +89,7 @@ void apply_overrides(RoutingPlan& plan, const std::string& overrides) {
     for (int l = first; l <= last; ++l) {
       plan.layers[static_cast<std::size_t>(l)].mode = mode;
       plan.layers[static_cast<std::size_t>(l)].source = DecisionSource::Override;
+      plan.layers[static_cast<std::size_t>(l)].from_router = false;
     }
   }
 }

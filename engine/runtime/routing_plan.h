@@ -20,6 +20,8 @@ struct LayerRoute {
   LayerMode mode = LayerMode::FA;
   std::optional<float> router_prob;  // SA probability from the router; empty until a router ran
   DecisionSource source = DecisionSource::Default;
+  bool from_router = false;      // the Layer Router decides this layer during prefill (mode is FA until then)
+  float router_threshold = 0.5f; // with from_router: SA iff the router's prob > this
 };
 
 struct RoutingPlan {

@@ -27,13 +27,24 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   for (int l = 0; l < cfg.n_layers; ++l) {
     check_cancel();
     const TimeMark start = backend.mark();
-    const AttentionPlan attention = plan.attention_for(l);
-    const AttentionStats stats =
-        decoder_.prefill_layer(l, x, 0, kv_, [&](int, const Tensor&) { return attention; });
+    LayerRoute route = plan.layers[static_cast<std::size_t>(l)];
+    AttentionPlan attention = plan.attention_for(l);
+    double router_ms = 0.0;
+    const AttentionStats stats = decoder_.prefill_layer(l, x, 0, kv_, [&](int layer, const Tensor& keys) {
+      if (!route.from_router || router_ == nullptr) return attention;
+      const TimeMark r0 = backend.mark();
+      const RouterDecision d = run_router(layer, keys);
+      router_ms = backend.elapsed_ms(r0, backend.mark());
+      route.router_prob = d.prob;
+      route.mode = d.prob > route.router_threshold ? LayerMode::SA : LayerMode::FA;
+      route.source = DecisionSource::Router;
+      attention = plan.sparse;
+      if (route.mode == LayerMode::FA) attention.mode = AttentionMode::Full;
+      return attention;
+    });
     if (attention.mode == AttentionMode::Streaming) kv_.make_streaming(l, attention.sink, attention.window);
     const TimeMark end = backend.mark();
     if (on_layer) {
-      const LayerRoute& route = plan.layers[static_cast<std::size_t>(l)];
       LayerReport r;
       r.index = l;
       r.mode = route.mode;
@@ -41,6 +52,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
       r.router_prob = route.router_prob;
       r.source = route.source;
       r.prefill_ms = backend.elapsed_ms(start, end);
+      r.router_ms = router_ms;
       r.kv_bytes = kv_.bytes(l);
       r.density = stats.density;
       on_layer(r);
@@ -48,6 +60,27 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   }
   position_ = static_cast<int64_t>(tokens.size());
   return x;
+}
+
+RouterDecision Session::run_router(int layer, const Tensor& keys) {
+  const ModelConfig& cfg = decoder_.config();
+  Backend& backend = decoder_.backend();
+  // Only the rows the pooling reads leave the device; their plain mean is the pooled vector.
+  const std::vector<RowRange> ranges = pooling_rows(router_->config(), keys.rows);
+  const auto width = static_cast<std::size_t>(keys.cols);
+  std::vector<double> sum(width, 0.0);
+  std::vector<float> rows;
+  int64_t count = 0;
+  for (const RowRange& r : ranges) {
+    rows.resize(static_cast<std::size_t>(r.end - r.begin) * width);
+    backend.download(backend.row_view(keys, r.begin, r.end - r.begin), rows);
+    for (std::size_t i = 0; i < rows.size(); ++i) sum[i % width] += rows[i];
+    count += r.end - r.begin;
+  }
+  std::vector<float> pooled(width, 0.0f);
+  for (std::size_t i = 0; i < width && count > 0; ++i)
+    pooled[i] = static_cast<float>(sum[i] / static_cast<double>(count));
+  return router_->decide_pooled(layer, pooled, cfg.n_kv_heads);
 }
 
 std::vector<float> Session::prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,

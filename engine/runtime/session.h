@@ -9,6 +9,7 @@
 
 #include "engine/core/error.h"
 #include "engine/model/decoder.h"
+#include "engine/router/layer_router.h"
 #include "engine/runtime/kv_cache.h"
 #include "engine/runtime/routing_plan.h"
 #include "engine/runtime/run_report.h"
@@ -34,6 +35,10 @@ class Session {
   // Feeds one token at the next position; returns its logits [vocab].
   std::vector<float> decode(int32_t token);
 
+  // The Layer Router consulted during prefill for plan layers marked from_router (not owned; may be null: those
+  // layers then run FA).
+  void set_router(const LayerRouter* router) { router_ = router; }
+
   int64_t position() const { return position_; }
   const KvCache& kv_cache() const { return kv_; }
 
@@ -41,11 +46,13 @@ class Session {
   Tensor run_prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
                      const std::function<void(const LayerReport&)>& on_layer);
   void check_cancel() const;
+  RouterDecision run_router(int layer, const Tensor& keys);
 
   Decoder& decoder_;
   KvCache kv_;
   const std::atomic<bool>* cancel_;
   int64_t position_ = 0;
+  const LayerRouter* router_ = nullptr;
 };
 
 }  // namespace flux::engine

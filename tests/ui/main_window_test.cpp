@@ -1,6 +1,7 @@
 // End-to-end GUI tests on the real demo model: load → run fills the layer map and charts as the report says;
 // overrides reach the next RunRequest and report; Stop right after Run leaves the app usable; JSON export equals
-// the report; two history entries open the comparison.
+// the report, PDF export is a real PDF; two history entries open the comparison; the log file has the engine's lines.
+#include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
@@ -15,9 +16,11 @@
 #include <QTest>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "engine/core/error.h"
 #include "tests/ui/ui_tests.h"
+#include "ui/app_log.h"
 #include "ui/comparison_view.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
@@ -44,6 +47,7 @@ class MainWindowTest : public QObject {
 
  private:
   std::unique_ptr<flux::ui::MainWindow> w_;
+  QString marker_;
 
   // Runs the current prompt and returns the finished report.
   RunReport runOnce(int max_new_tokens) {
@@ -58,6 +62,8 @@ class MainWindowTest : public QObject {
   void initTestCase() {
     if (!QFileInfo::exists(kModel)) QFAIL(qPrintable(QStringLiteral("missing %1: run tools/fetch-demo-model.sh").arg(kModel)));
     w_ = std::make_unique<flux::ui::MainWindow>();
+    marker_ = QStringLiteral("main window test %1").arg(QDateTime::currentMSecsSinceEpoch());
+    spdlog::info("{}", marker_.toStdString());
     w_->setErrorDialogs(false);
     w_->show();
     QSignalSpy ready(w_.get(), &flux::ui::MainWindow::modelReady);
@@ -205,6 +211,14 @@ class MainWindowTest : public QObject {
     QVERIFY(html.contains("<svg"));
     QVERIFY(html.contains("Routing plan"));
     QVERIFY(!w_->exportReportTo(QStringLiteral("/nonexistent-dir/x/report.json")).isEmpty());
+    const QString pdf_path = dir.filePath(QStringLiteral("report.pdf"));
+    QCOMPARE(w_->exportReportTo(pdf_path), QString());
+    QFile pdf(pdf_path);
+    QVERIFY(pdf.open(QIODevice::ReadOnly));
+    const QByteArray pdf_bytes = pdf.readAll();
+    QVERIFY(pdf_bytes.startsWith("%PDF"));
+    QVERIFY2(pdf_bytes.size() > 20'000, qPrintable(QString::number(pdf_bytes.size())));  // text, tables and a chart image
+    QVERIFY(!w_->exportReportTo(QStringLiteral("/nonexistent-dir/x/report.pdf")).isEmpty());
     QVERIFY(!w_->exportReportTo(dir.filePath(QStringLiteral("report.txt"))).isEmpty());
     const QString csv_path = dir.filePath(QStringLiteral("report.csv"));
     QCOMPARE(w_->exportReportTo(csv_path), QString());
@@ -237,6 +251,15 @@ class MainWindowTest : public QObject {
     QCOMPARE(shown.plan_differences, 26);  // run 1 all FA, run 2 SA except the forced 0-3
     QCOMPARE(shown.layers[5].delta_ms, expected.layers[5].delta_ms);
     QCOMPARE(shown.prefill_speedup, expected.prefill_speedup);
+  }
+
+  void logFileHasEngineLines() {
+    // The engine's own spdlog line for the load made in initTestCase, after this run's marker.
+    const QString text = flux::ui::readLogTail(8 << 20);
+    const qsizetype marker = text.lastIndexOf(marker_);
+    QVERIFY2(marker >= 0, qPrintable(flux::ui::logFilePath()));
+    QVERIFY(text.indexOf(QStringLiteral("loaded ") + kModel, marker) > marker);
+    QVERIFY(text.indexOf(QStringLiteral("Model loaded"), marker) > marker);  // and the app's own lines
   }
 
   void cleanupTestCase() { w_.reset(); }

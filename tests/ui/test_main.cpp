@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
   failed += runHaystackPromptTest(argc, argv) != 0;
   failed += runMainWindowSettingsTest(argc, argv) != 0;
   failed += runMainWindowTest(argc, argv) != 0;
+  failed += runModelLoadTest(argc, argv) != 0;
   return failed;
 }

@@ -6,3 +6,4 @@ int runLayerTableModelTest(int argc, char** argv);
 int runMainWindowTest(int argc, char** argv);
 int runHaystackPromptTest(int argc, char** argv);
 int runMainWindowSettingsTest(int argc, char** argv);
+int runModelLoadTest(int argc, char** argv);

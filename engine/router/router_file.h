@@ -1,0 +1,31 @@
+// Reading and writing Layer Routers: our own router file (safetensors + "flux_router" JSON metadata, see
+// docs/router-format.md) and the authors' mask_allocator tensors inside an HF checkpoint.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "engine/model/model_config.h"
+#include "engine/model/model_files.h"
+#include "engine/router/layer_router.h"
+
+namespace flux::engine {
+
+// Loads our router format; throws Error naming the file and the missing/ill-shaped tensor or config key.
+LayerRouter load_router(const std::filesystem::path& path);
+void save_router(const LayerRouter& router, const std::filesystem::path& path);
+
+// Throws Error when the router was built for a different layer count, head_dim or KV head count.
+void check_router_matches(const LayerRouter& router, const ModelConfig& model);
+
+// The authors' router inside an HF checkpoint (model.layers.{L}.self_attn.mask_allocator.*), configured from the
+// checkpoint's config.json keys (toggle_type, sink_size, local_window_size, triangle_n_last, pooling_mode).
+// nullopt when the checkpoint carries no router tensors; Error when it carries some but not all, or bad shapes.
+std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const nlohmann::json* hf_config);
+
+// RouterConfig <-> JSON (the "flux_router" metadata object).
+nlohmann::json router_config_json(const RouterConfig& config);
+RouterConfig router_config_from_json(const nlohmann::json& j, const std::string& source);
+
+}  // namespace flux::engine
