@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "fluxscope-cli 0.1.0");
   const std::vector<flux::cli::Command> commands = {
       flux::cli::add_generate_command(app), flux::cli::add_inspect_command(app),
-      flux::cli::add_tokenize_command(app), flux::cli::add_convert_command(app), flux::cli::add_bench_command(app)};
+      flux::cli::add_tokenize_command(app), flux::cli::add_convert_command(app), flux::cli::add_bench_command(app),
+      flux::cli::add_sweep_command(app)};
   CLI11_PARSE(app, argc, argv);
   try {
     for (const auto& command : commands)

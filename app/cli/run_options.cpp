@@ -36,9 +36,9 @@ void add_route_options(CLI::App& app, RouteOptions& o) {
   app.add_option("--override", o.overrides, "per-layer overrides, e.g. 0-5=FA,12=SA");
   app.add_option("--sa-kind", o.sa_kind, "sparse attention kind")
       ->check(CLI::IsMember({"streaming", "triangle", "xattn"}));
-  app.add_option("--sink", o.sink, "streaming/triangle: sink tokens")->check(CLI::PositiveNumber);
-  app.add_option("--window", o.window, "streaming/triangle: local window tokens")->check(CLI::PositiveNumber);
-  app.add_option("--n-last", o.n_last, "triangle: dense last queries")->check(CLI::NonNegativeNumber);
+  app.add_option("--sink", o.sink, "streaming/triangle: sink tokens (default: the router's, else 128)")->check(CLI::PositiveNumber);
+  app.add_option("--window", o.window, "streaming/triangle: local window tokens (default: the router's, else 1024)")->check(CLI::PositiveNumber);
+  app.add_option("--n-last", o.n_last, "triangle: dense last queries (default: the router's, else 128)")->check(CLI::PositiveNumber);
   app.add_option("--block", o.block, "sparse block size in tokens")->check(CLI::PositiveNumber);
   app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride")->check(CLI::PositiveNumber);
   app.add_option("--xattn-threshold", o.threshold, "XAttention cumulative mass threshold")->check(CLI::Range(0.0, 1.0));
@@ -73,9 +73,10 @@ engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine:
   engine::AttentionPlan sparse;
   const std::string kind = !o.sa_kind.empty() ? o.sa_kind : router != nullptr ? router->config().sa_kind : "streaming";
   sparse.mode = engine::parse_attention_mode(kind);
-  sparse.sink = o.sink;
-  sparse.window = o.window;
-  sparse.n_last = o.n_last;
+  // SA as the router was trained for, unless the user says otherwise.
+  sparse.sink = o.sink > 0 ? o.sink : router != nullptr ? router->config().sink : 128;
+  sparse.window = o.window > 0 ? o.window : router != nullptr ? router->config().window : 1024;
+  sparse.n_last = o.n_last > 0 ? o.n_last : router != nullptr ? router->config().n_last : 128;
   sparse.block = o.block;
   sparse.stride = o.stride;
   sparse.threshold = o.threshold;

@@ -31,7 +31,8 @@ struct RouteOptions {
   std::string sa_kind;  // "" = the router's SA kind, else streaming
   std::string router;   // --router FILE (our router format)
   float router_threshold = -1.0f;  // < 0 = the router's own threshold
-  int sink = 128, window = 1024, n_last = 128, block = 128, stride = 16;
+  // 0 = the router's value when a router is loaded, else 128 / 1024 / 128 (ALGORITHMS.md defaults).
+  int sink = 0, window = 0, n_last = 0, block = 128, stride = 16;
   float threshold = 0.9f;
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run here (not on the GPU machine): fills the git-ignored .carry/ with what the GPU machine lacks — Debian's ICU 72
-# (headers + runtime; the GPU machine has only ICU 74 runtime libraries) and the demo GGUF split into 40 MiB parts,
+# (headers + runtime; the GPU machine has only ICU 74 runtime libraries) and the demo GGUF split into 34 MiB parts,
 # since one device call carries at most 64 MiB. Send .carry/deps with every call and one part per call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,5 +8,5 @@ mkdir -p .carry/deps .carry/parts
 (cd .carry/deps && [ -n "$(ls libicu72_*.deb 2>/dev/null)" ] || apt-get download libicu-dev libicu72)
 bash tools/fetch-demo-model.sh
 rm -f .carry/parts/smol.part.*
-split -b 40M models/SmolLM2-135M-Instruct.Q4_1.gguf .carry/parts/smol.part.
+split -b 34M models/SmolLM2-135M-Instruct.Q4_1.gguf .carry/parts/smol.part.
 ls -la .carry/deps .carry/parts

@@ -1,0 +1,211 @@
+// `sweep`: run a task file (JSONL: needle-in-a-haystack grid + robust tasks, tools/router/make_eval_set.py) under
+// several routes — router, all-FA, all-SA of each kind — with one loaded model; score each answer and report
+// accuracy, SA fraction and timings per task kind and route, plus the needle context × depth grid.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "app/cli/run_options.h"
+#include "engine/core/error.h"
+
+namespace flux::cli {
+namespace {
+
+struct SweepTask {
+  std::string id, kind, task, prompt, answer;
+  int context_tokens = 0;
+  double depth = -1.0;  // < 0: none
+};
+
+struct SweepOptions {
+  ModelOptions model;
+  RouteOptions route;  // router file, SA parameters; the route itself comes from --routes
+  std::string tasks;
+  std::string routes = "router,fa,sa:streaming,sa:triangle,sa:xattn";
+  int n_predict = 32;
+  int limit = 0;
+  std::string out, csv;
+};
+
+std::string lower_trimmed(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+std::vector<SweepTask> load_tasks(const std::string& path) {
+  std::ifstream in(path);
+  engine::require(in.good(), "sweep: cannot open the task file {}", path);
+  std::vector<SweepTask> tasks;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      SweepTask t;
+      t.id = j.value("id", "task-" + std::to_string(line_no));
+      t.kind = j.at("kind").get<std::string>();
+      engine::require(t.kind == "needle" || t.kind == "robust", "kind must be needle or robust, not '{}'", t.kind);
+      t.task = j.value("task", "");
+      t.context_tokens = j.value("context_tokens", 0);
+      if (j.contains("depth") && j["depth"].is_number()) t.depth = j["depth"].get<double>();
+      const auto& messages = j.at("messages");
+      engine::require(messages.is_array() && messages.size() == 1 && messages[0].at("role") == "user",
+                      "messages must be one user message");
+      t.prompt = messages[0].at("content").get<std::string>();
+      t.answer = j.at("answer").get<std::string>();
+      engine::require(!lower_trimmed(t.answer).empty(), "empty answer");
+      tasks.push_back(std::move(t));
+    } catch (const nlohmann::json::exception& e) {
+      engine::fail("sweep: {} line {}: {}", path, line_no, e.what());
+    } catch (const engine::Error& e) {
+      engine::fail("sweep: {} line {}: {}", path, line_no, e.what());
+    }
+  }
+  engine::require(!tasks.empty(), "sweep: {} has no tasks", path);
+  return tasks;
+}
+
+// "router", "fa", "sa" (the router's SA kind or streaming), "sa:KIND".
+RouteOptions route_for(const RouteOptions& base, const std::string& spec) {
+  RouteOptions r = base;
+  if (spec == "router" || spec == "fa" || spec == "sa") {
+    r.route = spec;
+  } else if (spec.starts_with("sa:")) {
+    r.route = "sa";
+    r.sa_kind = spec.substr(3);
+    engine::parse_attention_mode(r.sa_kind);  // validates
+  } else {
+    engine::fail("sweep: unknown route '{}' (router, fa, sa, sa:streaming, sa:triangle, sa:xattn)", spec);
+  }
+  return r;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+struct Cell {
+  int n = 0, correct = 0;
+  double sa = 0.0, prefill_ms = 0.0, decode_ms = 0.0;
+};
+
+int run_sweep(const SweepOptions& o) {
+  std::vector<SweepTask> tasks = load_tasks(o.tasks);
+  if (o.limit > 0 && static_cast<int>(tasks.size()) > o.limit) tasks.resize(static_cast<std::size_t>(o.limit));
+  const std::vector<std::string> routes = split_commas(o.routes);
+  engine::require(!routes.empty(), "sweep: --routes is empty");
+  for (const auto& r : routes) route_for(o.route, r);  // fail before loading the model
+  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
+  const int n_layers = engine->config().n_layers;
+  if (engine->router() == nullptr) {
+    for (const auto& r : routes)
+      engine::require(r != "router", "sweep: route 'router' needs a router (--router FILE), and the model has none");
+  }
+  std::fprintf(stderr, "sweep: %zu tasks x %zu routes on %s (%s)\n", tasks.size(), routes.size(),
+               engine->summary().name.c_str(), engine->backend().name().c_str());
+
+  nlohmann::json results = nlohmann::json::array();
+  std::map<std::pair<std::string, std::string>, Cell> by_kind;            // (kind, route)
+  std::map<std::tuple<std::string, int, double>, Cell> grid;              // (route, context, depth), needle only
+  for (const SweepTask& t : tasks) {
+    for (const std::string& spec : routes) {
+      const RouteOptions ro = route_for(o.route, spec);
+      engine::RunRequest request;
+      request.prompt = t.prompt;
+      request.settings.chat = true;
+      request.settings.max_new_tokens = o.n_predict;
+      request.settings.route = spec;
+      request.plan = make_plan(ro, n_layers, engine->router());
+      const engine::RunReport rep = engine->run(request, nullptr, nullptr);
+      engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
+      const bool correct = lower_trimmed(rep.output_text).find(lower_trimmed(t.answer)) != std::string::npos;
+      std::string modes;
+      for (const auto& l : rep.layers) modes += l.mode == engine::LayerMode::SA ? 'S' : 'F';
+      results.push_back({{"id", t.id}, {"kind", t.kind}, {"task", t.task}, {"context_tokens", t.context_tokens},
+                         {"prompt_tokens", rep.prompt_tokens},
+                         {"depth", t.depth < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.depth)},
+                         {"route", spec}, {"answer", t.answer}, {"output", rep.output_text}, {"correct", correct},
+                         {"sa_fraction", rep.summary.sa_fraction}, {"prefill_ms", rep.summary.prefill_ms},
+                         {"decode_ms_per_token", rep.summary.decode_ms_per_token}, {"modes", modes}});
+      for (Cell* c : {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
+        if (c == nullptr) continue;
+        c->n += 1;
+        c->correct += correct;
+        c->sa += rep.summary.sa_fraction;
+        c->prefill_ms += rep.summary.prefill_ms;
+        c->decode_ms += rep.summary.decode_ms_per_token;
+      }
+      std::fprintf(stderr, "%-28s %-13s %s sa %3.0f%% prefill %7.1f ms  %s\n", t.id.c_str(), spec.c_str(),
+                   correct ? "ok  " : "MISS", rep.summary.sa_fraction * 100.0, rep.summary.prefill_ms, modes.c_str());
+    }
+  }
+
+  nlohmann::json summary = nlohmann::json::array();
+  std::printf("| kind | route | n | accuracy | SA fraction | prefill ms | decode ms/token |\n|---|---|---:|---:|---:|---:|---:|\n");
+  for (const auto& [key, c] : by_kind) {
+    const double n = c.n;
+    std::printf("| %s | %s | %d | %.2f | %.2f | %.1f | %.2f |\n", key.first.c_str(), key.second.c_str(), c.n,
+                c.correct / n, c.sa / n, c.prefill_ms / n, c.decode_ms / n);
+    summary.push_back({{"kind", key.first}, {"route", key.second}, {"n", c.n}, {"accuracy", c.correct / n},
+                       {"sa_fraction", c.sa / n}, {"prefill_ms", c.prefill_ms / n}, {"decode_ms_per_token", c.decode_ms / n}});
+  }
+  nlohmann::json grid_json = nlohmann::json::array();
+  for (const auto& [key, c] : grid) {
+    grid_json.push_back({{"route", std::get<0>(key)}, {"context_tokens", std::get<1>(key)}, {"depth", std::get<2>(key)},
+                         {"n", c.n}, {"accuracy", static_cast<double>(c.correct) / c.n}, {"sa_fraction", c.sa / c.n}});
+  }
+  const nlohmann::json doc = {{"model", engine->summary().name}, {"backend", engine->backend().name()},
+                              {"device", engine->backend().device_name()}, {"tasks_file", o.tasks},
+                              {"routes", routes}, {"n_predict", o.n_predict}, {"summary", summary},
+                              {"needle_grid", grid_json}, {"results", results}};
+  if (!o.out.empty()) {
+    std::ofstream f(o.out);
+    engine::require(f.good(), "sweep: cannot write {}", o.out);
+    f << doc.dump(1) << '\n';
+    engine::require(f.good(), "sweep: writing {} failed", o.out);
+  }
+  if (!o.csv.empty()) {
+    std::ofstream f(o.csv);
+    engine::require(f.good(), "sweep: cannot write {}", o.csv);
+    f << "id,kind,task,context_tokens,depth,route,correct,sa_fraction,prefill_ms,decode_ms_per_token,modes\n";
+    for (const auto& r : results) {
+      f << r["id"].get<std::string>() << ',' << r["kind"].get<std::string>() << ',' << r["task"].get<std::string>()
+        << ',' << r["context_tokens"].get<int>() << ',' << (r["depth"].is_null() ? "" : r["depth"].dump()) << ','
+        << r["route"].get<std::string>() << ',' << (r["correct"].get<bool>() ? 1 : 0) << ','
+        << r["sa_fraction"].get<double>() << ',' << r["prefill_ms"].get<double>() << ','
+        << r["decode_ms_per_token"].get<double>() << ',' << r["modes"].get<std::string>() << '\n';
+    }
+    engine::require(f.good(), "sweep: writing {} failed", o.csv);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_sweep_command(CLI::App& app) {
+  auto o = std::make_shared<SweepOptions>();
+  CLI::App* cmd = app.add_subcommand("sweep", "score a task file (JSONL) under several routes: accuracy, SA fraction, timings");
+  add_model_options(*cmd, o->model);
+  add_route_options(*cmd, o->route);
+  cmd->add_option("--tasks", o->tasks, "task file, one JSON object per line (tools/router/make_eval_set.py)")->required();
+  cmd->add_option("--routes", o->routes, "comma-separated: router, fa, sa, sa:streaming, sa:triangle, sa:xattn");
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate per task (greedy)")->check(CLI::PositiveNumber);
+  cmd->add_option("--limit", o->limit, "run only the first N tasks")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", o->out, "write the results as JSON");
+  cmd->add_option("--csv", o->csv, "write one CSV row per task and route");
+  return {cmd, [o] { return run_sweep(*o); }};
+}
+
+}  // namespace flux::cli

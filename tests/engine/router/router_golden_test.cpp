@@ -1,0 +1,47 @@
+// The C++ router against the training code: tools/router/make_router_golden.py ran the PyTorch router module of
+// tools/router/router_model.py (the one train_router.py trains) on fixed keys and stored its logits (float64).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/router/layer_router.h"
+#include "engine/router/router_file.h"
+
+namespace flux::engine {
+namespace {
+
+const std::string kDir = std::string(FLUX_TEST_DATA_DIR) + "/router";
+
+TEST(RouterGolden, LogitsAndDecisionsMatchTheTrainingCode) {
+  const LayerRouter router = load_router(kDir + "/golden_router.safetensors");
+  std::ifstream in(kDir + "/golden_cases.json");
+  ASSERT_TRUE(in.good());
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  const RouterConfig& cfg = router.config();
+  ASSERT_EQ(router.n_layers(), 2);
+  int checked = 0, sa = 0;
+  for (const auto& c : golden.at("cases")) {
+    const int64_t n = c.at("n_tokens").get<int64_t>();
+    const std::vector<float> keys = c.at("keys").get<std::vector<float>>();
+    ASSERT_EQ(static_cast<int64_t>(keys.size()), n * cfg.n_kv_heads * cfg.head_dim);
+    for (int layer = 0; layer < router.n_layers(); ++layer) {
+      const auto& want = c.at("layers").at(layer);
+      const RouterDecision d = router.decide(layer, keys.data(), n, cfg.n_kv_heads, cfg.head_dim);
+      const double logit = want.at("logit").get<double>();
+      EXPECT_NEAR(d.logit, logit, 1e-4 * std::max(1.0, std::abs(logit))) << "n=" << n << " layer " << layer;
+      EXPECT_NEAR(d.prob, want.at("prob").get<double>(), 1e-5);
+      EXPECT_EQ(d.mode == LayerMode::SA ? "SA" : "FA", want.at("mode").get<std::string>());
+      sa += d.mode == LayerMode::SA;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4);
+  EXPECT_GT(sa, 0);        // the golden set exercises both decisions
+  EXPECT_LT(sa, checked);
+}
+
+}  // namespace
+}  // namespace flux::engine
