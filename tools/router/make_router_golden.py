@@ -23,6 +23,9 @@ def main():
     with torch.no_grad():  # spread the logits around 0 so both decisions occur
         router.layers[0].head[4].bias.add_(0.2)
         router.layers[1].head[4].bias.sub_(0.2)
+        for layer in router.layers:  # a non-trivial input standardization, folded into feat.0 by export()
+            layer.mu.copy_(torch.randn(d) * 0.5 + 1.0)
+            layer.sigma.copy_(torch.rand(d) + 0.5)
     config = {"pooling": "boundary", "pool_first": 100, "pool_last": 100, "temperature": 1.0, "threshold": 0.5,
               "sa_kind": "streaming", "sink": 128, "window": 512, "n_layers": n_layers, "n_kv_heads": n_kv,
               "head_dim": d, "model": "golden"}

@@ -15,9 +15,23 @@ class LayerRouterMLP(nn.Module):
         d = head_dim
         self.feat = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.head = nn.Sequential(nn.Linear(d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d), nn.SiLU(), nn.Linear(d, 1))
+        # Input standardization used while training (pooled keys have large shared offsets that would otherwise
+        # drown the task signal); export() folds it into feat.0, so the file keeps the engine's exact architecture.
+        self.register_buffer("mu", torch.zeros(d))
+        self.register_buffer("sigma", torch.ones(d))
 
     def forward(self, pooled):  # pooled [..., n_kv_heads, d] → layer logit [...]
-        return self.head(self.feat(pooled)).squeeze(-1).mean(-1)
+        x = (pooled - self.mu.to(pooled.dtype)) / self.sigma.to(pooled.dtype)
+        return self.head(self.feat(x)).squeeze(-1).mean(-1)
+
+    def folded_state(self):
+        """State dict without mu/sigma: feat.0(x') with x' = (x − mu)/sigma equals W/sigma · x + (b − W·mu/sigma)."""
+        sd = {k: v.detach().clone() for k, v in self.state_dict().items() if k not in ("mu", "sigma")}
+        w, b = sd["feat.0.weight"].double(), sd["feat.0.bias"].double()
+        inv = 1.0 / self.sigma.double()
+        sd["feat.0.weight"] = (w * inv[None, :]).to(sd["feat.0.weight"].dtype)
+        sd["feat.0.bias"] = (b - w @ (self.mu.double() * inv)).to(sd["feat.0.bias"].dtype)
+        return sd
 
 
 def pooling_rows(n_tokens, first=100, last=100):
@@ -43,5 +57,8 @@ class Router(nn.Module):
         """Writes our router format: tensors layers.{L}.feat.{0,2}.*, layers.{L}.head.{0,2,4}.* and the config JSON
         in the safetensors metadata under "flux_router"."""
         from safetensors.torch import save_file
-        tensors = {f"layers.{k}": v.detach().float().cpu().contiguous() for k, v in self.layers.state_dict().items()}
+        tensors = {}
+        for i, layer in enumerate(self.layers):
+            for k, v in layer.folded_state().items():
+                tensors[f"layers.{i}.{k}"] = v.float().cpu().contiguous()
         save_file(tensors, path, metadata={"flux_router": json.dumps(config)})
