@@ -30,7 +30,8 @@ void add_route_options(CLI::App& app, RouteOptions& o) {
   app.add_option("--route", o.route,
                  "routing: router, fa, sa, first-k:N, every-other or FILE.json (default: router if the model has one, "
                  "else fa)");
-  app.add_option("--router", o.router, "layer router file (FluxScope router format)");
+  app.add_option("--router", o.router, "layer router file (FluxScope router format); default: the checkpoint's own or the router shipped "
+                 "for the model in resources/routers; 'none' for no router");
   app.add_option("--router-threshold", o.router_threshold, "SA iff router probability > T")
       ->check(CLI::Range(0.0f, 1.0f));
   app.add_option("--override", o.overrides, "per-layer overrides, e.g. 0-5=FA,12=SA");
@@ -95,7 +96,11 @@ engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine:
 
 engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* route) {
   engine::EngineOptions e;
-  if (route != nullptr) e.router_path = route->router;
+  if (route != nullptr && route->router == "none") {
+    e.default_router = false;
+  } else if (route != nullptr) {
+    e.router_path = route->router;
+  }
   e.backend = o.backend;
   e.threads = o.threads;
   e.context_length = o.context;

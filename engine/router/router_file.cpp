@@ -1,5 +1,9 @@
 #include "engine/router/router_file.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -193,6 +197,47 @@ std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const
     layers.push_back(read_layer(find, prefix(l) + "cls_feat_extractor", prefix(l) + "cls_router_head_agnostic",
                                 model.head_dim, source));
   return LayerRouter(std::move(c), std::move(layers));
+}
+
+std::optional<std::filesystem::path> find_default_router(const std::filesystem::path& model_path,
+                                                         const std::vector<std::filesystem::path>& search_dirs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path beside = fs::path(model_path.string() + ".router.safetensors");
+  if (fs::is_regular_file(beside, ec)) return beside;
+  std::string stem;
+  if (fs::is_directory(model_path, ec)) {
+    stem = model_path.filename().empty() ? model_path.parent_path().filename().string()
+                                         : model_path.filename().string();
+  } else {
+    stem = model_path.stem().string();  // drops .gguf / .safetensors
+    // A quantization tag after the last dot, like ".Q4_1", ".Q4_K_M", ".F16", ".BF16", ".IQ4_XS".
+    const auto dot = stem.rfind('.');
+    if (dot != std::string::npos) {
+      const std::string tag = stem.substr(dot + 1);
+      const bool quant = !tag.empty() && tag.size() <= 8 && std::string("QFBI").find(tag[0]) != std::string::npos &&
+                         std::any_of(tag.begin(), tag.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+      if (quant) stem.resize(dot);
+    }
+  }
+  for (const fs::path& dir : search_dirs) {
+    const fs::path candidate = dir / (stem + ".router.safetensors");
+    if (fs::is_regular_file(candidate, ec)) return candidate;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::filesystem::path> default_router_dirs() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("FLUXSCOPE_ROUTERS"); env != nullptr && *env != '\0') dirs.emplace_back(env);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "share" / "fluxscope" / "routers");
+#ifdef FLUX_RESOURCES_DIR
+  dirs.emplace_back(fs::path(FLUX_RESOURCES_DIR) / "routers");
+#endif
+  return dirs;
 }
 
 }  // namespace flux::engine

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "engine/model/model_config.h"
 #include "engine/model/model_files.h"
@@ -23,6 +24,15 @@ void check_router_matches(const LayerRouter& router, const ModelConfig& model);
 // checkpoint's config.json keys (toggle_type, sink_size, local_window_size, triangle_n_last, pooling_mode).
 // nullopt when the checkpoint carries no router tensors; Error when it carries some but not all, or bad shapes.
 std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const nlohmann::json* hf_config);
+
+// The router shipped for a model file, when there is one: "<model>.router.safetensors" next to the model, then
+// "<dir>/<stem>.router.safetensors" in each search dir, where <stem> is the model's file name without extension
+// and without a trailing quantization tag (SmolLM2-135M-Instruct.Q4_1.gguf → SmolLM2-135M-Instruct).
+std::optional<std::filesystem::path> find_default_router(const std::filesystem::path& model_path,
+                                                         const std::vector<std::filesystem::path>& search_dirs);
+// Where shipped routers live: $FLUXSCOPE_ROUTERS, <exe dir>/../share/fluxscope/routers, and the source tree's
+// resources/routers (so a build tree finds them without installing).
+std::vector<std::filesystem::path> default_router_dirs();
 
 // RouterConfig <-> JSON (the "flux_router" metadata object).
 nlohmann::json router_config_json(const RouterConfig& config);

@@ -43,18 +43,34 @@ std::optional<nlohmann::json> read_hf_config(const std::filesystem::path& path) 
   }
 }
 
-std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options) {
+std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options,
+                                              std::string& source) {
   std::optional<LayerRouter> router;
   if (!options.router_path.empty()) {
     router = load_router(options.router_path);
-  } else {
+    source = options.router_path.string();
+  } else {  // the checkpoint's own router, else the one shipped for this model
     const std::optional<nlohmann::json> hf = files.format() == "gguf" ? std::nullopt : read_hf_config(files.path());
     router = router_from_checkpoint(files, hf ? &*hf : nullptr);
+    if (router) source = "checkpoint";
+    if (!router && options.default_router) {
+      const auto dirs = options.router_dirs.empty() ? default_router_dirs() : options.router_dirs;
+      if (const auto shipped = find_default_router(files.path(), dirs)) {
+        router = load_router(*shipped);
+        source = shipped->string();
+      }
+    }
   }
   if (router) {
-    check_router_matches(*router, files.config());
-    spdlog::info("layer router: {} layers, pooling {}, SA = {}", router->n_layers(), router->config().pooling,
-                 router->config().sa_kind);
+    try {
+      check_router_matches(*router, files.config());
+    } catch (const Error& e) {
+      // Name the file: a shipped router is picked up silently, so the user must learn which one to replace.
+      fail("layer router {} does not fit {}: {}{}", source, files.path().string(), e.what(),
+           options.router_path.empty() && source != "checkpoint" ? " (--router none runs without it)" : "");
+    }
+    spdlog::info("layer router ({}): {} layers, pooling {}, SA = {}", source, router->n_layers(),
+                 router->config().pooling, router->config().sa_kind);
   }
   return router;
 }
@@ -80,7 +96,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
       },
       cancel);
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);
-  e->router_ = load_engine_router(files, options);
+  e->router_ = load_engine_router(files, options, e->router_source_);
   spdlog::info("loaded {} ({} layers, {} backend)", path.string(), files.config().n_layers, e->backend_->name());
   return e;
 }
@@ -119,6 +135,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   report.started_at = iso8601_now();
   report.model_name = summary_.name;
   report.model_path = summary_.path;
+  report.router = router_source_;
   report.architecture = cfg.architecture;
   report.backend = backend_->name();
   report.device = backend_->device_name();

@@ -26,7 +26,11 @@ struct EngineOptions {
   std::string backend = "auto";  // "auto" (CUDA when a GPU is present), "cpu", "cuda"
   int threads = 0;               // CPU threads, 0 = all cores
   int context_length = 0;        // 0 = the model's
-  std::filesystem::path router_path = {};  // our router file; empty = the checkpoint's own router, if it has one
+  // Our router file. Empty: the checkpoint's own router, else the router shipped for this model
+  // (find_default_router in router_dirs, or default_router_dirs() when that is empty), unless default_router is off.
+  std::filesystem::path router_path = {};
+  bool default_router = true;
+  std::vector<std::filesystem::path> router_dirs = {};
 };
 
 // Called while loading with the fraction done (0..1) and what is being loaded.
@@ -57,6 +61,8 @@ class Engine {
   RoutingPlan default_plan() const;
   // The Layer Router (from router_path or the checkpoint), or null when the model has none.
   const LayerRouter* router() const { return router_ ? &*router_ : nullptr; }
+  // Where the router came from: its file, "checkpoint", or "" without a router.
+  const std::string& router_source() const { return router_source_; }
 
   // Runs one prompt to completion or cancellation. Bad requests (empty prompt, over the context) throw Error;
   // a cancelled run returns a report with status "cancelled" holding what was done.
@@ -74,6 +80,7 @@ class Engine {
   std::string default_system_prompt_;
   int context_length_ = 0;
   std::optional<LayerRouter> router_;
+  std::string router_source_;
 };
 
 // Picks the backend for "auto"/"cpu"/"cuda"; throws Error when "cuda" is asked for but unavailable.

@@ -85,6 +85,7 @@ json RunReport::to_json() const {
   if (!error.empty()) j["error"] = error;
   j["started_at"] = started_at;
   j["model"] = {{"name", model_name}, {"path", model_path}, {"architecture", architecture}};
+  j["router"] = router.empty() ? nlohmann::json(nullptr) : nlohmann::json(router);
   j["backend"] = {{"name", backend}, {"device", device}};
   j["settings"] = {{"chat", settings.chat},
                    {"system_prompt", settings.system_prompt},
@@ -139,6 +140,7 @@ RunReport RunReport::from_json(const json& j) {
     r.model_name = j.at("model").at("name").get<std::string>();
     r.model_path = j.at("model").at("path").get<std::string>();
     r.architecture = j.at("model").at("architecture").get<std::string>();
+    if (j.contains("router") && j["router"].is_string()) r.router = j["router"].get<std::string>();
     r.backend = j.at("backend").at("name").get<std::string>();
     r.device = j.at("backend").at("device").get<std::string>();
     const json& s = j.at("settings");

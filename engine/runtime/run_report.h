@@ -63,6 +63,7 @@ struct RunReport {
   std::string started_at;     // ISO 8601, UTC
   std::string model_name, model_path, architecture;
   std::string backend, device;
+  std::string router;         // the router's file, "checkpoint", or "" (none)
   RunSettings settings;
   AttentionPlan sparse;       // what SA meant in this run
   int prompt_tokens = 0;

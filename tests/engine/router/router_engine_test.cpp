@@ -56,7 +56,7 @@ TEST(RouterEngine, RouterFileRoutesTheDemoModel) {
 }
 
 TEST(RouterEngine, NoRouterRunsAllFaWithRouterPreset) {
-  auto engine = Engine::load(demo_model(), EngineOptions{.backend = "cpu", .threads = 2});
+  auto engine = Engine::load(demo_model(), EngineOptions{.backend = "cpu", .threads = 2, .default_router = false});
   EXPECT_EQ(engine->router(), nullptr);
   const RunReport report = run_prompt(*engine, resolve(RoutingPolicy{}, engine->config().n_layers, {}));
   for (const LayerReport& l : report.layers) {
