@@ -1,8 +1,12 @@
-// Block-sparse attention prefill, first cut: one CTA per (query head, 64-row query tile inside one query block)
-// walks the tile's CSR list of KV blocks with an fp32 online softmax and the exact element mask. Plain FMA loops over
-// bf16 shared-memory tiles (no tensor cores yet): the reference-grade kernel a tensor-core version will be tested on.
+// Block-sparse attention prefill, reference kernel (head dims 16/32, blocks not a multiple of 16, and a fallback): one
+// CTA per (query head, 64-row query tile inside one query block) walks the tile's CSR list of KV blocks with an fp32
+// online softmax and the exact element mask. Plain FMA loops over bf16 shared-memory tiles (no tensor cores yet): the
+// reference-grade kernel a tensor-core version will be tested on.
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
+#include "kernels/attention_mask.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -12,25 +16,6 @@ constexpr int kBq = 64;        // query rows per CTA
 constexpr int kBk = 32;        // keys per shared-memory tile
 constexpr int kThreads = 256;  // 4 threads per query row
 constexpr int kScoresPerThread = kBk / 4;
-
-__device__ int64_t ceil_div_dev(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-// attention_plan.cpp's mask_allows, on the device.
-__device__ bool mask_allows_dev(const MaskParams& m, int64_t i, int64_t j) {
-  if (j > i || j < 0) return false;
-  if (m.mode == 0 || m.mode == 3) return true;
-  bool streaming;
-  if (m.token_exact) {
-    streaming = j < m.sink || i - j < m.window;
-  } else {
-    const int64_t b = m.block;
-    streaming = j / b < ceil_div_dev(m.sink, b) || i / b - j / b < ceil_div_dev(m.window, b);
-  }
-  if (m.mode == 1) return streaming;
-  return i >= m.n_tokens - m.n_last || streaming;
-}
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillArgs a) {
@@ -126,7 +111,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillArgs a) {
 
 }  // namespace
 
-bool launch_attention_prefill(const PrefillArgs& args, cudaStream_t stream) {
+bool launch_attention_prefill_simple(const PrefillArgs& args, cudaStream_t stream) {
   if (args.n_q == 0) return true;
   const int64_t block = args.mask.block;
   const int64_t qb_lo = args.q_pos0 / block, qb_hi = (args.q_pos0 + args.n_q + block - 1) / block;
@@ -148,6 +133,15 @@ bool launch_attention_prefill(const PrefillArgs& args, cudaStream_t stream) {
     default:
       return false;
   }
+}
+
+bool launch_attention_prefill(const PrefillArgs& args, cudaStream_t stream) {
+  static const bool force_simple = [] {
+    const char* e = std::getenv("FLUX_PREFILL_KERNEL");
+    return e != nullptr && std::strcmp(e, "simple") == 0;
+  }();
+  if (!force_simple && launch_attention_prefill_mma(args, stream)) return true;
+  return launch_attention_prefill_simple(args, stream);
 }
 
 }  // namespace flux::kernels

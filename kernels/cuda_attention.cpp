@@ -1,5 +1,6 @@
-// CudaBackend's attention ops: block lists are built on the host exactly as CpuBackend does (XAttention scores on
-// downloaded q/k for now — a GPU scorer is the next step), uploaded as CSR, and executed by the prefill kernel.
+// CudaBackend's attention ops: Full/Streaming/Triangle block lists are built on the host exactly as CpuBackend does and
+// uploaded as CSR; XAttention lists are scored and selected on the GPU (host scoring on downloaded q/k only for head
+// dims the GPU scorer lacks); the prefill kernel executes them.
 #include <cmath>
 
 #include "engine/attention/attention_cpu.h"
@@ -47,28 +48,82 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
   require(plan.mode != AttentionMode::XAttention || (q_pos0 == 0 && q.rows == n_kv),
           "cuda backend: XAttention prefill must cover the whole prompt in one call");
 
-  engine::BlockLists lists;
-  if (plan.mode == AttentionMode::XAttention) {
-    const std::vector<float> hq = download_rows(q);
-    const std::vector<float> hk = download_rows(row_view(k, 0, n_kv));
-    lists = engine::plan_block_lists(plan, hq.data(), hk.data(), n_kv, n_heads, n_kv_heads, head_dim);
+  // Device CSR lists: XAttention scored and selected on the GPU where the kernels cover the shape, otherwise built on
+  // the host (as CpuBackend does) and uploaded.
+  std::shared_ptr<void> dev_lists;
+  const int32_t* dev_offsets = nullptr;
+  const int32_t* dev_blocks = nullptr;
+  int list_heads = 1, n_q_blocks = 0;
+  double density = 1.0;
+  const int n_blocks = static_cast<int>((n_kv + plan.block - 1) / plan.block);
+  if (plan.mode == AttentionMode::XAttention && (head_dim == 64 || head_dim == 128) && n_blocks <= 6144) {
+    XAttnArgs xa;
+    xa.q = static_cast<const bf16*>(q.data);
+    xa.k = static_cast<const bf16*>(k.data);
+    xa.n = n_kv;
+    xa.n_heads = n_heads;
+    xa.n_kv_heads = n_kv_heads;
+    xa.head_dim = head_dim;
+    xa.stride = plan.stride;
+    xa.block = plan.block;
+    xa.scale = 1.0f / (std::sqrt(static_cast<float>(head_dim)) * static_cast<float>(plan.stride));
+    constexpr int64_t kLogitsBudget = int64_t{64} << 20;  // floats (256 MB) of coarse logits per scoring chunk
+    const int64_t chunk = xattn_chunk_rows(xa, kLogitsBudget);
+    const int64_t coarse = (n_kv + plan.stride - 1) / plan.stride;
+    const int64_t rows = int64_t{n_heads} * n_blocks;
+    const int64_t dense = xattn_dense_list_size(n_heads, n_blocks, n_blocks);
+    const std::size_t logits_floats = static_cast<std::size_t>(n_heads * chunk * coarse);
+    const std::size_t score_floats = static_cast<std::size_t>(rows) * n_blocks;
+    const std::size_t ints = static_cast<std::size_t>(2 * dense + 2 * rows + 1);
+    dev_lists = allocate((logits_floats + score_floats) * sizeof(float) + ints * sizeof(int32_t));
+    auto* logits = static_cast<float*>(dev_lists.get());
+    float* scores = logits + logits_floats;
+    auto* offsets = reinterpret_cast<int32_t*>(scores + score_floats);
+    int32_t* counts = offsets + rows + 1;
+    int32_t* scratch = counts + rows;
+    int32_t* blocks = scratch + dense;
+    require(launch_xattn_scores(xa, logits, chunk, scores, ctx_->stream) &&
+                launch_xattn_select(scores, n_heads, n_blocks, n_blocks, plan.threshold, scratch, counts, offsets,
+                                    blocks, ctx_->stream),
+            "cuda backend: no XAttention kernel for head_dim {}, block {}, stride {}", head_dim, plan.block,
+            plan.stride);
+    FLUX_CUDA_CHECK_LAUNCH("xattention scoring/selection");
+    int32_t selected = 0;  // the one host round trip: the list size, for the density the run report shows
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(&selected, offsets + rows, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx_->stream));
+    FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+    density = dense == 0 ? 1.0 : static_cast<double>(selected) / static_cast<double>(dense);
+    dev_offsets = offsets;
+    dev_blocks = blocks;
+    list_heads = n_heads;
+    n_q_blocks = n_blocks;
   } else {
-    lists = engine::build_block_lists(plan, n_kv);
+    engine::BlockLists lists;
+    if (plan.mode == AttentionMode::XAttention) {
+      const std::vector<float> hq = download_rows(q);
+      const std::vector<float> hk = download_rows(row_view(k, 0, n_kv));
+      lists = engine::plan_block_lists(plan, hq.data(), hk.data(), n_kv, n_heads, n_kv_heads, head_dim);
+    } else {
+      lists = engine::build_block_lists(plan, n_kv);
+    }
+    lists.block = plan.block;
+    density = lists.density();
+    if (q.rows == 0) return AttentionStats{density};
+    const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
+    const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
+    dev_lists = allocate(offset_bytes + block_bytes);
+    auto* offsets = static_cast<int32_t*>(dev_lists.get());
+    int32_t* blocks = offsets + lists.offsets.size();
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(offsets, lists.offsets.data(), offset_bytes, cudaMemcpyHostToDevice, ctx_->stream));
+    if (!lists.kv_blocks.empty()) {
+      FLUX_CUDA_CHECK(cudaMemcpyAsync(blocks, lists.kv_blocks.data(), lists.kv_blocks.size() * sizeof(int32_t),
+                                      cudaMemcpyHostToDevice, ctx_->stream));
+    }
+    dev_offsets = offsets;
+    dev_blocks = blocks;
+    list_heads = lists.n_heads;
+    n_q_blocks = lists.n_q_blocks;
   }
-  lists.block = plan.block;
-  if (q.rows == 0) return AttentionStats{lists.density()};
-
-  const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
-  const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
-  std::shared_ptr<void> dev_lists = allocate(offset_bytes + block_bytes);
-  auto* dev_offsets = static_cast<int32_t*>(dev_lists.get());
-  int32_t* dev_blocks = dev_offsets + lists.offsets.size();
-  FLUX_CUDA_CHECK(
-      cudaMemcpyAsync(dev_offsets, lists.offsets.data(), offset_bytes, cudaMemcpyHostToDevice, ctx_->stream));
-  if (!lists.kv_blocks.empty()) {
-    FLUX_CUDA_CHECK(cudaMemcpyAsync(dev_blocks, lists.kv_blocks.data(), lists.kv_blocks.size() * sizeof(int32_t),
-                                    cudaMemcpyHostToDevice, ctx_->stream));
-  }
+  if (q.rows == 0) return AttentionStats{density};
 
   PrefillArgs a;
   a.q = static_cast<const bf16*>(q.data);
@@ -83,15 +138,15 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
   a.n_heads = n_heads;
   a.n_kv_heads = n_kv_heads;
   a.head_dim = head_dim;
-  a.list_heads = lists.n_heads;
-  a.n_q_blocks = lists.n_q_blocks;
+  a.list_heads = list_heads;
+  a.n_q_blocks = n_q_blocks;
   a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   a.mask = mask_params(plan, n_kv);
   launch_attention_prefill(a, ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("attention_prefill");
-  // The host vectors were copied from pageable memory (staged before return); the device lists are freed on the
-  // stream after the kernel.
-  return AttentionStats{lists.density()};
+  // Host vectors were copied from pageable memory (staged before return); the device lists are freed on the stream
+  // after the kernel.
+  return AttentionStats{density};
 }
 
 void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,

@@ -78,6 +78,42 @@ INSTANTIATE_TEST_SUITE_P(Grid, CudaPrefill,
                                             ::testing::Values(int64_t{1}, int64_t{100}, int64_t{257}, int64_t{1000}),
                                             ::testing::Values(1, 3, 4), ::testing::Values(64, 128)));
 
+// Production-sized blocks (64, 128: the tensor-core kernel's 4- and 8-warp tiles) on longer prompts that are not
+// block multiples, the Qwen3-8B head ratio (4 q heads per kv head) and both head dims; sink 128 / window 256 so
+// streaming and triangle lists are sparse and have block-form and token-exact (odd n) edges.
+class CudaPrefillLong : public ::testing::TestWithParam<std::tuple<AttentionMode, int64_t, int, int>> {};
+
+TEST_P(CudaPrefillLong, MatchesCpu) {
+  FLUX_REQUIRE_GPU();
+  const auto [mode, n, block, d] = GetParam();
+  const PrefillCase c{mode, n, 4, d};
+  AttentionPlan plan;
+  plan.mode = mode;
+  plan.block = block;
+  plan.sink = 128;
+  plan.window = 256;
+  plan.n_last = 200;
+  plan.stride = 16;
+  plan.token_exact = n % 2 == 1;
+  BackendPair p;
+  double gd = 0.0, cd = 0.0;
+  const double err = run_prefill(p, c, plan, 0, static_cast<uint32_t>(n + block + d), &gd, &cd);
+  EXPECT_LT(err, kTol) << attention_mode_name(mode) << " n " << n << " d " << d << " block " << block;
+  EXPECT_DOUBLE_EQ(gd, cd) << "density";
+  std::cout << "[metric] prefill-long " << attention_mode_name(mode) << " n=" << n << " d=" << d << " block=" << block
+            << " density=" << gd << " rel_err=" << err << "\n";
+  if (mode != AttentionMode::XAttention) {  // chunked: the second half of the prompt against all keys
+    const double chunk_err = run_prefill(p, c, plan, n / 2 + 3, static_cast<uint32_t>(n + 5));
+    EXPECT_LT(chunk_err, kTol) << "chunked, q_pos0 " << n / 2 + 3;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, CudaPrefillLong,
+                         ::testing::Combine(::testing::Values(AttentionMode::Full, AttentionMode::Streaming,
+                                                              AttentionMode::Triangle, AttentionMode::XAttention),
+                                            ::testing::Values(int64_t{1000}, int64_t{2100}, int64_t{2049}),
+                                            ::testing::Values(64, 128), ::testing::Values(64, 128)));
+
 // Chunked prefill: the last rows of a prompt attend to the keys already cached (Full, Streaming, Triangle).
 TEST(CudaPrefillChunked, LaterChunkMatchesCpu) {
   FLUX_REQUIRE_GPU();

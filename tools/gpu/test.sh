@@ -28,10 +28,13 @@ step cpu_tests 240 ctest --test-dir build-gpu -LE gpu -j "$(nproc)" --output-on-
 # gtest filters know only * and ?: Grid/CudaPrefill.../4? is streaming n=257/1000 and triangle n=1, three blocks each.
 gpu_filter='CudaBackend.*:CudaPrefillChunked.*:Grid/CudaPrefill.MatchesCpu/4?:Grid/CudaPrefill.MatchesCpu/7?'
 gpu_filter+=':Grid/CudaDecode.MatchesCpu/2?:TinyModels/CudaModel.*'
+# Tensor-core prefill at production blocks (Full n=1000, blocks 64/128, d 64/128) and the XAttention kernels.
+gpu_filter+=':Blocks/CudaPrefillLong.MatchesCpu/?:CudaXAttnSelect.*:Shapes/CudaXAttnScores.*'
 step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
   --gtest_filter="$gpu_filter"
 step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests \
-  --gtest_brief=1 --gtest_filter='Grid/CudaPrefill.MatchesCpu/4?:Grid/CudaDecode.MatchesCpu/5?'
+  --gtest_brief=1 \
+  --gtest_filter='Grid/CudaPrefill.MatchesCpu/4?:Grid/CudaDecode.MatchesCpu/5?:Blocks/CudaPrefillLong.MatchesCpu/1:Blocks/CudaPrefillLong.MatchesCpu/13:Shapes/CudaXAttnScores.*/2:CudaXAttnSelect.EqualsCpuOnRealScores'
 
 cli=build-gpu/app/fluxscope-cli
 model=models/SmolLM2-135M-Instruct.Q4_1.gguf
