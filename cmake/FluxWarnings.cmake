@@ -8,7 +8,4 @@ function(flux_set_warnings target)
   endif()
 endfunction()
 
-if(FLUX_SANITIZE)
-  add_compile_options(-fsanitize=${FLUX_SANITIZE} -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=${FLUX_SANITIZE})
-endif()
+include(FluxSanitize)

@@ -232,6 +232,70 @@ void CudaBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
   FLUX_CUDA_CHECK_LAUNCH("rope");
 }
 
+Tensor CudaBackend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {
+  Tensor t = empty(rows, cols);
+  launch_random_fill(bf(t), t.numel(), scale, seed, ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("random_fill");
+  return t;
+}
+
+int32_t CudaBackend::sample_token(const Tensor& logits, const engine::SampleParams& p) {
+  require(logits.rows == 1 && logits.cols > 0, "sample_token: logits must be one row, got [{}, {}]", logits.rows,
+          logits.cols);
+  const int top_k = p.temperature <= 0.0f ? 1 : p.top_k;
+  // Full-vocabulary sampling (top-k off or above the device limit) runs on the host reference.
+  if (top_k < 1 || top_k > kMaxDeviceTopK || p.penalized.size() > 4096) return Backend::sample_token(logits, p);
+  const int64_t need = sample_scratch_bytes(logits.cols, top_k) + int64_t{4096} * int64_t{sizeof(int32_t)} + 16;
+  if (need > sample_scratch_bytes_) {
+    sample_scratch_ = allocate(static_cast<std::size_t>(need));
+    sample_scratch_bytes_ = need;
+  }
+  if (!pinned_id_) {
+    void* host = nullptr;
+    FLUX_CUDA_CHECK(cudaMallocHost(&host, sizeof(int32_t)));
+    pinned_id_ = std::shared_ptr<int32_t>(static_cast<int32_t*>(host), [](int32_t* q) { cudaFreeHost(q); });
+  }
+  // Scratch layout: [penalized ids (4096) | out id (4 words) | candidates].
+  auto* penalized = static_cast<int32_t*>(sample_scratch_.get());
+  int32_t* out_id = penalized + 4096;
+  void* candidates = out_id + 4;
+  SampleArgs a;
+  a.logits = bf(logits);
+  a.vocab = logits.cols;
+  a.penalty = p.repetition_penalty;
+  if (p.repetition_penalty != 1.0f && !p.penalized.empty()) {
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(penalized, p.penalized.data(), p.penalized.size() * sizeof(int32_t),
+                                    cudaMemcpyHostToDevice, ctx_->stream));
+    a.penalized = penalized;
+    a.n_penalized = static_cast<int>(p.penalized.size());
+  }
+  a.temperature = p.temperature;
+  a.top_k = top_k;
+  a.top_p = p.top_p;
+  a.uniform = static_cast<float>(p.uniform);
+  a.out_id = out_id;
+  require(launch_sample_token(a, candidates, ctx_->stream), "cuda backend: sampling with top-k {} failed", top_k);
+  FLUX_CUDA_CHECK_LAUNCH("sample_token");
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(pinned_id_.get(), out_id, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx_->stream));
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));  // the one host sync of a decode step
+  return *pinned_id_;
+}
+
+std::size_t CudaBackend::peak_memory_bytes() {
+  cudaMemPool_t pool = nullptr;
+  FLUX_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, ctx_->device));
+  uint64_t high = 0;
+  FLUX_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high));
+  return static_cast<std::size_t>(high);
+}
+
+void CudaBackend::reset_peak_memory() {
+  cudaMemPool_t pool = nullptr;
+  FLUX_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, ctx_->device));
+  uint64_t zero = 0;  // resets the high-water mark to what is in use now
+  FLUX_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
+}
+
 TimeMark CudaBackend::mark() {
   cudaEvent_t event = nullptr;
   FLUX_CUDA_CHECK(cudaEventCreate(&event));

@@ -40,6 +40,7 @@ class CudaBackend final : public engine::Backend {
   void write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) override;
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) override;
   std::size_t bytes_per_element() const override { return 2; }
+  Tensor random(int64_t rows, int64_t cols, float scale, uint64_t seed) override;
 
   void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
@@ -56,6 +57,12 @@ class CudaBackend final : public engine::Backend {
   void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads, int n_kv_heads,
                         int head_dim, Tensor& out) override;
 
+  int32_t sample_token(const Tensor& logits, const engine::SampleParams& params) override;
+  // High-water mark of the stream-ordered pool every tensor comes from (weights, KV, activations); the cuBLASLt
+  // workspace (cudaMalloc, fixed size) is not in it.
+  std::size_t peak_memory_bytes() override;
+  void reset_peak_memory() override;
+
   TimeMark mark() override;
   double elapsed_ms(const TimeMark& from, const TimeMark& to) override;
   void synchronize() override;
@@ -70,6 +77,10 @@ class CudaBackend final : public engine::Backend {
   std::string device_name_;
   std::unique_ptr<LtGemm> gemm_;
   std::map<std::pair<int, float>, std::shared_ptr<void>> inv_freq_;
+  // Device sampling: scratch kept between tokens, a pinned word for the id read back.
+  std::shared_ptr<void> sample_scratch_;
+  int64_t sample_scratch_bytes_ = 0;
+  std::shared_ptr<int32_t> pinned_id_;
 };
 
 }  // namespace flux::kernels

@@ -1,5 +1,6 @@
 // Row and elementwise kernels of the CUDA backend: bf16 storage, fp32 arithmetic. Plain grid-stride loops; these
 // ops are memory-bound and small next to the GEMMs and attention.
+#include "engine/backend/random_fill.h"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -76,7 +77,16 @@ __global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, c
   }
 }
 
+__global__ void random_fill_kernel(bf16* out, int64_t n, float scale, uint64_t seed) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    out[i] = __float2bfloat16(engine::random_uniform(seed, static_cast<uint64_t>(i), scale));
+}
+
 }  // namespace
+
+void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream) {
+  if (n > 0) random_fill_kernel<<<grid_for(n), kThreads, 0, stream>>>(out, n, scale, seed);
+}
 
 void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n, bf16* out, cudaStream_t stream) {
   if (n > 0) embed_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream>>>(table, cols, ids, out);

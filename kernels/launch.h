@@ -22,6 +22,30 @@ void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaS
 void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq,
                  cudaStream_t stream);
 
+// out[i] = bf16(random_uniform(seed, i, scale)) (engine/backend/random_fill.h): the same values CpuBackend draws.
+void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);
+
+// Token sampling on the device (engine/backend/token_sampling.h semantics): penalty, then greedy argmax or top-k →
+// softmax(temperature) → top-p → inverse CDF at `uniform`. Two kernels: per-slice top-k candidates, then one block
+// merges them and picks. Writes the token id to out_id (device).
+inline constexpr int kMaxDeviceTopK = 256;
+struct SampleArgs {
+  const bf16* logits = nullptr;
+  int64_t vocab = 0;
+  const int32_t* penalized = nullptr;  // distinct ids (device), may be null when n_penalized == 0
+  int n_penalized = 0;
+  float penalty = 1.0f;
+  float temperature = 0.0f;  // <= 0: greedy
+  int top_k = 1;             // 1..kMaxDeviceTopK (greedy uses 1)
+  float top_p = 1.0f;
+  float uniform = 0.0f;
+  int32_t* out_id = nullptr;
+};
+// Bytes of scratch launch_sample_token needs for this vocabulary and k.
+int64_t sample_scratch_bytes(int64_t vocab, int top_k);
+// Returns false (launching nothing) when top_k is outside 1..kMaxDeviceTopK or the penalized list is too long.
+bool launch_sample_token(const SampleArgs& args, void* scratch, cudaStream_t stream);
+
 // The token-level mask of attention_plan.h's mask_allows, as plain data. mode follows AttentionMode's order.
 struct MaskParams {
   int mode = 0;  // 0 full, 1 streaming, 2 triangle, 3 xattn

@@ -8,5 +8,8 @@ bash tools/fetch-demo-model.sh
 build_dir="${FLUX_BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUX_WERROR=ON ${FLUX_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "${FLUX_JOBS:-2}"
-# gpu-labelled tests need a GPU: they run on the GPU machine (tools/gpu/), never here.
-QT_QPA_PLATFORM=offscreen ctest --test-dir "$build_dir" --output-on-failure -j "${FLUX_JOBS:-2}" -LE gpu "$@"
+# gpu-labelled tests need a GPU: they run on the GPU machine (tools/gpu/), never here; soak (100 runs) is run by hand.
+QT_QPA_PLATFORM=offscreen ctest --test-dir "$build_dir" --output-on-failure -j "${FLUX_JOBS:-2}" -LE 'gpu|soak' "$@"
+# Then the same suite (CPU, no UI) under ASan + UBSan + LeakSanitizer: zero reports or the run fails.
+# FLUX_SANITIZE_SUITE=0 skips it for a quick local check.
+if [ "${FLUX_SANITIZE_SUITE:-1}" != 0 ]; then bash tools/sanitize.sh "$@"; fi

@@ -1,7 +1,13 @@
 #include "ui/engine_worker.h"
 
+#include "engine/router/layer_router.h"
+#include "engine/router/router_file.h"
+
 namespace flux::ui {
 namespace {
+
+std::mutex g_default_dirs_mutex;
+std::vector<std::filesystem::path> g_default_dirs;
 
 // Re-emits engine events as Qt signals; runs on the worker thread, so every connection to widgets is queued.
 class SignalObserver final : public engine::RunObserver {
@@ -17,8 +23,28 @@ class SignalObserver final : public engine::RunObserver {
 
 }  // namespace
 
-EngineWorker::EngineWorker() = default;
+QString RouterInfo::label() const {
+  if (!present()) return QObject::tr("router: none");
+  if (source == QStringLiteral("checkpoint")) return QObject::tr("router: checkpoint");
+  return QObject::tr("router: %1")
+      .arg(QString::fromStdString(std::filesystem::path(source.toStdString()).filename().string()));
+}
+
+EngineWorker::EngineWorker() {
+  const std::lock_guard lock(g_default_dirs_mutex);
+  router_dirs_ = g_default_dirs;
+}
 EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::setRouterDirs(const std::vector<std::filesystem::path>& dirs) {
+  const std::lock_guard lock(dirs_mutex_);
+  router_dirs_ = dirs;
+}
+
+void EngineWorker::setDefaultRouterDirs(const std::vector<std::filesystem::path>& dirs) {
+  const std::lock_guard lock(g_default_dirs_mutex);
+  g_default_dirs = dirs;
+}
 
 void EngineWorker::registerTypes() {
   qRegisterMetaType<flux::engine::RunReport>();
@@ -26,16 +52,28 @@ void EngineWorker::registerTypes() {
   qRegisterMetaType<flux::engine::TokenReport>();
   qRegisterMetaType<flux::engine::ModelSummary>();
   qRegisterMetaType<flux::engine::RunRequest>();
+  qRegisterMetaType<flux::ui::RouterInfo>();
 }
 
 void EngineWorker::loadModel(const QString& path, const QString& backend) {
   try {
     engine::EngineOptions options;
     options.backend = backend.toStdString();
+    {
+      const std::lock_guard lock(dirs_mutex_);
+      options.router_dirs = router_dirs_;
+    }
     engine_.reset();
     engine_ = engine::Engine::load(
         path.toStdString(), options,
         [this](double f, const std::string& what) { emit loadProgress(f, QString::fromStdString(what)); }, &cancel_);
+    RouterInfo router;
+    if (const engine::LayerRouter* r = engine_->router()) {
+      router.source = QString::fromStdString(engine_->router_source());
+      router.threshold = r->config().threshold;
+      router.sparse = engine::router_sparse_plan(r->config());
+    }
+    emit routerLoaded(router);
     emit modelLoaded(engine_->summary());
   } catch (const std::exception& e) {
     engine_.reset();

@@ -6,7 +6,10 @@
 #include <QString>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "engine/runtime/engine.h"
 
@@ -14,7 +17,23 @@ Q_DECLARE_METATYPE(flux::engine::RunReport)
 Q_DECLARE_METATYPE(flux::engine::LayerReport)
 Q_DECLARE_METATYPE(flux::engine::TokenReport)
 Q_DECLARE_METATYPE(flux::engine::ModelSummary)
+
+namespace flux::ui {
+
+// The Layer Router the loaded model came with (a plain value for the GUI thread).
+struct RouterInfo {
+  QString source;  // its file, "checkpoint", or empty: the model has no router
+  float threshold = 0.5f;
+  engine::AttentionPlan sparse;  // the SA the router was trained for
+  bool present() const { return !source.isEmpty(); }
+  // "router: <file name>" / "router: checkpoint" / "router: none" for the model summary.
+  QString label() const;
+};
+
+}  // namespace flux::ui
+
 Q_DECLARE_METATYPE(flux::engine::RunRequest)
+Q_DECLARE_METATYPE(flux::ui::RouterInfo)
 
 namespace flux::ui {
 
@@ -29,6 +48,11 @@ class EngineWorker : public QObject {
   // Called on the GUI thread right before a load or run is queued, so a Stop pressed before the worker picks the
   // request up still cancels it (the slots never clear the flag themselves).
   void arm() { cancel_.store(false); }
+  // Where the next loads look for a router shipped for the model (empty: the engine's default dirs). Tests point
+  // it at a temp resources dir; safe from any thread.
+  void setRouterDirs(const std::vector<std::filesystem::path>& dirs);
+  // Directories every new worker starts with (tests set an empty dir so the real shipped router stays out).
+  static void setDefaultRouterDirs(const std::vector<std::filesystem::path>& dirs);
 
  public slots:
   void loadModel(const QString& path, const QString& backend);
@@ -39,6 +63,8 @@ class EngineWorker : public QObject {
 
  signals:
   void loadProgress(double fraction, const QString& what);
+  // Emitted right before modelLoaded, for every successful load.
+  void routerLoaded(const flux::ui::RouterInfo& router);
   void modelLoaded(const flux::engine::ModelSummary& summary);
   void runStarted(const flux::engine::RunReport& header);
   void layerPrefilled(const flux::engine::LayerReport& layer);
@@ -50,6 +76,8 @@ class EngineWorker : public QObject {
  private:
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<bool> cancel_{false};
+  std::mutex dirs_mutex_;
+  std::vector<std::filesystem::path> router_dirs_;
 };
 
 }  // namespace flux::ui

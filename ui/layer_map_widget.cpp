@@ -94,6 +94,31 @@ LayerMapWidget::LayerMapWidget(LayerTableModel* model, QWidget* parent) : QWidge
   applyPreset();
 }
 
+void LayerMapWidget::setRouterAvailable(bool available, bool select) {
+  const QString router = QStringLiteral("router");
+  const int at = preset_->findData(router);
+  {
+    const QSignalBlocker block(preset_);  // one applyPreset below, not one per item change
+    if (available && at < 0) {
+      preset_->insertItem(0, tr("Router"), router);
+      preset_->setItemData(0, tr("The model's layer router decides FA or SA per layer during prefill"),
+                           Qt::ToolTipRole);
+    } else if (!available && at >= 0) {
+      const bool was_current = preset_->currentIndex() == at;
+      preset_->removeItem(at);
+      if (was_current) preset_->setCurrentIndex(preset_->findData(QStringLiteral("fa")));
+    }
+    if (available && select) preset_->setCurrentIndex(0);
+  }
+  applyPreset();
+}
+
+QStringList LayerMapWidget::presets() const {
+  QStringList out;
+  for (int i = 0; i < preset_->count(); ++i) out << preset_->itemData(i).toString();
+  return out;
+}
+
 void LayerMapWidget::setPreset(const QString& preset) {
   if (preset.startsWith(QStringLiteral("first-k:"))) {
     first_k_->setValue(preset.mid(8).toInt());

@@ -20,8 +20,13 @@ class LayerMapWidget : public QWidget {
   explicit LayerMapWidget(LayerTableModel* model, QWidget* parent = nullptr);
 
   QTableView* view() const { return view_; }
-  // Sets the preset controls from a preset string ("fa", "sa", "first-k:N", "every-other").
+  // Sets the preset controls from a preset string ("router", "fa", "sa", "first-k:N", "every-other").
   void setPreset(const QString& preset);
+  // The loaded model's router: offers the "Router" preset only when there is one. With `select`, a model with a
+  // router starts on that preset (the app's default, like the CLI's); without a router, "router" falls back to FA.
+  void setRouterAvailable(bool available, bool select);
+  // The preset values offered right now, in order (e.g. "router", "fa", ...).
+  QStringList presets() const;
   // "streaming", "triangle" or "xattn"; false for anything else.
   bool setSparseKind(const QString& kind);
   // Sets the SA kind, sink and window controls (and so the model's sparse plan).

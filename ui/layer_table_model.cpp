@@ -2,6 +2,8 @@
 
 #include <QColor>
 
+#include "engine/router/routing_policy.h"
+
 namespace flux::ui {
 
 using engine::LayerMode;
@@ -28,6 +30,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   const std::optional<engine::LayerReport>& result = results_[row];
   const LayerMode mode = result ? result->mode : route.mode;
   const std::optional<float> prob = result ? result->router_prob : route.router_prob;
+  // Before the run, a layer left to the router has no mode yet: the router decides it during prefill.
+  const bool undecided = !result && route.from_router;
   const engine::DecisionSource source = result ? result->source : route.source;
   const QString kind = mode == LayerMode::SA
                            ? (result ? QString::fromStdString(result->sa_kind)
@@ -37,9 +41,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::DisplayRole) {
     switch (col) {
       case ColLayer: return index.row();
-      case ColMode: return QString::fromLatin1(engine::layer_mode_name(mode));
-      case ColSaKind: return kind;
-      case ColRouterProb: return prob ? QString::number(double(*prob), 'f', 2) : QStringLiteral("—");
+      case ColMode: return undecided ? tr("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
+      case ColSaKind: return undecided ? QString() : kind;
+      case ColRouterProb:
+        return prob ? QString::number(double(*prob), 'f', 2) : undecided ? tr("router decides") : QStringLiteral("—");
       case ColSource: return QString::fromLatin1(engine::decision_source_name(source));
       case ColPrefillMs: return result ? QString::number(result->prefill_ms, 'f', 2) : QString();
       case ColKv: return result ? QString::number(double(result->kv_bytes) / 1024.0, 'f', 1) : QString();
@@ -48,17 +53,21 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   }
   if (role == RawRole) {
     switch (col) {
-      case ColMode: return QString::fromLatin1(engine::layer_mode_name(mode));
+      case ColMode: return undecided ? QStringLiteral("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
       case ColRouterProb: return prob ? QVariant(double(*prob)) : QVariant();
       case ColPrefillMs: return result ? QVariant(result->prefill_ms) : QVariant();
       case ColKv: return result ? QVariant(qulonglong(result->kv_bytes)) : QVariant();
       default: return data(index, Qt::DisplayRole);
     }
   }
-  if (role == Qt::BackgroundRole && col == ColMode) return modeColor(mode);
+  if (role == Qt::BackgroundRole && col == ColMode) return undecided ? QColor(Qt::gray) : modeColor(mode);
   if (role == Qt::ForegroundRole && col == ColMode) return QColor(Qt::white);
   if (role == Qt::TextAlignmentRole && col != ColSaKind && col != ColSource) return int(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::ToolTipRole) {
+    if (undecided)
+      return tr("Layer %1: the router decides FA or SA during prefill (SA iff p > %2)")
+          .arg(index.row())
+          .arg(double(route.router_threshold), 0, 'f', 2);
     return tr("Layer %1: %2%3, decided by %4%5")
         .arg(index.row())
         .arg(QString::fromLatin1(engine::layer_mode_name(mode)))
@@ -84,6 +93,12 @@ void LayerTableModel::setPreset(const QString& preset) {
   planEdited();
 }
 
+void LayerTableModel::setRouter(bool present, float threshold) {
+  has_router_ = present;
+  router_threshold_ = threshold;
+  planEdited();
+}
+
 void LayerTableModel::setSparse(const engine::AttentionPlan& sparse) {
   sparse_ = sparse;
   planEdited();
@@ -105,11 +120,22 @@ std::optional<LayerMode> LayerTableModel::overrideOf(int layer) const {
 }
 
 engine::RoutingPlan LayerTableModel::plan() const {
-  engine::RoutingPlan p = engine::make_preset_plan(preset_.toStdString(), n_layers_, sparse_);
+  engine::RoutingPlan p;
+  if (preset_ == QStringLiteral("router")) {
+    // Without a router the engine would run these layers FA; show that rather than "router decides".
+    engine::RoutingPolicy policy;
+    policy.preset = has_router_ ? "router" : "fa";
+    policy.threshold = router_threshold_;
+    policy.sparse = sparse_;
+    p = engine::resolve(policy, n_layers_, {});
+  } else {
+    p = engine::make_preset_plan(preset_.toStdString(), n_layers_, sparse_);
+  }
   for (std::size_t l = 0; l < p.layers.size() && l < overrides_.size(); ++l) {
     if (!overrides_[l]) continue;
     p.layers[l].mode = *overrides_[l];
     p.layers[l].source = engine::DecisionSource::Override;
+    p.layers[l].from_router = false;
   }
   return p;
 }

@@ -28,7 +28,10 @@ class LayerTableModel : public QAbstractTableModel {
 
   // Plan inputs. Each change clears shown results so the map shows the next run's plan.
   void setLayerCount(int n_layers);
-  void setPreset(const QString& preset);  // "fa", "sa", "first-k:N", "every-other"
+  void setPreset(const QString& preset);  // "router" (when the model has one), "fa", "sa", "first-k:N", "every-other"
+  // The loaded model's router: with one, preset "router" leaves Auto layers to it (SA iff p > threshold).
+  void setRouter(bool present, float threshold);
+  bool hasRouter() const { return has_router_; }
   void setSparse(const engine::AttentionPlan& sparse);
   // nullopt = Auto (follow the preset), otherwise Force FA / Force SA.
   void setOverride(const QList<int>& layers, std::optional<engine::LayerMode> mode);
@@ -56,6 +59,8 @@ class LayerTableModel : public QAbstractTableModel {
 
   int n_layers_ = 0;
   QString preset_ = QStringLiteral("fa");
+  bool has_router_ = false;
+  float router_threshold_ = 0.5f;
   engine::AttentionPlan sparse_;
   std::vector<std::optional<engine::LayerMode>> overrides_;
   std::vector<std::optional<engine::LayerReport>> results_;

@@ -81,6 +81,7 @@ void MainWindow::connectWorker() {
   connect(this, &MainWindow::requestLoad, worker_, &EngineWorker::loadModel);
   connect(this, &MainWindow::requestRun, worker_, &EngineWorker::run);
   connect(this, &MainWindow::requestCount, worker_, &EngineWorker::countTokens);
+  connect(worker_, &EngineWorker::routerLoaded, this, [this](const RouterInfo& r) { router_ = r; });
   connect(worker_, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
   connect(worker_, &EngineWorker::runStarted, this, &MainWindow::onStarted);
   connect(worker_, &EngineWorker::layerPrefilled, this, &MainWindow::onLayer);

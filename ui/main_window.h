@@ -5,7 +5,11 @@
 #include <QMainWindow>
 #include <QThread>
 
+#include <filesystem>
+#include <vector>
+
 #include "engine/runtime/engine.h"
+#include "ui/engine_worker.h"
 
 class QAction;
 class QDockWidget;
@@ -37,8 +41,13 @@ class MainWindow : public QMainWindow {
   void setPrompt(const QString& text);
   void startRun();
   void stopRun();
-  // Plan from script arguments: a preset ("fa", "sa", "first-k:N", "every-other") and overrides ("0-3=FA,7=SA").
-  // Throws engine::Error on bad text; call after modelReady (the layer count must be known).
+  // Where the next model load looks for the router shipped for it (empty: the engine's default dirs).
+  void setRouterDirs(const std::vector<std::filesystem::path>& dirs);
+  // The router of the loaded model (source empty: none).
+  const RouterInfo& router() const { return router_; }
+  QLabel* modelLabel() const { return model_label_; }
+  // Plan from script arguments: a preset ("router", "fa", "sa", "first-k:N", "every-other") and overrides
+  // ("0-3=FA,7=SA"). Throws engine::Error on bad text; call after modelReady (the layer count must be known).
   void setRoute(const QString& preset, const QString& overrides);
   // Cancels a model load in progress (the Cancel button during a load); the app stays usable.
   void cancelLoad();
@@ -132,6 +141,7 @@ class MainWindow : public QMainWindow {
   QAction* copy_output_action_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QMenu* recent_menu_ = nullptr;
+  RouterInfo router_;
   engine::RunRequest last_request_;
   engine::RunReport shown_report_;
   bool has_report_ = false;

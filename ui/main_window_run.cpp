@@ -13,6 +13,7 @@
 #include <QStatusBar>
 #include <QTimer>
 
+#include "engine/core/error.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
 #include "ui/layer_map_widget.h"
@@ -73,9 +74,14 @@ void MainWindow::openPromptFile(const QString& path) {
 
 void MainWindow::setPrompt(const QString& text) { prompt_->setPlainText(text); }
 
+void MainWindow::setRouterDirs(const std::vector<std::filesystem::path>& dirs) { worker_->setRouterDirs(dirs); }
+
 void MainWindow::setRoute(const QString& preset, const QString& overrides) {
   // Parse through the engine's own syntax so the GUI, the CLI and scripts agree.
-  engine::RoutingPlan parsed = engine::make_preset_plan(preset.toStdString(), n_layers_, layer_model_->sparse());
+  const bool router = preset == QStringLiteral("router");
+  engine::require(!router || router_.present(), "route 'router': the model has no layer router");
+  engine::RoutingPlan parsed =
+      engine::make_preset_plan(router ? "fa" : preset.toStdString(), n_layers_, layer_model_->sparse());
   engine::apply_overrides(parsed, overrides.toStdString());
   layer_map_->setPreset(preset);
   layer_model_->clearOverrides();
@@ -122,14 +128,21 @@ void MainWindow::stopRun() {
 
 void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
   n_layers_ = s.config.n_layers;
-  model_label_->setText(tr("%1 — %2, %3 layers, %4/%5 heads, context %6, %7")
+  model_label_->setText(tr("%1 — %2, %3 layers, %4/%5 heads, context %6, %7, %8")
                             .arg(QString::fromStdString(s.name), QString::fromStdString(s.config.architecture))
                             .arg(s.config.n_layers)
                             .arg(s.config.n_heads)
                             .arg(s.config.n_kv_heads)
                             .arg(s.config.context_length)
-                            .arg(QString::fromStdString(s.quantization)));
+                            .arg(QString::fromStdString(s.quantization), router_.label()));
+  model_label_->setToolTip(router_.present() ? tr("Layer router: %1").arg(router_.source)
+                                             : tr("This model has no layer router: the Router preset is not offered"));
   layer_model_->setLayerCount(n_layers_);
+  // A model with a router starts on the Router preset with the SA it was trained for (as the CLI does).
+  layer_model_->setRouter(router_.present(), router_.threshold);
+  if (router_.present()) layer_map_->setSparse(router_.sparse);
+  layer_map_->setRouterAvailable(router_.present(), true);
+  if (router_.present()) log(tr("Layer router: %1").arg(router_.source));
   endLoad();
   statusBar()->showMessage(tr("Model loaded"), 3000);
   log(tr("Model loaded: %1 (%2 layers)").arg(QString::fromStdString(s.path)).arg(n_layers_));

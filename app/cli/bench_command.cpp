@@ -1,5 +1,9 @@
 // `bench`: llama-bench-style throughput of prefill (pp) and decode (tg) on random token ids, per routing preset,
 // as a markdown table (mean ± sd over repetitions). Timings, not tests: results go to bench/RESULTS.md.
+// Decode steps sample greedily on the backend and feed the token back (what generate does: one id read per step).
+// --roofline adds the HBM bound: bytes read per token (weights + the KV the step attends) over the device copy
+// bandwidth measured in the same process.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -8,6 +12,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/run_options.h"
 #include "engine/core/error.h"
+#include "engine/model/random_weights.h"
 #include "engine/runtime/session.h"
 
 namespace flux::cli {
@@ -19,6 +24,8 @@ struct BenchOptions {
   std::string prompt_lengths = "512";
   int n_gen = 32;
   int repetitions = 3;
+  int warmup = 1;  // untimed runs before the first length (kernels, GEMM heuristics and pools warm up once)
+  bool roofline = false;
   uint64_t seed = 1;
 };
 
@@ -46,37 +53,93 @@ Stat stat(const std::vector<double>& xs) {
   return s;
 }
 
+// Read + write bytes per second of a 1 GiB device-to-device copy (median of 5 after one warm-up): the bandwidth a
+// memory-bound decode step can hope for.
+double copy_bandwidth(engine::Backend& backend) {
+  const int64_t cols = 4096;
+  const int64_t rows = (int64_t{1} << 30) / (cols * static_cast<int64_t>(backend.bytes_per_element()));
+  engine::Tensor a = backend.random(rows, cols, 1.0f, 7);
+  engine::Tensor b = backend.empty(rows, cols);
+  std::vector<double> ms;
+  for (int i = 0; i < 6; ++i) {
+    const engine::TimeMark t0 = backend.mark();
+    backend.copy_rows(a, 0, b, 0, rows);
+    const double t = backend.elapsed_ms(t0, backend.mark());
+    if (i > 0) ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(int64_t{1} << 30) / (ms[ms.size() / 2] * 1e-3);
+}
+
+// Bytes one decode step reads: every weight but the embedding table (one row gathered; tied tables count once, as
+// the lm_head) plus the K and V rows each layer's step attends.
+double decode_bytes(const engine::ModelConfig& c, const engine::KvCache& kv, std::size_t bytes_per_element) {
+  int64_t weights = engine::parameter_count(c);
+  if (!c.tied_embeddings) weights -= int64_t{c.vocab_size} * c.hidden;
+  int64_t kv_rows = 0;
+  for (int l = 0; l < c.n_layers; ++l) kv_rows += kv.slots_in_use(l);
+  return static_cast<double>(weights + 2 * kv_rows * c.kv_dim()) * static_cast<double>(bytes_per_element);
+}
+
 int run_bench(const BenchOptions& o) {
-  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model));
+  auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::Backend& backend = engine->backend();
-  const engine::RoutingPlan plan = make_plan(o.route, engine->config().n_layers);
+  const engine::RoutingPlan plan = make_plan(o.route, engine->config().n_layers, engine->router());
+  const std::string route = effective_route(o.route, engine->router());
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
   std::uniform_int_distribution<int32_t> token(0, engine->config().vocab_size - 1);
-  std::printf("model: %s | backend: %s (%s) | route: %s, SA kind %s\n\n", engine->summary().name.c_str(),
-              backend.name().c_str(), backend.device_name().c_str(), o.route.route.c_str(), o.route.sa_kind.c_str());
-  std::printf("| n_prompt | n_gen | prefill ms | prefill tok/s | decode ms/token | decode tok/s |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("model: %s | backend: %s (%s) | route: %s, SA kind %s | router: %s\n\n", engine->summary().name.c_str(),
+              backend.name().c_str(), backend.device_name().c_str(), route.c_str(),
+              engine::attention_mode_name(plan.sparse.mode),
+              engine->router_source().empty() ? "none" : engine->router_source().c_str());
+  std::printf(
+      "SA parameters: sink %d, window %d, n_last %d, block %d | prefill chunk %lld rows | %d layers, "
+      "%.2f B parameters\n",
+      plan.sparse.sink, plan.sparse.window, plan.sparse.n_last, plan.sparse.block,
+      static_cast<long long>(o.model.prefill_chunk), engine->config().n_layers,
+      static_cast<double>(engine::parameter_count(engine->config())) * 1e-9);
+  const double bandwidth = o.roofline ? copy_bandwidth(backend) : 0.0;
+  if (o.roofline) std::printf("device copy bandwidth (1 GiB D2D, read + write): %.0f GB/s\n", bandwidth * 1e-9);
+  std::printf("\n| n_prompt | n_gen | prefill ms | prefill tok/s | decode ms/token | decode tok/s | peak GiB |%s\n",
+              o.roofline ? " roofline ms/token | decode / roofline |" : "");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|%s\n", o.roofline ? "---:|---:|" : "");
+  bool warmed = false;
   for (int n_prompt : parse_list(o.prompt_lengths)) {
     engine::require(n_prompt + o.n_gen <= engine->context_length(), "bench: {} + {} tokens exceed the context {}",
                     n_prompt, o.n_gen, engine->context_length());
     std::vector<double> prefill_ms, decode_ms;
-    for (int rep = 0; rep <= o.repetitions; ++rep) {  // repetition 0 warms up
+    double read_bytes = 0.0;
+    backend.reset_peak_memory();
+    const int warmups = warmed ? 0 : o.warmup;
+    warmed = true;
+    for (int rep = 0; rep < warmups + o.repetitions; ++rep) {
       std::vector<int32_t> prompt(static_cast<std::size_t>(n_prompt));
       for (auto& t : prompt) t = token(rng);
       engine::Session session(engine->decoder(), n_prompt + o.n_gen);
+      session.set_router(engine->router());  // route "router": the router decides during prefill (its cost included)
+      session.set_prefill_chunk(o.model.prefill_chunk);
+      const engine::SampleParams greedy;
       auto t0 = backend.mark();
-      std::vector<float> logits = session.prefill(prompt, plan);
+      engine::Tensor logits = session.prefill_logits(prompt, plan);
+      int32_t next = backend.sample_token(logits, greedy);
       auto t1 = backend.mark();
-      for (int i = 0; i < o.n_gen; ++i) logits = session.decode(token(rng));
+      for (int i = 0; i < o.n_gen; ++i) next = backend.sample_token(session.decode_logits(next), greedy);
       auto t2 = backend.mark();
-      if (rep == 0) continue;
+      if (rep < warmups) continue;
       prefill_ms.push_back(backend.elapsed_ms(t0, t1));
       if (o.n_gen > 0) decode_ms.push_back(backend.elapsed_ms(t1, t2) / o.n_gen);
+      read_bytes = decode_bytes(engine->config(), session.kv_cache(), backend.bytes_per_element());
     }
     const Stat p = stat(prefill_ms);
     const Stat d = o.n_gen > 0 ? stat(decode_ms) : Stat{};
-    std::printf("| %d | %d | %.1f ± %.1f | %.1f | %.2f ± %.2f | %.2f |\n", n_prompt, o.n_gen, p.mean, p.sd,
-                n_prompt * 1000.0 / p.mean, d.mean, d.sd, d.mean > 0 ? 1000.0 / d.mean : 0.0);
+    const double peak_gib = static_cast<double>(backend.peak_memory_bytes()) / (1024.0 * 1024.0 * 1024.0);
+    std::printf("| %d | %d | %.1f ± %.1f | %.1f | %.2f ± %.2f | %.2f | %.2f |", n_prompt, o.n_gen, p.mean, p.sd,
+                n_prompt * 1000.0 / p.mean, d.mean, d.sd, d.mean > 0 ? 1000.0 / d.mean : 0.0, peak_gib);
+    if (o.roofline) {
+      const double bound_ms = read_bytes / bandwidth * 1e3;
+      std::printf(" %.2f | %.2fx |", bound_ms, d.mean / bound_ms);
+    }
+    std::printf("\n");
     std::fflush(stdout);
   }
   return 0;
@@ -93,6 +156,9 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("-n,--n-gen", o->n_gen, "decode steps after each prefill")->check(CLI::NonNegativeNumber);
   cmd->add_option("-r,--repetitions", o->repetitions, "timed repetitions (after one warm-up)")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o->seed, "seed of the random tokens");
+  cmd->add_option("-w,--warmup", o->warmup, "untimed runs before the first length")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--roofline", o->roofline,
+                "measure the device copy bandwidth and print decode against its HBM bound (bytes read / bandwidth)");
   return {cmd, [o] { return run_bench(*o); }};
 }
 

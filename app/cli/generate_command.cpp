@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <random>
 
 #include "app/cli/commands.h"
 #include "app/cli/run_options.h"
@@ -31,19 +32,34 @@ struct GenerateOptions {
   engine::SamplerSettings sampler;
   std::string report;
   bool quiet = false;
+  int prompt_tokens = 0;  // > 0: a synthetic prompt of this many random token ids (seeded by --seed)
 };
 
 void print_timings(const engine::RunReport& r) {
   const auto& s = r.summary;
   std::fprintf(stderr,
                "\n\n[%s · %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s), TTFT %.1f ms, decode %zu tokens at "
-               "%.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, stop: %s\n",
+               "%.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, peak device memory %.2f GiB, stop: %s\n",
                r.backend.c_str(), r.device.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s, s.ttft_ms,
                r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s, s.sa_fraction * 100.0,
-               static_cast<double>(s.kv_bytes) / (1024.0 * 1024.0), r.stop_reason.c_str());
+               static_cast<double>(s.kv_bytes) / (1024.0 * 1024.0),
+               static_cast<double>(s.peak_memory_bytes) / (1024.0 * 1024.0 * 1024.0), r.stop_reason.c_str());
+}
+
+// Seeded random token ids in [0, vocab): prompts of any length for models without a tokenizer (random weights).
+std::vector<int32_t> synthetic_prompt(int n, int vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> token(0, vocab - 1);
+  std::vector<int32_t> ids(static_cast<std::size_t>(n));
+  for (auto& t : ids) t = token(rng);
+  return ids;
 }
 
 int run_generate(const GenerateOptions& o) {
+  engine::require(o.prompt_tokens > 0 || o.model.random_weights.empty(),
+                  "--random-weights has no tokenizer: give the prompt length with --prompt-tokens N");
+  engine::require(o.prompt_tokens == 0 || (o.prompt.prompt.empty() && o.prompt.file.empty()),
+                  "--prompt-tokens replaces the prompt text: drop -p/-f");
   const std::string prompt = read_prompt(o.prompt);
   // Check the report path before spending time on the run.
   if (!o.report.empty()) {
@@ -54,9 +70,12 @@ int run_generate(const GenerateOptions& o) {
     engine::require(std::filesystem::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0,
                     "--report {}: cannot write the report: {} is not a writable directory", o.report, dir.string());
   }
-  auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
+  auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::RunRequest request;
   request.prompt = prompt;
+  if (o.prompt_tokens > 0)
+    request.prompt_tokens = synthetic_prompt(o.prompt_tokens, engine->config().vocab_size, o.sampler.seed);
+  request.prefill_chunk = o.model.prefill_chunk;
   request.settings.chat = o.prompt.chat;
   request.settings.system_prompt = o.prompt.system_prompt;
   request.settings.max_new_tokens = o.n_predict;
@@ -94,6 +113,9 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", o->sampler.seed, "sampling seed");
   cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
   cmd->add_flag("-q,--quiet", o->quiet, "no timing summary on stderr");
+  cmd->add_option("--prompt-tokens", o->prompt_tokens,
+                  "a synthetic prompt of N random token ids instead of -p/-f (required with --random-weights)")
+      ->check(CLI::PositiveNumber);
   return {cmd, [o] { return run_generate(*o); }};
 }
 

@@ -16,6 +16,13 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--backend", o.backend, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("-t,--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("-c,--ctx-size", o.context, "context size in tokens (0 = the model's)")->check(CLI::NonNegativeNumber);
+  app.add_option("--random-weights", o.random_weights,
+                 "no model file: random weights of a real shape (benchmarks; no tokenizer, use --prompt-tokens)")
+      ->check(CLI::IsMember({"qwen3-8b", "llama3.1-8b", "smollm2-135m"}));
+  app.add_option("--weights-seed", o.random_seed, "seed of --random-weights");
+  app.add_option("--prefill-chunk", o.prefill_chunk,
+                 "prompt rows per prefill chunk, so long prompts fit in memory (0 = the whole prompt at once)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 void add_prompt_options(CLI::App& app, PromptOptions& o) {
@@ -30,7 +37,8 @@ void add_route_options(CLI::App& app, RouteOptions& o) {
   app.add_option("--route", o.route,
                  "routing: router, fa, sa, first-k:N, every-other or FILE.json (default: router if the model has one, "
                  "else fa)");
-  app.add_option("--router", o.router, "layer router file (FluxScope router format); default: the checkpoint's own or the router shipped "
+  app.add_option("--router", o.router,
+                 "layer router file (FluxScope router format); default: the checkpoint's own or the router shipped "
                  "for the model in resources/routers; 'none' for no router");
   app.add_option("--router-threshold", o.router_threshold, "SA iff router probability > T")
       ->check(CLI::Range(0.0f, 1.0f));
@@ -54,6 +62,12 @@ std::filesystem::path resolve_model_path(const std::string& given) {
   require(std::filesystem::exists(in_source),
           "no model given and the embedded default model is missing: run tools/fetch-demo-model.sh or pass -m");
   return in_source;
+}
+
+std::filesystem::path model_path(const ModelOptions& o) {
+  if (o.random_weights.empty()) return resolve_model_path(o.model);
+  require(o.model.empty(), "--random-weights {} and -m {}: give one model, not both", o.random_weights, o.model);
+  return {};
 }
 
 std::string read_prompt(const PromptOptions& o) {
@@ -104,6 +118,8 @@ engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* 
   e.backend = o.backend;
   e.threads = o.threads;
   e.context_length = o.context;
+  e.random_weights = o.random_weights;
+  e.random_seed = o.random_seed;
   return e;
 }
 

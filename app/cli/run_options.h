@@ -15,6 +15,9 @@ struct ModelOptions {
   std::string backend = "auto";
   int threads = 0;
   int context = 0;
+  std::string random_weights;  // --random-weights PRESET: no files, random bf16 weights of that shape
+  uint64_t random_seed = 1;
+  int64_t prefill_chunk = 16384;  // prompt rows per prefill chunk (0 = the whole prompt at once)
 };
 
 struct PromptOptions {
@@ -43,6 +46,9 @@ void add_route_options(CLI::App& app, RouteOptions& o);
 // The embedded default model: $FLUXSCOPE_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf in the working
 // directory or the source tree.
 std::filesystem::path resolve_model_path(const std::string& given);
+// The path Engine::load gets: empty with --random-weights (throws Error when -m is given too), else
+// resolve_model_path(-m).
+std::filesystem::path model_path(const ModelOptions& o);
 std::string read_prompt(const PromptOptions& o);  // -p text or -f file contents; throws Error on a bad file
 // router: the loaded model's Layer Router, or null.
 engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine::LayerRouter* router = nullptr);

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
@@ -16,7 +18,8 @@ namespace flux::cli {
 namespace {
 
 struct SweepTask {
-  std::string id, kind, task, prompt, answer;
+  std::string id, kind, task, system_prompt, prompt, answer;
+  int line = 0;  // in the task file, for error messages
   int context_tokens = 0;
   double depth = -1.0;  // < 0: none
 };
@@ -26,6 +29,7 @@ struct SweepOptions {
   RouteOptions route;  // router file, SA parameters; the route itself comes from --routes
   std::string tasks;
   std::string routes = "router,fa,sa:streaming,sa:triangle,sa:xattn";
+  bool routes_given = false;  // --routes on the command line (else a model without a router skips "router")
   int n_predict = 32;
   int limit = 0;
   std::string out, csv;
@@ -47,16 +51,24 @@ std::vector<SweepTask> load_tasks(const std::string& path) {
     try {
       const nlohmann::json j = nlohmann::json::parse(line);
       SweepTask t;
+      engine::require(j.is_object(), "not a JSON object");
+      t.line = line_no;
       t.id = j.value("id", "task-" + std::to_string(line_no));
       t.kind = j.at("kind").get<std::string>();
       engine::require(t.kind == "needle" || t.kind == "robust", "kind must be needle or robust, not '{}'", t.kind);
       t.task = j.value("task", "");
       t.context_tokens = j.value("context_tokens", 0);
       if (j.contains("depth") && j["depth"].is_number()) t.depth = j["depth"].get<double>();
+      // [optional system message, one user message]: the chat template wraps them as the CLI's --chat does.
       const auto& messages = j.at("messages");
-      engine::require(messages.is_array() && messages.size() == 1 && messages[0].at("role") == "user",
-                      "messages must be one user message");
-      t.prompt = messages[0].at("content").get<std::string>();
+      engine::require(messages.is_array() && !messages.empty() && messages.size() <= 2,
+                      "messages must be [system?, user], not {} entries", messages.size());
+      if (messages.size() == 2) {
+        engine::require(messages[0].at("role") == "system", "with two messages the first must be the system one");
+        t.system_prompt = messages[0].at("content").get<std::string>();
+      }
+      engine::require(messages.back().at("role") == "user", "the last message must have role user");
+      t.prompt = messages.back().at("content").get<std::string>();
       t.answer = j.at("answer").get<std::string>();
       engine::require(!lower_trimmed(t.answer).empty(), "empty answer");
       tasks.push_back(std::move(t));
@@ -75,10 +87,9 @@ RouteOptions route_for(const RouteOptions& base, const std::string& spec) {
   RouteOptions r = base;
   if (spec == "router" || spec == "fa" || spec == "sa") {
     r.route = spec;
-  } else if (spec.starts_with("sa:")) {
+  } else if (spec == "sa:streaming" || spec == "sa:triangle" || spec == "sa:xattn") {
     r.route = "sa";
     r.sa_kind = spec.substr(3);
-    engine::parse_attention_mode(r.sa_kind);  // validates
   } else {
     engine::fail("sweep: unknown route '{}' (router, fa, sa, sa:streaming, sa:triangle, sa:xattn)", spec);
   }
@@ -96,50 +107,127 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + '"';
+}
+
+// Correct iff the generated text contains the answer (both lower-cased and trimmed).
+bool is_correct(const std::string& output, const std::string& answer) {
+  return lower_trimmed(output).find(lower_trimmed(answer)) != std::string::npos;
+}
+
 struct Cell {
   int n = 0, correct = 0;
   double sa = 0.0, prefill_ms = 0.0, decode_ms = 0.0;
 };
 
+// Per layer: the router's SA probability, or null where no router ran (forced routes).
+nlohmann::json router_probs(const engine::RunReport& rep) {
+  nlohmann::json probs = nlohmann::json::array();
+  for (const auto& l : rep.layers)
+    probs.push_back(l.router_prob ? nlohmann::json(*l.router_prob) : nlohmann::json(nullptr));
+  return probs;
+}
+
+using GridKey = std::tuple<std::string, int, double>;  // (route, context tokens, depth)
+
+// One markdown table per route: needle accuracy with context down and depth across.
+void print_needle_grids(const std::map<GridKey, Cell>& grid, const std::vector<std::string>& routes) {
+  std::set<int> contexts;
+  std::set<double> depths;
+  for (const auto& [key, c] : grid) {
+    contexts.insert(std::get<1>(key));
+    depths.insert(std::get<2>(key));
+  }
+  if (contexts.empty()) return;
+  for (const std::string& route : routes) {
+    std::printf("\nneedle accuracy, route %s (rows: context tokens, columns: depth)\n\n| context |", route.c_str());
+    for (double d : depths) std::printf(" %s |", d < 0 ? "-" : fmt::format("{:g}", d).c_str());
+    std::printf("\n|---:|");
+    for (std::size_t i = 0; i < depths.size(); ++i) std::printf("---:|");
+    std::printf("\n");
+    for (int ctx : contexts) {
+      std::printf("| %d |", ctx);
+      for (double d : depths) {
+        const auto it = grid.find({route, ctx, d});
+        if (it == grid.end())
+          std::printf(" |");
+        else
+          std::printf(" %.2f |", static_cast<double>(it->second.correct) / it->second.n);
+      }
+      std::printf("\n");
+    }
+  }
+}
+
 int run_sweep(const SweepOptions& o) {
   std::vector<SweepTask> tasks = load_tasks(o.tasks);
   if (o.limit > 0 && static_cast<int>(tasks.size()) > o.limit) tasks.resize(static_cast<std::size_t>(o.limit));
-  const std::vector<std::string> routes = split_commas(o.routes);
+  std::vector<std::string> routes = split_commas(o.routes);
   engine::require(!routes.empty(), "sweep: --routes is empty");
   for (const auto& r : routes) route_for(o.route, r);  // fail before loading the model
   auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
   const int n_layers = engine->config().n_layers;
+  if (engine->router() == nullptr && !o.routes_given) {
+    std::erase(routes, std::string("router"));
+    std::fprintf(stderr, "sweep: the model has no layer router; skipping route 'router'\n");
+  }
   if (engine->router() == nullptr) {
     for (const auto& r : routes)
       engine::require(r != "router", "sweep: route 'router' needs a router (--router FILE), and the model has none");
   }
-  std::fprintf(stderr, "sweep: %zu tasks x %zu routes on %s (%s)\n", tasks.size(), routes.size(),
-               engine->summary().name.c_str(), engine->backend().name().c_str());
+  // Every prompt must fit before the first run, so a long sweep does not die half-way.
+  for (const SweepTask& t : tasks) {
+    engine::RunSettings s;
+    s.system_prompt = t.system_prompt;
+    const std::size_t n = engine->tokenize_prompt(t.prompt, s).size();
+    engine::require(static_cast<int>(n) + o.n_predict <= engine->context_length(),
+                    "sweep: {} line {} (task {}): the prompt has {} tokens, + {} to generate exceeds the context {}",
+                    o.tasks, t.line, t.id, n, o.n_predict, engine->context_length());
+  }
+  std::fprintf(stderr, "sweep: %zu tasks x %zu routes on %s (%s), router: %s\n", tasks.size(), routes.size(),
+               engine->summary().name.c_str(), engine->backend().name().c_str(),
+               engine->router_source().empty() ? "none" : engine->router_source().c_str());
 
   nlohmann::json results = nlohmann::json::array();
-  std::map<std::pair<std::string, std::string>, Cell> by_kind;            // (kind, route)
-  std::map<std::tuple<std::string, int, double>, Cell> grid;              // (route, context, depth), needle only
+  std::map<std::pair<std::string, std::string>, Cell> by_kind;  // (kind, route)
+  std::map<GridKey, Cell> grid;                                 // needle tasks only
   for (const SweepTask& t : tasks) {
     for (const std::string& spec : routes) {
       const RouteOptions ro = route_for(o.route, spec);
       engine::RunRequest request;
       request.prompt = t.prompt;
       request.settings.chat = true;
+      request.settings.system_prompt = t.system_prompt;
       request.settings.max_new_tokens = o.n_predict;
       request.settings.route = spec;
       request.plan = make_plan(ro, n_layers, engine->router());
       const engine::RunReport rep = engine->run(request, nullptr, nullptr);
       engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
-      const bool correct = lower_trimmed(rep.output_text).find(lower_trimmed(t.answer)) != std::string::npos;
+      const bool correct = is_correct(rep.output_text, t.answer);
       std::string modes;
       for (const auto& l : rep.layers) modes += l.mode == engine::LayerMode::SA ? 'S' : 'F';
-      results.push_back({{"id", t.id}, {"kind", t.kind}, {"task", t.task}, {"context_tokens", t.context_tokens},
+      results.push_back({{"id", t.id},
+                         {"kind", t.kind},
+                         {"task", t.task},
+                         {"context_tokens", t.context_tokens},
                          {"prompt_tokens", rep.prompt_tokens},
                          {"depth", t.depth < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.depth)},
-                         {"route", spec}, {"answer", t.answer}, {"output", rep.output_text}, {"correct", correct},
-                         {"sa_fraction", rep.summary.sa_fraction}, {"prefill_ms", rep.summary.prefill_ms},
-                         {"decode_ms_per_token", rep.summary.decode_ms_per_token}, {"modes", modes}});
-      for (Cell* c : {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
+                         {"route", spec},
+                         {"answer", t.answer},
+                         {"output", rep.output_text},
+                         {"correct", correct},
+                         {"sa_fraction", rep.summary.sa_fraction},
+                         {"prefill_ms", rep.summary.prefill_ms},
+                         {"decode_ms_per_token", rep.summary.decode_ms_per_token},
+                         {"modes", modes},
+                         {"router_probs", router_probs(rep)}});
+      for (Cell* c :
+           {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
         if (c == nullptr) continue;
         c->n += 1;
         c->correct += correct;
@@ -153,23 +241,42 @@ int run_sweep(const SweepOptions& o) {
   }
 
   nlohmann::json summary = nlohmann::json::array();
-  std::printf("| kind | route | n | accuracy | SA fraction | prefill ms | decode ms/token |\n|---|---|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| kind | route | n | accuracy | SA fraction | prefill ms | decode ms/token "
+      "|\n|---|---|---:|---:|---:|---:|---:|\n");
   for (const auto& [key, c] : by_kind) {
     const double n = c.n;
     std::printf("| %s | %s | %d | %.2f | %.2f | %.1f | %.2f |\n", key.first.c_str(), key.second.c_str(), c.n,
                 c.correct / n, c.sa / n, c.prefill_ms / n, c.decode_ms / n);
-    summary.push_back({{"kind", key.first}, {"route", key.second}, {"n", c.n}, {"accuracy", c.correct / n},
-                       {"sa_fraction", c.sa / n}, {"prefill_ms", c.prefill_ms / n}, {"decode_ms_per_token", c.decode_ms / n}});
+    summary.push_back({{"kind", key.first},
+                       {"route", key.second},
+                       {"n", c.n},
+                       {"accuracy", c.correct / n},
+                       {"sa_fraction", c.sa / n},
+                       {"prefill_ms", c.prefill_ms / n},
+                       {"decode_ms_per_token", c.decode_ms / n}});
   }
+  print_needle_grids(grid, routes);
   nlohmann::json grid_json = nlohmann::json::array();
   for (const auto& [key, c] : grid) {
-    grid_json.push_back({{"route", std::get<0>(key)}, {"context_tokens", std::get<1>(key)}, {"depth", std::get<2>(key)},
-                         {"n", c.n}, {"accuracy", static_cast<double>(c.correct) / c.n}, {"sa_fraction", c.sa / c.n}});
+    grid_json.push_back({{"route", std::get<0>(key)},
+                         {"context_tokens", std::get<1>(key)},
+                         {"depth", std::get<2>(key)},
+                         {"n", c.n},
+                         {"accuracy", static_cast<double>(c.correct) / c.n},
+                         {"sa_fraction", c.sa / c.n}});
   }
-  const nlohmann::json doc = {{"model", engine->summary().name}, {"backend", engine->backend().name()},
-                              {"device", engine->backend().device_name()}, {"tasks_file", o.tasks},
-                              {"routes", routes}, {"n_predict", o.n_predict}, {"summary", summary},
-                              {"needle_grid", grid_json}, {"results", results}};
+  const nlohmann::json doc = {
+      {"model", engine->summary().name},
+      {"backend", engine->backend().name()},
+      {"router", engine->router_source().empty() ? nlohmann::json(nullptr) : nlohmann::json(engine->router_source())},
+      {"device", engine->backend().device_name()},
+      {"tasks_file", o.tasks},
+      {"routes", routes},
+      {"n_predict", o.n_predict},
+      {"summary", summary},
+      {"needle_grid", grid_json},
+      {"results", results}};
   if (!o.out.empty()) {
     std::ofstream f(o.out);
     engine::require(f.good(), "sweep: cannot write {}", o.out);
@@ -181,11 +288,12 @@ int run_sweep(const SweepOptions& o) {
     engine::require(f.good(), "sweep: cannot write {}", o.csv);
     f << "id,kind,task,context_tokens,depth,route,correct,sa_fraction,prefill_ms,decode_ms_per_token,modes\n";
     for (const auto& r : results) {
-      f << r["id"].get<std::string>() << ',' << r["kind"].get<std::string>() << ',' << r["task"].get<std::string>()
-        << ',' << r["context_tokens"].get<int>() << ',' << (r["depth"].is_null() ? "" : r["depth"].dump()) << ','
-        << r["route"].get<std::string>() << ',' << (r["correct"].get<bool>() ? 1 : 0) << ','
-        << r["sa_fraction"].get<double>() << ',' << r["prefill_ms"].get<double>() << ','
-        << r["decode_ms_per_token"].get<double>() << ',' << r["modes"].get<std::string>() << '\n';
+      f << csv_field(r["id"].get<std::string>()) << ',' << r["kind"].get<std::string>() << ','
+        << csv_field(r["task"].get<std::string>()) << ',' << r["context_tokens"].get<int>() << ','
+        << (r["depth"].is_null() ? "" : r["depth"].dump()) << ',' << r["route"].get<std::string>() << ','
+        << (r["correct"].get<bool>() ? 1 : 0) << ',' << r["sa_fraction"].get<double>() << ','
+        << r["prefill_ms"].get<double>() << ',' << r["decode_ms_per_token"].get<double>() << ','
+        << r["modes"].get<std::string>() << '\n';
     }
     engine::require(f.good(), "sweep: writing {} failed", o.csv);
   }
@@ -196,16 +304,22 @@ int run_sweep(const SweepOptions& o) {
 
 Command add_sweep_command(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
-  CLI::App* cmd = app.add_subcommand("sweep", "score a task file (JSONL) under several routes: accuracy, SA fraction, timings");
+  CLI::App* cmd =
+      app.add_subcommand("sweep", "score a task file (JSONL) under several routes: accuracy, SA fraction, timings");
   add_model_options(*cmd, o->model);
   add_route_options(*cmd, o->route);
-  cmd->add_option("--tasks", o->tasks, "task file, one JSON object per line (tools/router/make_eval_set.py)")->required();
-  cmd->add_option("--routes", o->routes, "comma-separated: router, fa, sa, sa:streaming, sa:triangle, sa:xattn");
+  cmd->add_option("--tasks", o->tasks, "task file, one JSON object per line (tools/router/make_eval_set.py)")
+      ->required();
+  CLI::Option* routes =
+      cmd->add_option("--routes", o->routes, "comma-separated: router, fa, sa, sa:streaming, sa:triangle, sa:xattn");
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate per task (greedy)")->check(CLI::PositiveNumber);
   cmd->add_option("--limit", o->limit, "run only the first N tasks")->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", o->out, "write the results as JSON");
   cmd->add_option("--csv", o->csv, "write one CSV row per task and route");
-  return {cmd, [o] { return run_sweep(*o); }};
+  return {cmd, [o, routes] {
+            o->routes_given = routes->count() > 0;
+            return run_sweep(*o);
+          }};
 }
 
 }  // namespace flux::cli

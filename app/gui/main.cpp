@@ -14,6 +14,7 @@
 
 #include "ui/app_log.h"
 #include "ui/layer_map_widget.h"
+#include "ui/layer_table_model.h"
 #include "ui/main_window.h"
 #include "ui/run_controls.h"
 
@@ -29,7 +30,10 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addOption({{"m", "model"}, "Model to open (GGUF file or HF directory).", "path"});
   parser.addOption({{"f", "prompt-file"}, "Prompt text file.", "path"});
-  parser.addOption({"route", "Routing preset: fa, sa, first-k:N, every-other.", "preset", "fa"});
+  parser.addOption({"route",
+                    "Routing preset: router, fa, sa, first-k:N, every-other (default: router when the model has "
+                    "one, else fa).",
+                    "preset"});
   parser.addOption({{"n", "n-predict"}, "Max new tokens of the run.", "n"});
   parser.addOption({"sa-kind", "What SA means: streaming, triangle or xattn.", "kind"});
   parser.addOption({"override", "Per-layer overrides, e.g. 0-3=FA,12=SA.", "spec"});
@@ -59,9 +63,12 @@ int main(int argc, char** argv) {
   auto quit = [](int code) { QTimer::singleShot(0, [code] { QApplication::exit(code); }); };
   const bool scripted_route = parser.isSet("route") || parser.isSet("override");
   QObject::connect(&window, &flux::ui::MainWindow::modelReady, &window, [&] {
+    // Loading a model with a router resets the SA kind to the router's; the user's --sa-kind wins.
+    if (parser.isSet("sa-kind")) window.layerMap()->setSparseKind(parser.value("sa-kind"));
     if (scripted_route) {
       try {
-        window.setRoute(parser.value("route"), parser.value("override"));
+        const QString route = parser.isSet("route") ? parser.value("route") : window.layerModel()->preset();
+        window.setRoute(route, parser.value("override"));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         if (quit_after) quit(2);

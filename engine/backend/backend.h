@@ -10,6 +10,7 @@
 
 #include "engine/attention/attention_plan.h"
 #include "engine/backend/tensor.h"
+#include "engine/backend/token_sampling.h"
 
 namespace flux::engine {
 
@@ -42,6 +43,10 @@ class Backend {
   // dst rows [dst_row0, +n) = src rows [src_row0, +n); src and dst may be different tensors.
   virtual void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) = 0;
   virtual std::size_t bytes_per_element() const = 0;  // of activation/KV storage
+  // A [rows, cols] weight of values uniform in [-scale, scale) from random_fill.h's generator (value i depends only
+  // on seed and i). The default generates on the host and uploads one tensor at a time; CUDA generates on the device,
+  // so random 8B-parameter models need no host copy.
+  virtual Tensor random(int64_t rows, int64_t cols, float scale, uint64_t seed);
 
   // Elementwise and row ops on [tokens, features] activations.
   virtual void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) = 0;
@@ -65,6 +70,14 @@ class Backend {
   // the layer's plan allows).
   virtual void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
                                 int n_kv_heads, int head_dim, Tensor& out) = 0;
+
+  // Samples one token from logits [1, vocab] and reads back only its id. The default downloads the logits and runs
+  // sample_token_reference; CUDA samples on the device.
+  virtual int32_t sample_token(const Tensor& logits, const SampleParams& params);
+
+  // Device memory high-water mark in bytes since the backend was made or reset_peak_memory (0 when not tracked).
+  virtual std::size_t peak_memory_bytes() { return 0; }
+  virtual void reset_peak_memory() {}
 
   // Timing.
   virtual TimeMark mark() = 0;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/format/json_input.h"
 
 namespace flux::engine {
 namespace {
@@ -100,11 +101,11 @@ ModelConfig model_config_from_hf_json(const json& j, const std::string& source) 
 }
 
 ModelConfig model_config_from_hf_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  require(in.good(), "{}: cannot open config", path.string());
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  require(!j.is_discarded(), "{}: not valid JSON", path.string());
-  return model_config_from_hf_json(j, path.string());
+  const std::optional<std::string> text = read_text_file(path);
+  require(text.has_value(), "{}: cannot open config", path.string());
+  const std::optional<json> j = parse_json_limited(*text, path.string());
+  require(j.has_value(), "{}: not valid JSON", path.string());
+  return model_config_from_hf_json(*j, path.string());
 }
 
 json hf_config_json(const ModelConfig& c, const HfConfigExtras& extras) {

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "engine/format/ggml_quant.h"
+#include "engine/format/json_input.h"
 
 namespace flux::engine {
 namespace {
@@ -92,8 +93,9 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
   require(n <= bytes.size() - 8, "{}: header length {} exceeds the file size ({} bytes)", file, n, bytes.size());
   const auto* header_begin = reinterpret_cast<const char*>(bytes.data() + 8);
   require(n > 0 && header_begin[0] == '{', "{}: header does not start with '{{'", file);
-  json header = json::parse(header_begin, header_begin + n, nullptr, /*allow_exceptions=*/false);
-  require(!header.is_discarded(), "{}: header is not valid JSON", file);
+  const std::optional<json> parsed = parse_json_limited(std::string_view(header_begin, n), file);
+  require(parsed.has_value(), "{}: header is not valid JSON", file);
+  const json& header = *parsed;
   require(header.is_object(), "{}: header is not a JSON object", file);
 
   std::vector<Entry> entries;
@@ -151,10 +153,14 @@ std::filesystem::path checked_shard_path(const std::filesystem::path& dir, const
   for (const auto& part : rel)
     require(part != "..", "{}: tensor {}: shard path '{}' escapes the model directory", index_name, tensor, file);
   const fs::path full = dir / rel;
-  require(fs::is_regular_file(full), "{}: tensor {}: shard file '{}' does not exist", index_name, tensor,
-          full.string());
-  const fs::path canonical_dir = fs::canonical(dir);
-  const fs::path canonical_file = fs::canonical(full);
+  // error_code overloads: a name the OS refuses (too long, a loop of links) is a bad index, not a filesystem_error.
+  std::error_code ec;
+  require(fs::is_regular_file(full, ec), "{}: tensor {}: shard file '{}' does not exist{}", index_name, tensor,
+          full.string(), ec ? " (" + ec.message() + ")" : "");
+  const fs::path canonical_dir = fs::canonical(dir, ec);
+  require(!ec, "{}: cannot resolve the model directory: {}", index_name, ec.message());
+  const fs::path canonical_file = fs::canonical(full, ec);
+  require(!ec, "{}: tensor {}: cannot resolve shard path '{}': {}", index_name, tensor, file, ec.message());
   const auto mismatch =
       std::mismatch(canonical_dir.begin(), canonical_dir.end(), canonical_file.begin(), canonical_file.end());
   require(mismatch.first == canonical_dir.end(),
@@ -185,8 +191,9 @@ SafetensorsModel SafetensorsModel::open(const std::filesystem::path& path) {
   const std::string index_name = index_path.string();
   const MappedFile index_file(index_path);
   const auto* text = reinterpret_cast<const char*>(index_file.bytes().data());
-  json index = json::parse(text, text + index_file.size(), nullptr, /*allow_exceptions=*/false);
-  require(!index.is_discarded() && index.is_object(), "{}: not a JSON object", index_name);
+  const std::optional<json> parsed = parse_json_limited(std::string_view(text, index_file.size()), index_name);
+  require(parsed.has_value() && parsed->is_object(), "{}: not a JSON object", index_name);
+  const json& index = *parsed;
   require(index.contains("weight_map") && index["weight_map"].is_object(), "{}: missing \"weight_map\" object",
           index_name);
   if (index.contains("metadata") && index["metadata"].is_object())

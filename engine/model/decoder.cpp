@@ -1,5 +1,7 @@
 #include "engine/model/decoder.h"
 
+#include <algorithm>
+
 #include "engine/core/error.h"
 
 namespace flux::engine {
@@ -17,14 +19,9 @@ Tensor Decoder::embed(std::span<const int32_t> tokens) {
 }
 
 // h = norm(x); q, k, v = projections of h (+ bias for qwen2; per-head norm for qwen3). RoPE is not applied yet.
-void Decoder::attention_block_inputs(const LayerWeights& w, const Tensor& x, Tensor& h, Tensor& q, Tensor& k,
-                                     Tensor& v) {
-  const int64_t n = x.rows;
-  h = backend_.empty(n, config_.hidden);
+void Decoder::project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v) {
+  Tensor h = backend_.empty(x.rows, config_.hidden);
   backend_.rms_norm(x, w.input_norm, config_.rms_eps, h);
-  q = backend_.empty(n, config_.q_dim());
-  k = backend_.empty(n, config_.kv_dim());
-  v = backend_.empty(n, config_.kv_dim());
   backend_.matmul(h, w.q_proj, q);
   backend_.matmul(h, w.k_proj, k);
   backend_.matmul(h, w.v_proj, v);
@@ -57,27 +54,64 @@ void Decoder::finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn)
   backend_.add(x, o);
 }
 
-AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route) {
+AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
+                                      int64_t chunk) {
   const LayerWeights& w = weights_.layers.at(static_cast<std::size_t>(layer));
-  Tensor h, q, k, v;
-  attention_block_inputs(w, x, h, q, k, v);
+  const int64_t n = x.rows;
+  const int64_t step = chunk > 0 ? std::min(chunk, n) : n;
+  // Chunk boundaries: rows [r0, r0 + rows) of the prompt.
+  auto for_chunks = [&](const std::function<void(int64_t r0, int64_t rows)>& body) {
+    for (int64_t r0 = 0; r0 < n; r0 += step) body(r0, std::min(step, n - r0));
+  };
+
+  Tensor q = backend_.empty(n, config_.q_dim());
+  Tensor k = backend_.empty(n, config_.kv_dim());
+  Tensor v = backend_.empty(n, config_.kv_dim());
+  for_chunks([&](int64_t r0, int64_t rows) {
+    Tensor qc = backend_.row_view(q, r0, rows), kc = backend_.row_view(k, r0, rows),
+           vc = backend_.row_view(v, r0, rows);
+    project_qkv(w, backend_.row_view(x, r0, rows), qc, kc, vc);
+  });
   const AttentionPlan plan = route(layer, k);
   backend_.rope(q, config_.head_dim, pos0, config_.rope_theta);
   backend_.rope(k, config_.head_dim, pos0, config_.rope_theta);
   kv.store(layer, pos0, k, v);
+  k = Tensor{};  // the cache holds them now
+  v = Tensor{};
 
-  Tensor attn = backend_.empty(x.rows, config_.q_dim());
-  const AttentionStats stats =
-      backend_.attention_prefill(q, kv.keys(layer), kv.values(layer), pos0, pos0 + x.rows, config_.n_heads,
-                                 config_.n_kv_heads, config_.head_dim, plan, attn);
-  finish_layer(w, x, attn);
+  const int64_t n_kv = pos0 + n;
+  AttentionStats stats;
+  if (plan.mode == AttentionMode::XAttention || step == n) {
+    Tensor attn = backend_.empty(n, config_.q_dim());
+    stats = backend_.attention_prefill(q, kv.keys(layer), kv.values(layer), pos0, n_kv, config_.n_heads,
+                                       config_.n_kv_heads, config_.head_dim, plan, attn);
+    q = Tensor{};
+    for_chunks([&](int64_t r0, int64_t rows) {
+      Tensor xc = backend_.row_view(x, r0, rows);
+      finish_layer(w, xc, backend_.row_view(attn, r0, rows));
+    });
+    return stats;
+  }
+  for_chunks([&](int64_t r0, int64_t rows) {
+    // Full and streaming masks do not depend on the prompt length, so keys past the chunk are not needed; the
+    // triangle's dense rows are the last n_last of the whole prompt, so it must see the prompt's true length.
+    const int64_t chunk_kv = plan.mode == AttentionMode::Triangle ? n_kv : pos0 + r0 + rows;
+    Tensor attn = backend_.empty(rows, config_.q_dim());
+    // The last chunk's lists span every query block, so its density is the whole prompt's.
+    stats = backend_.attention_prefill(backend_.row_view(q, r0, rows), kv.keys(layer), kv.values(layer), pos0 + r0,
+                                       chunk_kv, config_.n_heads, config_.n_kv_heads, config_.head_dim, plan, attn);
+    Tensor xc = backend_.row_view(x, r0, rows);
+    finish_layer(w, xc, attn);
+  });
   return stats;
 }
 
 void Decoder::decode_layer(int layer, Tensor& x, int64_t pos, KvCache& kv) {
   const LayerWeights& w = weights_.layers.at(static_cast<std::size_t>(layer));
-  Tensor h, q, k, v;
-  attention_block_inputs(w, x, h, q, k, v);
+  Tensor q = backend_.empty(1, config_.q_dim());
+  Tensor k = backend_.empty(1, config_.kv_dim());
+  Tensor v = backend_.empty(1, config_.kv_dim());
+  project_qkv(w, x, q, k, v);
   backend_.rope(q, config_.head_dim, pos, config_.rope_theta);
   backend_.rope(k, config_.head_dim, pos, config_.rope_theta);
   kv.store(layer, pos, k, v);

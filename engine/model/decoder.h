@@ -26,14 +26,20 @@ class Decoder {
   // Embeds tokens into hidden states [n, hidden].
   Tensor embed(std::span<const int32_t> tokens);
   // Runs layer l over hidden states x [n, hidden] at positions [pos0, pos0 + n), storing its keys/values.
-  AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route);
+  // chunk > 0 bounds the rows of every activation but q (projections, attention queries, MLP) so long prompts fit:
+  // keys and values of the whole prompt are stored first, then chunk c's queries attend keys [0, end of chunk c)
+  // (triangle: [0, pos0 + n), its dense rows are the prompt's last ones). XAttention scores the whole prompt, so its
+  // attention runs in one call; the rest of the layer stays chunked. Same result as chunk = 0 (one pass).
+  AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
+                               int64_t chunk = 0);
   // One decode step of layer l for a single token x [1, hidden] at position pos.
   void decode_layer(int layer, Tensor& x, int64_t pos, KvCache& kv);
   // Final norm + lm_head on the given rows of x: logits [rows, vocab].
   Tensor logits(const Tensor& x);
 
  private:
-  void attention_block_inputs(const LayerWeights& w, const Tensor& x, Tensor& h, Tensor& q, Tensor& k, Tensor& v);
+  // norm + q/k/v projections (+ bias, QK-norm) of x's rows into the given (same-row-count) outputs.
+  void project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v);
   void finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn);
 
   ModelConfig config_;

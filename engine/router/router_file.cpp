@@ -8,8 +8,11 @@
 #include <fmt/ranges.h>
 
 #include <functional>
+#include <limits>
+#include <type_traits>
 
 #include "engine/core/error.h"
+#include "engine/format/json_input.h"
 #include "engine/format/safetensors_file.h"
 #include "engine/format/safetensors_writer.h"
 #include "engine/format/tensor_convert.h"
@@ -69,6 +72,15 @@ RouterLayerWeights read_layer(const FindFn& find, const std::string& feat, const
 template <typename T>
 void read_key(const nlohmann::json& j, const char* key, T& out, const std::string& source) {
   if (!j.contains(key) || j[key].is_null()) return;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // get<int>() of 1e300 is a float-to-int conversion out of range (undefined behaviour): integers only, in range.
+    const nlohmann::json& v = j[key];
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                      : v.is_number_integer() ? v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                                                    v.get<int64_t>() <= std::numeric_limits<T>::max()
+                                              : false;
+    require(fits, "{}: router config key '{}' must be an integer in range (got a {})", source, key, v.type_name());
+  }
   try {
     out = j[key].get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -113,13 +125,9 @@ LayerRouter load_router(const std::filesystem::path& path) {
   const SafetensorsFile file(path);
   const auto meta = file.metadata().find(kMetadataKey);
   require(meta != file.metadata().end(), "{}: not a FluxScope router (no '{}' metadata)", source, kMetadataKey);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(meta->second);
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: the '{}' metadata is not valid JSON", source, kMetadataKey);
-  }
-  RouterConfig config = router_config_from_json(j, source);
+  const std::optional<nlohmann::json> j = parse_json_limited(meta->second, source);
+  require(j.has_value(), "{}: the '{}' metadata is not valid JSON", source, kMetadataKey);
+  RouterConfig config = router_config_from_json(*j, source);
   const FindFn find = [&](const std::string& name) { return file.find_tensor(name); };
   std::vector<RouterLayerWeights> layers;
   for (int l = 0; l < config.n_layers; ++l) {
@@ -205,18 +213,17 @@ std::optional<std::filesystem::path> find_default_router(const std::filesystem::
   std::error_code ec;
   const fs::path beside = fs::path(model_path.string() + ".router.safetensors");
   if (fs::is_regular_file(beside, ec)) return beside;
-  std::string stem;
+  std::string stem = model_path.filename().string();
   if (fs::is_directory(model_path, ec)) {
-    stem = model_path.filename().empty() ? model_path.parent_path().filename().string()
-                                         : model_path.filename().string();
+    stem = model_path.filename().empty() ? model_path.parent_path().filename().string() : stem;
   } else {
     stem = model_path.stem().string();  // drops .gguf / .safetensors
-    // A quantization tag after the last dot, like ".Q4_1", ".Q4_K_M", ".F16", ".BF16", ".IQ4_XS".
+    // A quantization tag like ".Q4_1", ".Q4_K_M", ".F16", ".BF16" after the last dot.
     const auto dot = stem.rfind('.');
     if (dot != std::string::npos) {
       const std::string tag = stem.substr(dot + 1);
-      const bool quant = !tag.empty() && tag.size() <= 8 && std::string("QFBI").find(tag[0]) != std::string::npos &&
-                         std::any_of(tag.begin(), tag.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+      const bool quant = !tag.empty() && (tag[0] == 'Q' || tag[0] == 'F' || tag[0] == 'B' || tag[0] == 'I') &&
+                         tag.size() <= 8 && std::any_of(tag.begin(), tag.end(), ::isdigit);
       if (quant) stem.resize(dot);
     }
   }
@@ -233,7 +240,7 @@ std::vector<std::filesystem::path> default_router_dirs() {
   if (const char* env = std::getenv("FLUXSCOPE_ROUTERS"); env != nullptr && *env != '\0') dirs.emplace_back(env);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "share" / "fluxscope" / "routers");
+  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "share" / "fluxscope" / "resources" / "routers");
 #ifdef FLUX_RESOURCES_DIR
   dirs.emplace_back(fs::path(FLUX_RESOURCES_DIR) / "routers");
 #endif

@@ -30,8 +30,8 @@ std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const
 // and without a trailing quantization tag (SmolLM2-135M-Instruct.Q4_1.gguf → SmolLM2-135M-Instruct).
 std::optional<std::filesystem::path> find_default_router(const std::filesystem::path& model_path,
                                                          const std::vector<std::filesystem::path>& search_dirs);
-// Where shipped routers live: $FLUXSCOPE_ROUTERS, <exe dir>/../share/fluxscope/routers, and the source tree's
-// resources/routers (so a build tree finds them without installing).
+// Where shipped routers live: $FLUXSCOPE_ROUTERS, <exe dir>/../share/fluxscope/resources/routers (installs), and
+// the source tree's resources/routers (FLUX_RESOURCES_DIR, so a build tree finds them without installing).
 std::vector<std::filesystem::path> default_router_dirs();
 
 // RouterConfig <-> JSON (the "flux_router" metadata object).

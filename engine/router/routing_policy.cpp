@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
+#include "engine/format/json_input.h"
 
 namespace flux::engine {
 
@@ -45,14 +46,11 @@ std::vector<LayerOverride> parse_overrides(const std::string& text, int n_layers
 }
 
 RoutingPolicy load_routing_policy(const std::string& path, int n_layers, const AttentionPlan& sparse) {
-  std::ifstream in(path);
-  require(in.good(), "{}: cannot open the routing file", path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: not valid JSON", path);
-  }
+  const std::optional<std::string> text = read_text_file(path);
+  require(text.has_value(), "{}: cannot open the routing file", path);
+  const std::optional<nlohmann::json> parsed = parse_json_limited(*text, path);
+  require(parsed.has_value(), "{}: not valid JSON", path);
+  const nlohmann::json& j = *parsed;
   require(j.is_object(), "{}: the routing file must hold a JSON object", path);
   RoutingPolicy policy;
   policy.sparse = sparse;

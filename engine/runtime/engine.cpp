@@ -12,6 +12,7 @@
 #include "engine/router/routing_policy.h"
 #include "engine/runtime/sampler.h"
 #include "engine/runtime/session.h"
+#include "engine/runtime/token_sampler.h"
 #include "engine/tokenizer/utf8_stream.h"
 
 namespace flux::engine {
@@ -79,6 +80,7 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
 
 std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const EngineOptions& options,
                                      const LoadProgress& progress, const std::atomic<bool>* cancel) {
+  if (!options.random_weights.empty()) return load_random(options, progress);
   std::unique_ptr<Engine> e(new Engine());
   if (progress) progress(0.0, "opening " + path.string());
   const ModelFiles files = ModelFiles::open(path);
@@ -102,6 +104,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
 }
 
 std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const RunSettings& settings) const {
+  require(tokenizer_ != nullptr, "{} has no tokenizer: give the prompt as token ids", summary_.name);
   std::string text = prompt;
   if (settings.chat) {
     std::vector<ChatMessage> messages;
@@ -156,8 +159,10 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   validate(request.settings.sampler);
   require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
 
-  require(request.prompt.find_first_not_of(" \t\r\n") != std::string::npos, "the prompt is empty");
-  const std::vector<int32_t> prompt = tokenize_prompt(request.prompt, request.settings);
+  require(!request.prompt_tokens.empty() || request.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
+          "the prompt is empty");
+  const std::vector<int32_t> prompt =
+      !request.prompt_tokens.empty() ? request.prompt_tokens : tokenize_prompt(request.prompt, request.settings);
   require(static_cast<int>(prompt.size()) < context_length_,
           "the prompt has {} tokens but the context holds {} (shorten the prompt or raise -c up to the model's {})",
           prompt.size(), context_length_, cfg.context_length);
@@ -168,14 +173,15 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
       std::min<int64_t>(context_length_, static_cast<int64_t>(prompt.size()) + request.settings.max_new_tokens);
   Session session(*decoder_, std::max<int64_t>(capacity, static_cast<int64_t>(prompt.size())), cancel);
   session.set_router(router());
-  Sampler sampler(request.settings.sampler);
-  const std::vector<int32_t> stops = stop_token_ids(chat_format_, *tokenizer_);
+  session.set_prefill_chunk(request.prefill_chunk);
+  TokenSampler sampler(request.settings.sampler, *backend_);  // on the backend: only the token id is read back
+  const std::vector<int32_t> stops = tokenizer_ ? stop_token_ids(chat_format_, *tokenizer_) : std::vector<int32_t>{};
   std::vector<int32_t> history = prompt;
   Utf8StreamDecoder utf8;
   const TimeMark t0 = backend_->mark();
 
   auto emit_token = [&](int32_t id, double ms) {
-    TokenReport t{id, utf8.push(tokenizer_->token_text(id)), ms};
+    TokenReport t{id, tokenizer_ ? utf8.push(tokenizer_->token_text(id)) : fmt::format("[{}]", id), ms};
     report.output_text += t.text;
     report.tokens.push_back(t);
     obs.on_token(static_cast<int>(report.tokens.size()) - 1, report.tokens.back());
@@ -183,7 +189,8 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
 
   try {
     const int n_layers = cfg.n_layers;
-    std::vector<float> logits = session.prefill(prompt, plan, [&](const LayerReport& layer) {
+    backend_->reset_peak_memory();
+    Tensor logits = session.prefill_logits(prompt, plan, [&](const LayerReport& layer) {
       report.layers.push_back(layer);
       obs.on_layer_routed(layer);
       obs.on_layer_prefilled(layer);
@@ -198,7 +205,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
           report.stop_reason = "context";
           break;
         }
-        logits = session.decode(history.back());
+        logits = session.decode_logits(history.back());
       }
       const int32_t id = sampler.sample(logits, history);
       const TimeMark now = backend_->mark();
@@ -220,6 +227,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   report.output_text += utf8.flush();
   for (auto& layer : report.layers) layer.kv_bytes = session.kv_cache().bytes(layer.index);
   report.summary.total_ms = backend_->elapsed_ms(t0, backend_->mark());
+  report.summary.peak_memory_bytes = backend_->peak_memory_bytes();
   report.finalize_summary();
   obs.on_finished(report);
   return report;

@@ -27,10 +27,14 @@ struct EngineOptions {
   int threads = 0;               // CPU threads, 0 = all cores
   int context_length = 0;        // 0 = the model's
   // Our router file. Empty: the checkpoint's own router, else the router shipped for this model
-  // (find_default_router in router_dirs, or default_router_dirs() when that is empty), unless default_router is off.
+  // (find_default_router in router_dirs, default_router_dirs() when empty), unless default_router is false.
   std::filesystem::path router_path = {};
   bool default_router = true;
   std::vector<std::filesystem::path> router_dirs = {};
+  // A random-weight preset (random_weights.h: "qwen3-8b", "llama3.1-8b", "smollm2-135m"): no files, no tokenizer;
+  // the model path is ignored and prompts are given as token ids (RunRequest::prompt_tokens).
+  std::string random_weights = {};
+  uint64_t random_seed = 1;
 };
 
 // Called while loading with the fraction done (0..1) and what is being loaded.
@@ -40,6 +44,8 @@ struct RunRequest {
   std::string prompt;
   RunSettings settings;
   RoutingPlan plan;  // empty layers = the engine's default plan
+  std::vector<int32_t> prompt_tokens = {};  // when not empty: the prompt as token ids (prompt text and chat ignored)
+  int64_t prefill_chunk = 0;                // prefill rows per chunk (Session::set_prefill_chunk), 0 = all at once
 };
 
 class Engine {
@@ -50,6 +56,7 @@ class Engine {
   const ModelSummary& summary() const { return summary_; }
   const ModelConfig& config() const { return decoder_->config(); }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  bool has_tokenizer() const { return tokenizer_ != nullptr; }  // false for random-weight models
   Backend& backend() { return *backend_; }
   Decoder& decoder() { return *decoder_; }
   int context_length() const { return context_length_; }
@@ -71,6 +78,7 @@ class Engine {
 
  private:
   Engine() = default;
+  static std::unique_ptr<Engine> load_random(const EngineOptions& options, const LoadProgress& progress);
 
   ModelSummary summary_;
   std::unique_ptr<Backend> backend_;

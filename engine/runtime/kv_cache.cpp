@@ -55,10 +55,14 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
   const int64_t n_sink = std::min<int64_t>(sink, layer.positions);
   backend_.copy_rows(layer.k, 0, compact.k, 0, n_sink);
   backend_.copy_rows(layer.v, 0, compact.v, 0, n_sink);
-  for (int64_t pos = first_kept; pos < layer.positions; ++pos) {
+  // The kept window maps onto the ring in at most two contiguous runs (before and after the wrap): two copies per
+  // tensor, not one per row (a 2048-token window would be 4096 device copies per layer).
+  for (int64_t pos = first_kept; pos < layer.positions;) {
     const int64_t slot = slot_of(compact, pos);
-    backend_.copy_rows(layer.k, pos, compact.k, slot, 1);
-    backend_.copy_rows(layer.v, pos, compact.v, slot, 1);
+    const int64_t run = std::min<int64_t>(layer.positions - pos, slots - slot);
+    backend_.copy_rows(layer.k, pos, compact.k, slot, run);
+    backend_.copy_rows(layer.v, pos, compact.v, slot, run);
+    pos += run;
   }
   layer = std::move(compact);
 }

@@ -48,14 +48,22 @@ json plan_json(const AttentionPlan& p) {
           {"threshold", p.threshold}};
 }
 
+// nlohmann's get<int>() of 1e300 is an out-of-range float-to-int conversion (undefined behaviour), so integer fields
+// must be JSON integers; values beyond T wrap as JSON integers would, which is defined.
+template <typename T>
+T integer(const json& v) {
+  require(v.is_number_integer(), "report: not a FluxScope run report: {} where an integer is expected", v.type_name());
+  return v.get<T>();
+}
+
 AttentionPlan plan_from_json(const json& j) {
   AttentionPlan p;
   p.mode = parse_attention_mode(j.at("kind").get<std::string>());
-  p.block = j.at("block").get<int>();
-  p.sink = j.at("sink").get<int>();
-  p.window = j.at("window").get<int>();
-  p.n_last = j.at("n_last").get<int>();
-  p.stride = j.at("stride").get<int>();
+  p.block = integer<int>(j.at("block"));
+  p.sink = integer<int>(j.at("sink"));
+  p.window = integer<int>(j.at("window"));
+  p.n_last = integer<int>(j.at("n_last"));
+  p.stride = integer<int>(j.at("stride"));
   p.threshold = j.at("threshold").get<float>();
   return p;
 }
@@ -125,14 +133,15 @@ json RunReport::to_json() const {
                   {"decode_tokens_per_s", summary.decode_tokens_per_s},
                   {"total_ms", summary.total_ms},
                   {"sa_fraction", summary.sa_fraction},
-                  {"kv_bytes", summary.kv_bytes}};
+                  {"kv_bytes", summary.kv_bytes},
+                  {"peak_memory_bytes", summary.peak_memory_bytes}};
   return j;
 }
 
 RunReport RunReport::from_json(const json& j) {
   try {
     RunReport r;
-    require(j.at("schema_version").get<int>() == kReportSchemaVersion, "report: unsupported schema_version {}",
+    require(integer<int>(j.at("schema_version")) == kReportSchemaVersion, "report: unsupported schema_version {}",
             j.at("schema_version").dump());
     r.status = j.at("status").get<std::string>();
     r.error = j.value("error", "");
@@ -146,39 +155,40 @@ RunReport RunReport::from_json(const json& j) {
     const json& s = j.at("settings");
     r.settings.chat = s.at("chat").get<bool>();
     r.settings.system_prompt = s.at("system_prompt").get<std::string>();
-    r.settings.max_new_tokens = s.at("max_new_tokens").get<int>();
-    r.settings.context_length = s.at("context_length").get<int>();
+    r.settings.max_new_tokens = integer<int>(s.at("max_new_tokens"));
+    r.settings.context_length = integer<int>(s.at("context_length"));
     r.settings.sampler.temperature = s.at("temperature").get<float>();
-    r.settings.sampler.top_k = s.at("top_k").get<int>();
+    r.settings.sampler.top_k = integer<int>(s.at("top_k"));
     r.settings.sampler.top_p = s.at("top_p").get<float>();
     r.settings.sampler.repetition_penalty = s.at("repetition_penalty").get<float>();
-    r.settings.sampler.repeat_last_n = s.at("repeat_last_n").get<int>();
-    r.settings.sampler.seed = s.at("seed").get<uint64_t>();
+    r.settings.sampler.repeat_last_n = integer<int>(s.at("repeat_last_n"));
+    r.settings.sampler.seed = integer<uint64_t>(s.at("seed"));
     r.settings.route = s.at("route").get<std::string>();
     r.settings.overrides = s.at("overrides").get<std::string>();
     r.sparse = plan_from_json(s.at("sparse_attention"));
-    r.prompt_tokens = j.at("prompt_tokens").get<int>();
+    r.prompt_tokens = integer<int>(j.at("prompt_tokens"));
     for (const json& l : j.at("layers")) {
       LayerReport lr;
-      lr.index = l.at("index").get<int>();
+      lr.index = integer<int>(l.at("index"));
       lr.mode = l.at("mode").get<std::string>() == "SA" ? LayerMode::SA : LayerMode::FA;
       lr.sa_kind = l.at("sa_kind").is_null() ? "" : l.at("sa_kind").get<std::string>();
       if (!l.at("router_prob").is_null()) lr.router_prob = l.at("router_prob").get<float>();
       lr.source = parse_source(l.at("source").get<std::string>());
       lr.prefill_ms = l.at("prefill_ms").get<double>();
       lr.router_ms = l.at("router_ms").get<double>();
-      lr.kv_bytes = l.at("kv_bytes").get<std::size_t>();
+      lr.kv_bytes = integer<std::size_t>(l.at("kv_bytes"));
       lr.density = l.at("density").get<double>();
       r.layers.push_back(lr);
     }
     for (const json& t : j.at("decode").at("tokens"))
-      r.tokens.push_back({t.at("id").get<int32_t>(), t.at("text").get<std::string>(), t.at("ms").get<double>()});
+      r.tokens.push_back({integer<int32_t>(t.at("id")), t.at("text").get<std::string>(), t.at("ms").get<double>()});
     r.stop_reason = j.at("decode").at("stop_reason").get<std::string>();
     r.output_text = j.at("output_text").get<std::string>();
     const json& sm = j.at("summary");
     r.summary.ttft_ms = sm.at("ttft_ms").get<double>();
     r.summary.prefill_ms = sm.at("prefill_ms").get<double>();
     r.summary.total_ms = sm.at("total_ms").get<double>();
+    r.summary.peak_memory_bytes = sm.value("peak_memory_bytes", std::size_t{0});  // absent in older reports
     r.finalize_summary();
     return r;
   } catch (const json::exception& e) {
@@ -204,7 +214,9 @@ std::string RunReport::to_csv() const {
 void RunReport::save(const std::filesystem::path& path) const {
   const std::string ext = path.extension().string();
   require(ext == ".json" || ext == ".csv", "{}: report files must end in .json or .csv", path.string());
-  const std::string text = ext == ".json" ? to_json().dump(2) + "\n" : to_csv();
+  // Model names and prompts may hold invalid UTF-8 (a GGUF string, a pasted prompt): write U+FFFD rather than throw.
+  const std::string text =
+      ext == ".json" ? to_json().dump(2, ' ', false, json::error_handler_t::replace) + "\n" : to_csv();
   const std::filesystem::path tmp = path.string() + ".part";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);

@@ -55,6 +55,7 @@ struct RunSummary {
   double total_ms = 0.0;
   double sa_fraction = 0.0;
   std::size_t kv_bytes = 0;
+  std::size_t peak_memory_bytes = 0;  // device allocator high-water mark of the run (0 on the CPU: not tracked)
 };
 
 struct RunReport {

@@ -30,18 +30,21 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
     LayerRoute route = plan.layers[static_cast<std::size_t>(l)];
     AttentionPlan attention = plan.attention_for(l);
     double router_ms = 0.0;
-    const AttentionStats stats = decoder_.prefill_layer(l, x, 0, kv_, [&](int layer, const Tensor& keys) {
-      if (!route.from_router || router_ == nullptr) return attention;
-      const TimeMark r0 = backend.mark();
-      const RouterDecision d = run_router(layer, keys);
-      router_ms = backend.elapsed_ms(r0, backend.mark());
-      route.router_prob = d.prob;
-      route.mode = d.prob > route.router_threshold ? LayerMode::SA : LayerMode::FA;
-      route.source = DecisionSource::Router;
-      attention = plan.sparse;
-      if (route.mode == LayerMode::FA) attention.mode = AttentionMode::Full;
-      return attention;
-    });
+    const AttentionStats stats = decoder_.prefill_layer(
+        l, x, 0, kv_,
+        [&](int layer, const Tensor& keys) {
+          if (!route.from_router || router_ == nullptr) return attention;
+          const TimeMark r0 = backend.mark();
+          const RouterDecision d = run_router(layer, keys);
+          router_ms = backend.elapsed_ms(r0, backend.mark());
+          route.router_prob = d.prob;
+          route.mode = d.prob > route.router_threshold ? LayerMode::SA : LayerMode::FA;
+          route.source = DecisionSource::Router;
+          attention = plan.sparse;
+          if (route.mode == LayerMode::FA) attention.mode = AttentionMode::Full;
+          return attention;
+        },
+        prefill_chunk_);
     if (attention.mode == AttentionMode::Streaming) kv_.make_streaming(l, attention.sink, attention.window);
     const TimeMark end = backend.mark();
     if (on_layer) {
@@ -83,14 +86,23 @@ RouterDecision Session::run_router(int layer, const Tensor& keys) {
   return router_->decide_pooled(layer, pooled, cfg.n_kv_heads);
 }
 
+void Session::set_prefill_chunk(int64_t rows) {
+  require(rows >= 0, "prefill chunk {} must be >= 0 (0 = the whole prompt)", rows);
+  prefill_chunk_ = rows;
+}
+
+Tensor Session::prefill_logits(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                               const std::function<void(const LayerReport&)>& on_layer) {
+  Tensor x = run_prefill(tokens, plan, on_layer);
+  // Only the last row: [n, vocab] logits of a 128K prompt would be 39 GB on Qwen3-8B.
+  return decoder_.logits(decoder_.backend().row_view(x, x.rows - 1, 1));
+}
+
 std::vector<float> Session::prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
                                     const std::function<void(const LayerReport&)>& on_layer) {
-  Tensor x = run_prefill(tokens, plan, on_layer);
-  Backend& backend = decoder_.backend();
-  const Tensor last = backend.row_view(x, x.rows - 1, 1);
-  const Tensor logits = decoder_.logits(last);
+  const Tensor logits = prefill_logits(tokens, plan, on_layer);
   std::vector<float> out(static_cast<std::size_t>(logits.numel()));
-  backend.download(logits, out);
+  decoder_.backend().download(logits, out);
   return out;
 }
 
@@ -102,7 +114,7 @@ std::vector<float> Session::prefill_all_logits(std::span<const int32_t> tokens, 
   return out;
 }
 
-std::vector<float> Session::decode(int32_t token) {
+Tensor Session::decode_logits(int32_t token) {
   check_cancel();
   require(position_ > 0, "decode: run prefill first");
   require(position_ < kv_.capacity(), "decode: the context of {} positions is full", kv_.capacity());
@@ -110,7 +122,11 @@ std::vector<float> Session::decode(int32_t token) {
   Tensor x = decoder_.embed(ids);
   for (int l = 0; l < decoder_.config().n_layers; ++l) decoder_.decode_layer(l, x, position_, kv_);
   ++position_;
-  const Tensor logits = decoder_.logits(x);
+  return decoder_.logits(x);
+}
+
+std::vector<float> Session::decode(int32_t token) {
+  const Tensor logits = decode_logits(token);
   std::vector<float> out(static_cast<std::size_t>(logits.numel()));
   decoder_.backend().download(logits, out);
   return out;

@@ -30,10 +30,20 @@ class Session {
   // called after each layer with its report (mode, source, timing, KV bytes). Throws Cancelled.
   std::vector<float> prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
                              const std::function<void(const LayerReport&)>& on_layer = {});
+  // Same, leaving the last position's logits [1, vocab] on the backend (device sampling reads back only the id).
+  Tensor prefill_logits(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                        const std::function<void(const LayerReport&)>& on_layer = {});
   // Same, returning the logits of every prompt position [n, vocab] (reference checks).
   std::vector<float> prefill_all_logits(std::span<const int32_t> tokens, const RoutingPlan& plan);
   // Feeds one token at the next position; returns its logits [vocab].
   std::vector<float> decode(int32_t token);
+  // Same, leaving the logits [1, vocab] on the backend.
+  Tensor decode_logits(int32_t token);
+
+  // Prefill processes the prompt in chunks of this many rows per layer (0 = the whole prompt at once): activations
+  // then scale with the chunk, not the prompt, so 128K-token prompts fit next to 8B weights (Decoder::prefill_layer).
+  void set_prefill_chunk(int64_t rows);
+  int64_t prefill_chunk() const { return prefill_chunk_; }
 
   // The Layer Router consulted during prefill for plan layers marked from_router (not owned; may be null: those
   // layers then run FA).
@@ -53,6 +63,7 @@ class Session {
   const std::atomic<bool>* cancel_;
   int64_t position_ = 0;
   const LayerRouter* router_ = nullptr;
+  int64_t prefill_chunk_ = 0;
 };
 
 }  // namespace flux::engine

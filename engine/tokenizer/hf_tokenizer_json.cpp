@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "engine/core/error.h"
+#include "engine/format/json_input.h"
 #include "engine/tokenizer/pretokenizer.h"
 
 namespace flux::engine {
@@ -34,13 +35,15 @@ std::string to_cpp_regex(std::string re) {
 }
 
 json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), "tokenizer: cannot open '{}'", path.string());
+  const std::optional<std::string> text = read_text_file(path);
+  require(text.has_value(), "tokenizer: cannot open '{}'", path.string());
+  if (auto j = parse_json_limited(*text, "tokenizer: " + path.string())) return std::move(*j);
   try {
-    return json::parse(in);
+    [[maybe_unused]] const json again = json::parse(*text);  // only for the parser's description of the error
   } catch (const json::exception& e) {
     fail("tokenizer: '{}' is not valid JSON: {}", path.string(), e.what());
   }
+  fail("tokenizer: '{}' is not valid JSON", path.string());
 }
 
 // A token given as "text" or {"content": "text"} in tokenizer_config.json.
@@ -128,8 +131,14 @@ VocabData vocab_from_hf_tokenizer_json(const json& tok, const json* config, cons
 
     std::vector<std::optional<std::string>> slots;
     std::vector<TokenType> types;
+    // Ids must cover 0..n-1 without gaps, so no valid id reaches the number of entries listed: checking that first
+    // keeps a one-line file claiming id 16777215 from allocating a slot table for 16M tokens.
+    const std::size_t n_listed =
+        model.at("vocab").size() + (tok.contains("added_tokens") ? tok["added_tokens"].size() : 0);
     const auto put = [&](int64_t id, const std::string& text, TokenType t) {
       require(id >= 0 && id < (1 << 24), "tokenizer: {}: token id {} is out of range", origin, id);
+      require(static_cast<std::size_t>(id) < n_listed, "tokenizer: {}: token id {} leaves gaps ({} tokens listed)",
+              origin, id, n_listed);
       if (static_cast<size_t>(id) >= slots.size()) {
         slots.resize(static_cast<size_t>(id) + 1);
         types.resize(static_cast<size_t>(id) + 1, TokenType::Normal);
@@ -137,10 +146,15 @@ VocabData vocab_from_hf_tokenizer_json(const json& tok, const json* config, cons
       slots[static_cast<size_t>(id)] = text;
       types[static_cast<size_t>(id)] = t;
     };
-    for (const auto& [piece, id] : model.at("vocab").items()) put(id.get<int64_t>(), piece, TokenType::Normal);
+    // get<int64_t>() of 1e300 would be an out-of-range float-to-int conversion (undefined behaviour).
+    const auto id_of = [&](const json& id) {
+      require(id.is_number_integer(), "tokenizer: {}: token id {} is not an integer", origin, id.dump());
+      return id.get<int64_t>();
+    };
+    for (const auto& [piece, id] : model.at("vocab").items()) put(id_of(id), piece, TokenType::Normal);
     if (tok.contains("added_tokens")) {
       for (const json& a : tok["added_tokens"]) {
-        put(a.at("id").get<int64_t>(), a.at("content").get<std::string>(),
+        put(id_of(a.at("id")), a.at("content").get<std::string>(),
             a.value("special", false) ? TokenType::Control : TokenType::UserDefined);
       }
     }

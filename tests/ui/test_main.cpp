@@ -1,8 +1,10 @@
 // Runs every Qt Test class of flux_ui_tests in one QApplication (offscreen); the exit code counts failed classes.
 #include <QApplication>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 
 #include "tests/ui/ui_tests.h"
+#include "ui/engine_worker.h"
 
 int main(int argc, char** argv) {
   qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen") : qgetenv("QT_QPA_PLATFORM"));
@@ -10,6 +12,10 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName(QStringLiteral("FluxScopeTests"));
   QApplication::setApplicationName(QStringLiteral("FluxScopeTests"));
   QStandardPaths::setTestModeEnabled(true);
+  // Keep the real router shipped in resources/routers out of the suites: they test the app without a router,
+  // router_ui_test points its windows at its own router dir.
+  QTemporaryDir no_routers;
+  flux::ui::EngineWorker::setDefaultRouterDirs({std::filesystem::path(no_routers.path().toStdString())});
   int failed = 0;
   failed += runRunComparisonTest(argc, argv) != 0;
   failed += runLayerTableModelTest(argc, argv) != 0;
@@ -17,5 +23,6 @@ int main(int argc, char** argv) {
   failed += runMainWindowSettingsTest(argc, argv) != 0;
   failed += runMainWindowTest(argc, argv) != 0;
   failed += runModelLoadTest(argc, argv) != 0;
+  failed += runRouterUiTest(argc, argv) != 0;
   return failed;
 }

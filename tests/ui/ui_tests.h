@@ -7,3 +7,4 @@ int runMainWindowTest(int argc, char** argv);
 int runHaystackPromptTest(int argc, char** argv);
 int runMainWindowSettingsTest(int argc, char** argv);
 int runModelLoadTest(int argc, char** argv);
+int runRouterUiTest(int argc, char** argv);

@@ -13,6 +13,11 @@ FILLER = ("The grass is green. The sky is blue. The sun is yellow. Here we go. T
 NAMES = ["Alice", "Bruno", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jun", "Kemal", "Lina"]
 COLORS = ["red", "blue", "green", "orange", "purple", "silver", "golden", "black"]
 OBJECTS = ["lamp", "kite", "boat", "clock", "drum", "chair", "glove", "vase"]
+CITIES = ["Paris", "Berlin", "Madrid", "Rome", "Vienna", "Lisbon", "Prague", "Oslo", "Dublin", "Athens"]
+JOBS = ["baker", "pilot", "doctor", "teacher", "farmer", "painter", "lawyer", "nurse"]
+# Distance of a training needle before the question, in tokens: more than the SA window (512) plus one block (128),
+# so an all-SA model cannot see it.
+FAR_TOKENS = 640
 
 
 def _filler_tokens(tok, n_tokens):
@@ -45,12 +50,40 @@ def needle_variable(tok, rng, context_tokens, depth):
     return msg, value
 
 
+def needle_docqa(tok, rng, context_tokens, depth):
+    """QA over a synthetic document: a two-sentence biography inside the filler."""
+    name, city, job = rng.choice(NAMES), rng.choice(CITIES), rng.choice(JOBS)
+    body = _with_needle(tok, context_tokens, depth, f"{name} was born in {city}. {name} works as a {job}.")
+    msg = body + f"\n\nIn which city was {name} born? Answer with the city name only."
+    return msg, city
+
+
+KEY_KINDS = ["secret code", "room number", "locker number", "ticket number", "pin"]
+
+
+def needle_multikey(tok, rng, context_tokens, depth):
+    """Three different keys spread over the text, one asked for. The first lies at `depth`, the others between it
+    and depth 0.85. (Three codes of the same kind, told apart by a colour, are beyond the 135M model: 1/6 under FA.)"""
+    kinds = rng.sample(KEY_KINDS, 3)
+    codes = [str(rng.randint(1000, 9999)) for _ in kinds]
+    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    first = int(round(depth * len(sentences)))
+    last = max(first + 3, int(0.85 * len(sentences)))
+    spots = sorted([first] + rng.sample(range(first + 1, last), 2))
+    for k in reversed(range(3)):
+        sentences.insert(spots[k], f"The {kinds[k]} is {codes[k]}")
+    ask = rng.randrange(3)
+    msg = ". ".join(sentences) + f"\n\nWhat is the {kinds[ask]}? Answer with the number only."
+    return msg, codes[ask]
+
+
 def robust_count(tok, rng, context_tokens, _depth):
+    # A short list and an explicit question: asked to "continue" a long sequence, the 135M model restarts it.
     start = rng.randint(1, 400)
-    stop = start + rng.randint(20, 40)
+    stop = start + rng.randint(5, 10)
     seq = ", ".join(str(i) for i in range(start, stop))
     body = _filler_tokens(tok, context_tokens)
-    msg = body + "\n\nContinue this sequence with the next number: " + seq + ","
+    msg = body + f"\n\nHere is a list of numbers: {seq}.\nWhat number comes next in the list? Answer with the number only."
     return msg, str(stop)
 
 
@@ -69,8 +102,25 @@ def robust_recent_variable(tok, rng, context_tokens, _depth):
     return msg, value
 
 
-NEEDLE_TASKS = {"passkey": needle_passkey, "variable": needle_variable}
-ROBUST_TASKS = {"count": robust_count, "recent_code": robust_recent_code, "recent_variable": robust_recent_variable}
+def robust_repeat(tok, rng, context_tokens, _depth):
+    sentence = f"The {rng.choice(COLORS)} {rng.choice(OBJECTS)} belongs to {rng.choice(NAMES)}"
+    msg = _filler_tokens(tok, context_tokens) + f"\n\n{sentence}.\nRepeat the last sentence exactly."
+    return msg, sentence
+
+
+def robust_summary(tok, rng, context_tokens, _depth):
+    """Summarize-style: the answer (the trip's destination) is in the last two sentences."""
+    name, city = rng.choice(NAMES), rng.choice(CITIES)
+    story = (f"Yesterday {name} took the train to {city}. In {city}, {name} bought a {rng.choice(COLORS)} "
+             f"{rng.choice(OBJECTS)} at the market and then went home.")
+    msg = _filler_tokens(tok, context_tokens) + f"\n\n{story}\nSummarize the last story in one sentence."
+    return msg, city
+
+
+NEEDLE_TASKS = {"passkey": needle_passkey, "variable": needle_variable, "docqa": needle_docqa,
+                "multikey": needle_multikey}
+ROBUST_TASKS = {"count": robust_count, "recent_code": robust_recent_code, "recent_variable": robust_recent_variable,
+                "repeat": robust_repeat, "summary": robust_summary}
 
 
 def make_task(tok, rng, kind, name, context_tokens, depth):
@@ -81,14 +131,15 @@ def make_task(tok, rng, kind, name, context_tokens, depth):
 
 
 def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
-    """n tasks, half needle (depth uniform over [0, 0.8] so the fact is far from the question), half robust."""
+    """n tasks, half needle, half robust. A needle's depth is uniform over [0, 1 − FAR_TOKENS/context] so the fact
+    lies more than a window + a block before the question (the SA layers cannot see it)."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
         kind = "needle" if i % 2 == 0 else "robust"
         name = rng.choice(sorted(NEEDLE_TASKS if kind == "needle" else ROBUST_TASKS))
         ctx = rng.randint(min_tokens, max_tokens)
-        depth = round(rng.uniform(0.0, 0.8), 2)
+        depth = round(rng.uniform(0.0, max(0.0, 1.0 - FAR_TOKENS / ctx)), 2)
         out.append(make_task(tok, rng, kind, name, ctx, depth))
     return out
 

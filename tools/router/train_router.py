@@ -132,24 +132,42 @@ def encode(tok, task, answer_text=None):
 
 
 @torch.no_grad()
-def fa_answers(model, tok, tasks, max_new, device, log):
-    """The frozen model's own greedy answer under its stock (full) attention; keeps tasks it gets right."""
-    kept = []
+def fa_answers(model, tok, tasks, max_new, device, log, batch=8):
+    """The frozen model's own greedy answer under its stock (full) attention; keeps tasks it gets right.
+    Prompts of similar length are generated together (left padding): one by one, HF generate's per-token overhead
+    made this phase longer than the training itself on the GPU."""
     t0 = time.time()
     for t in tasks:
-        ids, _ = encode(tok, t)
-        x = torch.tensor([ids], device=device)
-        out = model.generate(x, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.eos_token_id)
-        gen = out[0, len(ids):].tolist()
-        if tok.eos_token_id in gen:
-            gen = gen[:gen.index(tok.eos_token_id) + 1]
-        text = tok.decode(gen, skip_special_tokens=True)
-        t["fa_text"], t["fa_ids"], t["prompt_ids"] = text, gen, ids
-        t["fa_correct"] = t["answer"].lower() in text.lower()
-        t["answer_tokens"] = answer_token_positions(tok, gen, t["answer"])
-        if t["fa_correct"]:
-            kept.append(t)
-    log(f"FA answers: {len(kept)}/{len(tasks)} correct in {time.time() - t0:.0f}s")
+        t["prompt_ids"], _ = encode(tok, t)
+    order = sorted(range(len(tasks)), key=lambda i: len(tasks[i]["prompt_ids"]))
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    for at in range(0, len(order), batch):
+        group = [tasks[i] for i in order[at:at + batch]]
+        width = max(len(t["prompt_ids"]) for t in group)
+        x = torch.full((len(group), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(group), width), dtype=torch.long)
+        for row, t in enumerate(group):
+            x[row, width - len(t["prompt_ids"]):] = torch.tensor(t["prompt_ids"])
+            mask[row, width - len(t["prompt_ids"]):] = 1
+        out = model.generate(x.to(device), attention_mask=mask.to(device), max_new_tokens=max_new, do_sample=False,
+                             pad_token_id=pad)
+        for row, t in enumerate(group):
+            gen = out[row, width:].tolist()
+            if tok.eos_token_id in gen:
+                gen = gen[:gen.index(tok.eos_token_id) + 1]
+            text = tok.decode(gen, skip_special_tokens=True)
+            t["fa_text"], t["fa_ids"] = text, gen
+            t["fa_correct"] = t["answer"].lower() in text.lower()
+            t["answer_tokens"] = answer_token_positions(tok, gen, t["answer"])
+    kept = [t for t in tasks if t["fa_correct"]]
+    by_task = {}
+    for t in tasks:
+        ok, n = by_task.get(t["task"], (0, 0))
+        by_task[t["task"]] = (ok + t["fa_correct"], n + 1)
+    log(f"FA answers: {len(kept)}/{len(tasks)} correct in {time.time() - t0:.0f}s ("
+        + ", ".join(f"{k} {ok}/{n}" for k, (ok, n) in sorted(by_task.items())) + ")")
+    for t in [t for t in tasks if not t["fa_correct"]][:3]:
+        log(f"  missed {t['task']} ({len(t['prompt_ids'])} tokens): {t['fa_text'][:70]!r}, want {t['answer']!r}")
     return kept
 
 
@@ -241,7 +259,11 @@ def main():
     ap.add_argument("--lr-lambda", type=float, default=0.05)
     ap.add_argument("--tau-end", type=float, default=0.3)
     ap.add_argument("--max-new", type=int, default=24)
-    ap.add_argument("--time-budget-s", type=float, default=1e9, help="stop training after this many seconds")
+    ap.add_argument("--time-budget-s", type=float, default=1e9,
+                    help="whole-run budget (from start, model load included): training stops in time to evaluate "
+                         "and export within it")
+    ap.add_argument("--eval-reserve-s", type=float, default=40, help="part of the budget kept for evaluation")
+    ap.add_argument("--model-name", default=None, help="the router config's model name (default: the HF dir name)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
@@ -278,21 +300,35 @@ def main():
     patch_attention(model, state)
     standardize_router_inputs(model, state, train, a.device, log)
     opt = torch.optim.AdamW(router.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    warm = max(1, a.steps // 5)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, a.steps - warm))))
+    # The schedules (warmup + cosine LR, τ annealing) run over `plan["total"]` steps: --steps, or fewer when the
+    # time budget cannot fit them (estimated after the first 10 steps), so a budget-limited run still ends annealed.
+    plan = {"total": a.steps}
+
+    def lr_factor(s):
+        total = plan["total"]
+        warm = max(1, total // 5)
+        return (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     lam = {"robust": [0.0, 0.0], "needle": [0.0, 0.0]}
     target = {"robust": a.target_robust, "needle": a.target_needle}
     rng = random.Random(a.seed)
     t_train = time.time()
+    deadline = t_start + a.time_budget_s - a.eval_reserve_s
     hist = []
-    step = 0
+    steps_done = 0
     for step in range(a.steps):
-        if time.time() - t_start > a.time_budget_s:
+        if step >= plan["total"] or time.time() > deadline:
             log(f"time budget reached at step {step}")
             break
+        if step == 10:
+            per_step = (time.time() - t_train) / 10
+            fit = 10 + int((deadline - time.time()) / per_step)
+            if fit < plan["total"]:
+                plan["total"] = max(20, fit)
+                log(f"{per_step:.2f}s/step: the time budget fits {plan['total']} steps; schedules shortened")
         state.mode = "train"
-        state.tau = max(a.tau_end, 1.0 * (a.tau_end / 1.0) ** (step / max(1, a.steps - 1)))
+        state.tau = max(a.tau_end, (a.tau_end / 1.0) ** (step / max(1, plan["total"] - 1)))
         t = rng.choice(train)
         ce, _ = forward_loss(model, state, t, a.device)
         omega = torch.stack(state.r).mean()
@@ -309,8 +345,10 @@ def main():
         v = float(viol.detach())
         lam[kind][0] += a.lr_lambda * v  # gradient ascent on the multipliers
         lam[kind][1] += a.lr_lambda * v * v
-        hist.append({"step": step, "kind": kind, "ce": float(ce.detach()), "omega": float(omega.detach())})
-        if step % 25 == 0 or step == a.steps - 1:
+        hist.append({"step": step, "kind": kind, "ce": float(ce.detach()), "loss": float(loss.detach()),
+                     "omega": float(omega.detach())})
+        steps_done = step + 1
+        if step % 25 == 0 or step == plan["total"] - 1:
             recent = hist[-50:]
             by = {k: [h for h in recent if h["kind"] == k] for k in ("robust", "needle")}
             msg = " ".join(f"{k}: ce {sum(h['ce'] for h in v) / len(v):.3f} Ω {sum(h['omega'] for h in v) / len(v):.2f}"
@@ -323,17 +361,23 @@ def main():
     config = {"pooling": "boundary", "pool_first": 100, "pool_last": 100, "temperature": 1.0, "threshold": 0.5,
               "sa_kind": "streaming", "sink": a.sink, "window": a.window, "block": a.block, "n_last": 128,
               "n_layers": n_layers, "n_kv_heads": cfg.num_key_value_heads, "head_dim": head_dim,
-              "model": os.path.basename(os.path.normpath(a.model))}
+              "model": a.model_name or os.path.basename(os.path.normpath(a.model))}
     router.export(a.out, config)
     log(f"wrote {a.out}")
     log("held-out (teacher-forced: the answer tokens of the FA reply all argmax, counted where FA was right):")
     log(f"{'kind/mode':<16} {'accuracy':>8} {'SA frac':>8} {'n':>4}")
     for k, r in ev.items():
         log(f"{k:<16} {r['accuracy']:8.2f} {r['sa_fraction']:8.2f} {r['n']:4d}")
-    summary = {"command": " ".join(sys.argv), "seed": a.seed, "steps_done": step + 1, "train_seconds": round(train_s, 1),
+    last = {k: [h for h in hist[-100:] if h["kind"] == k] for k in ("robust", "needle")}
+    final = {k: {"ce": round(sum(h["ce"] for h in v) / len(v), 4), "loss": round(sum(h["loss"] for h in v) / len(v), 4),
+                 "omega": round(sum(h["omega"] for h in v) / len(v), 3), "steps": len(v)}
+             for k, v in last.items() if v}
+    held_probs = {k: ev[f"{k}/hard"]["layer_prob"] for k in ("robust", "needle") if f"{k}/hard" in ev}
+    summary = {"command": " ".join(sys.argv), "seed": a.seed, "steps_done": steps_done,
+               "steps_planned": plan["total"], "train_seconds": round(train_s, 1),
                "total_seconds": round(time.time() - t_start, 1), "train_tasks_kept": len(train),
                "eval_tasks_kept": len(held), "targets": target, "lambda": lam, "router_config": config,
-               "eval": ev, "log": lines}
+               "final_last_100_steps": final, "heldout_layer_prob_router": held_probs, "eval": ev, "log": lines}
     with open(a.log or os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump(summary, f, indent=1)
 

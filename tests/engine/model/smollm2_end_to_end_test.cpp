@@ -19,7 +19,8 @@ class SmolLM2 : public ::testing::Test {
   static void SetUpTestSuite() {
     ASSERT_TRUE(std::filesystem::exists(demo_model()))
         << demo_model() << " is missing: run tools/fetch-demo-model.sh first";
-    engine_ = Engine::load(demo_model(), EngineOptions{.backend = "cpu", .default_router = false}).release();  // plain FA
+    // The base model without the shipped router: these tests check plain full attention.
+    engine_ = Engine::load(demo_model(), EngineOptions{.backend = "cpu", .default_router = false}).release();
   }
   static void TearDownTestSuite() {
     delete engine_;

@@ -1,0 +1,33 @@
+// Engine::load for random-weight presets: the config from the preset, weights generated on the backend, no
+// tokenizer and no router (a router is trained for one checkpoint).
+#include <spdlog/spdlog.h>
+
+#include "engine/core/error.h"
+#include "engine/model/random_weights.h"
+#include "engine/runtime/engine.h"
+
+namespace flux::engine {
+
+std::unique_ptr<Engine> Engine::load_random(const EngineOptions& options, const LoadProgress& progress) {
+  std::unique_ptr<Engine> e(new Engine());
+  const ModelConfig config = random_preset_config(options.random_weights);
+  if (progress) progress(0.0, config.name);
+  e->backend_ = make_backend(options.backend, options.threads);
+  e->context_length_ = options.context_length > 0 ? options.context_length : config.context_length;
+  e->summary_.name = config.name;
+  e->summary_.path = "random:" + options.random_weights;
+  e->summary_.format = "random";
+  e->summary_.config = config;
+  e->summary_.n_params = parameter_count(config);
+  e->summary_.quantization = e->backend_->bytes_per_element() == 2 ? "BF16" : "F32";
+  e->summary_.chat_format = "raw";
+  e->decoder_ =
+      std::make_unique<Decoder>(config, make_random_weights(config, *e->backend_, options.random_seed), *e->backend_);
+  e->backend_->synchronize();
+  if (progress) progress(1.0, config.name);
+  spdlog::info("{}: {} layers, {:.2f} B parameters, seed {}, {} backend", config.name, config.n_layers,
+               static_cast<double>(e->summary_.n_params) * 1e-9, options.random_seed, e->backend_->name());
+  return e;
+}
+
+}  // namespace flux::engine
