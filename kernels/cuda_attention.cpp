@@ -1,6 +1,7 @@
 // CudaBackend's attention ops: Full/Streaming/Triangle block lists are built on the host exactly as CpuBackend does and
 // uploaded as CSR; XAttention lists are scored and selected on the GPU (host scoring on downloaded q/k only for head
 // dims the GPU scorer lacks); the prefill kernel executes them.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/attention/attention_cpu.h"
@@ -151,6 +152,20 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
 
 void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
                                    int n_kv_heads, int head_dim, Tensor& out) {
+  run_decode_attention(q, k, v, n_slots, nullptr, engine::KvLayout{}, n_heads, n_kv_heads, head_dim, out);
+}
+
+void CudaBackend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v,
+                                        const engine::DecodeStep& step, const engine::KvLayout& layout, int n_heads,
+                                        int n_kv_heads, int head_dim, Tensor& out) {
+  // The grid covers every row the cache holds; the kernels attend layout.slots_after(pos) of them.
+  const int64_t most = layout.window > 0 ? std::min(k.rows, layout.sink + layout.window) : k.rows;
+  run_decode_attention(q, k, v, most, &device_step(step)->pos, layout, n_heads, n_kv_heads, head_dim, out);
+}
+
+void CudaBackend::run_decode_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots,
+                                       const int64_t* pos, const engine::KvLayout& layout, int n_heads,
+                                       int n_kv_heads, int head_dim, Tensor& out) {
   check_heads(n_heads, n_kv_heads, head_dim);
   require(q.rows == 1 && k.rows >= n_slots && v.rows >= n_slots && q.cols == int64_t{n_heads} * head_dim &&
               k.cols == int64_t{n_kv_heads} * head_dim && v.cols == k.cols,
@@ -166,11 +181,14 @@ void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tenso
   a.v = static_cast<const bf16*>(v.data);
   a.out = static_cast<bf16*>(out.data);
   a.n_slots = n_slots;
+  a.pos = pos;
+  a.layout = layout;
   a.n_heads = n_heads;
   a.n_kv_heads = n_kv_heads;
   a.head_dim = head_dim;
   a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  launch_attention_decode(a, static_cast<float*>(scratch.get()), ctx_->stream);
+  require(launch_attention_decode(a, static_cast<float*>(scratch.get()), ctx_->stream),
+          "cuda backend: no decode attention kernel for head_dim {} (16, 32, 64, 128) or unaligned K/V", head_dim);
   FLUX_CUDA_CHECK_LAUNCH("attention_decode");
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -67,6 +68,8 @@ CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
   uint64_t threshold = std::numeric_limits<uint64_t>::max();
   FLUX_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
   gemm_ = std::make_unique<LtGemm>(ctx_->stream);
+  const char* gemv = std::getenv("FLUX_GEMV");
+  use_gemv_ = gemv == nullptr || std::strcmp(gemv, "0") != 0;
 }
 
 CudaBackend::~CudaBackend() {
@@ -190,6 +193,10 @@ void CudaBackend::head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, f
 void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.cols == w.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w.cols);
   require_shape(out, x.rows, w.rows, "matmul output");
+  if (use_gemv_ && launch_gemv(bf(x), bf(w), bf(out), x.rows, x.cols, w.rows, ctx_->stream)) {
+    FLUX_CUDA_CHECK_LAUNCH("gemv");
+    return;
+  }
   gemm_->run(x.data, w.data, out.data, x.rows, x.cols, w.rows);
 }
 
@@ -228,8 +235,94 @@ const double* CudaBackend::inv_freq(int head_dim, float theta) {
 void CudaBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
   require(head_dim > 0 && head_dim % 2 == 0 && x.cols % head_dim == 0,
           "cuda backend: rope over {} columns with head_dim {}", x.cols, head_dim);
-  launch_rope(bf(x), x.rows, x.cols, head_dim, pos0, inv_freq(head_dim, theta), ctx_->stream);
+  launch_rope(bf(x), x.rows, x.cols, head_dim, pos0, nullptr, inv_freq(head_dim, theta), ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("rope");
+}
+
+std::vector<float> CudaBackend::mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) {
+  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::mean_of_rows(x, ranges);
+  RowRanges r;
+  for (const engine::RowRange& range : ranges) {
+    require(range.begin >= 0 && range.begin <= range.end && range.end <= x.rows,
+            "mean_of_rows: rows [{}, {}) of a {}-row tensor", range.begin, range.end, x.rows);
+    r.begin[r.n] = range.begin;
+    r.end[r.n] = range.end;
+    ++r.n;
+  }
+  std::shared_ptr<void> dev = allocate(static_cast<std::size_t>(x.cols) * sizeof(float));
+  launch_mean_of_rows(bf(x), x.cols, r, static_cast<float*>(dev.get()), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("mean_of_rows");
+  std::vector<float> mean(static_cast<std::size_t>(x.cols));
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(mean.data(), dev.get(), mean.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                  ctx_->stream));
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+  return mean;
+}
+
+engine::DecodeStepData* CudaBackend::device_step(const engine::DecodeStep& step) {
+  require(step.storage != nullptr, "cuda backend: decode step not made by make_decode_step");
+  return static_cast<engine::DecodeStepData*>(step.storage.get());
+}
+
+engine::DecodeStep CudaBackend::make_decode_step() {
+  engine::DecodeStep step{allocate(sizeof(engine::DecodeStepData))};
+  launch_set_decode_step(device_step(step), 0, 0, ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("set_decode_step");
+  return step;
+}
+
+void CudaBackend::set_decode_step(engine::DecodeStep& step, int32_t token, int64_t pos) {
+  // A kernel, not a copy: its arguments are taken at launch, so nothing on the host must outlive the call.
+  launch_set_decode_step(device_step(step), token, pos, ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("set_decode_step");
+}
+
+void CudaBackend::embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) {
+  require_shape(out, 1, table.cols, "embedding output");
+  // The token id was checked against the vocabulary when the step was set (Session::decode_logits).
+  launch_embed(bf(table), table.cols, &device_step(step)->token, 1, bf(out), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("embed_step");
+}
+
+void CudaBackend::rope_step(Tensor& x, int head_dim, const engine::DecodeStep& step, float theta) {
+  require(head_dim > 0 && head_dim % 2 == 0 && x.cols % head_dim == 0 && x.rows == 1,
+          "cuda backend: rope_step over [{}, {}] with head_dim {}", x.rows, x.cols, head_dim);
+  launch_rope(bf(x), 1, x.cols, head_dim, 0, &device_step(step)->pos, inv_freq(head_dim, theta), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("rope_step");
+}
+
+void CudaBackend::store_kv_step(const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
+                                const engine::KvLayout& layout, Tensor& cache_k, Tensor& cache_v) {
+  require(k.rows == 1 && v.rows == 1 && k.cols == v.cols && cache_k.cols == k.cols && cache_v.cols == k.cols,
+          "cuda backend: store_kv_step shape mismatch");
+  launch_store_kv_step(bf(k), bf(v), k.cols, device_step(step), layout, bf(cache_k), bf(cache_v), ctx_->stream);
+  FLUX_CUDA_CHECK_LAUNCH("store_kv_step");
+}
+
+std::shared_ptr<void> CudaBackend::record(const std::function<void()>& body) {
+  const char* env = std::getenv("FLUX_CUDA_GRAPHS");
+  if (env != nullptr && std::strcmp(env, "0") == 0) return nullptr;
+  FLUX_CUDA_CHECK(cudaStreamBeginCapture(ctx_->stream, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    body();
+  } catch (...) {
+    cudaStreamEndCapture(ctx_->stream, &graph);  // leaves capture mode; the partial graph is dropped
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  FLUX_CUDA_CHECK(cudaStreamEndCapture(ctx_->stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  FLUX_CUDA_CHECK(err);
+  return std::shared_ptr<void>(exec, [](void* e) { cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(e)); });
+}
+
+void CudaBackend::replay(const std::shared_ptr<void>& recording) {
+  require(recording != nullptr, "cuda backend: replay of an empty recording");
+  FLUX_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(recording.get()), ctx_->stream));
 }
 
 Tensor CudaBackend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {

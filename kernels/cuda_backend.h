@@ -57,6 +57,20 @@ class CudaBackend final : public engine::Backend {
   void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads, int n_kv_heads,
                         int head_dim, Tensor& out) override;
 
+  std::vector<float> mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) override;
+  engine::DecodeStep make_decode_step() override;
+  void set_decode_step(engine::DecodeStep& step, int32_t token, int64_t pos) override;
+  void embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) override;
+  void rope_step(Tensor& x, int head_dim, const engine::DecodeStep& step, float theta) override;
+  void store_kv_step(const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
+                     const engine::KvLayout& layout, Tensor& cache_k, Tensor& cache_v) override;
+  void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
+                             const engine::KvLayout& layout, int n_heads, int n_kv_heads, int head_dim,
+                             Tensor& out) override;
+  // CUDA graphs; FLUX_CUDA_GRAPHS=0 in the environment turns recording off (A/B runs).
+  std::shared_ptr<void> record(const std::function<void()>& body) override;
+  void replay(const std::shared_ptr<void>& recording) override;
+
   int32_t sample_token(const Tensor& logits, const engine::SampleParams& params) override;
   // High-water mark of the stream-ordered pool every tensor comes from (weights, KV, activations); the cuBLASLt
   // workspace (cudaMalloc, fixed size) is not in it.
@@ -71,11 +85,16 @@ class CudaBackend final : public engine::Backend {
   // Stream-ordered device allocation (freed on the stream when the last handle goes).
   std::shared_ptr<void> allocate(std::size_t bytes);
   std::vector<float> download_rows(const Tensor& t);
+  engine::DecodeStepData* device_step(const engine::DecodeStep& step);
+  // Decode attention over n_slots rows, or over layout.slots_after(*pos) of them when pos (device) is set.
+  void run_decode_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, const int64_t* pos,
+                            const engine::KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out);
   const double* inv_freq(int head_dim, float theta);
 
   std::shared_ptr<CudaContext> ctx_;
   std::string device_name_;
   std::unique_ptr<LtGemm> gemm_;
+  bool use_gemv_ = true;  // decode-sized matmuls through kernels/gemv.cu; FLUX_GEMV=0 keeps cuBLASLt (A/B runs)
   std::map<std::pair<int, float>, std::shared_ptr<void>> inv_freq_;
   // Device sampling: scratch kept between tokens, a pinned word for the id read back.
   std::shared_ptr<void> sample_scratch_;

@@ -60,11 +60,13 @@ __global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64
 }
 
 // One block per row; threads over (head, i < half) pairs.
-__global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq) {
+// Row r is at position pos0 + r, plus *pos_dev when given (a decode step's position, read when the kernel runs).
+__global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
+                            const double* inv_freq) {
   const int64_t r = blockIdx.x;
   const int half = head_dim / 2;
   const int64_t pairs = cols / 2;
-  const double pos = static_cast<double>(pos0 + r);
+  const double pos = static_cast<double>(pos0 + r + (pos_dev != nullptr ? *pos_dev : 0));
   for (int64_t t = threadIdx.x; t < pairs; t += blockDim.x) {
     const int64_t h = t / half;
     const int i = static_cast<int>(t % half);
@@ -82,7 +84,58 @@ __global__ void random_fill_kernel(bf16* out, int64_t n, float scale, uint64_t s
     out[i] = __float2bfloat16(engine::random_uniform(seed, static_cast<uint64_t>(i), scale));
 }
 
+__global__ void set_decode_step_kernel(engine::DecodeStepData* step, int32_t token, int64_t pos) {
+  step->token = token;
+  step->pos = pos;
+}
+
+// One decode row of K and V into the cache row the layout gives the step's position.
+__global__ void store_kv_step_kernel(const bf16* k, const bf16* v, int64_t kv_dim,
+                                     const engine::DecodeStepData* step, engine::KvLayout layout, bf16* cache_k,
+                                     bf16* cache_v) {
+  const int64_t row = layout.slot_of(step->pos) * kv_dim;
+  for (int64_t c = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; c < kv_dim; c += int64_t{gridDim.x} * blockDim.x) {
+    cache_k[row + c] = k[c];
+    cache_v[row + c] = v[c];
+  }
+}
+
+// Column means over row ranges: 32 columns per block, 8 row lanes each summing every 8th row, then a shared-memory
+// reduction. fp32 sums of at most a few hundred bf16 rows (the router's pooling windows).
+__global__ void mean_of_rows_kernel(const bf16* x, int64_t cols, RowRanges ranges, float* out) {
+  __shared__ float partial[8][32];
+  const int64_t c = blockIdx.x * int64_t{32} + threadIdx.x;
+  float sum = 0.0f;
+  int64_t count = 0;
+  for (int r = 0; r < ranges.n; ++r) {
+    count += ranges.end[r] - ranges.begin[r];
+    if (c >= cols) continue;
+    for (int64_t row = ranges.begin[r] + threadIdx.y; row < ranges.end[r]; row += blockDim.y)
+      sum += __bfloat162float(x[row * cols + c]);
+  }
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= cols) return;
+  float total = 0.0f;
+  for (int y = 0; y < static_cast<int>(blockDim.y); ++y) total += partial[y][threadIdx.x];
+  out[c] = count > 0 ? total / static_cast<float>(count) : 0.0f;
+}
+
 }  // namespace
+
+void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, float* out, cudaStream_t stream) {
+  const dim3 block(32, 8);
+  if (cols > 0) mean_of_rows_kernel<<<static_cast<unsigned>((cols + 31) / 32), block, 0, stream>>>(x, cols, ranges, out);
+}
+
+void launch_set_decode_step(engine::DecodeStepData* step, int32_t token, int64_t pos, cudaStream_t stream) {
+  set_decode_step_kernel<<<1, 1, 0, stream>>>(step, token, pos);
+}
+
+void launch_store_kv_step(const bf16* k, const bf16* v, int64_t kv_dim, const engine::DecodeStepData* step,
+                          engine::KvLayout layout, bf16* cache_k, bf16* cache_v, cudaStream_t stream) {
+  store_kv_step_kernel<<<grid_for(kv_dim), kThreads, 0, stream>>>(k, v, kv_dim, step, layout, cache_k, cache_v);
+}
 
 void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream) {
   if (n > 0) random_fill_kernel<<<grid_for(n), kThreads, 0, stream>>>(out, n, scale, seed);
@@ -111,9 +164,10 @@ void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaS
   if (n > 0) swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, out, n);
 }
 
-void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq,
-                 cudaStream_t stream) {
-  if (rows > 0) rope_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, cols, head_dim, pos0, inv_freq);
+void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
+                 const double* inv_freq, cudaStream_t stream) {
+  if (rows > 0)
+    rope_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, cols, head_dim, pos0, pos_dev, inv_freq);
 }
 
 }  // namespace flux::kernels

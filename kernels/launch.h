@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "engine/backend/decode_step.h"
+
 namespace flux::kernels {
 
 using bf16 = __nv_bfloat16;
@@ -18,9 +20,29 @@ void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows,
 void launch_add_bias(bf16* x, const bf16* bias, int64_t rows, int64_t cols, cudaStream_t stream);
 void launch_add(bf16* x, const bf16* y, int64_t n, cudaStream_t stream);
 void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaStream_t stream);
-// inv_freq: head_dim / 2 doubles; the angle is float(pos * inv_freq[i]), as on the CPU.
-void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const double* inv_freq,
-                 cudaStream_t stream);
+// inv_freq: head_dim / 2 doubles; the angle is float(pos * inv_freq[i]), as on the CPU. Row r is at position
+// pos0 + r, plus *pos_dev when pos_dev is not null (a decode step's position, read when the kernel runs).
+void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
+                 const double* inv_freq, cudaStream_t stream);
+
+// y [n, out] = x [n, in] · Wᵀ for decode-sized n (kernels/gemv.cu). False (nothing launched) when n is outside
+// 1..kMaxGemvRows, in is not a multiple of 8, or x/w are not 16-byte aligned: the caller uses cuBLASLt then.
+inline constexpr int kMaxGemvRows = 4;
+bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, int64_t out, cudaStream_t stream);
+
+// Column means of x [rows, cols] over up to kMaxRowRanges row ranges into out [cols] (fp32, device).
+inline constexpr int kMaxRowRanges = 4;
+struct RowRanges {
+  int n = 0;
+  int64_t begin[kMaxRowRanges] = {}, end[kMaxRowRanges] = {};
+};
+void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, float* out, cudaStream_t stream);
+
+// Decode steps (engine/backend/decode_step.h): write the step's inputs in stream order; store one K/V row at the
+// cache row layout.slot_of(step->pos).
+void launch_set_decode_step(engine::DecodeStepData* step, int32_t token, int64_t pos, cudaStream_t stream);
+void launch_store_kv_step(const bf16* k, const bf16* v, int64_t kv_dim, const engine::DecodeStepData* step,
+                          engine::KvLayout layout, bf16* cache_k, bf16* cache_v, cudaStream_t stream);
 
 // out[i] = bf16(random_uniform(seed, i, scale)) (engine/backend/random_fill.h): the same values CpuBackend draws.
 void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);
@@ -107,12 +129,17 @@ struct DecodeArgs {
   const bf16* k = nullptr;
   const bf16* v = nullptr;
   bf16* out = nullptr;
+  // Rows attended: n_slots; or, when pos is set, layout.slots_after(*pos) read when the kernel runs, with n_slots
+  // the most it can be (it sizes the grid and the scratch, so one recorded launch serves every step).
   int64_t n_slots = 0;
+  const int64_t* pos = nullptr;
+  engine::KvLayout layout;
   int n_heads = 1, n_kv_heads = 1, head_dim = 64;
   float scale = 1.0f;
 };
 
-// Split-KV decode: `scratch` holds decode_scratch_floats(...) floats.
+// Split-KV decode, one block per (KV head, split) serving all the query heads of that KV head's group, so each K/V
+// row is read once per group. `scratch` holds decode_scratch_floats(...) floats.
 int64_t decode_scratch_floats(int64_t n_slots, int n_heads, int head_dim);
 bool launch_attention_decode(const DecodeArgs& args, float* scratch, cudaStream_t stream);
 

@@ -104,9 +104,10 @@ __global__ void pick_kernel(SampleArgs a, float* cand_val, const int32_t* cand_i
     *a.out_id = top_id[0];
     return;
   }
+  const float best = top_val[0];  // kept apart: the loop below overwrites top_val[0] first
   float sum = 0.0f;
   for (int i = 0; i < found; ++i) {
-    top_val[i] = expf((top_val[i] - top_val[0]) / a.temperature);  // reuse as probabilities
+    top_val[i] = expf((top_val[i] - best) / a.temperature);  // reuse as probabilities
     sum += top_val[i];
   }
   int keep = found;

@@ -22,4 +22,68 @@ int32_t Backend::sample_token(const Tensor& logits, const SampleParams& params) 
   return sample_token_reference(host, params);
 }
 
+std::vector<float> Backend::mean_of_rows(const Tensor& x, std::span<const RowRange> ranges) {
+  const auto width = static_cast<std::size_t>(x.cols);
+  std::vector<double> sum(width, 0.0);
+  std::vector<float> rows;
+  int64_t count = 0;
+  for (const RowRange& r : ranges) {
+    require(r.begin >= 0 && r.begin <= r.end && r.end <= x.rows, "mean_of_rows: rows [{}, {}) of a {}-row tensor",
+            r.begin, r.end, x.rows);
+    rows.resize(static_cast<std::size_t>(r.end - r.begin) * width);
+    download(row_view(x, r.begin, r.end - r.begin), rows);
+    for (std::size_t i = 0; i < rows.size(); ++i) sum[i % width] += rows[i];
+    count += r.end - r.begin;
+  }
+  std::vector<float> mean(width, 0.0f);
+  for (std::size_t i = 0; i < width && count > 0; ++i) mean[i] = static_cast<float>(sum[i] / static_cast<double>(count));
+  return mean;
+}
+
+DecodeStep Backend::make_decode_step() {
+  return DecodeStep{std::make_shared<DecodeStepData>()};
+}
+
+namespace {
+DecodeStepData& host_step(const DecodeStep& step) {
+  require(step.storage != nullptr, "decode step: not made by make_decode_step");
+  return *static_cast<DecodeStepData*>(step.storage.get());
+}
+}  // namespace
+
+void Backend::set_decode_step(DecodeStep& step, int32_t token, int64_t pos) {
+  DecodeStepData& d = host_step(step);
+  d.token = token;
+  d.pos = pos;
+}
+
+void Backend::embed_step(const Tensor& table, const DecodeStep& step, Tensor& out) {
+  const int32_t ids[1] = {host_step(step).token};
+  embed(table, ids, out);
+}
+
+void Backend::rope_step(Tensor& x, int head_dim, const DecodeStep& step, float theta) {
+  rope(x, head_dim, host_step(step).pos, theta);
+}
+
+void Backend::store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,
+                            Tensor& cache_k, Tensor& cache_v) {
+  const int64_t slot = layout.slot_of(host_step(step).pos);
+  copy_rows(k, 0, cache_k, slot, 1);
+  copy_rows(v, 0, cache_v, slot, 1);
+}
+
+void Backend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
+                                    const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out) {
+  attention_decode(q, k, v, layout.slots_after(host_step(step).pos), n_heads, n_kv_heads, head_dim, out);
+}
+
+std::shared_ptr<void> Backend::record(const std::function<void()>&) {
+  return nullptr;
+}
+
+void Backend::replay(const std::shared_ptr<void>&) {
+  fail("backend {}: cannot replay a recording it did not make", name());
+}
+
 }  // namespace flux::engine

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/attention/attention_plan.h"
+#include "engine/backend/decode_step.h"
 #include "engine/backend/tensor.h"
 #include "engine/backend/token_sampling.h"
 
@@ -23,6 +25,11 @@ struct TimeMark {
 // What an attention prefill actually computed, for the report.
 struct AttentionStats {
   double density = 1.0;  // computed KV blocks / causal KV blocks
+};
+
+// A decode step's inputs (decode_step.h) in backend memory; set_decode_step writes them in stream order.
+struct DecodeStep {
+  std::shared_ptr<void> storage;
 };
 
 class Backend {
@@ -70,6 +77,29 @@ class Backend {
   // the layer's plan allows).
   virtual void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
                                 int n_kv_heads, int head_dim, Tensor& out) = 0;
+
+  // Decode-step forms of the position-dependent ops: they read the token and position from `step` when the work
+  // runs. The defaults keep the step on the host and call the ops above; CUDA keeps it on the device.
+  virtual DecodeStep make_decode_step();
+  virtual void set_decode_step(DecodeStep& step, int32_t token, int64_t pos);
+  virtual void embed_step(const Tensor& table, const DecodeStep& step, Tensor& out);  // out [1, cols]
+  virtual void rope_step(Tensor& x, int head_dim, const DecodeStep& step, float theta);
+  // Stores k/v [1, kv_dim] in the cache row `layout` gives the step's position.
+  virtual void store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,
+                             Tensor& cache_k, Tensor& cache_v);
+  // attention_decode over the layout.slots_after(pos) rows the step may attend.
+  virtual void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
+                                     const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out);
+
+  // Recording (CUDA graphs): record(body) captures the work `body` issues, without running it, and returns a
+  // handle that replay() launches. Null when the backend cannot record (the default; the caller runs body itself).
+  // body must issue the same work every time and read per-step values only through a DecodeStep.
+  virtual std::shared_ptr<void> record(const std::function<void()>& body);
+  virtual void replay(const std::shared_ptr<void>& recording);
+
+  // Column means of x over the rows of `ranges` (disjoint), as fp32 on the host: the router's boundary pooling.
+  // The default downloads those rows; CUDA reduces on the device and downloads only the means.
+  virtual std::vector<float> mean_of_rows(const Tensor& x, std::span<const RowRange> ranges);
 
   // Samples one token from logits [1, vocab] and reads back only its id. The default downloads the logits and runs
   // sample_token_reference; CUDA samples on the device.

@@ -20,4 +20,9 @@ struct Tensor {
   bool empty() const { return data == nullptr; }
 };
 
+// Rows [begin, end) of a tensor.
+struct RowRange {
+  int64_t begin = 0, end = 0;
+};
+
 }  // namespace flux::engine

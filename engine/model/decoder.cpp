@@ -106,19 +106,25 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
   return stats;
 }
 
-void Decoder::decode_layer(int layer, Tensor& x, int64_t pos, KvCache& kv) {
+Tensor Decoder::embed_step(const DecodeStep& step) {
+  Tensor x = backend_.empty(1, config_.hidden);
+  backend_.embed_step(weights_.embed_tokens, step, x);
+  return x;
+}
+
+void Decoder::decode_layer(int layer, Tensor& x, const DecodeStep& step, KvCache& kv) {
   const LayerWeights& w = weights_.layers.at(static_cast<std::size_t>(layer));
   Tensor q = backend_.empty(1, config_.q_dim());
   Tensor k = backend_.empty(1, config_.kv_dim());
   Tensor v = backend_.empty(1, config_.kv_dim());
   project_qkv(w, x, q, k, v);
-  backend_.rope(q, config_.head_dim, pos, config_.rope_theta);
-  backend_.rope(k, config_.head_dim, pos, config_.rope_theta);
-  kv.store(layer, pos, k, v);
+  backend_.rope_step(q, config_.head_dim, step, config_.rope_theta);
+  backend_.rope_step(k, config_.head_dim, step, config_.rope_theta);
+  kv.store_step(layer, k, v, step);
 
   Tensor attn = backend_.empty(1, config_.q_dim());
-  backend_.attention_decode(q, kv.keys(layer), kv.values(layer), kv.slots_in_use(layer), config_.n_heads,
-                            config_.n_kv_heads, config_.head_dim, attn);
+  backend_.attention_decode_step(q, kv.keys(layer), kv.values(layer), step, kv.layout(layer), config_.n_heads,
+                                 config_.n_kv_heads, config_.head_dim, attn);
   finish_layer(w, x, attn);
 }
 

@@ -32,8 +32,11 @@ class Decoder {
   // attention runs in one call; the rest of the layer stays chunked. Same result as chunk = 0 (one pass).
   AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
                                int64_t chunk = 0);
-  // One decode step of layer l for a single token x [1, hidden] at position pos.
-  void decode_layer(int layer, Tensor& x, int64_t pos, KvCache& kv);
+  // Embeds the decode step's token: [1, hidden].
+  Tensor embed_step(const DecodeStep& step);
+  // One decode step of layer l for a single token x [1, hidden] at the step's position (read where the work runs,
+  // so the same calls serve a recorded step). The caller advances the cache's host count after the step.
+  void decode_layer(int layer, Tensor& x, const DecodeStep& step, KvCache& kv);
   // Final norm + lm_head on the given rows of x: logits [rows, vocab].
   Tensor logits(const Tensor& x);
 

@@ -1,5 +1,7 @@
 #include "engine/router/layer_router.h"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -11,14 +13,16 @@ namespace {
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-std::vector<float> linear(const RouterLinear& l, const std::vector<float>& x, bool apply_silu) {
-  std::vector<float> y(static_cast<std::size_t>(l.out));
-  for (int o = 0; o < l.out; ++o) {
-    const float* w = l.weight.data() + static_cast<std::size_t>(o) * static_cast<std::size_t>(l.in);
-    double acc = l.bias[static_cast<std::size_t>(o)];
-    for (int i = 0; i < l.in; ++i) acc += static_cast<double>(w[i]) * x[static_cast<std::size_t>(i)];
-    y[static_cast<std::size_t>(o)] = apply_silu ? silu(static_cast<float>(acc)) : static_cast<float>(acc);
-  }
+// y [rows, out] = x [rows, in] · Wᵀ + b (then SiLU if asked): one OpenBLAS call for all the KV heads of a layer,
+// since the router runs between a layer's projections and its attention, on the prefill's critical path.
+std::vector<float> linear(const RouterLinear& l, const std::vector<float>& x, int rows, bool apply_silu) {
+  std::vector<float> y(static_cast<std::size_t>(rows) * static_cast<std::size_t>(l.out));
+  for (int r = 0; r < rows; ++r)
+    std::copy(l.bias.begin(), l.bias.end(), y.begin() + static_cast<std::ptrdiff_t>(r) * l.out);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, l.out, l.in, 1.0f, x.data(), l.in, l.weight.data(),
+              l.in, 1.0f, y.data(), l.out);
+  if (apply_silu)
+    for (float& v : y) v = silu(v);
   return y;
 }
 
@@ -86,14 +90,18 @@ std::vector<float> pool_keys(const RouterConfig& config, const float* keys, int6
   return out;
 }
 
-float LayerRouter::head_logit(int layer, const float* pooled) const {
+std::vector<float> LayerRouter::head_logits(int layer, const float* pooled, int n_heads) const {
   require(layer >= 0 && layer < n_layers(), "router: layer {} out of range 0..{}", layer, n_layers() - 1);
   const RouterLayerWeights& w = layers_[static_cast<std::size_t>(layer)];
-  std::vector<float> x(pooled, pooled + config_.head_dim);
+  std::vector<float> x(pooled, pooled + static_cast<std::size_t>(n_heads) * static_cast<std::size_t>(config_.head_dim));
   // The task features feed the router head directly (Elastic AttentionRouter.forward: no residual).
-  x = linear(w.feat2, linear(w.feat0, x, true), false);
-  x = linear(w.head2, linear(w.head0, x, true), true);
-  return linear(w.head4, x, false)[0];
+  x = linear(w.feat2, linear(w.feat0, x, n_heads, true), n_heads, false);
+  x = linear(w.head2, linear(w.head0, x, n_heads, true), n_heads, true);
+  return linear(w.head4, x, n_heads, false);
+}
+
+float LayerRouter::head_logit(int layer, const float* pooled) const {
+  return head_logits(layer, pooled, 1)[0];
 }
 
 RouterDecision LayerRouter::decide(int layer, const float* keys, int64_t n_tokens, int n_kv_heads,
@@ -109,8 +117,7 @@ RouterDecision LayerRouter::decide_pooled(int layer, const std::vector<float>& p
   require(n_kv_heads > 0 && pooled.size() == static_cast<std::size_t>(n_kv_heads) * static_cast<std::size_t>(head_dim),
           "router: pooled keys hold {} values, expected {} heads x {}", pooled.size(), n_kv_heads, head_dim);
   double sum = 0.0;
-  for (int h = 0; h < n_kv_heads; ++h)
-    sum += head_logit(layer, pooled.data() + static_cast<std::size_t>(h) * static_cast<std::size_t>(head_dim));
+  for (const float logit : head_logits(layer, pooled.data(), n_kv_heads)) sum += logit;
   RouterDecision d;
   d.logit = static_cast<float>(sum / n_kv_heads);
   d.prob = 1.0f / (1.0f + std::exp(-d.logit / config_.temperature));

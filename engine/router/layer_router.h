@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend/tensor.h"
 #include "engine/runtime/routing_plan.h"
 
 namespace flux::engine {
@@ -57,6 +58,8 @@ class LayerRouter {
   RouterDecision decide_pooled(int layer, const std::vector<float>& pooled, int n_kv_heads) const;
   // The per-head logit of one pooled head vector p[head_dim].
   float head_logit(int layer, const float* pooled) const;
+  // The logits of n_heads pooled head vectors [n_heads, head_dim] at once.
+  std::vector<float> head_logits(int layer, const float* pooled, int n_heads) const;
 
  private:
   RouterConfig config_;
@@ -64,9 +67,6 @@ class LayerRouter {
 };
 
 // The token rows the configured pooling reads: [first, first+count) ranges, ascending and disjoint.
-struct RowRange {
-  int64_t begin = 0, end = 0;
-};
 std::vector<RowRange> pooling_rows(const RouterConfig& config, int64_t n_tokens);
 
 // Mean over the pooling rows of keys [n_tokens, n_kv_heads·head_dim] → pooled [n_kv_heads·head_dim].

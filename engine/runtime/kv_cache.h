@@ -17,6 +17,11 @@ class KvCache {
 
   // Stores keys/values of positions [pos0, pos0 + k.rows) of a layer.
   void store(int layer, int64_t pos0, const Tensor& k, const Tensor& v);
+  // Stores one decode step's k/v [1, kv_dim] at the step's position (read where the step runs). The host count of
+  // stored positions moves only with advance(), once per step for every layer, so a recorded step can replay.
+  void store_step(int layer, const Tensor& k, const Tensor& v, const DecodeStep& step);
+  // Marks position `pos` stored in every layer (after a decode step at pos).
+  void advance(int64_t pos);
   // Shrinks a layer to sinks + ring window (call once, after that layer's prefill).
   void make_streaming(int layer, int sink, int window);
 
@@ -24,6 +29,8 @@ class KvCache {
   const Tensor& values(int layer) const { return layers_[static_cast<std::size_t>(layer)].v; }
   // Number of stored rows a decode step attends.
   int64_t slots_in_use(int layer) const;
+  // How the layer's rows map to positions (dense, or sinks + ring after make_streaming).
+  KvLayout layout(int layer) const;
   std::size_t bytes(int layer) const;
   int64_t capacity() const { return capacity_; }
 
@@ -31,10 +38,8 @@ class KvCache {
   struct Layer {
     Tensor k, v;
     int64_t positions = 0;  // positions stored so far (next position to store)
-    bool streaming = false;
-    int sink = 0, window = 0;
+    KvLayout layout;  // window 0 = dense
   };
-  int64_t slot_of(const Layer& layer, int64_t pos) const;
 
   Backend& backend_;
   int kv_dim_;

@@ -66,24 +66,10 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
 }
 
 RouterDecision Session::run_router(int layer, const Tensor& keys) {
-  const ModelConfig& cfg = decoder_.config();
-  Backend& backend = decoder_.backend();
-  // Only the rows the pooling reads leave the device; their plain mean is the pooled vector.
+  // Only the pooled means leave the backend.
   const std::vector<RowRange> ranges = pooling_rows(router_->config(), keys.rows);
-  const auto width = static_cast<std::size_t>(keys.cols);
-  std::vector<double> sum(width, 0.0);
-  std::vector<float> rows;
-  int64_t count = 0;
-  for (const RowRange& r : ranges) {
-    rows.resize(static_cast<std::size_t>(r.end - r.begin) * width);
-    backend.download(backend.row_view(keys, r.begin, r.end - r.begin), rows);
-    for (std::size_t i = 0; i < rows.size(); ++i) sum[i % width] += rows[i];
-    count += r.end - r.begin;
-  }
-  std::vector<float> pooled(width, 0.0f);
-  for (std::size_t i = 0; i < width && count > 0; ++i)
-    pooled[i] = static_cast<float>(sum[i] / static_cast<double>(count));
-  return router_->decide_pooled(layer, pooled, cfg.n_kv_heads);
+  const std::vector<float> pooled = decoder_.backend().mean_of_rows(keys, ranges);
+  return router_->decide_pooled(layer, pooled, decoder_.config().n_kv_heads);
 }
 
 void Session::set_prefill_chunk(int64_t rows) {
@@ -116,13 +102,36 @@ std::vector<float> Session::prefill_all_logits(std::span<const int32_t> tokens, 
 
 Tensor Session::decode_logits(int32_t token) {
   check_cancel();
+  const ModelConfig& cfg = decoder_.config();
   require(position_ > 0, "decode: run prefill first");
   require(position_ < kv_.capacity(), "decode: the context of {} positions is full", kv_.capacity());
-  const int32_t ids[1] = {token};
-  Tensor x = decoder_.embed(ids);
-  for (int l = 0; l < decoder_.config().n_layers; ++l) decoder_.decode_layer(l, x, position_, kv_);
+  require(token >= 0 && token < cfg.vocab_size, "token id {} is outside the vocabulary (0..{})", token,
+          cfg.vocab_size - 1);
+  Backend& backend = decoder_.backend();
+  if (!decode_step_.storage) {
+    decode_step_ = backend.make_decode_step();
+    step_logits_ = backend.empty(1, cfg.vocab_size);
+  }
+  backend.set_decode_step(decode_step_, token, position_);
+  if (!decode_record_tried_) {
+    decode_record_tried_ = true;
+    decode_recording_ = backend.record([this] { run_decode_step(); });
+  }
+  if (decode_recording_) {
+    backend.replay(decode_recording_);
+  } else {
+    run_decode_step();
+  }
+  kv_.advance(position_);
   ++position_;
-  return decoder_.logits(x);
+  return step_logits_;
+}
+
+void Session::run_decode_step() {
+  Tensor x = decoder_.embed_step(decode_step_);
+  for (int l = 0; l < decoder_.config().n_layers; ++l) decoder_.decode_layer(l, x, decode_step_, kv_);
+  const Tensor logits = decoder_.logits(x);
+  decoder_.backend().copy_rows(logits, 0, step_logits_, 0, 1);
 }
 
 std::vector<float> Session::decode(int32_t token) {

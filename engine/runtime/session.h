@@ -37,8 +37,11 @@ class Session {
   std::vector<float> prefill_all_logits(std::span<const int32_t> tokens, const RoutingPlan& plan);
   // Feeds one token at the next position; returns its logits [vocab].
   std::vector<float> decode(int32_t token);
-  // Same, leaving the logits [1, vocab] on the backend.
+  // Same, leaving the logits [1, vocab] on the backend, in a buffer the next step overwrites. The first step is
+  // recorded where the backend can (CUDA graph) and later steps replay it: one launch per token.
   Tensor decode_logits(int32_t token);
+  // Whether decode steps replay a recording (false on the CPU, before the first step, or when recording failed).
+  bool decode_recorded() const { return decode_recording_ != nullptr; }
 
   // Prefill processes the prompt in chunks of this many rows per layer (0 = the whole prompt at once): activations
   // then scale with the chunk, not the prompt, so 128K-token prompts fit next to 8B weights (Decoder::prefill_layer).
@@ -57,6 +60,7 @@ class Session {
                      const std::function<void(const LayerReport&)>& on_layer);
   void check_cancel() const;
   RouterDecision run_router(int layer, const Tensor& keys);
+  void run_decode_step();  // the work of one decode step, reading token and position from decode_step_
 
   Decoder& decoder_;
   KvCache kv_;
@@ -64,6 +68,10 @@ class Session {
   int64_t position_ = 0;
   const LayerRouter* router_ = nullptr;
   int64_t prefill_chunk_ = 0;
+  DecodeStep decode_step_;
+  Tensor step_logits_;
+  std::shared_ptr<void> decode_recording_;
+  bool decode_record_tried_ = false;
 };
 
 }  // namespace flux::engine

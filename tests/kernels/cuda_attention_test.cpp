@@ -159,7 +159,7 @@ TEST_P(CudaDecode, MatchesCpu) {
 INSTANTIATE_TEST_SUITE_P(Grid, CudaDecode,
                          ::testing::Combine(::testing::Values(int64_t{1}, int64_t{100}, int64_t{257}, int64_t{1000},
                                                               int64_t{5000}),
-                                            ::testing::Values(1, 3, 4), ::testing::Values(16, 32, 64, 128)));
+                                            ::testing::Values(1, 3, 4, 6, 12), ::testing::Values(16, 32, 64, 128)));
 
 }  // namespace
 }  // namespace flux::engine::testing_gpu

@@ -48,7 +48,9 @@ TEST(CudaBackend, UploadDownloadRoundsToBf16AndViewsAndCopiesRows) {
 TEST(CudaBackend, MatmulMatchesCpu) {
   FLUX_REQUIRE_GPU();
   BackendPair p;
-  const int64_t shapes[][3] = {{1, 64, 96}, {37, 576, 192}, {100, 128, 1000}, {257, 64, 64}, {3, 1536, 576}};
+  // n <= 4 with in % 8 == 0 take the GEMV kernel (kernels/gemv.cu), the rest cuBLASLt; {1, 60, 7} falls back.
+  const int64_t shapes[][3] = {{1, 64, 96},   {37, 576, 192}, {100, 128, 1000}, {257, 64, 64}, {3, 1536, 576},
+                               {1, 4096, 1000}, {2, 1536, 49}, {4, 576, 1536},  {1, 60, 7},    {1, 12288, 33}};
   uint32_t seed = 10;
   for (const auto& s : shapes) {
     const auto x = random_bf16(static_cast<std::size_t>(s[0] * s[1]), seed++);
@@ -153,6 +155,24 @@ TEST(CudaBackend, TimingMarksMeasureNonNegativeTime) {
   gpu->matmul(x, x, y);
   const TimeMark b = gpu->mark();
   EXPECT_GE(gpu->elapsed_ms(a, b), 0.0);
+}
+
+// The router's boundary pooling on the device: column means over row ranges, against the host (double) sums.
+TEST(CudaBackend, MeanOfRowsMatchesTheHostPooling) {
+  FLUX_REQUIRE_GPU();
+  BackendPair p;
+  const int64_t rows = 300, cols = 200;
+  const auto x = random_bf16(static_cast<std::size_t>(rows * cols), 77, 3.0f);
+  const Tensor cx = p.cpu->upload(x, rows, cols), gx = p.gpu->upload(x, rows, cols);
+  const std::vector<std::vector<RowRange>> cases = {{{0, 100}, {200, 300}}, {{0, 300}}, {{7, 8}}, {{0, 0}, {5, 9}}};
+  for (const auto& ranges : cases) {
+    const std::vector<float> want = p.cpu->mean_of_rows(cx, ranges);
+    const std::vector<float> got = p.gpu->mean_of_rows(gx, ranges);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(cols));
+    EXPECT_LT(rel_err(got, want), 1e-5) << ranges.size() << " ranges, first [" << ranges[0].begin << ", "
+                                        << ranges[0].end << ")";
+  }
+  EXPECT_THROW(p.gpu->mean_of_rows(gx, std::vector<RowRange>{{290, 301}}), Error);
 }
 
 }  // namespace

@@ -301,7 +301,7 @@ def main():
     standardize_router_inputs(model, state, train, a.device, log)
     opt = torch.optim.AdamW(router.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
     # The schedules (warmup + cosine LR, τ annealing) run over `plan["total"]` steps: --steps, or fewer when the
-    # time budget cannot fit them (estimated after the first 10 steps), so a budget-limited run still ends annealed.
+    # time budget cannot fit them (estimated from steps 10-30), so a budget-limited run still ends annealed.
     plan = {"total": a.steps}
 
     def lr_factor(s):
@@ -322,8 +322,10 @@ def main():
             log(f"time budget reached at step {step}")
             break
         if step == 10:
-            per_step = (time.time() - t_train) / 10
-            fit = 10 + int((deadline - time.time()) / per_step)
+            t_10 = time.time()  # the first steps include warm-up (kernel autotuning, allocator growth)
+        if step == 30:
+            per_step = (time.time() - t_10) / 20
+            fit = 30 + int((deadline - time.time()) / per_step)
             if fit < plan["total"]:
                 plan["total"] = max(20, fit)
                 log(f"{per_step:.2f}s/step: the time budget fits {plan['total']} steps; schedules shortened")
