@@ -389,6 +389,20 @@ void CudaBackend::reset_peak_memory() {
   FLUX_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
 }
 
+engine::DeviceMemory CudaBackend::device_memory() {
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));  // frees queued on the stream have happened
+  cudaMemPool_t pool = nullptr;
+  FLUX_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, ctx_->device));
+  uint64_t used = 0, reserved = 0;
+  FLUX_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used));
+  FLUX_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
+  engine::DeviceMemory m;
+  m.in_use = static_cast<std::size_t>(used);
+  m.reserved = static_cast<std::size_t>(reserved);
+  FLUX_CUDA_CHECK(cudaMemGetInfo(&m.device_free, &m.device_total));
+  return m;
+}
+
 TimeMark CudaBackend::mark() {
   cudaEvent_t event = nullptr;
   FLUX_CUDA_CHECK(cudaEventCreate(&event));

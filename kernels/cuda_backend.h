@@ -76,6 +76,7 @@ class CudaBackend final : public engine::Backend {
   // workspace (cudaMalloc, fixed size) is not in it.
   std::size_t peak_memory_bytes() override;
   void reset_peak_memory() override;
+  engine::DeviceMemory device_memory() override;
 
   TimeMark mark() override;
   double elapsed_ms(const TimeMark& from, const TimeMark& to) override;

@@ -7,6 +7,7 @@
 # Usage: tools/fuzz.sh [seconds per target, default 60] [target ...]   Env: FLUX_FUZZ_BUILD_DIR, FLUX_JOBS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 seconds="${1:-60}"
 shift || true
 build_dir="${FLUX_FUZZ_BUILD_DIR:-build-fuzz}"
@@ -23,6 +24,12 @@ CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S . -B "$build_dir" -G Ninja -DCM
   -DFLUX_FUZZ=ON -DFLUX_WERROR=OFF -DFLUX_WITH_CUDA=OFF -DFLUX_WITH_UI=OFF >/dev/null
 cmake --build "$build_dir" -j "${FLUX_JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
+built=$(date +%s)
+
+# Entries that need real file names (safetensors_index writes its input as a model folder's index) use $TMPDIR: on
+# tmpfs that is ~10x faster than on disk (6,000 vs 500 exec/s), so prefer /dev/shm where there is one.
+if [ -z "${FLUX_FUZZ_TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then FLUX_FUZZ_TMPDIR=/dev/shm; fi
+export TMPDIR="${FLUX_FUZZ_TMPDIR:-${TMPDIR:-/tmp}}"
 export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 status=0
@@ -51,4 +58,5 @@ for t in "${targets[@]}"; do
 done
 echo "== fuzz summary (${seconds}s per target)"
 printf '%s\n' "${summary[@]}"
+echo "fuzz: build $((built - start)) s, fuzzing $(($(date +%s) - built)) s"
 exit "$status"

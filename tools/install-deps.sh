@@ -10,6 +10,8 @@ packages=(
   libicu-dev libcli11-dev
   # tests
   libgtest-dev libgmock-dev
+  # fuzzing (tools/fuzz.sh): clang 14 and its libFuzzer/sanitizer runtimes (only Recommended by clang, so named here)
+  clang libclang-rt-14-dev
   # ui
   qt6-base-dev libqt6charts6-dev libqt6svg6-dev libqt6opengl6-dev libgl-dev
   # headless runs and screenshots

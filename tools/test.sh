@@ -13,3 +13,6 @@ QT_QPA_PLATFORM=offscreen ctest --test-dir "$build_dir" --output-on-failure -j "
 # Then the same suite (CPU, no UI) under ASan + UBSan + LeakSanitizer: zero reports or the run fails.
 # FLUX_SANITIZE_SUITE=0 skips it for a quick local check.
 if [ "${FLUX_SANITIZE_SUITE:-1}" != 0 ]; then bash tools/sanitize.sh "$@"; fi
+# Then a short libFuzzer run of every parser target under ASan + UBSan (the long runs are by hand, docs/reliability.md):
+# FLUX_FUZZ_SECONDS per target (default 15); 0 skips it.
+if [ "${FLUX_FUZZ_SECONDS:-15}" != 0 ]; then bash tools/fuzz.sh "${FLUX_FUZZ_SECONDS:-15}"; fi

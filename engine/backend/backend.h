@@ -22,6 +22,15 @@ struct TimeMark {
   std::shared_ptr<void> event;
 };
 
+// Device memory as a backend's allocator and driver see it (all zero where not tracked: the CPU backend). The GPU soak
+// (tests/soak/cpu_soak.cpp --backend cuda) checks that in_use returns to its baseline after every run.
+struct DeviceMemory {
+  std::size_t in_use = 0;        // allocated through the backend's pool and not yet freed (this process, all backends)
+  std::size_t reserved = 0;      // held by that pool: in use plus cached for reuse
+  std::size_t device_free = 0;   // free on the device (driver view, all processes)
+  std::size_t device_total = 0;
+};
+
 // What an attention prefill actually computed, for the report.
 struct AttentionStats {
   double density = 1.0;  // computed KV blocks / causal KV blocks
@@ -108,6 +117,8 @@ class Backend {
   // Device memory high-water mark in bytes since the backend was made or reset_peak_memory (0 when not tracked).
   virtual std::size_t peak_memory_bytes() { return 0; }
   virtual void reset_peak_memory() {}
+  // The device memory now, after the work queued so far has finished.
+  virtual DeviceMemory device_memory() { return {}; }
 
   // Timing.
   virtual TimeMark mark() = 0;

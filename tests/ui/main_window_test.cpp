@@ -262,6 +262,30 @@ class MainWindowTest : public QObject {
     QVERIFY(text.indexOf(QStringLiteral("Model loaded"), marker) > marker);  // and the app's own lines
   }
 
+  // Hostile prompts reach the engine through the same path as a normal run; the engine's message is what the error
+  // dialog shows (errorShown carries it), no run is added, and the window stays usable (docs/reliability.md).
+  void hostilePromptsShowTheEngineError() {
+    QSignalSpy errors(w_.get(), &flux::ui::MainWindow::errorShown);
+    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
+    const int runs = w_->history()->count();
+    w_->setPrompt(QStringLiteral("  \n\t "));
+    w_->startRun();
+    QVERIFY(errors.wait(kRunTimeoutMs));
+    QCOMPARE(errors.takeFirst().at(0).toString(), QStringLiteral("the prompt is empty"));
+    QVERIFY(!w_->isRunning());
+    w_->setPrompt(QStringLiteral("word ").repeated(9000));  // ~9000 tokens; SmolLM2's context holds 8192
+    w_->startRun();
+    QVERIFY(errors.wait(kRunTimeoutMs));
+    const QString over = errors.takeFirst().at(0).toString();
+    QVERIFY2(over.contains(QStringLiteral("but the context holds")), qPrintable(over));
+    QVERIFY(!w_->isRunning());
+    QVERIFY(done.isEmpty());
+    QCOMPARE(w_->history()->count(), runs);
+    w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
+    const RunReport after = runOnce(2);
+    QCOMPARE(QString::fromStdString(after.status), QStringLiteral("ok"));
+  }
+
   void cleanupTestCase() { w_.reset(); }
 };
 

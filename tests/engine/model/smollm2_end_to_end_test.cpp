@@ -2,7 +2,9 @@
 // answer and the run report. tools/fetch-demo-model.sh puts the file in models/ (CI runs it before the tests).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/runtime/engine.h"
@@ -84,6 +86,59 @@ TEST_F(SmolLM2, CancelledRunReturnsAPartialReport) {
   const RunReport report = engine_->run(request, nullptr, &cancel);
   EXPECT_EQ(report.status, "cancelled");
   EXPECT_TRUE(report.tokens.empty());
+}
+
+// Invalid UTF-8 in a prompt is not an error: the bytes are tokenized as given (byte-level BPE covers every byte, as
+// HF tokenizers do), the run completes, and its report serializes as valid JSON (nlohmann throws on invalid UTF-8).
+TEST_F(SmolLM2, InvalidUtf8PromptRunsAndItsReportSerializes) {
+  ASSERT_NE(engine_, nullptr);
+  RunRequest request;
+  request.prompt = "caf\xc3 \xff\xfe \xed\xa0\x80 ok";
+  request.settings.max_new_tokens = 2;
+  const RunReport report = engine_->run(request);
+  EXPECT_EQ(report.status, "ok");
+  EXPECT_GT(report.prompt_tokens, 5);
+  EXPECT_EQ(report.tokens.size(), 2u);
+  EXPECT_NO_THROW((void)report.to_json().dump());
+}
+
+// Cancellation is prompt (docs/reliability.md): the engine checks the flag before every layer, so a cancel that
+// lands while layer k is being prefilled stops the run before layer k+1 starts — at most one layer's time. The
+// observer sets the flag from inside the prefill of layer 7 (on the engine thread, so the timing is exact).
+TEST_F(SmolLM2, CancelDuringPrefillStopsBeforeTheNextLayer) {
+  ASSERT_NE(engine_, nullptr);
+  constexpr int kCancelAt = 7;
+  struct CancelAtLayer : RunObserver {
+    std::atomic<bool>* cancel = nullptr;
+    std::vector<int> prefilled;
+    int tokens = 0;
+    void on_layer_prefilled(const LayerReport& layer) override {
+      prefilled.push_back(layer.index);
+      if (layer.index == kCancelAt) cancel->store(true);
+    }
+    void on_token(int, const TokenReport&) override { ++tokens; }
+  };
+  std::atomic<bool> cancel{false};
+  CancelAtLayer observer;
+  observer.cancel = &cancel;
+  RunRequest request;
+  request.prompt = "Explain briefly why leaves change colour in autumn.";
+  request.settings.max_new_tokens = 4;
+  const RunReport report = engine_->run(request, &observer, &cancel);
+  EXPECT_EQ(report.status, "cancelled");
+  EXPECT_EQ(report.stop_reason, "cancelled");
+  EXPECT_EQ(observer.tokens, 0);
+  EXPECT_TRUE(report.tokens.empty());
+  std::vector<int> expected(kCancelAt + 1);
+  for (int i = 0; i <= kCancelAt; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(observer.prefilled, expected);  // layer kCancelAt + 1 never ran
+  ASSERT_EQ(report.layers.size(), static_cast<std::size_t>(kCancelAt + 1));
+  EXPECT_EQ(report.layers.back().index, kCancelAt);
+
+  // The engine stays usable: the same request without a cancel runs to completion.
+  const RunReport again = engine_->run(request);
+  EXPECT_EQ(again.status, "ok");
+  EXPECT_EQ(again.layers.size(), 30u);
 }
 
 }  // namespace
