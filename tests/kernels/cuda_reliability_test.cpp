@@ -1,8 +1,6 @@
 // Reliability on the GPU at the 8B shape (random Qwen3-8B weights, 16 GB): a request too large for the device is an
 // Error naming the out-of-memory condition, the pool's usage returns to where it was and the engine keeps working;
 // a cancel raised after the first layer of a 128K-token prefill stops the run before the next layer starts.
-#include <cuda_runtime.h>
-
 #include <atomic>
 #include <chrono>
 #include <numeric>
@@ -12,17 +10,6 @@
 
 namespace flux::engine::testing_gpu {
 namespace {
-
-// Bytes in use in the default stream-ordered pool (every CudaBackend tensor comes from it).
-std::size_t pool_bytes_in_use() {
-  int device = 0;
-  cudaGetDevice(&device);
-  cudaMemPool_t pool = nullptr;
-  cudaDeviceGetDefaultMemPool(&pool, device);
-  uint64_t used = 0;
-  cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used);
-  return static_cast<std::size_t>(used);
-}
 
 std::unique_ptr<Engine> load_8b(int context_length) {
   EngineOptions options;
@@ -45,7 +32,7 @@ RunRequest tokens_request(int64_t n_prompt, int max_new) {
 TEST(CudaReliability, AMillionTokenRequestIsAnOutOfMemoryErrorAndTheEngineStaysUsable) {
   FLUX_REQUIRE_GPU();
   auto engine = load_8b((1 << 20) + 64);
-  const std::size_t baseline = pool_bytes_in_use();
+  const std::size_t baseline = engine->backend().device_memory().in_use;
   std::string message;
   try {
     engine->run(tokens_request(1 << 20, 1));  // 1M positions of KV: ~151 GB at this shape
@@ -53,17 +40,14 @@ TEST(CudaReliability, AMillionTokenRequestIsAnOutOfMemoryErrorAndTheEngineStaysU
     message = e.what();
   }
   EXPECT_NE(message.find("out of memory"), std::string::npos) << "message: " << message;
-  engine->backend().synchronize();  // frees are stream-ordered
-  EXPECT_EQ(pool_bytes_in_use(), baseline) << "the failed request left device memory allocated";
+  EXPECT_EQ(engine->backend().device_memory().in_use, baseline) << "the failed request left device memory allocated";
   const RunReport ok = engine->run(tokens_request(512, 4));
   EXPECT_EQ(ok.status, "ok");
   EXPECT_EQ(ok.tokens.size(), 4u);
   // The first run leaves the backend's caches (sampling scratch, RoPE tables); a second run adds nothing.
-  engine->backend().synchronize();
-  const std::size_t after_first = pool_bytes_in_use();
+  const std::size_t after_first = engine->backend().device_memory().in_use;
   EXPECT_EQ(engine->run(tokens_request(512, 4)).status, "ok");
-  engine->backend().synchronize();
-  EXPECT_EQ(pool_bytes_in_use(), after_first);
+  EXPECT_EQ(engine->backend().device_memory().in_use, after_first);
   std::cout << "[metric] 1M-token request on qwen3-8b: \"" << message << "\"\n";
 }
 

@@ -30,6 +30,8 @@ gpu_filter='CudaBackend.*:CudaPrefillChunked.*:Grid/CudaPrefill.MatchesCpu/4?:Gr
 gpu_filter+=':Grid/CudaDecode.MatchesCpu/2?:TinyModels/CudaModel.*'
 # Tensor-core prefill at production blocks (Full n=1000, blocks 64/128, d 64/128) and the XAttention kernels.
 gpu_filter+=':Blocks/CudaPrefillLong.MatchesCpu/?:CudaXAttnSelect.*:Shapes/CudaXAttnScores.*'
+# Decode steps (device positions, recorded graphs), GEMV shapes, device sampling and pooling.
+gpu_filter+=':CudaDecodeStep.*:CudaBackend.MatmulMatchesCpu:CudaSampling.*:CudaBackend.MeanOfRows*'
 step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
   --gtest_filter="$gpu_filter"
 step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests \
