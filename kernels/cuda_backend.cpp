@@ -79,7 +79,12 @@ CudaBackend::~CudaBackend() {
 std::shared_ptr<void> CudaBackend::allocate(std::size_t bytes) {
   bytes = std::max<std::size_t>(bytes, 256);
   void* p = nullptr;
-  const cudaError_t err = cudaMallocAsync(&p, bytes, ctx_->stream);
+  cudaError_t err = cudaMallocAsync(&p, bytes, ctx_->stream);
+  if (err == cudaErrorMemoryAllocation) {  // memory cached by the pools may be what is missing: return it, retry once
+    cudaGetLastError();
+    release_cached_memory();
+    err = cudaMallocAsync(&p, bytes, ctx_->stream);
+  }
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     std::size_t free_bytes = 0, total_bytes = 0;
@@ -322,7 +327,28 @@ std::shared_ptr<void> CudaBackend::record(const std::function<void()>& body) {
 
 void CudaBackend::replay(const std::shared_ptr<void>& recording) {
   require(recording != nullptr, "cuda backend: replay of an empty recording");
-  FLUX_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(recording.get()), ctx_->stream));
+  const auto exec = static_cast<cudaGraphExec_t>(recording.get());
+  cudaError_t err = cudaGraphLaunch(exec, ctx_->stream);
+  if (err == cudaErrorMemoryAllocation) {
+    // The recording's activations come from the graph pool, which cannot use what the stream pool still caches
+    // (e.g. the KV cache of a request that just failed for lack of memory): return that, retry once.
+    cudaGetLastError();
+    release_cached_memory();
+    err = cudaGraphLaunch(exec, ctx_->stream);
+  }
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    engine::fail("CUDA out of memory launching a recorded decode step");
+  }
+  FLUX_CUDA_CHECK(err);
+}
+
+void CudaBackend::release_cached_memory() {
+  cudaStreamSynchronize(ctx_->stream);  // frees queued on the stream have happened
+  cudaMemPool_t pool = nullptr;
+  if (cudaDeviceGetDefaultMemPool(&pool, ctx_->device) == cudaSuccess) cudaMemPoolTrimTo(pool, 0);
+  cudaDeviceGraphMemTrim(ctx_->device);
+  cudaGetLastError();
 }
 
 Tensor CudaBackend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {

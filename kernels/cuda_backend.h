@@ -85,6 +85,8 @@ class CudaBackend final : public engine::Backend {
  private:
   // Stream-ordered device allocation (freed on the stream when the last handle goes).
   std::shared_ptr<void> allocate(std::size_t bytes);
+  // Returns the memory the stream pool caches and the graph pool holds to the device (after an out-of-memory).
+  void release_cached_memory();
   std::vector<float> download_rows(const Tensor& t);
   engine::DecodeStepData* device_step(const engine::DecodeStep& step);
   // Decode attention over n_slots rows, or over layout.slots_after(*pos) of them when pos (device) is set.
