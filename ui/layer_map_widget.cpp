@@ -23,7 +23,9 @@ LayerMapWidget::LayerMapWidget(LayerTableModel* model, QWidget* parent) : QWidge
   view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   view_->verticalHeader()->hide();
   view_->verticalHeader()->setDefaultSectionSize(20);
-  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  // Columns as wide as their contents; the router-probability bar takes the rest.
+  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  view_->horizontalHeader()->setSectionResizeMode(LayerTableModel::ColRouterProb, QHeaderView::Stretch);
   view_->setContextMenuPolicy(Qt::CustomContextMenu);
   view_->setToolTip(
       tr("Right-click selected layers to force FA / SA or return them to Auto; double-click cycles "

@@ -239,6 +239,13 @@ void MainWindow::rememberModel(const QString& path) {
   rebuildRecent();
 }
 
+bool MainWindow::openLastModel() {
+  const QString last = QSettings().value(QStringLiteral("lastModel")).toString();
+  if (last.isEmpty() || !QFileInfo::exists(last)) return false;
+  openModel(last);
+  return true;
+}
+
 void MainWindow::rebuildRecent() {
   recent_menu_->clear();
   const QStringList recent = QSettings().value(QStringLiteral("recentModels")).toStringList();

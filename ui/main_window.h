@@ -40,6 +40,8 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   void openModel(const QString& path);
+  // Opens the model of the last session (QSettings "lastModel") when it still exists; false when there is none.
+  bool openLastModel();
   // "auto", "cpu" or "cuda": the backend of the next model load (File → Backend; saved in the settings).
   void setBackend(const QString& backend);
   QString backend() const;

@@ -1,5 +1,6 @@
 #include "ui/timing_charts.h"
 
+#include <QApplication>
 #include <QBarSet>
 #include <QBuffer>
 #include <QChart>
@@ -25,6 +26,8 @@ namespace flux::ui {
 using engine::LayerMode;
 
 namespace {
+
+const QColor kDecodeColor(0x1f, 0x9e, 0xd8);
 
 // Whole-number ticks, about five of them: 1, 2, 5, 10, 20, 50, ...
 double tickStep(double span) {
@@ -85,6 +88,7 @@ TimingCharts::TimingCharts(QWidget* parent) : QWidget(parent) {
 
   decode_ = new QLineSeries();
   decode_->setName(tr("ms/token"));
+  decode_->setColor(kDecodeColor);
   cumulative_ = new QLineSeries();
   cumulative_->setName(tr("cumulative ms"));
   QPen dashed(QColor(0x2e, 0x9d, 0x5a));
@@ -123,6 +127,7 @@ TimingCharts::TimingCharts(QWidget* parent) : QWidget(parent) {
 
   for (QChart* chart : {prefill, decode}) {
     chart->setMargins(QMargins(2, 2, 2, 2));
+    chart->setBackgroundVisible(false);  // the window colour shows through, in both palettes
     chart->setBackgroundRoundness(0);
     QFont title = chart->titleFont();
     title.setBold(true);
@@ -255,8 +260,11 @@ QString TimingCharts::headline() const {
 void TimingCharts::setDark(bool dark) {
   for (ZoomableChartView* view : {prefill_view_, decode_view_}) {
     view->chart()->setTheme(dark ? QChart::ChartThemeDark : QChart::ChartThemeLight);
-    view->setBackgroundBrush(palette().window());
+    view->chart()->setBackgroundVisible(false);
+    // The new palette is already the application's here: white (base) charts in light, window-grey in dark.
+    view->setBackgroundBrush(dark ? QApplication::palette().window() : QApplication::palette().base());
   }
+  decode_->setColor(kDecodeColor);
   // A theme resets series colours: put the mode colours back (colour keeps its meaning in both palettes).
   fa_->setColor(modeColor(LayerMode::FA));
   sa_->setColor(modeColor(LayerMode::SA));

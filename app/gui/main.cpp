@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error: %s\n", qPrintable(message));
       quit(1);
     });
-  if (parser.isSet("model")) window.openModel(parser.value("model"));
+  if (parser.isSet("model"))
+    window.openModel(parser.value("model"));
+  else
+    window.openLastModel();  // a plain start continues where the last session was
   return app.exec();
 }

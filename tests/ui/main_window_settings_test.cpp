@@ -2,14 +2,14 @@
 // recent models survive a close/reopen through QSettings; a dropped .txt becomes the prompt, a dropped .gguf is
 // opened as a model (a corrupt one gives the engine's error); Run stays disabled until a model is loaded.
 #include <QApplication>
-#include <QDropEvent>
 #include <QDockWidget>
+#include <QDropEvent>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
+#include <QPlainTextEdit>
 #include <QSettings>
 #include <QSignalSpy>
-#include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
@@ -43,7 +43,8 @@ class MainWindowSettingsTest : public QObject {
   }
 
   void windowStateRecentModelsAndPaletteSurviveRestart() {
-    QSettings().setValue(QStringLiteral("recentModels"), QStringList{QStringLiteral("/models/a.gguf"), QStringLiteral("/models/b")});
+    QSettings().setValue(QStringLiteral("recentModels"),
+                         QStringList{QStringLiteral("/models/a.gguf"), QStringLiteral("/models/b")});
     {
       flux::ui::MainWindow w;
       w.show();
@@ -94,8 +95,30 @@ class MainWindowSettingsTest : public QObject {
     QApplication::sendEvent(&w, &drop);
     QVERIFY(w.isLoading());
     QVERIFY(errors.wait(60'000));
-    QVERIFY2(errors.first().at(0).toString().contains(QStringLiteral("broken.gguf")), qPrintable(errors.first().at(0).toString()));
+    QVERIFY2(errors.first().at(0).toString().contains(QStringLiteral("broken.gguf")),
+             qPrintable(errors.first().at(0).toString()));
     QVERIFY(!w.isLoading());
+  }
+
+  void lastModelIsReopened() {
+    QTemporaryDir dir;
+    flux::ui::MainWindow w;
+    w.setErrorDialogs(false);
+    QSettings().setValue(QStringLiteral("lastModel"), dir.filePath(QStringLiteral("gone.gguf")));
+    QVERIFY(!w.openLastModel());  // deleted since: nothing happens
+    QVERIFY(!w.isLoading());
+    const QString path = dir.filePath(QStringLiteral("last.gguf"));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("not a model");
+    f.close();
+    QSettings().setValue(QStringLiteral("lastModel"), path);
+    QSignalSpy errors(&w, &flux::ui::MainWindow::errorShown);
+    QVERIFY(w.openLastModel());
+    QVERIFY(w.isLoading());
+    QVERIFY(errors.wait(60'000));
+    QVERIFY(errors.first().at(0).toString().contains(QStringLiteral("last.gguf")));
+    QSettings().remove(QStringLiteral("lastModel"));
   }
 
   void droppedTextBecomesThePrompt() {

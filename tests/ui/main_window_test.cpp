@@ -5,12 +5,14 @@
 // zoom and reset; Ctrl+Return / Esc run and stop; the dark palette is dark everywhere.
 #include <QApplication>
 #include <QChart>
+#include <QCheckBox>
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
@@ -94,6 +96,23 @@ class MainWindowTest : public QObject {
     QVERIFY(counted.last().at(0).toInt() > 5);
     QVERIFY(counted.last().at(1).toInt() >= 2048);
     QVERIFY(w_->tokenCount()->text().contains(QStringLiteral(" / ")));
+    // The count is what the model will see: the chat template adds its tokens, a long system prompt adds more.
+    const int with_chat = counted.last().at(0).toInt();
+    w_->runControls()->chat()->setChecked(false);
+    QVERIFY(counted.wait(30'000));
+    const int plain = counted.last().at(0).toInt();
+    QVERIFY2(plain < with_chat, qPrintable(QStringLiteral("%1 vs %2").arg(plain).arg(with_chat)));
+    w_->runControls()->chat()->setChecked(true);
+    QVERIFY(counted.wait(30'000));
+    QCOMPARE(counted.last().at(0).toInt(), with_chat);
+    // Longer than SmolLM2's default system message, which the template uses when none is given.
+    w_->runControls()->systemPrompt()->setText(
+        QStringLiteral("You are a careful assistant who answers every question about colours, paints and light with "
+                       "exactly three words, in lower case, and nothing else at all."));
+    QVERIFY(counted.wait(30'000));
+    QVERIFY(counted.last().at(0).toInt() > with_chat);
+    w_->runControls()->systemPrompt()->clear();
+    QVERIFY(counted.wait(30'000));
   }
 
   void modelSummaryNamesTheModel() {
@@ -183,10 +202,11 @@ class MainWindowTest : public QObject {
     QVERIFY(p.color(QPalette::Midlight).lightness() < 128);  // the router-probability bar's track
     QVERIFY(p.color(QPalette::Disabled, QPalette::Text).lightness() < p.color(QPalette::Text).lightness());
     QCOMPARE(w_->charts()->prefillView()->chart()->theme(), QChart::ChartThemeDark);
-    QVERIFY(w_->charts()->prefillView()->chart()->backgroundBrush().color().lightness() < 128);
+    QVERIFY(w_->charts()->prefillView()->backgroundBrush().color().lightness() < 80);
     w_->setDark(false);
     QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 180);
     QCOMPARE(w_->charts()->prefillView()->chart()->theme(), QChart::ChartThemeLight);
+    QVERIFY(w_->charts()->prefillView()->backgroundBrush().color().lightness() > 180);
   }
 
   void overrideChangesNextRun() {
@@ -345,6 +365,29 @@ class MainWindowTest : public QObject {
     QCOMPARE(j.at("speedup").at("prefill").get<double>(), expected.prefill_speedup);
     QCOMPARE(j.at("layers")[5].at("delta_ms").get<double>(), expected.layers[5].delta_ms);
     QCOMPARE(w_->exportComparisonTo(dir.filePath(QStringLiteral("comparison.pdf"))), QString());
+  }
+
+  void runSettingsReachTheReport() {
+    flux::engine::RunSettings s = w_->runControls()->settings();
+    s.sampler.temperature = 0.7f;
+    s.sampler.top_k = 20;
+    s.sampler.top_p = 0.5f;
+    s.sampler.seed = 1234;
+    s.system_prompt = "Answer briefly.";
+    w_->runControls()->setSettings(s);
+    const RunReport r = runOnce(3);
+    QCOMPARE(r.settings.sampler.top_k, 20);
+    QCOMPARE(r.settings.sampler.top_p, 0.5f);
+    QCOMPARE(r.settings.sampler.seed, uint64_t(1234));
+    QCOMPARE(r.settings.sampler.temperature, 0.7f);
+    QCOMPARE(r.settings.system_prompt, std::string("Answer briefly."));
+    QVERIFY(r.settings.chat);
+    // Same seed and settings: the same tokens (reproducible runs).
+    const RunReport again = runOnce(3);
+    QCOMPARE(again.output_text, r.output_text);
+    s.sampler.temperature = 0.0f;
+    s.system_prompt.clear();
+    w_->runControls()->setSettings(s);
   }
 
   void shortcutsRunAndStop() {
