@@ -32,8 +32,20 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   table_ = new QTableWidget(0, 8);
   table_->setHorizontalHeaderLabels(
-      {tr("Layer"), tr("Mode A"), tr("Mode B"), tr("Plan"), tr("A ms"), tr("B ms"), tr("Δ ms"), tr("Speedup")});
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+      {tr("Layer"), tr("A"), tr("B"), tr("Plan"), tr("A ms"), tr("B ms"), tr("Δ ms"), tr("Speedup")});
+  // Short headers keep the table narrow; the tooltips say what they are.
+  const QStringList tips = {tr("Layer index"),
+                            tr("Mode of the layer in run A"),
+                            tr("Mode of the layer in run B"),
+                            tr("= same mode in both runs, ≠ routed differently"),
+                            tr("Prefill ms in run A"),
+                            tr("Prefill ms in run B"),
+                            tr("B minus A"),
+                            tr("A / B: > 1 means B is faster")};
+  for (int c = 0; c < tips.size(); ++c) table_->horizontalHeaderItem(c)->setToolTip(tips[c]);
+  // Columns as wide as their contents (a narrow dock scrolls rather than clipping "Speedup"); the last one stretches.
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setStretchLastSection(true);
   table_->verticalHeader()->hide();
   table_->verticalHeader()->setDefaultSectionSize(20);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);

@@ -354,6 +354,9 @@ class MainWindowTest : public QObject {
     QCOMPARE(table->item(1, 3)->text(), QStringLiteral("="));
     QCOMPARE(table->item(5, 6)->text(), QString::number(expected.layers[5].delta_ms, 'f', 2));
     QVERIFY(w_->comparison()->diffView()->toPlainText().contains(QStringLiteral("Output diff")));
+    // FLUX_UI_GRAB_DIR=dir saves the window with the comparison shown, to look at it.
+    if (const QByteArray grab_dir = qgetenv("FLUX_UI_GRAB_DIR"); !grab_dir.isEmpty())
+      QVERIFY(w_->grab().save(QString::fromLocal8Bit(grab_dir) + QStringLiteral("/comparison.png")));
     // The comparison exports like a run: JSON with the same numbers.
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("comparison.json"));
