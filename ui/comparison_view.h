@@ -1,4 +1,5 @@
-// Shows a RunComparison of two runs: speedups, per-layer prefill deltas with plan differences, outputs side by side.
+// Shows a RunComparison of two runs: speedups, per-layer prefill deltas and speedups with plan differences, and a
+// word diff of the two outputs.
 #pragma once
 
 #include <QWidget>
@@ -7,7 +8,7 @@
 #include "ui/run_comparison.h"
 
 class QLabel;
-class QPlainTextEdit;
+class QTextBrowser;
 class QTableWidget;
 
 namespace flux::ui {
@@ -18,13 +19,20 @@ class ComparisonView : public QWidget {
   explicit ComparisonView(QWidget* parent = nullptr);
   void compare(const engine::RunReport& a, const engine::RunReport& b);
   const RunComparison& current() const { return current_; }
+  bool hasComparison() const { return has_; }
+  const engine::RunReport& runA() const { return a_; }
+  const engine::RunReport& runB() const { return b_; }
+  QTableWidget* table() const { return table_; }
+  QTextBrowser* diffView() const { return diff_; }
+  QString summaryText() const;
 
  private:
   QLabel* summary_ = nullptr;
   QTableWidget* table_ = nullptr;
-  QPlainTextEdit* out_a_ = nullptr;
-  QPlainTextEdit* out_b_ = nullptr;
+  QTextBrowser* diff_ = nullptr;
   RunComparison current_;
+  engine::RunReport a_, b_;
+  bool has_ = false;
 };
 
 }  // namespace flux::ui

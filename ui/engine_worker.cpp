@@ -1,5 +1,7 @@
 #include "ui/engine_worker.h"
 
+#include <QElapsedTimer>
+
 #include "engine/router/layer_router.h"
 #include "engine/router/router_file.h"
 
@@ -97,13 +99,16 @@ void EngineWorker::run(const flux::engine::RunRequest& request) {
 void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt) {
   if (!engine_) return;
   try {
+    QElapsedTimer clock;
+    clock.start();
     engine::RunSettings settings;
     settings.chat = chat;
     settings.system_prompt = system_prompt.toStdString();
     const auto ids = engine_->tokenize_prompt(prompt.toStdString(), settings);
-    emit tokensCounted(ticket, static_cast<int>(ids.size()), engine_->context_length());
+    emit tokensCounted(ticket, static_cast<int>(ids.size()), engine_->context_length(),
+                       double(clock.nsecsElapsed()) / 1e6);
   } catch (const std::exception&) {
-    emit tokensCounted(ticket, -1, engine_->context_length());
+    emit tokensCounted(ticket, -1, engine_->context_length(), 0.0);
   }
 }
 

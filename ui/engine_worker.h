@@ -71,7 +71,8 @@ class EngineWorker : public QObject {
   void tokenDecoded(int index, const flux::engine::TokenReport& token);
   void runFinished(const flux::engine::RunReport& report);
   void failed(const QString& message);
-  void tokensCounted(int ticket, int tokens, int context_length);
+  // ms: how long the tokenizer took (the chat template included).
+  void tokensCounted(int ticket, int tokens, int context_length, double ms);
 
  private:
   std::unique_ptr<engine::Engine> engine_;

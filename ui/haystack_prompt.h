@@ -8,8 +8,8 @@ namespace flux::ui {
 
 struct HaystackPrompt {
   QString text;
-  QString needle;    // the sentence hidden in the filler
-  QString answer;    // what a correct reply contains
+  QString needle;         // the sentence hidden in the filler
+  QString answer;         // what a correct reply contains
   int needle_offset = 0;  // character offset of the needle in text
 };
 

@@ -23,17 +23,22 @@ LayerMapWidget::LayerMapWidget(LayerTableModel* model, QWidget* parent) : QWidge
   view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   view_->verticalHeader()->hide();
   view_->verticalHeader()->setDefaultSectionSize(20);
-  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  // Columns as wide as their contents; the router-probability bar takes the rest.
+  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  view_->horizontalHeader()->setSectionResizeMode(LayerTableModel::ColRouterProb, QHeaderView::Stretch);
   view_->setContextMenuPolicy(Qt::CustomContextMenu);
-  view_->setToolTip(tr("Right-click selected layers to force FA / SA or return them to Auto; double-click cycles "
-                        "Auto → FA → SA"));
+  view_->setToolTip(
+      tr("Right-click selected layers to force FA / SA or return them to Auto; double-click cycles "
+         "Auto → FA → SA"));
   connect(view_, &QWidget::customContextMenuRequested, this, &LayerMapWidget::showMenu);
   // Double-click cycles a layer Auto → Force FA → Force SA → Auto.
   connect(view_, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
     const auto current = model_->overrideOf(index.row());
     std::optional<engine::LayerMode> next;
-    if (!current) next = engine::LayerMode::FA;
-    else if (*current == engine::LayerMode::FA) next = engine::LayerMode::SA;
+    if (!current)
+      next = engine::LayerMode::FA;
+    else if (*current == engine::LayerMode::FA)
+      next = engine::LayerMode::SA;
     model_->setOverride({index.row()}, next);
   });
 
@@ -80,10 +85,17 @@ LayerMapWidget::LayerMapWidget(LayerTableModel* model, QWidget* parent) : QWidge
   row2->addWidget(sink_);
   row2->addWidget(window_);
   row2->addStretch();
+  plan_summary_ = new QLabel();
+  plan_summary_->setWordWrap(true);
+  plan_summary_->setToolTip(
+      tr("The routing plan the next run will use; the table below shows it per layer until a "
+         "run fills in what each layer did"));
+  connect(model_, &LayerTableModel::planChanged, this, &LayerMapWidget::updatePlanSummary);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
   layout->addLayout(row1);
   layout->addLayout(row2);
+  layout->addWidget(plan_summary_);
   layout->addWidget(view_);
 
   connect(preset_, &QComboBox::currentIndexChanged, this, &LayerMapWidget::applyPreset);
@@ -92,6 +104,7 @@ LayerMapWidget::LayerMapWidget(LayerTableModel* model, QWidget* parent) : QWidge
   connect(sink_, &QSpinBox::valueChanged, this, &LayerMapWidget::applySparse);
   connect(window_, &QSpinBox::valueChanged, this, &LayerMapWidget::applySparse);
   applyPreset();
+  updatePlanSummary();
 }
 
 void LayerMapWidget::setRouterAvailable(bool available, bool select) {
@@ -113,6 +126,34 @@ void LayerMapWidget::setRouterAvailable(bool available, bool select) {
   applyPreset();
 }
 
+QString LayerMapWidget::planSummary() const {
+  const engine::RoutingPlan plan = model_->plan();
+  if (plan.layers.empty()) return tr("Next run: load a model to see its layers");
+  int fa = 0, sa = 0, router = 0, forced = 0;
+  for (const auto& l : plan.layers) {
+    if (l.source == engine::DecisionSource::Override) ++forced;
+    if (l.from_router)
+      ++router;
+    else if (l.mode == engine::LayerMode::FA)
+      ++fa;
+    else
+      ++sa;
+  }
+  QStringList parts;
+  if (router > 0) parts << tr("router decides %1").arg(router);
+  if (fa > 0) parts << tr("%1 FA").arg(fa);
+  if (sa > 0) parts << tr("%1 SA").arg(sa);
+  QString line = tr("Next run: %1 (SA = %2)")
+                     .arg(parts.join(QStringLiteral(" · ")),
+                          QString::fromLatin1(engine::attention_mode_name(model_->sparse().mode)));
+  if (forced > 0) line += tr(" · %1 overridden").arg(forced);
+  return line;
+}
+
+void LayerMapWidget::updatePlanSummary() {
+  plan_summary_->setText(planSummary());
+}
+
 QStringList LayerMapWidget::presets() const {
   QStringList out;
   for (int i = 0; i < preset_->count(); ++i) out << preset_->itemData(i).toString();
@@ -124,7 +165,7 @@ void LayerMapWidget::setPreset(const QString& preset) {
     first_k_->setValue(preset.mid(8).toInt());
     preset_->setCurrentIndex(preset_->findData(QStringLiteral("first-k")));
   } else {
-    const int i = preset_->findData(preset == QStringLiteral("full") ? QStringLiteral("fa")
+    const int i = preset_->findData(preset == QStringLiteral("full")     ? QStringLiteral("fa")
                                     : preset == QStringLiteral("sparse") ? QStringLiteral("sa")
                                                                          : preset);
     if (i >= 0) preset_->setCurrentIndex(i);

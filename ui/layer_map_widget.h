@@ -7,6 +7,7 @@
 #include "engine/attention/attention_plan.h"
 
 class QComboBox;
+class QLabel;
 class QSpinBox;
 class QTableView;
 
@@ -27,6 +28,8 @@ class LayerMapWidget : public QWidget {
   void setRouterAvailable(bool available, bool select);
   // The preset values offered right now, in order (e.g. "router", "fa", ...).
   QStringList presets() const;
+  // One line on the next run's plan above the table, e.g. "Next run: 4 FA · 26 SA (streaming) · 4 overridden".
+  QString planSummary() const;
   // "streaming", "triangle" or "xattn"; false for anything else.
   bool setSparseKind(const QString& kind);
   // Sets the SA kind, sink and window controls (and so the model's sparse plan).
@@ -38,6 +41,7 @@ class LayerMapWidget : public QWidget {
   void applyPreset();
   void applySparse();
   void showMenu(const QPoint& pos);
+  void updatePlanSummary();
 
   LayerTableModel* model_;
   QTableView* view_ = nullptr;
@@ -46,6 +50,7 @@ class LayerMapWidget : public QWidget {
   QComboBox* kind_ = nullptr;
   QSpinBox* sink_ = nullptr;
   QSpinBox* window_ = nullptr;
+  QLabel* plan_summary_ = nullptr;
 };
 
 }  // namespace flux::ui

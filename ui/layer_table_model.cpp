@@ -8,17 +8,24 @@ namespace flux::ui {
 
 using engine::LayerMode;
 
-QColor modeColor(LayerMode mode) { return mode == LayerMode::FA ? QColor(0x3b, 0x7d, 0xd8) : QColor(0xe8, 0x8a, 0x1a); }
+QColor modeColor(LayerMode mode) {
+  return mode == LayerMode::FA ? QColor(0x3b, 0x7d, 0xd8) : QColor(0xe8, 0x8a, 0x1a);
+}
 
 LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {
   sparse_.mode = engine::AttentionMode::Streaming;
 }
 
-int LayerTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : n_layers_; }
-int LayerTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int LayerTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : n_layers_;
+}
+int LayerTableModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    return QAbstractTableModel::headerData(section, orientation, role);
   static const char* names[] = {"Layer", "Mode", "SA kind", "Router p", "Source", "Prefill ms", "KV KiB"};
   return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
@@ -33,36 +40,48 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   // Before the run, a layer left to the router has no mode yet: the router decides it during prefill.
   const bool undecided = !result && route.from_router;
   const engine::DecisionSource source = result ? result->source : route.source;
-  const QString kind = mode == LayerMode::SA
-                           ? (result ? QString::fromStdString(result->sa_kind)
-                                     : QString::fromLatin1(engine::attention_mode_name(sparse_.mode)))
-                           : QString();
+  const QString kind = mode == LayerMode::SA ? (result ? QString::fromStdString(result->sa_kind)
+                                                       : QString::fromLatin1(engine::attention_mode_name(sparse_.mode)))
+                                             : QString();
   const int col = index.column();
   if (role == Qt::DisplayRole) {
     switch (col) {
-      case ColLayer: return index.row();
-      case ColMode: return undecided ? tr("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
-      case ColSaKind: return undecided ? QString() : kind;
+      case ColLayer:
+        return index.row();
+      case ColMode:
+        return undecided ? tr("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
+      case ColSaKind:
+        return undecided ? QString() : kind;
       case ColRouterProb:
         return prob ? QString::number(double(*prob), 'f', 2) : undecided ? tr("router decides") : QStringLiteral("—");
-      case ColSource: return QString::fromLatin1(engine::decision_source_name(source));
-      case ColPrefillMs: return result ? QString::number(result->prefill_ms, 'f', 2) : QString();
-      case ColKv: return result ? QString::number(double(result->kv_bytes) / 1024.0, 'f', 1) : QString();
-      default: return {};
+      case ColSource:
+        return QString::fromLatin1(engine::decision_source_name(source));
+      case ColPrefillMs:
+        return result ? QString::number(result->prefill_ms, 'f', 2) : QString();
+      case ColKv:
+        return result ? QString::number(double(result->kv_bytes) / 1024.0, 'f', 1) : QString();
+      default:
+        return {};
     }
   }
   if (role == RawRole) {
     switch (col) {
-      case ColMode: return undecided ? QStringLiteral("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
-      case ColRouterProb: return prob ? QVariant(double(*prob)) : QVariant();
-      case ColPrefillMs: return result ? QVariant(result->prefill_ms) : QVariant();
-      case ColKv: return result ? QVariant(qulonglong(result->kv_bytes)) : QVariant();
-      default: return data(index, Qt::DisplayRole);
+      case ColMode:
+        return undecided ? QStringLiteral("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
+      case ColRouterProb:
+        return prob ? QVariant(double(*prob)) : QVariant();
+      case ColPrefillMs:
+        return result ? QVariant(result->prefill_ms) : QVariant();
+      case ColKv:
+        return result ? QVariant(qulonglong(result->kv_bytes)) : QVariant();
+      default:
+        return data(index, Qt::DisplayRole);
     }
   }
   if (role == Qt::BackgroundRole && col == ColMode) return undecided ? QColor(Qt::gray) : modeColor(mode);
   if (role == Qt::ForegroundRole && col == ColMode) return QColor(Qt::white);
-  if (role == Qt::TextAlignmentRole && col != ColSaKind && col != ColSource) return int(Qt::AlignRight | Qt::AlignVCenter);
+  if (role == Qt::TextAlignmentRole && col != ColSaKind && col != ColSource)
+    return int(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::ToolTipRole) {
     if (undecided)
       return tr("Layer %1: the router decides FA or SA during prefill (SA iff p > %2)")

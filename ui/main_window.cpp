@@ -39,6 +39,7 @@
 #include "ui/run_controls.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
+#include "ui/token_output_view.h"
 
 namespace flux::ui {
 
@@ -98,9 +99,7 @@ void MainWindow::buildCentre() {
   prompt_ = new QPlainTextEdit();
   prompt_->setPlaceholderText(tr("Paste a prompt or a long context here (or drop a .txt file)"));
   prompt_->setToolTip(tr("The prompt; its token count against the context limit is shown in the status bar"));
-  output_ = new QPlainTextEdit();
-  output_->setReadOnly(true);
-  output_->setPlaceholderText(tr("Generated text appears here"));
+  output_ = new TokenOutputView();
   controls_ = new RunControls();
   auto* run = new QPushButton(tr("Run"));
   auto* stop = new QPushButton(tr("Stop"));
@@ -158,6 +157,9 @@ void MainWindow::buildDocks() {
   history_view_->setModel(history_model_);
   history_view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   history_view_->setToolTip(tr("Finished runs: select one to show it, two to compare them"));
+  history_view_->setAlternatingRowColors(true);
+  history_view_->setTextElideMode(Qt::ElideMiddle);
+  history_view_->setMinimumWidth(210);  // the two-line entries read in full
   connect(history_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           &MainWindow::showHistorySelection);
   comparison_ = new ComparisonView();
@@ -169,77 +171,19 @@ void MainWindow::buildDocks() {
     addDockWidget(area, d);
     return d;
   };
-  dock(tr("Layer map"), QStringLiteral("layerMapDock"), layer_map_, Qt::RightDockWidgetArea);
-  auto* timing = dock(tr("Timing"), QStringLiteral("timingDock"), charts_, Qt::RightDockWidgetArea);
+  // Default layout (a saved state replaces it): the layer map full height on the right, runs on the left, timing
+  // and comparison tabbed along the bottom, wide enough for both charts side by side.
+  setCorner(Qt::TopRightCorner, Qt::RightDockWidgetArea);
+  setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+  setCorner(Qt::BottomLeftCorner, Qt::BottomDockWidgetArea);
+  auto* map = dock(tr("Layer map"), QStringLiteral("layerMapDock"), layer_map_, Qt::RightDockWidgetArea);
+  auto* timing = dock(tr("Timing"), QStringLiteral("timingDock"), charts_, Qt::BottomDockWidgetArea);
   auto* runs = dock(tr("Runs"), QStringLiteral("historyDock"), history_view_, Qt::LeftDockWidgetArea);
-  comparison_dock_ = dock(tr("Comparison"), QStringLiteral("comparisonDock"), comparison_, Qt::RightDockWidgetArea);
+  comparison_dock_ = dock(tr("Comparison"), QStringLiteral("comparisonDock"), comparison_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(timing, comparison_dock_);
   timing->raise();
-  resizeDocks({runs, timing}, {260, 560}, Qt::Horizontal);  // defaults; a saved state replaces them
-}
-
-void MainWindow::buildMenus() {
-  auto* file = menuBar()->addMenu(tr("&File"));
-  file->addAction(tr("&Open Model…"), QKeySequence::Open, this, [this] {
-    const QString start = QSettings().value(QStringLiteral("lastModel")).toString();
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), QFileInfo(start).path(),
-                                                      tr("GGUF models (*.gguf);;All files (*)"));
-    if (!path.isEmpty()) openModel(path);
-  });
-  file->addAction(tr("Open &Prompt…"), this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Prompt"), {}, tr("Text (*.txt);;All files (*)"));
-    if (!path.isEmpty()) openPromptFile(path);
-  });
-  recent_menu_ = file->addMenu(tr("&Recent Models"));
-  file->addSeparator();
-  export_action_ = file->addAction(tr("&Export Report…"), QKeySequence::Save, this, &MainWindow::exportReportDialog);
-  file->addAction(tr("Export &Charts…"), this, &MainWindow::exportChartsDialog);
-  file->addSeparator();
-  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-  auto* edit = menuBar()->addMenu(tr("&Edit"));
-  copy_output_action_ = edit->addAction(tr("&Copy Output"), this, &MainWindow::copyOutput);
-  copy_output_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
-  copy_output_action_->setToolTip(tr("Copy the generated text to the clipboard (Ctrl+Shift+C)"));
-
-  auto* run = menuBar()->addMenu(tr("&Run"));
-  run->addAction(run_action_);
-  run->addAction(stop_action_);
-  auto* tools = addToolBar(tr("Run"));
-  tools->setObjectName(QStringLiteral("runToolBar"));
-  tools->addAction(run_action_);
-  tools->addAction(stop_action_);
-
-  view_menu_ = menuBar()->addMenu(tr("&View"));
-  for (auto* d : findChildren<QDockWidget*>()) view_menu_->addAction(d->toggleViewAction());
-  view_menu_->addSeparator();
-  dark_action_ = view_menu_->addAction(tr("&Dark palette"));
-  dark_action_->setCheckable(true);
-  connect(dark_action_, &QAction::toggled, this, &MainWindow::applyDark);
-
-  auto* tools_menu = menuBar()->addMenu(tr("&Tools"));
-  auto* haystack = tools_menu->addMenu(tr("Needle-in-a-haystack prompt"));
-  haystack->setToolTip(tr("Replace the prompt with filler text hiding one fact at 50% depth, plus its question"));
-  for (int words : {500, 1500, 3000, 6000})
-    haystack->addAction(tr("~%1 words, needle at 50%").arg(words), this, [this, words] {
-      const HaystackPrompt p = makeHaystackPrompt(words, 0.5);
-      setPrompt(p.text);
-      statusBar()->showMessage(tr("Haystack prompt: the expected answer is %1").arg(p.answer), 8000);
-    });
-
-  addSamplesMenu(tools_menu);
-
-  auto* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("Show &Log"), this, &MainWindow::showLog);
-  help->addAction(tr("&Copy Diagnostics"), this, [this] {
-    QApplication::clipboard()->setText(diagnostics());
-    statusBar()->showMessage(tr("Diagnostics copied to the clipboard"), 3000);
-  });
-  help->addAction(tr("&About FluxScope"), this, [this] {
-    QMessageBox::about(this, tr("About FluxScope"),
-                       tr("FluxScope %1 — Flux Attention inspection (Qt %2)")
-                           .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion())));
-  });
+  resizeDocks({runs, map}, {210, 540}, Qt::Horizontal);
+  resizeDocks({timing}, {340}, Qt::Vertical);
 }
 
 void MainWindow::restoreSettings() {
@@ -260,6 +204,7 @@ void MainWindow::restoreSettings() {
   sparse.window = s.value(QStringLiteral("plan/window"), sparse.window).toInt();
   layer_map_->setSparse(sparse);
   dark_action_->setChecked(s.value(QStringLiteral("window/dark"), false).toBool());
+  setBackend(s.value(QStringLiteral("backend"), QStringLiteral("auto")).toString());
   rebuildRecent();
 }
 
@@ -268,9 +213,11 @@ void MainWindow::saveSettings() {
   s.setValue(QStringLiteral("window/geometry"), saveGeometry());
   s.setValue(QStringLiteral("window/state"), saveState());
   s.setValue(QStringLiteral("window/dark"), dark_action_->isChecked());
+  s.setValue(QStringLiteral("backend"), backend());
   controls_->save();
   s.setValue(QStringLiteral("plan/preset"), layer_model_->preset());
-  s.setValue(QStringLiteral("plan/saKind"), QString::fromLatin1(engine::attention_mode_name(layer_model_->sparse().mode)));
+  s.setValue(QStringLiteral("plan/saKind"),
+             QString::fromLatin1(engine::attention_mode_name(layer_model_->sparse().mode)));
   s.setValue(QStringLiteral("plan/sink"), layer_model_->sparse().sink);
   s.setValue(QStringLiteral("plan/window"), layer_model_->sparse().window);
 }
@@ -292,33 +239,18 @@ void MainWindow::rememberModel(const QString& path) {
   rebuildRecent();
 }
 
+bool MainWindow::openLastModel() {
+  const QString last = QSettings().value(QStringLiteral("lastModel")).toString();
+  if (last.isEmpty() || !QFileInfo::exists(last)) return false;
+  openModel(last);
+  return true;
+}
+
 void MainWindow::rebuildRecent() {
   recent_menu_->clear();
   const QStringList recent = QSettings().value(QStringLiteral("recentModels")).toStringList();
   for (const QString& path : recent) recent_menu_->addAction(path, this, [this, path] { openModel(path); });
   recent_menu_->setEnabled(!recent.isEmpty());
-}
-
-void MainWindow::applyDark(bool dark) {
-  if (!dark) {
-    QApplication::setPalette(QApplication::style()->standardPalette());
-    return;
-  }
-  QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
-  QPalette p;
-  p.setColor(QPalette::Window, QColor(45, 45, 48));
-  p.setColor(QPalette::WindowText, Qt::white);
-  p.setColor(QPalette::Base, QColor(30, 30, 30));
-  p.setColor(QPalette::AlternateBase, QColor(45, 45, 48));
-  p.setColor(QPalette::Text, Qt::white);
-  p.setColor(QPalette::Button, QColor(60, 60, 64));
-  p.setColor(QPalette::ButtonText, Qt::white);
-  p.setColor(QPalette::Highlight, QColor(0x3b, 0x7d, 0xd8));
-  p.setColor(QPalette::HighlightedText, Qt::white);
-  p.setColor(QPalette::ToolTipBase, QColor(60, 60, 64));
-  p.setColor(QPalette::ToolTipText, Qt::white);
-  p.setColor(QPalette::PlaceholderText, QColor(150, 150, 150));
-  QApplication::setPalette(p);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

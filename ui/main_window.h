@@ -2,6 +2,7 @@
 // run comparison; menus, settings, drag and drop. Everything engine-side goes through EngineWorker on its own thread.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
 
@@ -12,6 +13,7 @@
 #include "ui/engine_worker.h"
 
 class QAction;
+class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QListView;
@@ -29,6 +31,7 @@ class LayerTableModel;
 class RunControls;
 class RunHistoryModel;
 class TimingCharts;
+class TokenOutputView;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -37,6 +40,11 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   void openModel(const QString& path);
+  // Opens the model of the last session (QSettings "lastModel") when it still exists; false when there is none.
+  bool openLastModel();
+  // "auto", "cpu" or "cuda": the backend of the next model load (File → Backend; saved in the settings).
+  void setBackend(const QString& backend);
+  QString backend() const;
   void openPromptFile(const QString& path);
   void setPrompt(const QString& text);
   void startRun();
@@ -55,6 +63,13 @@ class MainWindow : public QMainWindow {
   void copyOutput();
   // Exports the shown report by extension (.json/.csv/.html/.pdf); returns the error message, empty on success.
   QString exportReportTo(const QString& path);
+  // Exports the comparison shown in the Comparison dock the same way; an error when no two runs are selected.
+  QString exportComparisonTo(const QString& path);
+  // Hides the needle at `depth_percent` of ~`words` words of filler and makes that the prompt (Tools menu).
+  void useHaystackPrompt(int words, int depth_percent, int seed = 1);
+  void setDark(bool dark);
+  bool isDark() const;
+  QString statusText() const;
   // Modal error dialogs (off for scripted runs and tests: errors still reach errorShown and the status bar).
   void setErrorDialogs(bool on) { error_dialogs_ = on; }
 
@@ -66,7 +81,8 @@ class MainWindow : public QMainWindow {
   QListView* historyView() const { return history_view_; }
   ComparisonView* comparison() const { return comparison_; }
   RunControls* runControls() const { return controls_; }
-  QPlainTextEdit* output() const { return output_; }
+  TokenOutputView* output() const { return output_; }
+  QPlainTextEdit* prompt() const { return prompt_; }
   QProgressBar* progress() const { return progress_; }
   QLabel* tokenCount() const { return token_count_; }
   const engine::RunRequest& lastRequest() const { return last_request_; }
@@ -79,7 +95,8 @@ class MainWindow : public QMainWindow {
   void runCompleted(const flux::engine::RunReport& report);
   void errorShown(const QString& message);
   void loadCancelled();
-  void promptTokensCounted(int tokens, int context_length);
+  // tokenize_ms: the tokenizer's own time on the worker thread.
+  void promptTokensCounted(int tokens, int context_length, double tokenize_ms);
   void requestLoad(const QString& path, const QString& backend);
   void requestRun(const flux::engine::RunRequest& request);
   void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
@@ -104,6 +121,9 @@ class MainWindow : public QMainWindow {
   void showReport(const engine::RunReport& report);
   void exportReportDialog();
   void exportChartsDialog();
+  void exportComparisonDialog();
+  void haystackDialog();
+  void addBackendMenu(QMenu* file);
   void showLog();
   void addSamplesMenu(QMenu* tools);
   void onLoadProgress(double fraction, const QString& what);
@@ -115,7 +135,7 @@ class MainWindow : public QMainWindow {
   void onToken(int index, const engine::TokenReport& token);
   void onFinished(const engine::RunReport& report);
   void onFailed(const QString& message);
-  void onCounted(int ticket, int tokens, int context_length);
+  void onCounted(int ticket, int tokens, int context_length, double ms);
   void setBusy(bool busy);
 
   QThread thread_;
@@ -130,7 +150,7 @@ class MainWindow : public QMainWindow {
   RunControls* controls_ = nullptr;
   QLabel* model_label_ = nullptr;
   QPlainTextEdit* prompt_ = nullptr;
-  QPlainTextEdit* output_ = nullptr;
+  TokenOutputView* output_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QLabel* token_count_ = nullptr;
   QTimer* count_timer_ = nullptr;
@@ -139,11 +159,14 @@ class MainWindow : public QMainWindow {
   QAction* export_action_ = nullptr;
   QAction* dark_action_ = nullptr;
   QAction* copy_output_action_ = nullptr;
+  QAction* export_comparison_action_ = nullptr;
+  QActionGroup* backend_group_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QMenu* recent_menu_ = nullptr;
   RouterInfo router_;
   engine::RunRequest last_request_;
   engine::RunReport shown_report_;
+  QElapsedTimer prefill_clock_;
   bool has_report_ = false;
   bool model_loaded_ = false;
   bool running_ = false;

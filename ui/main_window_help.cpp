@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QStatusBar>
 #include <QSysInfo>
+#include <QTextDocumentFragment>
 #include <QThread>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -20,10 +21,13 @@
 
 #include "ui/app_log.h"
 #include "ui/main_window.h"
+#include "ui/token_output_view.h"
 
 namespace flux::ui {
 
-void MainWindow::log(const QString& line) { spdlog::info("{}", line.toStdString()); }
+void MainWindow::log(const QString& line) {
+  spdlog::info("{}", line.toStdString());
+}
 
 QString MainWindow::diagnostics() const {
   QStringList lines;
@@ -33,7 +37,7 @@ QString MainWindow::diagnostics() const {
   lines << QStringLiteral("OS %1, CPU %2, %3 threads")
                .arg(QSysInfo::prettyProductName(), QSysInfo::currentCpuArchitecture())
                .arg(QThread::idealThreadCount());
-  lines << model_label_->text();
+  lines << QTextDocumentFragment::fromHtml(model_label_->text()).toPlainText();
   if (has_report_)
     lines << QStringLiteral("last run: backend %1, device %2")
                  .arg(QString::fromStdString(shown_report_.backend), QString::fromStdString(shown_report_.device));

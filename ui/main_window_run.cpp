@@ -1,5 +1,6 @@
 // MainWindow's run side: loading, starting and stopping runs, the worker's events, history selection and exports.
 #include <QAction>
+#include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -7,22 +8,24 @@
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
-#include <QDockWidget>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QStatusBar>
 #include <QTimer>
 
 #include "engine/core/error.h"
+#include "ui/comparison_export.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
 #include "ui/main_window.h"
+#include "ui/progress_text.h"
 #include "ui/report_export.h"
 #include "ui/run_controls.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
+#include "ui/token_output_view.h"
 
 namespace flux::ui {
 
@@ -40,7 +43,7 @@ void MainWindow::openModel(const QString& path) {
   statusBar()->showMessage(tr("Loading %1…").arg(path));
   log(tr("Loading model %1").arg(path));
   worker_->arm();
-  emit requestLoad(path, QStringLiteral("auto"));
+  emit requestLoad(path, backend());
 }
 
 void MainWindow::cancelLoad() {
@@ -72,9 +75,13 @@ void MainWindow::openPromptFile(const QString& path) {
   statusBar()->showMessage(tr("Prompt loaded from %1").arg(path), 3000);
 }
 
-void MainWindow::setPrompt(const QString& text) { prompt_->setPlainText(text); }
+void MainWindow::setPrompt(const QString& text) {
+  prompt_->setPlainText(text);
+}
 
-void MainWindow::setRouterDirs(const std::vector<std::filesystem::path>& dirs) { worker_->setRouterDirs(dirs); }
+void MainWindow::setRouterDirs(const std::vector<std::filesystem::path>& dirs) {
+  worker_->setRouterDirs(dirs);
+}
 
 void MainWindow::setRoute(const QString& preset, const QString& overrides) {
   // Parse through the engine's own syntax so the GUI, the CLI and scripts agree.
@@ -100,13 +107,14 @@ void MainWindow::startRun() {
   request.settings.overrides = layer_model_->overridesText().toStdString();
   request.plan = layer_model_->plan();
   last_request_ = request;
-  output_->clear();
+  output_->clearTokens();
   layer_model_->beginRun();
   charts_->beginRun(n_layers_);
   progress_->setRange(0, n_layers_);
   progress_->setValue(0);
   progress_->setFormat(tr("prefill %v/%m"));
   progress_->setVisible(true);
+  prefill_clock_.start();
   setBusy(true);
   statusBar()->showMessage(tr("Tokenizing…"));
   log(tr("Run: route %1, overrides '%2', max %3 tokens")
@@ -128,13 +136,18 @@ void MainWindow::stopRun() {
 
 void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
   n_layers_ = s.config.n_layers;
-  model_label_->setText(tr("%1 — %2, %3 layers, %4/%5 heads, context %6, %7, %8")
-                            .arg(QString::fromStdString(s.name), QString::fromStdString(s.config.architecture))
+  // SA kind: what SA means in runs on this model (the router's trained SA when it has a router).
+  const engine::AttentionPlan& sa = router_.present() ? router_.sparse : layer_model_->sparse();
+  model_label_->setText(tr("<b>%1</b> — %2, %3 layers, %4/%5 heads, context %6, %7 · <b>%8</b> · SA kind %9")
+                            .arg(QString::fromStdString(s.name).toHtmlEscaped(),
+                                 QString::fromStdString(s.config.architecture).toHtmlEscaped())
                             .arg(s.config.n_layers)
                             .arg(s.config.n_heads)
                             .arg(s.config.n_kv_heads)
                             .arg(s.config.context_length)
-                            .arg(QString::fromStdString(s.quantization), router_.label()));
+                            .arg(QString::fromStdString(s.quantization).toHtmlEscaped(),
+                                 router_.label().toHtmlEscaped(),
+                                 QString::fromLatin1(engine::attention_mode_name(sa.mode))));
   model_label_->setToolTip(router_.present() ? tr("Layer router: %1").arg(router_.source)
                                              : tr("This model has no layer router: the Router preset is not offered"));
   layer_model_->setLayerCount(n_layers_);
@@ -154,13 +167,16 @@ void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
 }
 
 void MainWindow::onStarted(const engine::RunReport& header) {
+  prefill_clock_.start();  // tokenizing is done: the ETA extrapolates layer times only
   statusBar()->showMessage(tr("Prefilling %1 prompt tokens…").arg(header.prompt_tokens));
+  token_count_->setText(tr("%1 / %2 tokens").arg(header.prompt_tokens).arg(header.settings.context_length));
 }
 
 void MainWindow::onLayer(const engine::LayerReport& l) {
   layer_model_->setLayerResult(l);
   charts_->addLayer(l);
   progress_->setValue(l.index + 1);
+  statusBar()->showMessage(prefillProgressText(l.index + 1, n_layers_, double(prefill_clock_.elapsed())));
   if (l.index + 1 == n_layers_) {
     progress_->setRange(0, std::max(1, last_request_.settings.max_new_tokens));
     progress_->setValue(0);
@@ -170,10 +186,7 @@ void MainWindow::onLayer(const engine::LayerReport& l) {
 }
 
 void MainWindow::onToken(int index, const engine::TokenReport& t) {
-  // Append at the end without re-laying out the whole document.
-  QTextCursor cursor(output_->document());
-  cursor.movePosition(QTextCursor::End);
-  cursor.insertText(QString::fromStdString(t.text));
+  output_->appendToken(t);  // appends at the end without re-laying out the whole document
   charts_->addToken(index, t);
   progress_->setValue(index + 1);
 }
@@ -220,27 +233,28 @@ void MainWindow::onFailed(const QString& message) {
   if (error_dialogs_) QMessageBox::critical(this, tr("FluxScope"), message);
 }
 
-void MainWindow::scheduleCount() { count_timer_->start(); }
+void MainWindow::scheduleCount() {
+  count_timer_->start();
+}
 
-void MainWindow::onCounted(int ticket, int tokens, int context_length) {
+void MainWindow::onCounted(int ticket, int tokens, int context_length, double ms) {
   if (ticket != count_ticket_) return;  // a newer count is on its way
   if (tokens < 0) {
     token_count_->setText(tr("? tokens"));
     return;
   }
   const bool over = tokens >= context_length;  // the engine refuses prompts that fill the whole context
-  token_count_->setText(tr("%1 / %2 tokens%3")
-                            .arg(tokens)
-                            .arg(context_length)
-                            .arg(over ? tr(" — over the limit") : QString()));
+  token_count_->setText(
+      tr("%1 / %2 tokens%3").arg(tokens).arg(context_length).arg(over ? tr(" — over the limit") : QString()));
   token_count_->setStyleSheet(over ? QStringLiteral("color: #d03030; font-weight: bold") : QString());
-  token_count_->setToolTip(over ? tr("The prompt has %1 tokens but the model's context holds %2: shorten it by at least %3 "
-                                     "tokens or the run will be refused")
-                                      .arg(tokens)
-                                      .arg(context_length)
-                                      .arg(tokens - context_length + 1)
-                                : tr("Prompt tokens (with the chat template) / the context limit"));
-  emit promptTokensCounted(tokens, context_length);
+  token_count_->setToolTip(
+      over ? tr("The prompt has %1 tokens but the model's context holds %2: shorten it by at least %3 "
+                "tokens or the run will be refused")
+                 .arg(tokens)
+                 .arg(context_length)
+                 .arg(tokens - context_length + 1)
+           : tr("Prompt tokens (with the chat template) / the context limit; counted in %1 ms").arg(ms, 0, 'f', 1));
+  emit promptTokensCounted(tokens, context_length, ms);
 }
 
 void MainWindow::setBusy(bool busy) {
@@ -255,7 +269,7 @@ void MainWindow::showReport(const engine::RunReport& report) {
   if (!running_) {
     layer_model_->showReport(report);
     charts_->showReport(report);
-    output_->setPlainText(QString::fromStdString(report.output_text));
+    output_->showRun(report);
   }
 }
 
@@ -270,6 +284,7 @@ void MainWindow::showHistorySelection() {
     comparison_dock_->show();
     comparison_dock_->raise();
   }
+  export_comparison_action_->setEnabled(comparison_->hasComparison());
 }
 
 QString MainWindow::exportReportTo(const QString& path) {
@@ -277,16 +292,37 @@ QString MainWindow::exportReportTo(const QString& path) {
   return exportReport(shown_report_, path, charts_->toSvg());
 }
 
-void MainWindow::exportReportDialog() {
+QString MainWindow::exportComparisonTo(const QString& path) {
+  if (!comparison_->hasComparison()) return tr("Select two runs in the Runs dock to compare them first.");
+  return exportComparison(comparison_->runA(), comparison_->runB(), path);
+}
+
+namespace {
+
+// A save dialog (it asks before replacing a file) and the chosen path with the filter's extension added; empty
+// when cancelled or when the folder cannot be written (the error is shown).
+QString askSavePath(QWidget* parent, const QString& title, const QString& name, const QString& filters) {
   QString filter;
-  QString path = QFileDialog::getSaveFileName(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
-                                              tr("JSON (*.json);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"), &filter);
+  QString path = QFileDialog::getSaveFileName(parent, title, name, filters, &filter);
+  if (path.isEmpty()) return {};
+  if (QFileInfo(path).suffix().isEmpty()) {
+    const qsizetype star = filter.indexOf(QStringLiteral("*."));
+    if (star >= 0) path += filter.mid(star + 1, filter.indexOf(QLatin1Char(')'), star) - star - 1);
+  }
+  const QString error = checkExportPath(path, true);  // the dialog has already asked about replacing
+  if (!error.isEmpty()) {
+    QMessageBox::critical(parent, title, error);
+    return {};
+  }
+  return path;
+}
+
+}  // namespace
+
+void MainWindow::exportReportDialog() {
+  const QString path = askSavePath(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
+                                   tr("JSON (*.json);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"));
   if (path.isEmpty()) return;
-  if (QFileInfo(path).suffix().isEmpty())
-    path += filter.startsWith(QStringLiteral("CSV"))    ? QStringLiteral(".csv")
-            : filter.startsWith(QStringLiteral("HTML")) ? QStringLiteral(".html")
-            : filter.startsWith(QStringLiteral("PDF"))  ? QStringLiteral(".pdf")
-                                                         : QStringLiteral(".json");
   const QString error = exportReportTo(path);
   if (error.isEmpty()) {
     statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
@@ -297,13 +333,35 @@ void MainWindow::exportReportDialog() {
   }
 }
 
+void MainWindow::exportComparisonDialog() {
+  if (!comparison_->hasComparison()) {
+    QMessageBox::information(this, tr("Export Comparison"), exportComparisonTo({}));
+    return;
+  }
+  const QString path = askSavePath(this, tr("Export Comparison"), QStringLiteral("fluxscope-comparison.html"),
+                                   tr("HTML (*.html);;PDF (*.pdf);;JSON (*.json);;CSV (*.csv)"));
+  if (path.isEmpty()) return;
+  const QString error = exportComparisonTo(path);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Comparison written to %1").arg(path), 5000);
+    log(tr("Comparison written to %1").arg(path));
+  } else {
+    log(tr("Export failed: %1").arg(error));
+    QMessageBox::critical(this, tr("Export Comparison"), error);
+  }
+}
+
 void MainWindow::exportChartsDialog() {
-  QString path = QFileDialog::getSaveFileName(this, tr("Export Charts"), QStringLiteral("fluxscope-timing.png"),
-                                              tr("PNG image (*.png);;SVG image (*.svg)"));
+  const QString path = askSavePath(this, tr("Export Charts"), QStringLiteral("fluxscope-timing.png"),
+                                   tr("PNG image (*.png);;SVG image (*.svg)"));
   if (path.isEmpty()) return;
   const bool svg = QFileInfo(path).suffix().toLower() == QStringLiteral("svg");
   const bool ok = svg ? charts_->exportSvg(path) : charts_->exportPng(path);
   if (!ok) QMessageBox::critical(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
+}
+
+QString MainWindow::statusText() const {
+  return statusBar()->currentMessage();
 }
 
 }  // namespace flux::ui

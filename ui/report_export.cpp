@@ -6,7 +6,9 @@
 namespace flux::ui {
 namespace {
 
-QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); }
+QString esc(const std::string& s) {
+  return QString::fromStdString(s).toHtmlEscaped();
+}
 
 QString row(const QString& key, const QString& value) {
   return QStringLiteral("<tr><th>%1</th><td>%2</td></tr>\n").arg(key.toHtmlEscaped(), value.toHtmlEscaped());
@@ -33,19 +35,19 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += row(QStringLiteral("started"), QString::fromStdString(r.started_at));
   html += row(QStringLiteral("model"), QString::fromStdString(r.model_path));
   html += row(QStringLiteral("backend"), QString::fromStdString(r.backend + " (" + r.device + ")"));
-  html += row(QStringLiteral("route"), QString::fromStdString(s.route + (s.overrides.empty() ? "" : " + " + s.overrides)));
+  html +=
+      row(QStringLiteral("route"), QString::fromStdString(s.route + (s.overrides.empty() ? "" : " + " + s.overrides)));
   html += row(QStringLiteral("SA kind"), QStringLiteral("%1, sink %2, window %3")
                                              .arg(QString::fromLatin1(engine::attention_mode_name(r.sparse.mode)))
                                              .arg(r.sparse.sink)
                                              .arg(r.sparse.window));
   html += row(QStringLiteral("chat template"), s.chat ? QStringLiteral("on") : QStringLiteral("off"));
   html += row(QStringLiteral("max new tokens"), QString::number(s.max_new_tokens));
-  html += row(QStringLiteral("temperature / top-k / top-p / seed"),
-              QStringLiteral("%1 / %2 / %3 / %4")
-                  .arg(double(s.sampler.temperature))
-                  .arg(s.sampler.top_k)
-                  .arg(double(s.sampler.top_p))
-                  .arg(qulonglong(s.sampler.seed)));
+  html += row(QStringLiteral("temperature / top-k / top-p / seed"), QStringLiteral("%1 / %2 / %3 / %4")
+                                                                        .arg(double(s.sampler.temperature))
+                                                                        .arg(s.sampler.top_k)
+                                                                        .arg(double(s.sampler.top_p))
+                                                                        .arg(qulonglong(s.sampler.seed)));
   html += row(QStringLiteral("prompt tokens"), QString::number(r.prompt_tokens));
   html += row(QStringLiteral("TTFT ms"), QString::number(r.summary.ttft_ms, 'f', 2));
   html += row(QStringLiteral("prefill tok/s"), QString::number(r.summary.prefill_tokens_per_s, 'f', 1));
@@ -53,12 +55,14 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += row(QStringLiteral("SA fraction"), QString::number(r.summary.sa_fraction, 'f', 3));
   html += QStringLiteral("</table>\n<h2>Charts</h2>\n");
   html += charts_markup;
-  html += QStringLiteral("\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>SA kind</th>"
-                         "<th>router p</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
+  html += QStringLiteral(
+      "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>SA kind</th>"
+      "<th>router p</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
   for (const auto& l : r.layers) {
     const QString mode = QString::fromLatin1(engine::layer_mode_name(l.mode));
-    html += QStringLiteral("<tr><td>%1</td><td class=\"%2\">%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6</td>"
-                           "<td>%7</td></tr>\n")
+    html += QStringLiteral(
+                "<tr><td>%1</td><td class=\"%2\">%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6</td>"
+                "<td>%7</td></tr>\n")
                 .arg(l.index)
                 .arg(mode, esc(l.sa_kind),
                      l.router_prob ? QString::number(double(*l.router_prob), 'f', 3) : QStringLiteral("—"),
@@ -68,6 +72,26 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   }
   html += QStringLiteral("</table>\n<h2>Output</h2>\n<pre>%1</pre>\n</body></html>\n").arg(esc(r.output_text));
   return html;
+}
+
+QString checkExportPath(const QString& path, const bool overwrite) {
+  const QFileInfo info(path);
+  if (info.fileName().isEmpty()) return QObject::tr("Cannot write %1: it names a folder, not a file").arg(path);
+  const QFileInfo dir(info.absolutePath());
+  if (!dir.exists()) return QObject::tr("Cannot write %1: the folder %2 does not exist").arg(path, dir.filePath());
+  if (!dir.isDir()) return QObject::tr("Cannot write %1: %2 is not a folder").arg(path, dir.filePath());
+  if (info.isDir()) return QObject::tr("Cannot write %1: it is a folder").arg(path);
+  if (info.exists()) {
+    if (!overwrite)
+      return QObject::tr(
+                 "%1 already exists and was left untouched: choose another name, or allow overwriting "
+                 "(the save dialog asks; scripts pass --overwrite)")
+          .arg(path);
+    if (!info.isWritable()) return QObject::tr("Cannot write %1: the file is read-only").arg(path);
+  } else if (!dir.isWritable()) {
+    return QObject::tr("Cannot write %1: no permission to create files in %2").arg(path, dir.filePath());
+  }
+  return {};
 }
 
 QString exportReport(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg) {

@@ -15,6 +15,10 @@ QString reportHtml(const engine::RunReport& report, const QByteArray& charts_svg
 QString reportHtmlWithCharts(const engine::RunReport& report, const QString& charts_markup);
 // Renders the HTML report onto a QPdfWriter, the charts SVG rasterised and embedded as an image.
 QString exportReportPdf(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg);
+// Checks a path before anything is written: its folder must exist and be writable, and an existing file is refused
+// unless `overwrite` (the user confirmed in the save dialog, or gave --overwrite). Empty when fine, else a message
+// naming the path and what to do.
+QString checkExportPath(const QString& path, bool overwrite);
 // Picks the format by extension (.json, .csv, .html/.htm, .pdf); returns an empty string on success, else the error.
 QString exportReport(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg = {});
 

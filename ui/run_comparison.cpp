@@ -5,7 +5,9 @@
 namespace flux::ui {
 namespace {
 
-double ratio(double a, double b) { return b > 0.0 ? a / b : 0.0; }
+double ratio(double a, double b) {
+  return b > 0.0 ? a / b : 0.0;
+}
 
 const engine::LayerReport* find_layer(const engine::RunReport& r, int index) {
   for (const auto& l : r.layers)
@@ -32,6 +34,7 @@ RunComparison compare_runs(const engine::RunReport& a, const engine::RunReport& 
       d.ms_b = lb->prefill_ms;
     }
     d.delta_ms = d.ms_b - d.ms_a;
+    d.speedup = ratio(d.ms_a, d.ms_b);
     d.plan_differs = d.mode_a != d.mode_b;
     c.plan_differences += d.plan_differs;
     c.layers.push_back(d);

@@ -14,6 +14,7 @@ struct LayerDelta {
   std::optional<engine::LayerMode> mode_a, mode_b;  // empty when the layer is missing from that run
   double ms_a = 0.0, ms_b = 0.0;
   double delta_ms = 0.0;  // ms_b - ms_a
+  double speedup = 0.0;   // ms_a / ms_b (> 1: B faster), 0 when B has no time for the layer
   bool plan_differs = false;
 };
 

@@ -2,11 +2,11 @@
 
 #include <QCheckBox>
 #include <QDoubleSpinBox>
-#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLineEdit>
 #include <QSettings>
 #include <QSpinBox>
+#include <QVBoxLayout>
 
 namespace flux::ui {
 
@@ -42,19 +42,24 @@ RunControls::RunControls(QWidget* parent) : QWidget(parent) {
   connect(chat_, &QCheckBox::toggled, this, &RunControls::tokenizationChanged);
   connect(system_, &QLineEdit::textChanged, this, &RunControls::tokenizationChanged);
 
-  auto* sampling = new QHBoxLayout();
-  sampling->addWidget(temperature_);
-  sampling->addWidget(top_k_);
-  sampling->addWidget(top_p_);
-  sampling->addWidget(seed_);
-  auto* form = new QFormLayout(this);
-  form->setContentsMargins(0, 0, 0, 0);
+  max_tokens_->setPrefix(tr("max new "));
+  temperature_->setPrefix(tr("temp "));
+  top_k_->setPrefix(tr("top-k "));
+  top_p_->setPrefix(tr("top-p "));
+  seed_->setPrefix(tr("seed "));
   auto* first = new QHBoxLayout();
-  first->addWidget(max_tokens_);
-  first->addWidget(chat_);
-  first->addWidget(system_, 1);
-  form->addRow(tr("Max new tokens"), first);
-  form->addRow(tr("Temp / top-k / top-p / seed"), sampling);
+  first->setContentsMargins(0, 0, 0, 0);
+  for (QWidget* w : std::initializer_list<QWidget*>{max_tokens_, temperature_, top_k_, top_p_, seed_})
+    first->addWidget(w);
+  first->addStretch();
+  auto* second = new QHBoxLayout();
+  second->setContentsMargins(0, 0, 0, 0);
+  second->addWidget(chat_);
+  second->addWidget(system_, 1);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(first);
+  layout->addLayout(second);
 }
 
 engine::RunSettings RunControls::settings() const {

@@ -26,6 +26,7 @@ class RunControls : public QWidget {
 
   QSpinBox* maxTokens() const { return max_tokens_; }
   QCheckBox* chat() const { return chat_; }
+  QLineEdit* systemPrompt() const { return system_; }
 
  signals:
   // The prompt's tokenization may change (chat toggle, system prompt).

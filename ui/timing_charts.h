@@ -1,5 +1,6 @@
-// Timing plots of a run (Qt Charts): prefill ms per layer as bars coloured by mode (FA/SA sets, also in the legend),
-// decode ms per token as a line updated live in batches, headline numbers; export as PNG (grab) and SVG.
+// Timing plots of a run (Qt Charts): prefill ms per layer as stacked bars (attention time coloured by mode FA/SA,
+// the router's time stacked on top), decode ms per token as a line and the cumulative time since the run started
+// (right axis), both updated live in batches; headline numbers; zoom/pan; export as PNG (grab) and SVG.
 #pragma once
 
 #include <QList>
@@ -9,13 +10,15 @@
 #include "engine/runtime/run_report.h"
 
 class QBarSet;
-class QChartView;
+class QBoxLayout;
 class QLabel;
 class QLineSeries;
 class QTimer;
 class QValueAxis;
 
 namespace flux::ui {
+
+class ZoomableChartView;
 
 class TimingCharts : public QWidget {
   Q_OBJECT
@@ -28,32 +31,50 @@ class TimingCharts : public QWidget {
   // Replaces everything with a finished report (also used to show a run from the history).
   void showReport(const engine::RunReport& report);
 
-  // Data as plotted, for tests and exports. Prefill: one value per layer (0 in the other mode's set).
+  // Data as plotted, for tests and exports. Prefill: one value per layer, the layer's time without the router's
+  // (0 in the other mode's set); routerValues: the router's ms per layer, stacked on top.
   QList<double> prefillValues(engine::LayerMode mode) const;
+  QList<double> routerValues() const;
+  // Cumulative ms since the run started after each token (token 0: the TTFT, which includes the prefill).
+  QList<QPointF> cumulativePoints();
   // Decode points (token index, ms) for tokens 1..n-1; token 0's time is the TTFT, shown in the headline.
   QList<QPointF> decodePoints();
   QString headline() const;
+  ZoomableChartView* prefillView() const { return prefill_view_; }
+  ZoomableChartView* decodeView() const { return decode_view_; }
+  // Dark chart theme for the dark palette.
+  void setDark(bool dark);
 
   bool exportPng(const QString& path);
   QByteArray toSvg();
   bool exportSvg(const QString& path);
+
+ protected:
+  // Charts side by side when the dock is wide (bottom), stacked when it is tall (side).
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   void flushTokens();
   void setLayerValue(int index, engine::LayerMode mode, double ms);
 
   QLabel* headline_ = nullptr;
-  QChartView* prefill_view_ = nullptr;
-  QChartView* decode_view_ = nullptr;
+  QBoxLayout* charts_layout_ = nullptr;
+  ZoomableChartView* prefill_view_ = nullptr;
+  ZoomableChartView* decode_view_ = nullptr;
   QBarSet* fa_ = nullptr;
   QBarSet* sa_ = nullptr;
+  QBarSet* router_ = nullptr;
   QValueAxis* layer_axis_ = nullptr;
   QValueAxis* prefill_y_ = nullptr;
   QLineSeries* decode_ = nullptr;
   QValueAxis* decode_x_ = nullptr;
   QValueAxis* decode_y_ = nullptr;
+  QLineSeries* cumulative_ = nullptr;
+  QValueAxis* cumulative_y_ = nullptr;
   QTimer* flush_timer_ = nullptr;
   QList<QPointF> points_;  // all decode points of the current run; the series is replaced from it in batches
+  QList<QPointF> cumulative_points_;
+  double elapsed_ms_ = 0.0;
   bool dirty_ = false;
   double prefill_max_ = 0.0;
 };

@@ -13,18 +13,21 @@ ZoomableChartView::ZoomableChartView(QChart* chart, QWidget* parent) : QChartVie
 }
 
 void ZoomableChartView::zoomBy(double factor) {
-  if (factor <= 0.0) return;
-  chart()->zoom(factor);
+  if (factor > 0.0) chart()->zoom(factor);
 }
 
-void ZoomableChartView::panBy(double dx, double dy) { chart()->scroll(dx, dy); }
+void ZoomableChartView::panBy(double dx, double dy) {
+  chart()->scroll(dx, dy);
+}
 
-void ZoomableChartView::resetZoom() { chart()->zoomReset(); }
+void ZoomableChartView::resetZoom() {
+  chart()->zoomReset();
+}
 
 void ZoomableChartView::wheelEvent(QWheelEvent* event) {
   const double steps = event->angleDelta().y() / 120.0;
   if (steps == 0.0) return;
-  // Zoom around the pointer: zoom into a rectangle of the plot area centred on it.
+  // Zoom around the pointer: into (or out to) a rectangle of the plot area centred on it.
   const QRectF area = chart()->plotArea();
   const double factor = steps > 0 ? 1.25 : 0.8;
   QRectF r(0, 0, area.width() / factor, area.height() / factor);
@@ -73,14 +76,31 @@ void ZoomableChartView::mouseDoubleClickEvent(QMouseEvent* event) {
 
 void ZoomableChartView::keyPressEvent(QKeyEvent* event) {
   switch (event->key()) {
-    case Qt::Key_Plus: case Qt::Key_Equal: zoomBy(1.25); break;
-    case Qt::Key_Minus: zoomBy(0.8); break;
-    case Qt::Key_Left: panBy(-20, 0); break;
-    case Qt::Key_Right: panBy(20, 0); break;
-    case Qt::Key_Up: panBy(0, 20); break;
-    case Qt::Key_Down: panBy(0, -20); break;
-    case Qt::Key_Home: resetZoom(); break;
-    default: QChartView::keyPressEvent(event); return;
+    case Qt::Key_Plus:
+    case Qt::Key_Equal:
+      zoomBy(1.25);
+      break;
+    case Qt::Key_Minus:
+      zoomBy(0.8);
+      break;
+    case Qt::Key_Left:
+      panBy(-20, 0);
+      break;
+    case Qt::Key_Right:
+      panBy(20, 0);
+      break;
+    case Qt::Key_Up:
+      panBy(0, 20);
+      break;
+    case Qt::Key_Down:
+      panBy(0, -20);
+      break;
+    case Qt::Key_Home:
+      resetZoom();
+      break;
+    default:
+      QChartView::keyPressEvent(event);
+      return;
   }
   event->accept();
 }

@@ -1,7 +1,9 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
 // [--override SPEC] [--run]
-// [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--quit-after-run]; works under QT_QPA_PLATFORM=offscreen.
-// Exit codes: 0 ok, 1 run or model error, 2 bad arguments, 3 export or screenshot failed.
+// [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]; works under
+// QT_QPA_PLATFORM=offscreen. Existing output files are never replaced without --overwrite.
+// Exit codes: 0 ok, 1 run or model error, 2 bad arguments (an output path that cannot or may not be written
+// included), 3 export or screenshot failed.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
@@ -16,6 +18,7 @@
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
 #include "ui/main_window.h"
+#include "ui/report_export.h"
 #include "ui/run_controls.h"
 
 int main(int argc, char** argv) {
@@ -40,12 +43,31 @@ int main(int argc, char** argv) {
   parser.addOption({"run", "Run the prompt once the model is loaded."});
   parser.addOption({"export-report", "Write the finished run's report (.json, .csv, .html or .pdf).", "path"});
   parser.addOption({"screenshot", "Save a PNG of the whole window after the run.", "path"});
+  parser.addOption({"overwrite", "Replace --export-report / --screenshot files that already exist."});
+  parser.addOption({"dark", "Start with the dark palette (View → Dark palette)."});
+  parser.addOption({"backend", "Backend of the model load: auto, cpu or cuda (File → Backend).", "name"});
   parser.addOption({"quit-after-run", "Quit when the run finishes (exit 1 on an error)."});
   parser.process(app);
 
   const bool quit_after = parser.isSet("quit-after-run");
+  // Check the output paths before loading anything: a typo should not cost a whole run.
+  for (const char* option : {"export-report", "screenshot"}) {
+    if (!parser.isSet(option)) continue;
+    const QString error = flux::ui::checkExportPath(parser.value(option), parser.isSet("overwrite"));
+    if (!error.isEmpty()) {
+      std::fprintf(stderr, "error: --%s: %s\n", option, qPrintable(error));
+      return 2;
+    }
+  }
+  const QString backend = parser.value("backend");
+  if (parser.isSet("backend") && backend != "auto" && backend != "cpu" && backend != "cuda") {
+    std::fprintf(stderr, "error: --backend must be auto, cpu or cuda\n");
+    return 2;
+  }
   flux::ui::MainWindow window;
   window.setErrorDialogs(!quit_after);
+  if (parser.isSet("dark")) window.setDark(true);
+  if (parser.isSet("backend")) window.setBackend(backend);
   window.show();
   if (parser.isSet("n-predict")) window.runControls()->maxTokens()->setValue(parser.value("n-predict").toInt());
   if (parser.isSet("sa-kind") && !window.layerMap()->setSparseKind(parser.value("sa-kind"))) {
@@ -79,19 +101,22 @@ int main(int argc, char** argv) {
   });
   if (parser.isSet("run")) {
     QObject::connect(&window, &flux::ui::MainWindow::runCompleted, &window, [&] {
-      int code = 0;
-      if (parser.isSet("export-report")) {
-        const QString error = window.exportReportTo(parser.value("export-report"));
-        if (!error.isEmpty()) {
-          std::fprintf(stderr, "error: %s\n", qPrintable(error));
+      // Let the layouts settle (the headline re-wraps, the charts flush) before grabbing the window.
+      QTimer::singleShot(250, &window, [&] {
+        int code = 0;
+        if (parser.isSet("export-report")) {
+          const QString error = window.exportReportTo(parser.value("export-report"));
+          if (!error.isEmpty()) {
+            std::fprintf(stderr, "error: %s\n", qPrintable(error));
+            code = 3;
+          }
+        }
+        if (parser.isSet("screenshot") && !window.grab().save(parser.value("screenshot"))) {
+          std::fprintf(stderr, "error: cannot write %s\n", qPrintable(parser.value("screenshot")));
           code = 3;
         }
-      }
-      if (parser.isSet("screenshot") && !window.grab().save(parser.value("screenshot"))) {
-        std::fprintf(stderr, "error: cannot write %s\n", qPrintable(parser.value("screenshot")));
-        code = 3;
-      }
-      if (quit_after) quit(code);
+        if (quit_after) quit(code);
+      });
     });
   }
   if (quit_after)
@@ -99,6 +124,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error: %s\n", qPrintable(message));
       quit(1);
     });
-  if (parser.isSet("model")) window.openModel(parser.value("model"));
+  if (parser.isSet("model"))
+    window.openModel(parser.value("model"));
+  else
+    window.openLastModel();  // a plain start continues where the last session was
   return app.exec();
 }

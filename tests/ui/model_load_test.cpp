@@ -1,17 +1,18 @@
 // Model loading from the GUI: a corrupt .gguf gives an error (the engine's message) and leaves the app usable, a
-// load can be cancelled, a valid load then works; a 200,000-character paste is counted without blocking the UI
-// (timings are printed with qInfo, never asserted); Copy Output and the bundled sample prompts.
+// load can be cancelled, the CUDA backend without CUDA is a clear error, a valid CPU load then works; pastes of ~32K
+// tokens and of 200,000 characters are counted without blocking the UI (timings are printed with qInfo, never
+// asserted); Copy Output and the bundled sample prompts.
 #include <QAction>
-#include <QFile>
-#include <QProgressBar>
 #include <QClipboard>
 #include <QElapsedTimer>
-#include <QGuiApplication>
-#include <QRegularExpression>
+#include <QFile>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -23,6 +24,7 @@
 #include "tests/ui/ui_tests.h"
 #include "ui/main_window.h"
 #include "ui/run_controls.h"
+#include "ui/token_output_view.h"
 
 using flux::engine::RunReport;
 using flux::ui::MainWindow;
@@ -35,10 +37,12 @@ const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Inst
 // ~200,000 characters of English-like text: varied sentences, repeated.
 QString longEnglishText(int chars) {
   const QStringList sentences = {
-      QStringLiteral("The river rose slowly through the night while the volunteers walked the embankment with torches."),
+      QStringLiteral(
+          "The river rose slowly through the night while the volunteers walked the embankment with torches."),
       QStringLiteral("Each gauge reported its level every five minutes, and the forecast was updated on the hour."),
       QStringLiteral("Farmers upstream had agreed to let their fields flood, holding water back from the town."),
-      QStringLiteral("By morning the peak had passed, eleven centimetres below the lowest wall, and nobody was evacuated."),
+      QStringLiteral(
+          "By morning the peak had passed, eleven centimetres below the lowest wall, and nobody was evacuated."),
       QStringLiteral("Measure first, forecast next, and only then decide what to build: that was the lesson."),
   };
   QString text;
@@ -104,7 +108,21 @@ class ModelLoadTest : public QObject {
     QVERIFY(!w_->isLoading());
   }
 
+  void cudaBackendWithoutCudaIsAClearError() {
+    w_->setBackend(QStringLiteral("cuda"));
+    QCOMPARE(w_->backend(), QStringLiteral("cuda"));
+    QSignalSpy ready(w_.get(), &MainWindow::modelReady);
+    QSignalSpy errors(w_.get(), &MainWindow::errorShown);
+    w_->openModel(kModel);
+    QTRY_VERIFY_WITH_TIMEOUT(!ready.isEmpty() || !errors.isEmpty(), kLoadTimeoutMs);
+    if (!ready.isEmpty()) QSKIP("this build has a usable CUDA backend");
+    const QString message = errors.takeFirst().at(0).toString();
+    QVERIFY2(message.contains(QStringLiteral("cuda")), qPrintable(message));
+    QVERIFY(!w_->isLoading());
+  }
+
   void validLoadAfterwardsWorks() {
+    w_->setBackend(QStringLiteral("cpu"));
     QSignalSpy ready(w_.get(), &MainWindow::modelReady);
     QSignalSpy errors(w_.get(), &MainWindow::errorShown);
     w_->openModel(kModel);
@@ -116,7 +134,9 @@ class ModelLoadTest : public QObject {
     QSignalSpy done(w_.get(), &MainWindow::runCompleted);
     w_->startRun();
     QVERIFY(done.wait(kLoadTimeoutMs));
-    QCOMPARE(QString::fromStdString(done.takeFirst().at(0).value<RunReport>().status), QStringLiteral("ok"));
+    const RunReport report = done.takeFirst().at(0).value<RunReport>();
+    QCOMPARE(QString::fromStdString(report.status), QStringLiteral("ok"));
+    QCOMPARE(QString::fromStdString(report.backend), QStringLiteral("cpu"));
     w_->copyOutput();
     QCOMPARE(QGuiApplication::clipboard()->text(), w_->output()->toPlainText());
   }
@@ -129,38 +149,52 @@ class ModelLoadTest : public QObject {
     QVERIFY(QFile::exists(QStringLiteral(":/prompts/short.txt")));
   }
 
+  void longPasteKeepsTheUiResponsive_data() {
+    QTest::addColumn<int>("chars");
+    QTest::newRow("~32K tokens") << 160'000;
+    QTest::newRow("200K chars") << 200'000;
+  }
+
   void longPasteKeepsTheUiResponsive() {
-    const QString text = longEnglishText(200'000);
-    QCOMPARE(text.size(), 200'000);
+    QFETCH(int, chars);
+    const QString text = longEnglishText(chars);
+    QCOMPARE(text.size(), chars);
+    w_->setPrompt(QString());
+    QGuiApplication::clipboard()->setText(text);
     // A 50 ms ticker: the largest gap between ticks is how long the UI thread was blocked.
     QElapsedTimer since_tick;
     qint64 max_gap = 0;
     QTimer ticker;
     ticker.setInterval(50);
-    QObject::connect(&ticker, &QTimer::timeout, [&] {
-      max_gap = std::max(max_gap, since_tick.restart());
-    });
+    QObject::connect(&ticker, &QTimer::timeout, [&] { max_gap = std::max(max_gap, since_tick.restart()); });
     QSignalSpy counted(w_.get(), &MainWindow::promptTokensCounted);
     since_tick.start();
-    ticker.start();  // running across the paste too: a slow setPlainText or re-layout shows up as a long gap
+    ticker.start();  // running across the paste too: a slow paste or re-layout shows up as a long gap
     QElapsedTimer total;
     total.start();
-    w_->setPrompt(text);
-    const qint64 set_ms = total.elapsed();
+    w_->prompt()->setFocus();
+    w_->prompt()->paste();  // what Ctrl+V does
+    const qint64 paste_ms = total.elapsed();
     QCoreApplication::processEvents();  // the re-layout and repaint of the editor
     const qint64 painted_ms = total.elapsed();
+    QCOMPARE(w_->prompt()->toPlainText().size(), chars);
     QVERIFY(counted.wait(300'000));
     const qint64 count_ms = total.elapsed();
     ticker.stop();
     const int tokens = counted.last().at(0).toInt();
     const int context = counted.last().at(1).toInt();
-    qInfo("long paste: %lld chars set in %lld ms (%lld ms incl. first event-loop pass); token count %d (context %d) "
-          "arrived %lld ms after the paste (includes the 300 ms debounce); longest UI-thread stall %lld ms",
-          qlonglong(text.size()), set_ms, painted_ms, tokens, context, count_ms, max_gap);
-    QVERIFY(tokens > 32'000);
-    // The stall figure is a measurement (bench/RESULTS.md), not a pass/fail limit: timing is never asserted here.
+    const double tokenize_ms = counted.last().at(2).toDouble();
+    qInfo(
+        "long paste: %d chars pasted in %lld ms (%lld ms incl. first event-loop pass); %d tokens (context %d) "
+        "tokenized in %.1f ms on the worker, count shown %lld ms after the paste (incl. the 300 ms debounce); "
+        "longest UI-thread stall %lld ms",
+        chars, paste_ms, painted_ms, tokens, context, tokenize_ms, count_ms, max_gap);
+    QVERIFY(tokens > 30'000);
+    QVERIFY(tokenize_ms > 0.0);
+    // The figures are measurements (bench/RESULTS.md), not pass/fail limits: timing is never asserted here.
     // Over the model's context: the count turns red and explains itself.
     QVERIFY(tokens >= context);
+    QVERIFY(w_->tokenCount()->text().contains(QStringLiteral("over the limit")));
     QVERIFY(w_->tokenCount()->styleSheet().contains(QStringLiteral("color")));
     QVERIFY(w_->tokenCount()->toolTip().contains(QString::number(context)));
     w_->setPrompt(QStringLiteral("Short again."));

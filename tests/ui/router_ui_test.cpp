@@ -1,6 +1,7 @@
 // The app with the router shipped for the demo model (a random router in an injected resources dir): the model
 // summary names it, the presets offer "router" and start on it, Auto layers show "router decides" before a run,
-// and after a run the layer map's router-probability column holds exactly the report's router_prob per layer.
+// and after a run the layer map's router-probability column holds exactly the report's router_prob per layer and
+// the prefill chart stacks each layer's router time on its attention time.
 // Without a router: "router: none" and no "router" preset.
 #include <QFileInfo>
 #include <QLabel>
@@ -9,6 +10,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cmath>
 #include <set>
 
 #include "engine/core/error.h"
@@ -20,6 +22,7 @@
 #include "ui/layer_table_model.h"
 #include "ui/main_window.h"
 #include "ui/run_controls.h"
+#include "ui/timing_charts.h"
 
 using flux::engine::RunReport;
 using flux::ui::LayerTableModel;
@@ -71,6 +74,8 @@ class RouterUiTest : public QObject {
              qPrintable(w->modelLabel()->text()));
     QCOMPARE(w->layerMap()->presets().value(0), QStringLiteral("router"));
     QCOMPARE(w->layerModel()->preset(), QStringLiteral("router"));
+    QVERIFY2(w->layerMap()->planSummary().startsWith(QStringLiteral("Next run: router decides 30")),
+             qPrintable(w->layerMap()->planSummary()));
     const LayerTableModel* m = w->layerModel();
     QCOMPARE(m->rowCount(), 30);
     for (int l = 0; l < m->rowCount(); ++l) {
@@ -106,6 +111,15 @@ class RouterUiTest : public QObject {
       QCOMPARE(cell(m, l.index, LayerTableModel::ColSource, Qt::DisplayRole).toString(), QStringLiteral("router"));
     }
     QVERIFY2(distinct.size() > 1, "a random router gives different probabilities per layer");
+    const QList<double> router_ms = w->charts()->routerValues();
+    double router_total = 0.0;
+    for (const auto& l : report.layers) {
+      QCOMPARE(router_ms[l.index], l.router_ms);
+      const QList<double> attention = w->charts()->prefillValues(l.mode);
+      QVERIFY(std::abs(attention[l.index] + router_ms[l.index] - l.prefill_ms) < 1e-9);
+      router_total += l.router_ms;
+    }
+    QVERIFY2(router_total > 0.0, "the router ran on every layer, so its time shows");
   }
 
   void noRouterPresetWithoutARouter() {

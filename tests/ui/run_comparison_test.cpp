@@ -33,10 +33,10 @@ class RunComparisonTest : public QObject {
   Q_OBJECT
  private slots:
   void deltasAndSpeedups() {
-    const RunReport a = makeReport({{LayerMode::FA, 10.0}, {LayerMode::FA, 12.0}, {LayerMode::FA, 8.0}}, 30.0, 5.0,
-                                   100.0, "hello");
-    const RunReport b = makeReport({{LayerMode::FA, 9.0}, {LayerMode::SA, 4.0}, {LayerMode::SA, 2.0}}, 15.0, 4.0,
-                                   50.0, "hello");
+    const RunReport a =
+        makeReport({{LayerMode::FA, 10.0}, {LayerMode::FA, 12.0}, {LayerMode::FA, 8.0}}, 30.0, 5.0, 100.0, "hello");
+    const RunReport b =
+        makeReport({{LayerMode::FA, 9.0}, {LayerMode::SA, 4.0}, {LayerMode::SA, 2.0}}, 15.0, 4.0, 50.0, "hello");
     const auto c = flux::ui::compare_runs(a, b);
     QCOMPARE(int(c.layers.size()), 3);
     QCOMPARE(c.layers[0].delta_ms, -1.0);

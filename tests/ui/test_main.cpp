@@ -7,7 +7,8 @@
 #include "ui/engine_worker.h"
 
 int main(int argc, char** argv) {
-  qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen") : qgetenv("QT_QPA_PLATFORM"));
+  qputenv("QT_QPA_PLATFORM",
+          qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen") : qgetenv("QT_QPA_PLATFORM"));
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("FluxScopeTests"));
   QApplication::setApplicationName(QStringLiteral("FluxScopeTests"));
@@ -20,6 +21,10 @@ int main(int argc, char** argv) {
   failed += runRunComparisonTest(argc, argv) != 0;
   failed += runLayerTableModelTest(argc, argv) != 0;
   failed += runHaystackPromptTest(argc, argv) != 0;
+  failed += runProgressTextTest(argc, argv) != 0;
+  failed += runTextDiffTest(argc, argv) != 0;
+  failed += runTokenOutputViewTest(argc, argv) != 0;
+  failed += runComparisonExportTest(argc, argv) != 0;
   failed += runMainWindowSettingsTest(argc, argv) != 0;
   failed += runMainWindowTest(argc, argv) != 0;
   failed += runModelLoadTest(argc, argv) != 0;

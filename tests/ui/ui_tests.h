@@ -8,3 +8,7 @@ int runHaystackPromptTest(int argc, char** argv);
 int runMainWindowSettingsTest(int argc, char** argv);
 int runModelLoadTest(int argc, char** argv);
 int runRouterUiTest(int argc, char** argv);
+int runProgressTextTest(int argc, char** argv);
+int runTextDiffTest(int argc, char** argv);
+int runTokenOutputViewTest(int argc, char** argv);
+int runComparisonExportTest(int argc, char** argv);

@@ -1,0 +1,170 @@
+#include "ui/comparison_export.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QPageSize>
+#include <QPdfWriter>
+#include <QTextDocument>
+
+#include <sstream>
+
+#include "ui/text_diff.h"
+
+namespace flux::ui {
+namespace {
+
+nlohmann::json runJson(const engine::RunReport& r) {
+  return {{"started_at", r.started_at},
+          {"model", r.model_name},
+          {"backend", r.backend},
+          {"route", r.settings.route},
+          {"overrides", r.settings.overrides},
+          {"sa_kind", engine::attention_mode_name(r.sparse.mode)},
+          {"prompt_tokens", r.prompt_tokens},
+          {"generated_tokens", r.tokens.size()},
+          {"status", r.status},
+          {"prefill_ms", r.summary.prefill_ms},
+          {"decode_ms_per_token", r.summary.decode_ms_per_token},
+          {"total_ms", r.summary.total_ms},
+          {"ttft_ms", r.summary.ttft_ms},
+          {"sa_fraction", r.summary.sa_fraction},
+          {"output_text", r.output_text}};
+}
+
+std::string modeName(const std::optional<engine::LayerMode>& m) {
+  return m ? engine::layer_mode_name(*m) : "";
+}
+
+QString cell(const QString& s) {
+  return QStringLiteral("<td>%1</td>").arg(s.toHtmlEscaped());
+}
+
+}  // namespace
+
+nlohmann::json comparisonJson(const engine::RunReport& a, const engine::RunReport& b, const RunComparison& c) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerDelta& d : c.layers)
+    layers.push_back({{"index", d.index},
+                      {"mode_a", modeName(d.mode_a)},
+                      {"mode_b", modeName(d.mode_b)},
+                      {"ms_a", d.ms_a},
+                      {"ms_b", d.ms_b},
+                      {"delta_ms", d.delta_ms},
+                      {"speedup", d.speedup},
+                      {"plan_differs", d.plan_differs}});
+  return {{"schema_version", kComparisonSchemaVersion},
+          {"kind", "comparison"},
+          {"a", runJson(a)},
+          {"b", runJson(b)},
+          {"speedup", {{"prefill", c.prefill_speedup}, {"decode", c.decode_speedup}, {"total", c.total_speedup}}},
+          {"plan_differences", c.plan_differences},
+          {"same_output", c.same_output},
+          {"layers", layers}};
+}
+
+std::string comparisonCsv(const engine::RunReport& a, const engine::RunReport& b, const RunComparison& c) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "table,name,a,b,delta,speedup,mode_a,mode_b,plan_differs\n";
+  const auto summary = [&](const char* name, double va, double vb, double speedup) {
+    out << "summary," << name << ',' << va << ',' << vb << ',' << vb - va << ',' << speedup << ",,,\n";
+  };
+  summary("prefill_ms", a.summary.prefill_ms, b.summary.prefill_ms, c.prefill_speedup);
+  summary("decode_ms_per_token", a.summary.decode_ms_per_token, b.summary.decode_ms_per_token, c.decode_speedup);
+  summary("total_ms", a.summary.total_ms, b.summary.total_ms, c.total_speedup);
+  for (const LayerDelta& d : c.layers)
+    out << "layer," << d.index << ',' << d.ms_a << ',' << d.ms_b << ',' << d.delta_ms << ',' << d.speedup << ','
+        << modeName(d.mode_a) << ',' << modeName(d.mode_b) << ',' << (d.plan_differs ? 1 : 0) << '\n';
+  return out.str();
+}
+
+QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, const RunComparison& c) {
+  QString html = QStringLiteral(
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope comparison</title>\n<style>"
+      "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+      "padding:2px 8px;text-align:left}.FA{background:#3b7dd8;color:#fff}.SA{background:#e88a1a;color:#fff}"
+      ".diff{font-weight:bold}</style></head><body>\n");
+  html +=
+      QStringLiteral("<h1>FluxScope comparison — %1</h1>\n").arg(QString::fromStdString(b.model_name).toHtmlEscaped());
+  html += QStringLiteral("<h2>Runs</h2>\n<table><tr><th></th><th>A</th><th>B</th><th>speedup (A/B)</th></tr>\n");
+  const auto line = [&](const QString& name, const QString& va, const QString& vb, const QString& speedup) {
+    html += QStringLiteral("<tr><th>%1</th>").arg(name.toHtmlEscaped()) + cell(va) + cell(vb) + cell(speedup) +
+            QStringLiteral("</tr>\n");
+  };
+  const auto num = [](double v, int prec) { return QString::number(v, 'f', prec); };
+  const auto route = [](const engine::RunReport& r) {
+    return QString::fromStdString(r.settings.route +
+                                  (r.settings.overrides.empty() ? "" : " + " + r.settings.overrides));
+  };
+  line(QStringLiteral("started"), QString::fromStdString(a.started_at), QString::fromStdString(b.started_at), {});
+  line(QStringLiteral("route"), route(a), route(b), {});
+  line(QStringLiteral("SA kind"), QString::fromLatin1(engine::attention_mode_name(a.sparse.mode)),
+       QString::fromLatin1(engine::attention_mode_name(b.sparse.mode)), {});
+  line(QStringLiteral("prompt tokens"), QString::number(a.prompt_tokens), QString::number(b.prompt_tokens), {});
+  line(QStringLiteral("prefill ms"), num(a.summary.prefill_ms, 2), num(b.summary.prefill_ms, 2),
+       QStringLiteral("×%1").arg(num(c.prefill_speedup, 2)));
+  line(QStringLiteral("decode ms/token"), num(a.summary.decode_ms_per_token, 2), num(b.summary.decode_ms_per_token, 2),
+       QStringLiteral("×%1").arg(num(c.decode_speedup, 2)));
+  line(QStringLiteral("total ms"), num(a.summary.total_ms, 1), num(b.summary.total_ms, 1),
+       QStringLiteral("×%1").arg(num(c.total_speedup, 2)));
+  line(QStringLiteral("SA fraction"), num(a.summary.sa_fraction, 3), num(b.summary.sa_fraction, 3), {});
+  html += QStringLiteral(
+              "</table>\n<h2>Per layer (%1 routed differently, in bold)</h2>\n<table><tr><th>layer</th>"
+              "<th>mode A</th><th>mode B</th><th>A ms</th><th>B ms</th><th>Δ ms</th><th>speedup</th></tr>\n")
+              .arg(c.plan_differences);
+  for (const LayerDelta& d : c.layers) {
+    const QString ma = QString::fromStdString(modeName(d.mode_a)), mb = QString::fromStdString(modeName(d.mode_b));
+    html += QStringLiteral(
+                "<tr%1><td>%2</td><td class=\"%3\">%3</td><td class=\"%4\">%4</td><td>%5</td><td>%6</td>"
+                "<td>%7</td><td>×%8</td></tr>\n")
+                .arg(d.plan_differs ? QStringLiteral(" class=\"diff\"") : QString())
+                .arg(d.index)
+                .arg(ma, mb, num(d.ms_a, 3), num(d.ms_b, 3), num(d.delta_ms, 3), num(d.speedup, 2));
+  }
+  const QList<DiffPiece> diff = diffWords(QString::fromStdString(a.output_text), QString::fromStdString(b.output_text));
+  html += QStringLiteral("</table>\n<h2>Output diff (%1)</h2>\n")
+              .arg(c.same_output
+                       ? QStringLiteral("identical")
+                       : QStringLiteral("%1 characters differ: struck through = only in A, underlined = only in B")
+                             .arg(changedChars(diff)));
+  html += diffHtml(diff);
+  return html + QStringLiteral("\n</body></html>\n");
+}
+
+QString exportComparison(const engine::RunReport& a, const engine::RunReport& b, const QString& path) {
+  const RunComparison c = compare_runs(a, b);
+  const QString ext = QFileInfo(path).suffix().toLower();
+  QByteArray bytes;
+  if (ext == QStringLiteral("json")) {
+    bytes = QByteArray::fromStdString(
+        comparisonJson(a, b, c).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  } else if (ext == QStringLiteral("csv")) {
+    bytes = QByteArray::fromStdString(comparisonCsv(a, b, c));
+  } else if (ext == QStringLiteral("html") || ext == QStringLiteral("htm")) {
+    bytes = comparisonHtml(a, b, c).toUtf8();
+  } else if (ext != QStringLiteral("pdf")) {
+    return QObject::tr("Cannot export to %1: use a .json, .csv, .html or .pdf file name").arg(path);
+  }
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
+  if (ext != QStringLiteral("pdf")) {
+    if (f.write(bytes) != bytes.size() || !f.flush())
+      return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
+    return {};
+  }
+  f.close();
+  QTextDocument doc;
+  doc.setHtml(comparisonHtml(a, b, c));
+  {
+    QPdfWriter writer(path);
+    writer.setPageSize(QPageSize(QPageSize::A4));
+    writer.setTitle(QStringLiteral("FluxScope comparison"));
+    writer.setCreator(QStringLiteral("FluxScope"));
+    doc.print(&writer);
+  }
+  if (QFileInfo(path).size() <= 0) return QObject::tr("Cannot write %1: the PDF is empty").arg(path);
+  return {};
+}
+
+}  // namespace flux::ui
