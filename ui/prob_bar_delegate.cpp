@@ -27,7 +27,11 @@ void ProbBarDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
   painter->setPen(Qt::NoPen);
   painter->setBrush(option.palette.midlight());
   painter->drawRect(bar);
-  painter->setBrush(modeColor(p >= 0.5 ? engine::LayerMode::SA : engine::LayerMode::FA));
+  // The bar takes the colour of what the layer did (the router's threshold may not be 0.5).
+  const QString mode = index.siblingAtColumn(LayerTableModel::ColMode).data(LayerTableModel::RawRole).toString();
+  painter->setBrush(mode == QStringLiteral("SA")   ? modeColor(engine::LayerMode::SA)
+                    : mode == QStringLiteral("FA") ? modeColor(engine::LayerMode::FA)
+                                                   : option.palette.mid());
   painter->drawRect(QRect(bar.topLeft(), QSize(int(bar.width() * p), bar.height())));
   painter->setPen(option.palette.color(QPalette::Text));
   painter->drawText(option.rect, Qt::AlignCenter, QString::number(p, 'f', 2));
