@@ -205,6 +205,45 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   gemm_->run(x.data, w.data, out.data, x.rows, x.cols, w.rows);
 }
 
+bool CudaBackend::fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count,
+                             GemvEpilogue e) {
+  GemvJob job;
+  job.count = count;
+  for (int m = 0; m < count; ++m) {
+    require(w[m]->cols == x.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w[m]->cols);
+    job.w[m] = bf(*w[m]);
+    job.out[m] = w[m]->rows;
+  }
+  const int outputs = e == GemvEpilogue::SwiGLU ? 1 : count;
+  for (int m = 0; m < outputs; ++m) {
+    require_shape(*y[m], x.rows, job.out[m], "matmul output");
+    job.y[m] = bf(*y[m]);
+  }
+  if (!use_gemv_ || !launch_gemv(bf(x), job, e, x.rows, x.cols, ctx_->stream)) return false;
+  FLUX_CUDA_CHECK_LAUNCH("fused gemv");
+  return true;
+}
+
+void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& out) {
+  const Tensor* ws[] = {&w};
+  Tensor* ys[] = {&out};
+  if (!fused_gemv(x, ws, ys, 1, GemvEpilogue::Accumulate)) Backend::matmul_add(x, w, out);
+}
+
+void CudaBackend::matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) {
+  require(gate.rows == up.rows, "cuda backend: gate has {} rows, up {}", gate.rows, up.rows);
+  const Tensor* ws[] = {&gate, &up};
+  Tensor* ys[] = {&out};
+  if (!fused_gemv(x, ws, ys, 2, GemvEpilogue::SwiGLU)) Backend::matmul_swiglu(x, gate, up, out);
+}
+
+void CudaBackend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q,
+                             Tensor& k, Tensor& v) {
+  const Tensor* ws[] = {&wq, &wk, &wv};
+  Tensor* ys[] = {&q, &k, &v};
+  if (!fused_gemv(x, ws, ys, 3, GemvEpilogue::Store)) Backend::matmul_qkv(x, wq, wk, wv, q, k, v);
+}
+
 void CudaBackend::add_bias(Tensor& x, const Tensor& bias) {
   require(bias.numel() == x.cols, "cuda backend: bias of {} values for {} columns", bias.numel(), x.cols);
   launch_add_bias(bf(x), bf(bias), x.rows, x.cols, ctx_->stream);
@@ -244,8 +283,8 @@ void CudaBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
   FLUX_CUDA_CHECK_LAUNCH("rope");
 }
 
-std::vector<float> CudaBackend::mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) {
-  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::mean_of_rows(x, ranges);
+namespace {
+RowRanges device_ranges(const Tensor& x, std::span<const engine::RowRange> ranges) {
   RowRanges r;
   for (const engine::RowRange& range : ranges) {
     require(range.begin >= 0 && range.begin <= range.end && range.end <= x.rows,
@@ -254,6 +293,13 @@ std::vector<float> CudaBackend::mean_of_rows(const Tensor& x, std::span<const en
     r.end[r.n] = range.end;
     ++r.n;
   }
+  return r;
+}
+}  // namespace
+
+std::vector<float> CudaBackend::mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) {
+  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::mean_of_rows(x, ranges);
+  const RowRanges r = device_ranges(x, ranges);
   std::shared_ptr<void> dev = allocate(static_cast<std::size_t>(x.cols) * sizeof(float));
   launch_mean_of_rows(bf(x), x.cols, r, static_cast<float*>(dev.get()), ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("mean_of_rows");
@@ -262,6 +308,65 @@ std::vector<float> CudaBackend::mean_of_rows(const Tensor& x, std::span<const en
                                   ctx_->stream));
   FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
   return mean;
+}
+
+struct CudaBackend::DeviceMlp {
+  std::shared_ptr<void> memory;
+  std::vector<const float*> weight, bias;  // per layer, inside memory
+};
+
+const CudaBackend::DeviceMlp& CudaBackend::device_mlp(const engine::SmallMlp& mlp) {
+  if (mlp.device && mlp.device_owner == this) return *static_cast<const DeviceMlp*>(mlp.device.get());
+  std::size_t floats = 0;
+  for (const engine::MlpLinear& l : mlp.layers) floats += l.weight.size() + l.bias.size();
+  auto dev = std::make_shared<DeviceMlp>();
+  dev->memory = allocate(floats * sizeof(float));
+  auto* at = static_cast<float*>(dev->memory.get());
+  for (const engine::MlpLinear& l : mlp.layers) {
+    require(l.weight.size() == static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out) &&
+                l.bias.size() == static_cast<std::size_t>(l.out),
+            "cuda backend: MLP layer [{}, {}] holds {} weights and {} biases", l.out, l.in, l.weight.size(),
+            l.bias.size());
+    for (const std::vector<float>* part : {&l.weight, &l.bias}) {
+      FLUX_CUDA_CHECK(cudaMemcpyAsync(at, part->data(), part->size() * sizeof(float), cudaMemcpyHostToDevice,
+                                      ctx_->stream));
+      (part == &l.weight ? dev->weight : dev->bias).push_back(at);
+      at += part->size();
+    }
+  }
+  mlp.device = dev;
+  mlp.device_owner = this;
+  return *dev;
+}
+
+engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges,
+                                                  const engine::SmallMlp& mlp) {
+  require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
+  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::pooled_mlp(x, ranges, mlp);
+  const RowRanges r = device_ranges(x, ranges);
+  const DeviceMlp& dev = device_mlp(mlp);
+  const int rows = static_cast<int>(x.cols / mlp.in());
+  const std::size_t width = static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.widest());
+  std::shared_ptr<void> scratch = allocate((static_cast<std::size_t>(x.cols) + 2 * width) * sizeof(float));
+  auto* pooled = static_cast<float*>(scratch.get());
+  float* ping[2] = {pooled + x.cols, pooled + x.cols + width};
+  const TimeMark start = mark();
+  launch_mean_of_rows(bf(x), x.cols, r, pooled, ctx_->stream);
+  const float* in = pooled;
+  for (std::size_t i = 0; i < mlp.layers.size(); ++i) {
+    const engine::MlpLinear& l = mlp.layers[i];
+    launch_linear_f32(in, rows, l.in, dev.weight[i], dev.bias[i], l.out, l.silu, ping[i % 2], ctx_->stream);
+    in = ping[i % 2];
+  }
+  FLUX_CUDA_CHECK_LAUNCH("router pooling and MLP");
+  const TimeMark end = mark();
+  PooledMlp result;
+  result.out.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.out()));
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(result.out.data(), in, result.out.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                  ctx_->stream));
+  FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+  result.compute_ms = elapsed_ms(start, end);  // both events have completed: no further wait
+  return result;
 }
 
 engine::DecodeStepData* CudaBackend::device_step(const engine::DecodeStep& step) {

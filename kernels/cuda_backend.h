@@ -17,6 +17,7 @@ using engine::AttentionPlan;
 using engine::AttentionStats;
 using engine::Tensor;
 using engine::TimeMark;
+enum class GemvEpilogue;  // kernels/launch.h
 
 // Owns the stream; device buffers keep it alive through their deleters, so a tensor may outlive the backend.
 struct CudaContext {
@@ -49,6 +50,10 @@ class CudaBackend final : public engine::Backend {
   void add_bias(Tensor& x, const Tensor& bias) override;
   void add(Tensor& x, const Tensor& y) override;
   void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void matmul_add(const Tensor& x, const Tensor& w, Tensor& out) override;
+  void matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
+                  Tensor& v) override;
   void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override;
 
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
@@ -58,6 +63,7 @@ class CudaBackend final : public engine::Backend {
                         int head_dim, Tensor& out) override;
 
   std::vector<float> mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) override;
+  PooledMlp pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges, const engine::SmallMlp& mlp) override;
   engine::DecodeStep make_decode_step() override;
   void set_decode_step(engine::DecodeStep& step, int32_t token, int64_t pos) override;
   void embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) override;
@@ -88,11 +94,16 @@ class CudaBackend final : public engine::Backend {
   // Returns the memory the stream pool caches and the graph pool holds to the device (after an out-of-memory).
   void release_cached_memory();
   std::vector<float> download_rows(const Tensor& t);
+  // The device copy of mlp's weights, uploaded on first use (kept in mlp.device).
+  struct DeviceMlp;
+  const DeviceMlp& device_mlp(const engine::SmallMlp& mlp);
   engine::DecodeStepData* device_step(const engine::DecodeStep& step);
   // Decode attention over n_slots rows, or over layout.slots_after(*pos) of them when pos (device) is set.
   void run_decode_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, const int64_t* pos,
                             const engine::KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out);
   const double* inv_freq(int head_dim, float theta);
+  // One fused GEMV launch when decode-sized and aligned (kernels/gemv.cu); false: the caller composes the ops.
+  bool fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
 
   std::shared_ptr<CudaContext> ctx_;
   std::string device_name_;

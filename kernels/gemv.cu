@@ -1,6 +1,8 @@
 // Matrix-vector products for decode (x has 1..4 rows): y [n, out] = x [n, in] · Wᵀ with W [out, in] bf16, fp32
 // accumulation. One warp per output row streams that row once with 16-byte loads and reuses it for every x row;
 // a decode step is bound by reading the weights, and cuBLASLt's M = 1 kernels leave bandwidth unused.
+// One launch also serves the fused forms a decode layer needs (fewer, larger kernels per recorded step):
+// up to three matrices on the same x (Q, K, V), y += x·Wᵀ (the residual adds), and silu(x·Gᵀ) * (x·Uᵀ) (SwiGLU).
 #include "kernels/bf16_vec.cuh"
 #include "kernels/launch.h"
 
@@ -10,33 +12,67 @@ namespace {
 constexpr int kWarpsPerBlock = 8;
 constexpr int kVec = kBf16PerVec;
 
+// Dot products of one weight row with the N rows of x, reduced across the warp (every lane holds the sums). The
+// weight words are loaded kDepth at a time before any is used, so each lane keeps several 16-byte loads in flight
+// (a dependent load-use loop leaves HBM half idle), and with the streaming hint: a step reads each weight once.
+constexpr int kDepth = 4;
+
 template <int N>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y, int64_t in,
-                int64_t out) {
-  const int64_t row = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= out) return;
-  const uint4* wr = reinterpret_cast<const uint4*>(w + row * in);
-  float acc[N] = {};
-  const int64_t n_vec = in / kVec;
-#pragma unroll 4
-  for (int64_t i = lane; i < n_vec; i += 32) {
-    float wf[kVec];
-    unpack_bf16x8(__ldg(wr + i), wf);
-#pragma unroll
-    for (int r = 0; r < N; ++r) {
-      float xf[kVec];
-      unpack_bf16x8(*reinterpret_cast<const uint4*>(x + r * in + i * kVec), xf);
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) acc[r] += wf[e] * xf[e];
-    }
-  }
+__device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int64_t in, int64_t i, const uint4& w,
+                                                float* acc) {
+  float wf[kVec];
+  unpack_bf16x8(w, wf);
 #pragma unroll
   for (int r = 0; r < N; ++r) {
-    float s = acc[r];
-    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
-    if (lane == 0) y[r * out + row] = __float2bfloat16(s);
+    float xf[kVec];
+    unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(x + r * in + i * kVec)), xf);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) acc[r] += wf[e] * xf[e];
+  }
+}
+
+template <int N>
+__device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const bf16* __restrict__ w_row, int64_t in,
+                                         int lane, float* acc) {
+  const uint4* wr = reinterpret_cast<const uint4*>(w_row);
+  const int64_t n_vec = in / kVec;
+  int64_t i = lane;
+  for (; i + (kDepth - 1) * 32 < n_vec; i += kDepth * 32) {
+    uint4 w[kDepth];
+#pragma unroll
+    for (int d = 0; d < kDepth; ++d) w[d] = __ldcs(wr + i + d * 32);
+#pragma unroll
+    for (int d = 0; d < kDepth; ++d) accumulate_word<N>(x, in, i + d * 32, w[d], acc);
+  }
+  for (; i < n_vec; i += 32) accumulate_word<N>(x, in, i, __ldcs(wr + i), acc);
+#pragma unroll
+  for (int r = 0; r < N; ++r)
+    for (int off = 16; off > 0; off >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
+}
+
+// One warp per output row. Store / Accumulate: row g of the matrices laid end to end. SwiGLU: row g of W[0] (gate)
+// and of W[1] (up), silu(gate) * up written to y[0].
+template <int N, GemvEpilogue E>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32) gemv_kernel(const bf16* __restrict__ x, GemvJob job, int64_t in) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  int64_t row = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
+  int m = 0;
+  if constexpr (E != GemvEpilogue::SwiGLU) {
+    while (m < job.count - 1 && row >= job.out[m]) row -= job.out[m++];
+  }
+  if (row >= job.out[m]) return;
+  float acc[E == GemvEpilogue::SwiGLU ? 2 * N : N] = {};
+  row_dots<N>(x, job.w[m] + row * in, in, lane, acc);
+  if constexpr (E == GemvEpilogue::SwiGLU) row_dots<N>(x, job.w[1] + row * in, in, lane, acc + N);
+  if (lane != 0) return;
+  const int64_t out = job.out[m];
+  bf16* y = job.y[m];
+#pragma unroll
+  for (int r = 0; r < N; ++r) {
+    float v = acc[r];
+    if constexpr (E == GemvEpilogue::SwiGLU) v = v / (1.0f + __expf(-v)) * acc[N + r];
+    if constexpr (E == GemvEpilogue::Accumulate) v += __bfloat162float(y[r * out + row]);
+    y[r * out + row] = __float2bfloat16(v);
   }
 }
 
@@ -44,26 +80,60 @@ bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
-}  // namespace
-
-bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, int64_t out, cudaStream_t stream) {
-  if (n < 1 || n > kMaxGemvRows || in % kVec != 0 || out < 1 || !aligned16(x) || !aligned16(w)) return false;
-  const unsigned blocks = static_cast<unsigned>((out + kWarpsPerBlock - 1) / kWarpsPerBlock);
+template <GemvEpilogue E>
+void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
   switch (n) {
     case 1:
-      gemv_kernel<1><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, w, y, in, out);
+      gemv_kernel<1, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
       break;
     case 2:
-      gemv_kernel<2><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, w, y, in, out);
+      gemv_kernel<2, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
       break;
     case 3:
-      gemv_kernel<3><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, w, y, in, out);
+      gemv_kernel<3, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
       break;
     default:
-      gemv_kernel<4><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, w, y, in, out);
+      gemv_kernel<4, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
+      break;
+  }
+}
+
+}  // namespace
+
+bool launch_gemv(const bf16* x, const GemvJob& job, GemvEpilogue epilogue, int64_t n, int64_t in,
+                 cudaStream_t stream) {
+  if (n < 1 || n > kMaxGemvRows || in % kVec != 0 || !aligned16(x)) return false;
+  const int used = epilogue == GemvEpilogue::SwiGLU ? 2 : job.count;
+  if (used < 1 || used > kMaxGemvMatrices || (epilogue == GemvEpilogue::SwiGLU && job.out[0] != job.out[1]))
+    return false;
+  int64_t rows = 0;
+  for (int m = 0; m < used; ++m) {
+    if (job.out[m] < 1 || !aligned16(job.w[m])) return false;
+    rows += job.out[m];
+  }
+  if (epilogue == GemvEpilogue::SwiGLU) rows = job.out[0];
+  const unsigned blocks = static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  switch (epilogue) {
+    case GemvEpilogue::Store:
+      launch_rows<GemvEpilogue::Store>(n, blocks, x, job, in, stream);
+      break;
+    case GemvEpilogue::Accumulate:
+      launch_rows<GemvEpilogue::Accumulate>(n, blocks, x, job, in, stream);
+      break;
+    case GemvEpilogue::SwiGLU:
+      launch_rows<GemvEpilogue::SwiGLU>(n, blocks, x, job, in, stream);
       break;
   }
   return true;
+}
+
+bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, int64_t out, cudaStream_t stream) {
+  GemvJob job;
+  job.count = 1;
+  job.w[0] = w;
+  job.y[0] = y;
+  job.out[0] = out;
+  return launch_gemv(x, job, GemvEpilogue::Store, n, in, stream);
 }
 
 }  // namespace flux::kernels

@@ -29,6 +29,19 @@ void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0
 // 1..kMaxGemvRows, in is not a multiple of 8, or x/w are not 16-byte aligned: the caller uses cuBLASLt then.
 inline constexpr int kMaxGemvRows = 4;
 bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, int64_t out, cudaStream_t stream);
+// The fused forms, one launch each (same fallback rule): Store — y[m] = x·W[m]ᵀ for the job's `count` matrices (a
+// layer's Q, K, V); Accumulate — y[m] += x·W[m]ᵀ (a residual add); SwiGLU — y[0] = silu(x·W[0]ᵀ) * (x·W[1]ᵀ), the two
+// matrices having the same shape. y rows are out[m] wide.
+inline constexpr int kMaxGemvMatrices = 3;
+enum class GemvEpilogue { Store, Accumulate, SwiGLU };
+struct GemvJob {
+  int count = 0;
+  const bf16* w[kMaxGemvMatrices] = {};
+  bf16* y[kMaxGemvMatrices] = {};
+  int64_t out[kMaxGemvMatrices] = {};
+};
+bool launch_gemv(const bf16* x, const GemvJob& job, GemvEpilogue epilogue, int64_t n, int64_t in,
+                 cudaStream_t stream);
 
 // Column means of x [rows, cols] over up to kMaxRowRanges row ranges into out [cols] (fp32, device).
 inline constexpr int kMaxRowRanges = 4;
@@ -37,6 +50,9 @@ struct RowRanges {
   int64_t begin[kMaxRowRanges] = {}, end[kMaxRowRanges] = {};
 };
 void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, float* out, cudaStream_t stream);
+// y [rows, out] = x [rows, in] · Wᵀ + b in fp32, then SiLU when `silu` (kernels/small_mlp.cu: the router's MLP).
+void launch_linear_f32(const float* x, int rows, int in, const float* w, const float* b, int out, bool silu, float* y,
+                       cudaStream_t stream);
 
 // Decode steps (engine/backend/decode_step.h): write the step's inputs in stream order; store one K/V row at the
 // cache row layout.slot_of(step->pos).

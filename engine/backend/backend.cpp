@@ -40,6 +40,37 @@ std::vector<float> Backend::mean_of_rows(const Tensor& x, std::span<const RowRan
   return mean;
 }
 
+void Backend::matmul_add(const Tensor& x, const Tensor& w, Tensor& out) {
+  Tensor product = empty(x.rows, w.rows);
+  matmul(x, w, product);
+  add(out, product);
+}
+
+void Backend::matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) {
+  Tensor g = empty(x.rows, gate.rows);
+  Tensor u = empty(x.rows, up.rows);
+  matmul(x, gate, g);
+  matmul(x, up, u);
+  swiglu(g, u, out);
+}
+
+void Backend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
+                         Tensor& v) {
+  matmul(x, wq, q);
+  matmul(x, wk, k);
+  matmul(x, wv, v);
+}
+
+Backend::PooledMlp Backend::pooled_mlp(const Tensor& x, std::span<const RowRange> ranges, const SmallMlp& mlp) {
+  require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
+  const TimeMark start = mark();
+  const std::vector<float> pooled = mean_of_rows(x, ranges);
+  PooledMlp result;
+  result.out = mlp.forward(pooled.data(), static_cast<int>(x.cols / mlp.in()));
+  result.compute_ms = elapsed_ms(start, mark());
+  return result;
+}
+
 DecodeStep Backend::make_decode_step() {
   return DecodeStep{std::make_shared<DecodeStepData>()};
 }

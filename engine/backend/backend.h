@@ -11,6 +11,7 @@
 
 #include "engine/attention/attention_plan.h"
 #include "engine/backend/decode_step.h"
+#include "engine/backend/small_mlp.h"
 #include "engine/backend/tensor.h"
 #include "engine/backend/token_sampling.h"
 
@@ -74,6 +75,14 @@ class Backend {
   virtual void add_bias(Tensor& x, const Tensor& bias) = 0;   // bias [1, cols] added to every row
   virtual void add(Tensor& x, const Tensor& y) = 0;           // x += y
   virtual void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) = 0;  // out = silu(gate) * up
+  // Fused forms of matmul that a decode layer issues. The defaults compose the ops above; CUDA runs each as one GEMV
+  // launch at decode sizes (fewer kernels per recorded step, no intermediate round trips through memory).
+  virtual void matmul_add(const Tensor& x, const Tensor& w, Tensor& out);  // out += x · Wᵀ
+  // out = silu(x · Gᵀ) * (x · Uᵀ)
+  virtual void matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out);
+  // q, k, v = x · Wqᵀ, x · Wkᵀ, x · Wvᵀ
+  virtual void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
+                          Tensor& v);
   // Rotary embedding, HF half-rotation convention, on every head of x; row r has position pos0 + r.
   virtual void rope(Tensor& x, int head_dim, int64_t pos0, float theta) = 0;
 
@@ -109,6 +118,16 @@ class Backend {
   // Column means of x over the rows of `ranges` (disjoint), as fp32 on the host: the router's boundary pooling.
   // The default downloads those rows; CUDA reduces on the device and downloads only the means.
   virtual std::vector<float> mean_of_rows(const Tensor& x, std::span<const RowRange> ranges);
+
+  // The router's step of one layer: the column means of x over `ranges`, read as [x.cols / mlp.in(), mlp.in()]
+  // rows (one per KV head), through `mlp`; out [rows, mlp.out()] on the host, and the time the backend spent
+  // computing them (on the device for CUDA: pooling and MLP kernels, not the one-time weight upload or the
+  // read-back). The default runs mean_of_rows and SmallMlp::forward; CUDA runs both on the device.
+  struct PooledMlp {
+    std::vector<float> out;
+    double compute_ms = 0.0;
+  };
+  virtual PooledMlp pooled_mlp(const Tensor& x, std::span<const RowRange> ranges, const SmallMlp& mlp);
 
   // Samples one token from logits [1, vocab] and reads back only its id. The default downloads the logits and runs
   // sample_token_reference; CUDA samples on the device.

@@ -22,9 +22,7 @@ Tensor Decoder::embed(std::span<const int32_t> tokens) {
 void Decoder::project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v) {
   Tensor h = backend_.empty(x.rows, config_.hidden);
   backend_.rms_norm(x, w.input_norm, config_.rms_eps, h);
-  backend_.matmul(h, w.q_proj, q);
-  backend_.matmul(h, w.k_proj, k);
-  backend_.matmul(h, w.v_proj, v);
+  backend_.matmul_qkv(h, w.q_proj, w.k_proj, w.v_proj, q, k, v);
   if (config_.attention_bias) {
     backend_.add_bias(q, w.q_bias);
     backend_.add_bias(k, w.k_bias);
@@ -39,19 +37,12 @@ void Decoder::project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Ten
 // x += attn · Woᵀ; then the SwiGLU MLP with its own residual.
 void Decoder::finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn) {
   const int64_t n = x.rows;
-  Tensor o = backend_.empty(n, config_.hidden);
-  backend_.matmul(attn, w.o_proj, o);
-  backend_.add(x, o);
-
+  backend_.matmul_add(attn, w.o_proj, x);
   Tensor h = backend_.empty(n, config_.hidden);
   backend_.rms_norm(x, w.post_attention_norm, config_.rms_eps, h);
-  Tensor gate = backend_.empty(n, config_.ffn_hidden);
-  Tensor up = backend_.empty(n, config_.ffn_hidden);
-  backend_.matmul(h, w.gate_proj, gate);
-  backend_.matmul(h, w.up_proj, up);
-  backend_.swiglu(gate, up, gate);
-  backend_.matmul(gate, w.down_proj, o);
-  backend_.add(x, o);
+  Tensor act = backend_.empty(n, config_.ffn_hidden);
+  backend_.matmul_swiglu(h, w.gate_proj, w.up_proj, act);
+  backend_.matmul_add(act, w.down_proj, x);
 }
 
 AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,

@@ -1,7 +1,5 @@
 #include "engine/router/layer_router.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -11,19 +9,8 @@ namespace flux::engine {
 
 namespace {
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-// y [rows, out] = x [rows, in] · Wᵀ + b (then SiLU if asked): one OpenBLAS call for all the KV heads of a layer,
-// since the router runs between a layer's projections and its attention, on the prefill's critical path.
-std::vector<float> linear(const RouterLinear& l, const std::vector<float>& x, int rows, bool apply_silu) {
-  std::vector<float> y(static_cast<std::size_t>(rows) * static_cast<std::size_t>(l.out));
-  for (int r = 0; r < rows; ++r)
-    std::copy(l.bias.begin(), l.bias.end(), y.begin() + static_cast<std::ptrdiff_t>(r) * l.out);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, l.out, l.in, 1.0f, x.data(), l.in, l.weight.data(),
-              l.in, 1.0f, y.data(), l.out);
-  if (apply_silu)
-    for (float& v : y) v = silu(v);
-  return y;
+MlpLinear chain_link(const RouterLinear& l, bool silu) {
+  return MlpLinear{l.in, l.out, l.weight, l.bias, silu};
 }
 
 void check_linear(const RouterLinear& l, int in, int out, int layer, const char* name) {
@@ -57,7 +44,17 @@ LayerRouter::LayerRouter(RouterConfig config, std::vector<RouterLayerWeights> la
     check_linear(w.head0, d, w.head0.out, l, "head.0");
     check_linear(w.head2, w.head0.out, d, l, "head.2");
     check_linear(w.head4, d, 1, l, "head.4");
+    // The task features feed the router head directly (Elastic AttentionRouter.forward: no residual).
+    SmallMlp chain;
+    chain.layers = {chain_link(w.feat0, true), chain_link(w.feat2, false), chain_link(w.head0, true),
+                    chain_link(w.head2, true), chain_link(w.head4, false)};
+    mlps_.push_back(std::move(chain));
   }
+}
+
+const SmallMlp& LayerRouter::mlp(int layer) const {
+  require(layer >= 0 && layer < n_layers(), "router: layer {} out of range 0..{}", layer, n_layers() - 1);
+  return mlps_[static_cast<std::size_t>(layer)];
 }
 
 std::vector<RowRange> pooling_rows(const RouterConfig& config, int64_t n_tokens) {
@@ -91,13 +88,7 @@ std::vector<float> pool_keys(const RouterConfig& config, const float* keys, int6
 }
 
 std::vector<float> LayerRouter::head_logits(int layer, const float* pooled, int n_heads) const {
-  require(layer >= 0 && layer < n_layers(), "router: layer {} out of range 0..{}", layer, n_layers() - 1);
-  const RouterLayerWeights& w = layers_[static_cast<std::size_t>(layer)];
-  std::vector<float> x(pooled, pooled + static_cast<std::size_t>(n_heads) * static_cast<std::size_t>(config_.head_dim));
-  // The task features feed the router head directly (Elastic AttentionRouter.forward: no residual).
-  x = linear(w.feat2, linear(w.feat0, x, n_heads, true), n_heads, false);
-  x = linear(w.head2, linear(w.head0, x, n_heads, true), n_heads, true);
-  return linear(w.head4, x, n_heads, false);
+  return mlp(layer).forward(pooled, n_heads);
 }
 
 float LayerRouter::head_logit(int layer, const float* pooled) const {
@@ -116,10 +107,15 @@ RouterDecision LayerRouter::decide_pooled(int layer, const std::vector<float>& p
   const int head_dim = config_.head_dim;
   require(n_kv_heads > 0 && pooled.size() == static_cast<std::size_t>(n_kv_heads) * static_cast<std::size_t>(head_dim),
           "router: pooled keys hold {} values, expected {} heads x {}", pooled.size(), n_kv_heads, head_dim);
+  return decide_logits(head_logits(layer, pooled.data(), n_kv_heads));
+}
+
+RouterDecision LayerRouter::decide_logits(const std::vector<float>& head_logits) const {
+  require(!head_logits.empty(), "router: no head logits");
   double sum = 0.0;
-  for (const float logit : head_logits(layer, pooled.data(), n_kv_heads)) sum += logit;
+  for (const float logit : head_logits) sum += logit;
   RouterDecision d;
-  d.logit = static_cast<float>(sum / n_kv_heads);
+  d.logit = static_cast<float>(sum / static_cast<double>(head_logits.size()));
   d.prob = 1.0f / (1.0f + std::exp(-d.logit / config_.temperature));
   d.mode = d.prob > config_.threshold ? LayerMode::SA : LayerMode::FA;
   return d;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend/small_mlp.h"
 #include "engine/backend/tensor.h"
 #include "engine/runtime/routing_plan.h"
 
@@ -60,10 +61,15 @@ class LayerRouter {
   float head_logit(int layer, const float* pooled) const;
   // The logits of n_heads pooled head vectors [n_heads, head_dim] at once.
   std::vector<float> head_logits(int layer, const float* pooled, int n_heads) const;
+  // The decision from the per-head logits: their mean, the temperature and the threshold.
+  RouterDecision decide_logits(const std::vector<float>& head_logits) const;
+  // A layer's feat + head chain as one SmallMlp [head_dim → 1] (what a backend runs on its device).
+  const SmallMlp& mlp(int layer) const;
 
  private:
   RouterConfig config_;
   std::vector<RouterLayerWeights> layers_;
+  std::vector<SmallMlp> mlps_;  // layers_ as chains, built once
 };
 
 // The token rows the configured pooling reads: [first, first+count) ranges, ascending and disjoint.

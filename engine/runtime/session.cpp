@@ -34,9 +34,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
         l, x, 0, kv_,
         [&](int layer, const Tensor& keys) {
           if (!route.from_router || router_ == nullptr) return attention;
-          const TimeMark r0 = backend.mark();
-          const RouterDecision d = run_router(layer, keys);
-          router_ms = backend.elapsed_ms(r0, backend.mark());
+          const RouterDecision d = run_router(layer, keys, router_ms);
           route.router_prob = d.prob;
           route.mode = d.prob > route.router_threshold ? LayerMode::SA : LayerMode::FA;
           route.source = DecisionSource::Router;
@@ -65,11 +63,12 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   return x;
 }
 
-RouterDecision Session::run_router(int layer, const Tensor& keys) {
-  // Only the pooled means leave the backend.
+RouterDecision Session::run_router(int layer, const Tensor& keys, double& compute_ms) {
+  // Pooling and the MLP run on the backend; only the per-head logits come back.
   const std::vector<RowRange> ranges = pooling_rows(router_->config(), keys.rows);
-  const std::vector<float> pooled = decoder_.backend().mean_of_rows(keys, ranges);
-  return router_->decide_pooled(layer, pooled, decoder_.config().n_kv_heads);
+  const Backend::PooledMlp logits = decoder_.backend().pooled_mlp(keys, ranges, router_->mlp(layer));
+  compute_ms = logits.compute_ms;
+  return router_->decide_logits(logits.out);
 }
 
 void Session::set_prefill_chunk(int64_t rows) {

@@ -59,7 +59,8 @@ class Session {
   Tensor run_prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
                      const std::function<void(const LayerReport&)>& on_layer);
   void check_cancel() const;
-  RouterDecision run_router(int layer, const Tensor& keys);
+  // compute_ms: the backend's time for the router's pooling and MLP (see Backend::pooled_mlp).
+  RouterDecision run_router(int layer, const Tensor& keys, double& compute_ms);
   void run_decode_step();  // the work of one decode step, reading token and position from decode_step_
 
   Decoder& decoder_;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 
+#include "tests/engine/router/router_test_util.h"
 #include "tests/kernels/gpu_test_util.h"
 
 namespace flux::engine::testing_gpu {
@@ -60,6 +62,48 @@ TEST(CudaBackend, MatmulMatchesCpu) {
     p.gpu->matmul(p.gpu->upload(x, s[0], s[1]), p.gpu->upload(w, s[2], s[1]), go);
     EXPECT_LT(rel_err(fetch(*p.gpu, go), fetch(*p.cpu, co)), kTol) << s[0] << "x" << s[1] << "x" << s[2];
   }
+}
+
+// The fused decode forms (one GEMV launch each at n <= 4; composed ops otherwise) against the CPU backend's
+// composition: y += x·Wᵀ, silu(x·Gᵀ) * (x·Uᵀ), and Q/K/V of different widths from one x.
+TEST(CudaBackend, FusedMatmulFormsMatchCpu) {
+  FLUX_REQUIRE_GPU();
+  BackendPair p;
+  const int64_t shapes[][3] = {{1, 576, 1536}, {3, 1536, 576}, {4, 64, 96}, {1, 4096, 1000}, {9, 128, 64}, {1, 60, 7}};
+  uint32_t seed = 300;
+  for (const auto& s : shapes) {
+    const int64_t n = s[0], in = s[1], out = s[2];
+    const auto x = random_bf16(static_cast<std::size_t>(n * in), seed++);
+    const auto w = random_bf16(static_cast<std::size_t>(out * in), seed++);
+    const auto w2 = random_bf16(static_cast<std::size_t>(out * in), seed++);
+    const auto w3 = random_bf16(static_cast<std::size_t>((out / 2 + 1) * in), seed++);
+    const auto y0 = random_bf16(static_cast<std::size_t>(n * out), seed++, 4.0f);
+    const Tensor cx = p.cpu->upload(x, n, in), gx = p.gpu->upload(x, n, in);
+    const Tensor cw = p.cpu->upload(w, out, in), gw = p.gpu->upload(w, out, in);
+    const Tensor cw2 = p.cpu->upload(w2, out, in), gw2 = p.gpu->upload(w2, out, in);
+    const Tensor cw3 = p.cpu->upload(w3, out / 2 + 1, in), gw3 = p.gpu->upload(w3, out / 2 + 1, in);
+    const std::string shape = std::to_string(n) + "x" + std::to_string(in) + "x" + std::to_string(out);
+
+    Tensor cy = p.cpu->upload(y0, n, out), gy = p.gpu->upload(y0, n, out);
+    p.cpu->matmul_add(cx, cw, cy);
+    p.gpu->matmul_add(gx, gw, gy);
+    EXPECT_LT(rel_err(fetch(*p.gpu, gy), fetch(*p.cpu, cy)), kTol) << "matmul_add " << shape;
+
+    Tensor ca = p.cpu->empty(n, out), ga = poisoned(*p.gpu, n, out);
+    p.cpu->matmul_swiglu(cx, cw, cw2, ca);
+    p.gpu->matmul_swiglu(gx, gw, gw2, ga);
+    EXPECT_LT(rel_err(fetch(*p.gpu, ga), fetch(*p.cpu, ca)), kTol) << "matmul_swiglu " << shape;
+
+    Tensor cq = p.cpu->empty(n, out), ck = p.cpu->empty(n, out), cv = p.cpu->empty(n, out / 2 + 1);
+    Tensor gq = poisoned(*p.gpu, n, out), gk = poisoned(*p.gpu, n, out), gv = poisoned(*p.gpu, n, out / 2 + 1);
+    p.cpu->matmul_qkv(cx, cw, cw2, cw3, cq, ck, cv);
+    p.gpu->matmul_qkv(gx, gw, gw2, gw3, gq, gk, gv);
+    EXPECT_LT(rel_err(fetch(*p.gpu, gq), fetch(*p.cpu, cq)), kTol) << "q " << shape;
+    EXPECT_LT(rel_err(fetch(*p.gpu, gk), fetch(*p.cpu, ck)), kTol) << "k " << shape;
+    EXPECT_LT(rel_err(fetch(*p.gpu, gv), fetch(*p.cpu, cv)), kTol) << "v " << shape;
+  }
+  Tensor bad = p.gpu->empty(1, 7);
+  EXPECT_THROW(p.gpu->matmul_add(p.gpu->empty(1, 64), p.gpu->empty(7, 32), bad), Error);
 }
 
 TEST(CudaBackend, RmsNormAndHeadRmsNormMatchCpu) {
@@ -173,6 +217,31 @@ TEST(CudaBackend, MeanOfRowsMatchesTheHostPooling) {
                                         << ranges[0].end << ")";
   }
   EXPECT_THROW(p.gpu->mean_of_rows(gx, std::vector<RowRange>{{290, 301}}), Error);
+}
+
+// The router's pooling + MLP on the device against the CPU backend's host path: fp32 weights, bf16 keys that both
+// backends hold exactly, so only the summation order differs. 9 heads exercise a second pass of the row registers.
+TEST(CudaBackend, RouterPooledMlpMatchesTheHostPath) {
+  FLUX_REQUIRE_GPU();
+  BackendPair p;
+  struct Shape {
+    int heads, dim;
+    int64_t rows;
+  };
+  for (const Shape s : {Shape{3, 64, 300}, Shape{8, 128, 1000}, Shape{9, 32, 50}}) {
+    const LayerRouter router = test::make_router(1, s.heads, s.dim);
+    const auto keys = random_bf16(static_cast<std::size_t>(s.rows * s.heads * s.dim), 91, 2.0f);
+    const int64_t cols = int64_t{s.heads} * s.dim;
+    const std::vector<RowRange> ranges = pooling_rows(router.config(), s.rows);
+    const auto want = p.cpu->pooled_mlp(p.cpu->upload(keys, s.rows, cols), ranges, router.mlp(0));
+    const Tensor gk = p.gpu->upload(keys, s.rows, cols);
+    const auto got = p.gpu->pooled_mlp(gk, ranges, router.mlp(0));
+    ASSERT_EQ(got.out.size(), static_cast<std::size_t>(s.heads));
+    EXPECT_LT(rel_err(got.out, want.out), 1e-4) << s.heads << " heads of " << s.dim;
+    EXPECT_GT(got.compute_ms, 0.0);
+    // A second call reuses the uploaded weights and gives the same logits.
+    EXPECT_EQ(p.gpu->pooled_mlp(gk, ranges, router.mlp(0)).out, got.out);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/backend/backend.h"
 #include "engine/router/layer_router.h"
 #include "tests/engine/router/router_test_util.h"
 #include "tests/engine/support/error_of.h"
@@ -98,6 +99,29 @@ TEST(LayerRouter, ForwardMatchesReference) {
     EXPECT_NEAR(dec.prob, 1.0 / (1.0 + std::exp(-logit)), 1e-6);
     EXPECT_EQ(dec.mode, dec.prob > 0.5f ? LayerMode::SA : LayerMode::FA);
   }
+}
+
+// The backend's pooled_mlp (what Session runs: the CUDA backend on its device, the CPU backend through the default)
+// gives the per-head logits that decide() reaches from host keys.
+TEST(LayerRouter, BackendPooledMlpMatchesDecide) {
+  const int heads = 3, d = 8;
+  const int64_t n = 250;  // boundary pooling of 100 + 100 of 250 rows: two ranges
+  const LayerRouter router = test::make_router(2, heads, d);
+  uint32_t seed = 5;
+  const std::vector<float> keys = test::lcg_values(static_cast<std::size_t>(n * heads * d), seed, 2.0f);
+  const auto backend = make_cpu_backend(1);
+  const Tensor t = backend->upload(keys, n, int64_t{heads} * d);
+  const std::vector<RowRange> ranges = pooling_rows(router.config(), n);
+  ASSERT_EQ(ranges.size(), 2u);
+  for (int layer = 0; layer < 2; ++layer) {
+    const Backend::PooledMlp logits = backend->pooled_mlp(t, ranges, router.mlp(layer));
+    ASSERT_EQ(logits.out.size(), static_cast<std::size_t>(heads));
+    EXPECT_GE(logits.compute_ms, 0.0);
+    EXPECT_NEAR(router.decide_logits(logits.out).logit, router.decide(layer, keys.data(), n, heads, d).logit, 1e-5);
+  }
+  const Tensor odd = backend->upload(std::vector<float>(10, 1.0f), 1, 10);
+  EXPECT_ERROR(test::error_of([&] { backend->pooled_mlp(odd, ranges, router.mlp(0)); }), "pooled_mlp");
+  EXPECT_ERROR(test::error_of([&] { router.decide_logits({}); }), "no head logits");
 }
 
 TEST(LayerRouter, ForcedBiasAndThreshold) {
