@@ -136,11 +136,15 @@ bool launch_attention_prefill_simple(const PrefillArgs& args, cudaStream_t strea
 }
 
 bool launch_attention_prefill(const PrefillArgs& args, cudaStream_t stream) {
-  static const bool force_simple = [] {
+  // FLUX_PREFILL_KERNEL=simple|mma caps the choice (A/B checks and benchmarks); unset: the fastest that applies.
+  static const int cap = [] {
     const char* e = std::getenv("FLUX_PREFILL_KERNEL");
-    return e != nullptr && std::strcmp(e, "simple") == 0;
+    if (e != nullptr && std::strcmp(e, "simple") == 0) return 0;
+    if (e != nullptr && std::strcmp(e, "mma") == 0) return 1;
+    return 2;
   }();
-  if (!force_simple && launch_attention_prefill_mma(args, stream)) return true;
+  if (cap >= 2 && launch_attention_prefill_wgmma(args, stream)) return true;
+  if (cap >= 1 && launch_attention_prefill_mma(args, stream)) return true;
   return launch_attention_prefill_simple(args, stream);
 }
 

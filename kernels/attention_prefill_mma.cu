@@ -13,6 +13,7 @@
 
 #include "kernels/attention_mask.cuh"
 #include "kernels/attention_mma.cuh"
+#include "kernels/attention_tiles.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -36,36 +37,6 @@ struct MmaConfig {
   static constexpr int kSmemBytes = (kQElems + 4 * kKvElems) * 2;  // Q + 2 stages of K and of V
   static_assert((kStride * 2) % 16 == 0, "shared rows must stay 16-byte aligned for cp.async and ldmatrix");
   static_assert(kBc % 16 == 0 && D % 16 == 0, "tiles are whole mma k steps");
-};
-
-// Walks a CSR row as runs of consecutive KV blocks, cut into tiles of at most kBc keys below j_limit.
-struct TileCursor {
-  const int32_t* list;
-  int li, li_end;
-  int64_t block, j_limit;
-  int64_t j = 0, run_end = 0;
-
-  __device__ bool next_run() {
-    if (li >= li_end) return false;
-    const int first = list[li];
-    if (int64_t{first} * block >= j_limit) return false;  // ascending: every later block is past the limit too
-    int last = first;
-    ++li;
-    while (li < li_end && list[li] == last + 1) {
-      ++last;
-      ++li;
-    }
-    j = int64_t{first} * block;
-    run_end = min((int64_t{last} + 1) * block, j_limit);
-    return true;
-  }
-  __device__ bool take(int64_t& j0, int& cols) {
-    if (j >= run_end && !next_run()) return false;
-    j0 = j;
-    cols = static_cast<int>(min(int64_t{kBc}, run_end - j));
-    j += cols;
-    return true;
-  }
 };
 
 template <int D, int W>
@@ -215,7 +186,7 @@ __global__ void __launch_bounds__(32 * W) prefill_mma_kernel(const PrefillArgs a
   }
 
   const int64_t list_row = int64_t{a.list_heads == 1 ? 0 : h} * a.n_q_blocks + qb;
-  TileCursor cur{a.kv_blocks, a.offsets[list_row], a.offsets[list_row + 1], block, min(a.n_kv, p1)};
+  TileCursor<kBc> cur{a.kv_blocks, a.offsets[list_row], a.offsets[list_row + 1], block, min(a.n_kv, p1)};
   int64_t j0 = 0;
   int cols = 0;
   bool have = cur.take(j0, cols);

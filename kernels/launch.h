@@ -109,13 +109,17 @@ struct PrefillArgs {
   MaskParams mask;
 };
 
-// Returns false if head_dim has no compiled kernel (16, 32, 64, 128 do). Picks the tensor-core kernel where it applies
-// (head dim 64/128, block a multiple of 16, 16-byte aligned tensors) and the reference kernel otherwise; the
-// environment variable FLUX_PREFILL_KERNEL=simple forces the reference kernel (A/B checks and benchmarks).
+// Returns false if head_dim has no compiled kernel (16, 32, 64, 128 do). Picks the first kernel that applies: the
+// Hopper wgmma one (an sm_90a build on a compute-capability-9.0 device, head dim 64/128, block a multiple of 128),
+// the mma.sync one (head dim 64/128, block a multiple of 16), the reference one; all need 16-byte aligned tensors but
+// the reference. FLUX_PREFILL_KERNEL=mma or =simple caps the choice (A/B checks and benchmarks).
 bool launch_attention_prefill(const PrefillArgs& args, cudaStream_t stream);
-// The two kernels behind it. The tensor-core one returns false (launching nothing) for shapes it does not cover.
+// The kernels behind it. The tensor-core ones return false (launching nothing) for shapes they do not cover.
+bool launch_attention_prefill_wgmma(const PrefillArgs& args, cudaStream_t stream);
 bool launch_attention_prefill_mma(const PrefillArgs& args, cudaStream_t stream);
 bool launch_attention_prefill_simple(const PrefillArgs& args, cudaStream_t stream);
+// True when this build has the sm_90a code and the current device can run it.
+bool wgmma_prefill_available();
 
 // XAttention scoring (kernels/xattention_score.cu), the GPU twin of engine/attention/xattention.h's
 // xattention_block_scores: q [n, n_heads*head_dim], k [n, n_kv_heads*head_dim] bf16, scale = 1/(sqrt(d)*stride).

@@ -16,38 +16,13 @@
 
 #include "engine/attention/xattention.h"
 #include "kernels/launch.h"
+#include "tests/kernels/device_buffer.h"
 #include "tests/kernels/gpu_test_util.h"
 
 namespace flux::engine::testing_gpu {
 namespace {
 
 #define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
-
-template <typename T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  explicit DeviceBuffer(std::size_t n) {
-    EXPECT_EQ(cudaMalloc(&ptr, std::max<std::size_t>(n, 1) * sizeof(T)), cudaSuccess);
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
-
-DeviceBuffer<__nv_bfloat16>* upload_bf16(const std::vector<float>& host) {
-  std::vector<__nv_bfloat16> b(host.size());
-  for (std::size_t i = 0; i < host.size(); ++i) b[i] = __float2bfloat16(host[i]);  // host values are bf16 already
-  auto* d = new DeviceBuffer<__nv_bfloat16>(host.size());
-  EXPECT_EQ(cudaMemcpy(d->ptr, b.data(), b.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
-  return d;
-}
-
-template <typename T>
-std::vector<T> download(const T* ptr, std::size_t n) {
-  std::vector<T> out(n);
-  EXPECT_EQ(cudaMemcpy(out.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
-  return out;
-}
 
 struct ScoreCase {
   int64_t n;
@@ -57,7 +32,7 @@ struct ScoreCase {
 // GPU scores for one case; chunk_rows 0 = one chunk for everything.
 std::vector<float> gpu_scores(const ScoreCase& c, const std::vector<float>& q, const std::vector<float>& k,
                               int64_t chunk_rows) {
-  std::unique_ptr<DeviceBuffer<__nv_bfloat16>> dq(upload_bf16(q)), dk(upload_bf16(k));
+  const auto dq = upload_bf16(q), dk = upload_bf16(k);
   kernels::XAttnArgs a;
   a.q = dq->ptr;
   a.k = dk->ptr;

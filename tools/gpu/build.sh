@@ -19,4 +19,6 @@ if [ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then
 fi
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUX_WITH_UI=OFF -DICU_ROOT="$deps/usr" \
   -DCMAKE_CUDA_ARCHITECTURES=90a ${FLUX_CMAKE_ARGS:-}
-cmake --build build-gpu -j "$(nproc)"
+# FLUX_BUILD_TARGETS (space-separated) builds only those targets: quick kernel iterations.
+# shellcheck disable=SC2086
+cmake --build build-gpu -j "$(nproc)" ${FLUX_BUILD_TARGETS:+--target $FLUX_BUILD_TARGETS}
