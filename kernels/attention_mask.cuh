@@ -25,6 +25,32 @@ __device__ __forceinline__ bool mask_allows_dev(const MaskParams& m, int64_t i, 
   return i >= m.n_tokens - m.n_last || streaming;
 }
 
+// mask_allows_dev for one row i over the keys of a tile starting at j0, as three column limits relative to j0: key
+// j0 + c is allowed iff c <= hi && (c < sink_end || c >= win_lo). Clamped to [-1, 2^20] so the per-element test is
+// three int32 compares.
+struct RowMask {
+  int hi, sink_end, win_lo;
+  __device__ __forceinline__ bool allows(int c) const { return c <= hi && (c < sink_end || c >= win_lo); }
+};
+
+__device__ __forceinline__ int clamp_rel(int64_t x) {
+  return static_cast<int>(min(max(x, int64_t{-1}), int64_t{1} << 20));
+}
+
+__device__ __forceinline__ RowMask row_mask(const MaskParams& m, int64_t i, int64_t j0) {
+  int64_t sink_end = 0, win_lo = 0;  // dense rows (win_lo <= j0): every key up to i
+  const bool dense = m.mode == 0 || m.mode == 3 || (m.mode == 2 && i >= m.n_tokens - m.n_last);
+  if (!dense && m.token_exact) {  // j < sink || i - j < window
+    sink_end = m.sink;
+    win_lo = i - m.window + 1;
+  } else if (!dense) {  // j/b < ceil(sink/b) || i/b - j/b < ceil(window/b)
+    const int64_t b = m.block;
+    sink_end = ceil_div_dev(m.sink, b) * b;
+    win_lo = (i / b - ceil_div_dev(m.window, b) + 1) * b;
+  }
+  return RowMask{clamp_rel(i - j0), clamp_rel(sink_end - j0), clamp_rel(win_lo - j0)};
+}
+
 // True only if every (i, j) with i in [p0, p1), j in [j0, j1) is allowed; false means "apply the element mask"
 // (it may still all be allowed). Causal needs the last key at or before the first query; the streaming rule is
 // checked at its extremes: all keys in the sink, or the largest distance inside the window.

@@ -1,53 +1,50 @@
-// Hopper (sm_90a) block-sparse flash-attention prefill on warpgroup MMAs, head dims 64 and 128.
+// Hopper (sm_90a) block-sparse flash-attention prefill on warpgroup MMAs, head dims 64 and 128 (FlashAttention-3 style).
 //
-// One CTA = 2 warpgroups = 128 query rows of one query head inside one query block (so one CSR list), 64 rows per
-// warpgroup. K/V tiles of 128 keys arrive by cp.async in the 128-byte-swizzled layout wgmma reads (kernels/wgmma.cuh),
-// Q stays in shared memory for the whole CTA. Per tile and warpgroup: S = Q·Kᵀ as m64n128k16 wgmmas from shared
-// memory, the online softmax in registers (exp2 domain; rows g and g + 8 of each warp's 16, a quad sharing a row),
-// then O += P·V with P straight from the S accumulators (their layout is wgmma's register-A fragment) and V read
-// MN-major from shared memory. The softmax of tile n overlaps the P·V wgmmas of tile n - 1 (issued together with S of
-// tile n, waited for after the softmax), so the tensor cores are busy while the warps do exp2. K tiles are prefetched
-// one ahead at the top of an iteration, V tiles at its end, once both warpgroups are done with the V buffer they reuse.
-// The list walk, the causal clamp and the element mask on partial tiles are those of the mma.sync kernel.
+// One CTA = 128 query rows of one query head inside one query block (so one CSR list) and 3 warpgroups:
+// - warpgroup 0 copies: one thread walks the list and issues TMA tile copies (Q once, then K and V tiles of 128 keys,
+//   2 stages each) into the 128-byte-swizzled layout wgmma reads (kernels/wgmma.cuh), completing on mbarriers;
+// - warpgroups 1 and 2 compute 64 rows each: S = Q·Kᵀ as m64n128k16 wgmmas from shared memory, the online softmax in
+//   registers (exp2 domain; rows g and g + 8 of each warp's 16, a quad sharing a row), O += P·V with P straight from the
+//   S accumulators (their layout is wgmma's register-A fragment) and V read MN-major. The softmax of tile n overlaps
+//   the P·V of tile n - 1 (issued together with S of tile n), and the two warpgroups take turns at issuing (named
+//   barriers, "ping-pong"), so one's exp2 work runs under the other's MMAs.
+// Registers move from the copy warpgroup to the MMA ones (setmaxnreg). The list walk, the causal clamp and the
+// element mask on partial tiles are those of the mma.sync kernel; keys past a tile's valid columns are masked.
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "kernels/attention_mask.cuh"
 #include "kernels/attention_mma.cuh"
 #include "kernels/attention_tiles.cuh"
 #include "kernels/launch.h"
+#include "kernels/tma.cuh"
 #include "kernels/wgmma.cuh"
 
 namespace flux::kernels {
 namespace {
 
-constexpr int kBr = 128;  // query rows per CTA (2 warpgroups x 64)
+constexpr int kBr = 128;  // query rows per CTA (2 MMA warpgroups x 64)
 [[maybe_unused]] constexpr int kBc = 128;  // keys per tile (device code only)
-constexpr int kThreads = 256;
+constexpr int kThreads = 384;              // copy warpgroup + 2 MMA warpgroups
+constexpr int kStages = 2;
 [[maybe_unused]] constexpr int kPanelBytes = 128 * 128;  // one 64-column panel of a 128-row tile (device code)
 
 template <int D>
 struct WgConfig {
   static_assert(D == 64 || D == 128, "the wgmma prefill kernel is instantiated for head dims 64 and 128");
   static constexpr int kTileBytes = 128 * D * 2;  // Q (kBr rows) or one K / V tile (kBc rows)
-  static constexpr int kSmemBytes = 5 * kTileBytes + 1024;  // Q, 2 K stages, 2 V stages, 1024-byte alignment slack
+  // Q, the K and V stages, the mbarriers (Q full; K/V full and empty per stage), each stage's tile (first key, valid
+  // keys), 1024-byte alignment slack.
+  static constexpr int kBarOffset = (1 + 2 * kStages) * kTileBytes;
+  static constexpr int kTileInfoOffset = kBarOffset + (1 + 4 * kStages) * 8;
+  static constexpr int kSmemBytes = kTileInfoOffset + 2 * kStages * 4 + 1024;
 };
 
 // Device helpers exist only in the sm_90a pass (the kernel is empty elsewhere and never launched there).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// cp.async of 128 rows x D from global (row stride ld elements) into a swizzled tile; rows >= valid are zero-filled.
-template <int D>
-__device__ __forceinline__ void load_tile(uint32_t dst, const bf16* src, int64_t ld, int64_t valid) {
-  constexpr int kChunks = D / 8;
-  for (int idx = threadIdx.x; idx < 128 * kChunks; idx += kThreads) {
-    const int r = idx / kChunks, c = idx % kChunks;
-    const bool ok = r < valid;
-    ptx::cp_async_16(dst + wgmma::sw128_offset(128, r, c), ok ? src + r * ld + c * 8 : src, ok);
-  }
-}
-
 // S = Q·Kᵀ for this warpgroup's 64 rows (q: its first row in the Q tile) against a 128-key tile.
 template <int D>
 __device__ __forceinline__ void issue_qk(float (&s)[kBc / 2], uint32_t q, uint32_t k) {
@@ -67,25 +64,22 @@ __device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&p)[
   }
 }
 
-// Online-softmax step for this thread's rows i0 and i0 + 8 on one S tile (keys j0.., cols valid): mask where the tile
-// is not provably allowed, new running max, s = P = 2^(S - max) in place, l updated; alpha rescales the O so far.
-__device__ __forceinline__ void softmax_tile(const PrefillArgs& a, float (&s)[kBc / 2], int64_t i0, int64_t j0,
+// Online-softmax step for this thread's rows i0 and i0 + 8 on one raw S tile (keys j0.., cols valid): mask where the
+// tile is not provably allowed, new running max (log2 domain), s = P = 2^(S·scale - max) in place with one FFMA per
+// element, l updated; alpha rescales the O so far.
+__device__ __forceinline__ void softmax_tile(const MaskParams& mask, float (&s)[kBc / 2], int64_t i0, int64_t j0,
                                              int cols, bool full, float scale_log2, float (&m)[2], float (&l)[2],
                                              float (&alpha)[2]) {
-  const int t = (threadIdx.x % 4) * 2;
+  if (!full) {
+    const int t = (threadIdx.x % 4) * 2;
+    const RowMask rows[2] = {row_mask(mask, i0, j0), row_mask(mask, i0 + 8, j0)};
 #pragma unroll
-  for (int nt = 0; nt < kBc / 8; ++nt) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      float x = s[4 * nt + e] * scale_log2;
-      if (!full) {
-        const int c = nt * 8 + t + (e & 1);
-        if (!(c < cols && mask_allows_dev(a.mask, i0 + (e >> 1) * 8, j0 + c))) x = -INFINITY;
-      }
-      s[4 * nt + e] = x;
+    for (int i = 0; i < kBc / 2; ++i) {
+      const int c = (i >> 2) * 8 + t + (i & 1);
+      if (!(c < cols && rows[(i >> 1) & 1].allows(c))) s[i] = -INFINITY;
     }
   }
-  float mx[2] = {m[0], m[1]};
+  float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
   for (int nt = 0; nt < kBc / 8; ++nt) {
     mx[0] = fmaxf(mx[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
@@ -96,14 +90,15 @@ __device__ __forceinline__ void softmax_tile(const PrefillArgs& a, float (&s)[kB
   for (int r = 0; r < 2; ++r) {
     mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
     mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-    base[r] = mx[r] == -INFINITY ? 0.0f : mx[r];  // nothing allowed yet: every p is 2^-inf = 0
+    const float m_new = fmaxf(m[r], mx[r] * scale_log2);  // scale > 0: the max commutes with it; -inf stays -inf
+    base[r] = m_new == -INFINITY ? 0.0f : m_new;          // nothing allowed yet: every p is 2^-inf = 0
     alpha[r] = ptx::exp2_fast(m[r] - base[r]);
-    m[r] = mx[r];
+    m[r] = m_new;
   }
   float sum[2] = {0.0f, 0.0f};
 #pragma unroll
   for (int i = 0; i < kBc / 2; ++i) {
-    s[i] = ptx::exp2_fast(s[i] - base[(i >> 1) & 1]);
+    s[i] = ptx::exp2_fast(fmaf(s[i], scale_log2, -base[(i >> 1) & 1]));
     sum[(i >> 1) & 1] += s[i];
   }
 #pragma unroll
@@ -131,14 +126,31 @@ __device__ __forceinline__ void rescale(float (&o)[D / 2], const float (&alpha)[
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
+// Where tile n of a CTA lives and which phase of its barriers it is.
+struct Slot {
+  int stage;
+  uint32_t parity;
+  __device__ explicit Slot(int n) : stage(n % kStages), parity(static_cast<uint32_t>((n / kStages) & 1)) {}
+};
+
+struct Maps {
+  CUtensorMap q, k, v;  // 2-D [rows, heads * D] bf16, boxes of 128 rows x 64 columns, 128-byte swizzle
+};
+
 template <int D>
-__global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const PrefillArgs a) {
+__global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const PrefillArgs a, const __grid_constant__ Maps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using C = WgConfig<D>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t sq = (ptx::smem_addr(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sk = sq + C::kTileBytes;      // [2] K stages
-  const uint32_t sv = sk + 2 * C::kTileBytes;  // [2] V stages
+  const uint32_t sk = sq + C::kTileBytes;            // [kStages] K tiles
+  const uint32_t sv = sk + kStages * C::kTileBytes;  // [kStages] V tiles
+  const uint32_t q_full = sq + C::kBarOffset;
+  const uint32_t k_full = q_full + 8, v_full = k_full + 8 * kStages;  // [kStages] each
+  const uint32_t k_empty = v_full + 8 * kStages, v_empty = k_empty + 8 * kStages;
+
+  // Tile n of the list: its first key and valid keys, written by the copy thread before it arms K_n's barrier.
+  int* const tile_info = reinterpret_cast<int*>(smem_raw + (sq - ptx::smem_addr(smem_raw)) + C::kTileInfoOffset);
 
   const int h = blockIdx.y;
   const int64_t block = a.mask.block;
@@ -150,95 +162,115 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const Prefil
   const int64_t p0 = p_begin + (x % tiles_per_qb) * kBr;
   if (p0 >= p_end) return;  // uniform over the CTA
   const int64_t p1 = min(p0 + kBr, p_end);
-  const int g = h / (a.n_heads / a.n_kv_heads);
-  const int64_t ldq = int64_t{a.n_heads} * D, ldk = int64_t{a.n_kv_heads} * D;
-  const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-  const int64_t i0 = p0 + wg * 64 + (threadIdx.x / 32 % 4) * 16 + lane / 4;  // this thread's rows: i0, i0 + 8
-  const uint32_t sq_wg = sq + wg * 64 * 128;
 
-  load_tile<D>(sq, a.q + (p0 - a.q_pos0) * ldq + int64_t{h} * D, ldq, p1 - p0);
-  const int64_t list_row = int64_t{a.list_heads == 1 ? 0 : h} * a.n_q_blocks + qb;
-  TileCursor<kBc> cur{a.kv_blocks, a.offsets[list_row], a.offsets[list_row + 1], block, min(a.n_kv, p1)};
-  const bf16* kv_head_k = a.k + int64_t{g} * D;
-  const bf16* kv_head_v = a.v + int64_t{g} * D;
-  int64_t j0 = 0;
-  int cols = 0;
-  if (!cur.take(j0, cols)) {  // no keys at all (impossible for valid lists): zero rows, like the other kernels
-    for (int idx = threadIdx.x; idx < kBr * D; idx += kThreads) {
-      const int64_t i = p0 + idx / D;
-      if (i < p1) a.out[(i - a.q_pos0) * ldq + int64_t{h} * D + idx % D] = __float2bfloat16(0.0f);
+  if (threadIdx.x == 0) {
+    tma::mbar_init(q_full, 1);
+    for (int st = 0; st < kStages; ++st) {
+      tma::mbar_init(k_full + 8 * st, 1);
+      tma::mbar_init(v_full + 8 * st, 1);
+      tma::mbar_init(k_empty + 8 * st, 2 * 128);  // every MMA thread releases
+      tma::mbar_init(v_empty + 8 * st, 2 * 128);
     }
-    ptx::cp_async_wait<0>();
-    return;
+    tma::mbar_init_fence();
   }
-  load_tile<D>(sk, kv_head_k + j0 * ldk, ldk, cols);
-  ptx::cp_async_commit();  // group: Q + K0
-  load_tile<D>(sv, kv_head_v + j0 * ldk, ldk, cols);
-  ptx::cp_async_commit();  // group: V0
+  __syncthreads();
 
+  const int wg = threadIdx.x / 128;
+  if (wg == 0) {  // the copy warpgroup: one thread walks the list and issues every copy
+    tma::regs_dec<24>();
+    if (threadIdx.x != 0) return;
+    const int g = h / (a.n_heads / a.n_kv_heads);
+    const int64_t list_row = int64_t{a.list_heads == 1 ? 0 : h} * a.n_q_blocks + qb;
+    TileCursor<kBc> cur{a.kv_blocks, a.offsets[list_row], a.offsets[list_row + 1], block, min(a.n_kv, p1)};
+    tma::mbar_arrive_expect_tx(q_full, C::kTileBytes);
+    for (int pn = 0; pn < D / 64; ++pn) {
+      tma::load_2d(sq + pn * kPanelBytes, &maps.q, h * D + pn * 64, static_cast<int>(p0 - a.q_pos0), q_full);
+    }
+    for (int n = 0;; ++n) {
+      const Slot slot(n);
+      const uint32_t off = slot.stage * C::kTileBytes;
+      int64_t j0 = 0;
+      int cols = 0;
+      const bool more = cur.take(j0, cols);
+      tma::mbar_wait(k_empty + 8 * slot.stage, slot.parity ^ 1u);
+      tile_info[2 * slot.stage] = static_cast<int>(j0);
+      tile_info[2 * slot.stage + 1] = more ? cols : 0;  // 0 = the list is done
+      if (!more) {
+        tma::mbar_arrive(k_full + 8 * slot.stage);
+        return;
+      }
+      tma::mbar_arrive_expect_tx(k_full + 8 * slot.stage, C::kTileBytes);
+      for (int pn = 0; pn < D / 64; ++pn) {
+        tma::load_2d(sk + off + pn * kPanelBytes, &maps.k, g * D + pn * 64, static_cast<int>(j0),
+                     k_full + 8 * slot.stage);
+      }
+      tma::mbar_wait(v_empty + 8 * slot.stage, slot.parity ^ 1u);
+      tma::mbar_arrive_expect_tx(v_full + 8 * slot.stage, C::kTileBytes);
+      for (int pn = 0; pn < D / 64; ++pn) {
+        tma::load_2d(sv + off + pn * kPanelBytes, &maps.v, g * D + pn * 64, static_cast<int>(j0),
+                     v_full + 8 * slot.stage);
+      }
+    }
+  }
+
+  // MMA warpgroups 1 and 2 (mw 0 and 1). Turn-taking: mw waits on named barrier 1 + mw before issuing its MMAs and
+  // then lets the other go; mw 1 opens mw 0's first turn and mw 0 takes that extra hand-over after the loop.
+  // Tile n's S is issued with tile n - 1's P·V; for n = 0 that P·V multiplies P = 0 by the Q tile (a no-op that keeps
+  // every wgmma out of branches, which would make ptxas serialize them all).
+  tma::regs_inc<240>();
+  const int mw = wg - 1, lane = threadIdx.x % 32;
+  const int64_t i0 = p0 + mw * 64 + (threadIdx.x / 32 % 4) * 16 + lane / 4;  // this thread's rows: i0, i0 + 8
+  const uint32_t sq_mw = sq + mw * 64 * 128;
+  const int64_t ldq = int64_t{a.n_heads} * D;
   const float scale_log2 = a.scale * 1.4426950408889634f;
   float o[D / 2], s[kBc / 2];
 #pragma unroll
   for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
   uint32_t p[kBc / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < kBc / 16; ++kk) p[kk][0] = p[kk][1] = p[kk][2] = p[kk][3] = 0u;
+  uint32_t v_prev = sq;
+  if (mw == 1) tma::bar_arrive(1, 2 * 128);
+  tma::mbar_wait(q_full, 0);  // also when there is no tile: the Q copy must land before the CTA exits
 
-  // Tile n lives in stage n % 2. At the top of iteration n the newest committed cp.async groups are K_n then V_n, so
-  // wait_group 1 completes K_n and everything older (V_{n-1} too). Tile 0 is peeled so that every wgmma is issued
-  // outside a branch (a conditional wgmma makes ptxas serialize them all).
-  int64_t nj0 = 0;
-  int ncols = 0;
-  int stage = 0;
-  ptx::cp_async_wait<1>();
-  __syncthreads();
-  bool have_next = cur.take(nj0, ncols);
-  if (have_next) load_tile<D>(sk + C::kTileBytes, kv_head_k + nj0 * ldk, ldk, ncols);
-  ptx::cp_async_commit();  // K_1 (possibly empty)
-  wgmma::fence();
-  issue_qk<D>(s, sq_wg, sk);
-  wgmma::commit();
-  wgmma::wait<0>();
-  wgmma::fence_regs(s);
-  softmax_tile(a, s, i0, j0, cols, cols == kBc && tile_fully_allowed(a.mask, p0, p1, j0, j0 + kBc), scale_log2, m, l,
-               alpha);
-  pack_p(s, p);
-  if (have_next) load_tile<D>(sv + C::kTileBytes, kv_head_v + nj0 * ldk, ldk, ncols);
-  ptx::cp_async_commit();  // V_1 (possibly empty)
-
-  while (have_next) {
-    stage ^= 1;
-    j0 = nj0;
-    cols = ncols;
-    ptx::cp_async_wait<1>();
-    __syncthreads();  // K_n visible to both warpgroups; tile n - 1's K stage (where K_{n+1} goes) no longer read
-    have_next = cur.take(nj0, ncols);
-    if (have_next) load_tile<D>(sk + (stage ^ 1) * C::kTileBytes, kv_head_k + nj0 * ldk, ldk, ncols);
-    ptx::cp_async_commit();  // K_{n+1} (possibly empty)
-
+  int n = 0;
+  for (;; ++n) {
+    const Slot slot(n), prev(n - 1 < 0 ? 0 : n - 1);
+    tma::mbar_wait(k_full + 8 * slot.stage, slot.parity);
+    const int64_t j0 = tile_info[2 * slot.stage];
+    const int cols = tile_info[2 * slot.stage + 1];
+    if (cols == 0) break;
+    if (n > 0) tma::mbar_wait(v_full + 8 * prev.stage, prev.parity);
+    tma::bar_sync(1 + mw, 2 * 128);
     wgmma::fence_regs(s);
     wgmma::fence_regs(o);
     wgmma::fence();
-    issue_qk<D>(s, sq_wg, sk + stage * C::kTileBytes);
+    issue_qk<D>(s, sq_mw, sk + slot.stage * C::kTileBytes);
     wgmma::commit();
-    issue_pv<D>(o, p, sv + (stage ^ 1) * C::kTileBytes);  // tile n - 1
+    issue_pv<D>(o, p, v_prev);
     wgmma::commit();
+    tma::bar_arrive(2 - mw, 2 * 128);
     wgmma::wait<1>();  // S done; P·V may still run under the softmax
     wgmma::fence_regs(s);
-    softmax_tile(a, s, i0, j0, cols, cols == kBc && tile_fully_allowed(a.mask, p0, p1, j0, j0 + kBc), scale_log2, m,
-                 l, alpha);
-    wgmma::wait<0>();  // P·V of tile n - 1 done: its P registers and O are free
+    tma::mbar_arrive(k_empty + 8 * slot.stage);
+    softmax_tile(a.mask, s, i0, j0, cols, cols == kBc && tile_fully_allowed(a.mask, p0, p1, j0, j0 + kBc),
+                 scale_log2, m, l, alpha);
+    wgmma::wait<0>();  // P·V of tile n - 1 done: its V stage, P registers and O are free
     wgmma::fence_regs(o);
+    if (n > 0) tma::mbar_arrive(v_empty + 8 * prev.stage);
     pack_p(s, p);
     rescale<D>(o, alpha);
-    __syncthreads();  // both warpgroups are done with V_{n-1}: its stage takes V_{n+1}
-    if (have_next) load_tile<D>(sv + (stage ^ 1) * C::kTileBytes, kv_head_v + nj0 * ldk, ldk, ncols);
-    ptx::cp_async_commit();  // V_{n+1} (possibly empty)
+    v_prev = sv + slot.stage * C::kTileBytes;
   }
-  ptx::cp_async_wait<0>();  // V of the last tile
-  __syncthreads();
+  if (mw == 0) tma::bar_sync(1, 2 * 128);
+  if (n > 0) {
+    const Slot last(n - 1);
+    tma::mbar_wait(v_full + 8 * last.stage, last.parity);
+  }
   wgmma::fence_regs(o);
   wgmma::fence();
-  issue_pv<D>(o, p, sv + stage * C::kTileBytes);
+  issue_pv<D>(o, p, v_prev);  // the last tile's P·V (P = 0 over the Q tile when the list was empty)
   wgmma::commit();
   wgmma::wait<0>();
   wgmma::fence_regs(o);
@@ -249,7 +281,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const Prefil
     float sum = l[r];
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;  // no key at all (impossible for valid lists): a zero row
     const int64_t i = i0 + r * 8;
     if (i >= p1) continue;
     bf16* dst = a.out + (i - a.q_pos0) * ldq + int64_t{h} * D + t;
@@ -262,16 +294,52 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const Prefil
 #endif
 }
 
+// cuTensorMapEncodeTiled from the driver, found through the runtime (no link against libcuda).
+PFN_cuTensorMapEncodeTiled_v12000 encode_tiled() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) !=
+            cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      return static_cast<PFN_cuTensorMapEncodeTiled_v12000>(nullptr);
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+// A [rows, cols] bf16 row-major matrix read in 128-row x 64-column boxes with the 128-byte swizzle; rows past the end
+// read as zeros.
+bool make_tile_map(CUtensorMap* map, const bf16* base, int64_t rows, int64_t cols) {
+  const auto encode = encode_tiled();
+  if (encode == nullptr) return false;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * 2};
+  const cuuint32_t box[2] = {64, 128};
+  const cuuint32_t elem_strides[2] = {1, 1};
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<bf16*>(base), dims, strides, box, elem_strides,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
 template <int D>
-void launch_wgmma(const PrefillArgs& a, cudaStream_t stream) {
+bool launch_wgmma(const PrefillArgs& a, cudaStream_t stream) {
   using C = WgConfig<D>;
+  Maps maps{};
+  if (!make_tile_map(&maps.q, a.q, a.n_q, int64_t{a.n_heads} * D) ||
+      !make_tile_map(&maps.k, a.k, a.n_kv, int64_t{a.n_kv_heads} * D) ||
+      !make_tile_map(&maps.v, a.v, a.n_kv, int64_t{a.n_kv_heads} * D)) {
+    return false;
+  }
   static const cudaError_t attr =
       cudaFuncSetAttribute(prefill_wgmma_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes);
   (void)attr;  // a failure shows up as a launch error, which the caller checks
   const int64_t block = a.mask.block;
   const int64_t qb_lo = a.q_pos0 / block, qb_hi = (a.q_pos0 + a.n_q + block - 1) / block;
   const dim3 grid(static_cast<unsigned>((qb_hi - qb_lo) * (block / kBr)), static_cast<unsigned>(a.n_heads));
-  prefill_wgmma_kernel<D><<<grid, kThreads, C::kSmemBytes, stream>>>(a);
+  prefill_wgmma_kernel<D><<<grid, kThreads, C::kSmemBytes, stream>>>(a, maps);
+  return true;
 }
 
 bool aligned16(const void* p) {
@@ -302,11 +370,9 @@ bool launch_attention_prefill_wgmma(const PrefillArgs& a, cudaStream_t stream) {
   if (a.mask.block % kBr != 0 || a.n_heads % a.n_kv_heads != 0) return false;
   switch (a.head_dim) {
     case 64:
-      launch_wgmma<64>(a, stream);
-      return true;
+      return launch_wgmma<64>(a, stream);
     case 128:
-      launch_wgmma<128>(a, stream);
-      return true;
+      return launch_wgmma<128>(a, stream);
     default:
       return false;
   }

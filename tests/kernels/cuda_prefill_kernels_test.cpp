@@ -1,6 +1,6 @@
 // The prefill attention kernels one by one (kernels/launch.h, below the Backend seam): the Hopper wgmma kernel and the
 // mma.sync kernel each against a float64 reference computed on the host from attention_plan.h's mask_allows, on
-// sampled rows of prompts that are not block multiples, in FA, streaming and triangle, from the first query and from a
+// sampled rows of prompts that are not block multiples, in FA, streaming and triangle (block-form and token-exact edges), from the first query and from a
 // later chunk (q_pos0 > 0), head dims 64 and 128. Outputs start as NaN, so rows a kernel never writes fail.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -80,6 +80,7 @@ TEST_P(CudaPrefillKernels, TensorCoreKernelsMatchFloat64) {
   plan.sink = 128;
   plan.window = 384;
   plan.n_last = 100;
+  plan.token_exact = n % 2 == 1;  // odd n: token-exact streaming edges
   const int64_t n_q = c.n - c.q_pos0;
   const auto q = random_bf16(static_cast<std::size_t>(n_q * kHeads * d), static_cast<uint32_t>(n + d), 2.0f);
   const auto k = random_bf16(static_cast<std::size_t>(c.n * kKvHeads * d), static_cast<uint32_t>(n + d + 1), 2.0f);
@@ -115,6 +116,7 @@ TEST_P(CudaPrefillKernels, TensorCoreKernelsMatchFloat64) {
   a.mask.sink = plan.sink;
   a.mask.window = plan.window;
   a.mask.n_last = plan.n_last;
+  a.mask.token_exact = plan.token_exact ? 1 : 0;
   a.mask.n_tokens = c.n;
 
   std::vector<std::vector<double>> ref;
