@@ -1,5 +1,8 @@
 // Row and elementwise kernels of the CUDA backend: bf16 storage, fp32 arithmetic. Plain grid-stride loops; these
 // ops are memory-bound and small next to the GEMMs and attention.
+#include <algorithm>
+#include <cstdint>
+
 #include "engine/backend/random_fill.h"
 #include "kernels/launch.h"
 
@@ -41,6 +44,55 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t
     yr[c] = __float2bfloat16(__bfloat162float(xr[c]) * scale * __bfloat162float(w[c]));
 }
 
+// The same for rows of 16-byte chunks (cols % 8 == 0, aligned): each thread keeps its chunks in registers, so a row
+// costs one load round trip instead of a serial chain of 2-byte loads (decode normalises one 4096-wide row per call).
+constexpr int kNormChunks = 2;  // 16-byte chunks per thread: up to 1024 * 2 * 8 = 16384 columns
+
+__device__ __forceinline__ float bf16_lo(uint32_t u) {
+  return __uint_as_float(u << 16);
+}
+__device__ __forceinline__ float bf16_hi(uint32_t u) {
+  return __uint_as_float(u & 0xffff0000u);
+}
+
+__global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
+  const int64_t r = blockIdx.x;
+  const int n_chunks = static_cast<int>(cols / 8);
+  const uint4* xr = reinterpret_cast<const uint4*>(x + r * cols);
+  uint4 v[kNormChunks];
+  float ss = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kNormChunks; ++k) {
+    const int c = threadIdx.x + k * blockDim.x;
+    v[k] = c < n_chunks ? xr[c] : make_uint4(0, 0, 0, 0);
+    for (const uint32_t u : {v[k].x, v[k].y, v[k].z, v[k].w}) ss += bf16_lo(u) * bf16_lo(u) + bf16_hi(u) * bf16_hi(u);
+  }
+  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+  __shared__ float partial[32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) partial[warp] = ss;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
+  const float scale = 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
+  const uint4* wr = reinterpret_cast<const uint4*>(w);
+  uint4* yr = reinterpret_cast<uint4*>(out + r * cols);
+#pragma unroll
+  for (int k = 0; k < kNormChunks; ++k) {
+    const int c = threadIdx.x + k * blockDim.x;
+    if (c >= n_chunks) continue;
+    const uint4 wc = wr[c];
+    const uint32_t xs[4] = {v[k].x, v[k].y, v[k].z, v[k].w}, ws[4] = {wc.x, wc.y, wc.z, wc.w};
+    uint32_t ys[4];
+    for (int e = 0; e < 4; ++e) {
+      const __nv_bfloat162 y = __floats2bfloat162_rn(bf16_lo(xs[e]) * scale * bf16_lo(ws[e]),
+                                                     bf16_hi(xs[e]) * scale * bf16_hi(ws[e]));
+      ys[e] = *reinterpret_cast<const uint32_t*>(&y);
+    }
+    yr[c] = make_uint4(ys[0], ys[1], ys[2], ys[3]);
+  }
+}
+
 __global__ void add_bias_kernel(bf16* x, const bf16* bias, int64_t rows, int64_t cols) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols;
        i += int64_t{gridDim.x} * blockDim.x)
@@ -59,7 +111,7 @@ __global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64
   }
 }
 
-// One block per row; threads over (head, i < half) pairs.
+// Blocks (row, slice of kThreads (head, i < half) pairs): one pair per thread, so a decode row is one wave.
 // Row r is at position pos0 + r, plus *pos_dev when given (a decode step's position, read when the kernel runs).
 __global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
                             const double* inv_freq) {
@@ -67,7 +119,7 @@ __global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, c
   const int half = head_dim / 2;
   const int64_t pairs = cols / 2;
   const double pos = static_cast<double>(pos0 + r + (pos_dev != nullptr ? *pos_dev : 0));
-  for (int64_t t = threadIdx.x; t < pairs; t += blockDim.x) {
+  for (int64_t t = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; t < pairs; t += int64_t{gridDim.y} * blockDim.x) {
     const int64_t h = t / half;
     const int i = static_cast<int>(t % half);
     const float angle = static_cast<float>(pos * inv_freq[i]);
@@ -147,9 +199,18 @@ void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n
 
 void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows, int64_t cols, bf16* out,
                      cudaStream_t stream) {
+  if (rows <= 0) return;
+  const bool vec = cols % 8 == 0 && cols <= int64_t{1024} * kNormChunks * 8 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(weight) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  if (vec) {  // enough warps for every chunk to sit in a register on the first pass
+    const int64_t chunks_per_thread_row = (cols / 8 + kNormChunks - 1) / kNormChunks;
+    const int threads = static_cast<int>((chunks_per_thread_row + 31) / 32 * 32);
+    rms_norm_vec_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
+    return;
+  }
   // Narrow rows (QK-norm heads of 16..128) get one or a few warps, wide rows 256 threads.
   const int threads = cols >= 256 ? 256 : static_cast<int>((cols + 31) / 32 * 32);
-  if (rows > 0) rms_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
+  rms_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
 }
 
 void launch_add_bias(bf16* x, const bf16* bias, int64_t rows, int64_t cols, cudaStream_t stream) {
@@ -166,8 +227,9 @@ void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaS
 
 void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
                  const double* inv_freq, cudaStream_t stream) {
-  if (rows > 0)
-    rope_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, cols, head_dim, pos0, pos_dev, inv_freq);
+  const int64_t slices = std::min<int64_t>((cols / 2 + kThreads - 1) / kThreads, 64);
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(std::max<int64_t>(slices, 1)));
+  if (rows > 0) rope_kernel<<<grid, kThreads, 0, stream>>>(x, cols, head_dim, pos0, pos_dev, inv_freq);
 }
 
 }  // namespace flux::kernels

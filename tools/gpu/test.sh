@@ -32,11 +32,13 @@ gpu_filter+=':Grid/CudaDecode.MatchesCpu/2?:TinyModels/CudaModel.*'
 gpu_filter+=':Blocks/CudaPrefillLong.MatchesCpu/?:CudaXAttnSelect.*:Shapes/CudaXAttnScores.*'
 # Decode steps (device positions, recorded graphs), GEMV shapes, device sampling and pooling.
 gpu_filter+=':CudaDecodeStep.*:CudaBackend.MatmulMatchesCpu:CudaSampling.*:CudaBackend.MeanOfRows*'
+# The two tensor-core prefill kernels one by one (wgmma: TMA + mbarriers; mma.sync), all modes, n = 1000.
+gpu_filter+=':Kernels/CudaPrefillKernels.TensorCoreKernelsMatchFloat64/1?'
 step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
   --gtest_filter="$gpu_filter"
 step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/flux_gpu_tests \
   --gtest_brief=1 \
-  --gtest_filter='Grid/CudaPrefill.MatchesCpu/4?:Grid/CudaDecode.MatchesCpu/5?:Blocks/CudaPrefillLong.MatchesCpu/1:Blocks/CudaPrefillLong.MatchesCpu/13:Shapes/CudaXAttnScores.*/2:CudaXAttnSelect.EqualsCpuOnRealScores'
+  --gtest_filter='Grid/CudaPrefill.MatchesCpu/4?:Grid/CudaDecode.MatchesCpu/5?:Blocks/CudaPrefillLong.MatchesCpu/1:Blocks/CudaPrefillLong.MatchesCpu/13:Shapes/CudaXAttnScores.*/2:CudaXAttnSelect.EqualsCpuOnRealScores:Kernels/CudaPrefillKernels.TensorCoreKernelsMatchFloat64/10:Kernels/CudaPrefillKernels.TensorCoreKernelsMatchFloat64/15'
 
 cli=build-gpu/app/fluxscope-cli
 model=models/SmolLM2-135M-Instruct.Q4_1.gguf
