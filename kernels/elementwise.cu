@@ -22,6 +22,17 @@ __global__ void embed_kernel(const bf16* table, int64_t cols, const int32_t* ids
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[r * cols + c] = src[c];
 }
 
+// 1 / sqrt(mean of squares + eps) from each thread's partial sum of squares (warp shuffles, then shared memory).
+__device__ float rms_scale(float ss, int64_t cols, float eps) {
+  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+  __shared__ float partial[32];
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
+  return 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
+}
+
 // One block per row: a fp32 sum of squares reduced through warp shuffles and shared memory.
 __global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
   const int64_t r = blockIdx.x;
@@ -31,14 +42,7 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t
     const float v = __bfloat162float(xr[c]);
     ss += v * v;
   }
-  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
-  __shared__ float partial[32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) partial[warp] = ss;
-  __syncthreads();
-  float total = 0.0f;
-  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
-  const float scale = 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
+  const float scale = rms_scale(ss, cols, eps);
   bf16* yr = out + r * cols;
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
     yr[c] = __float2bfloat16(__bfloat162float(xr[c]) * scale * __bfloat162float(w[c]));
@@ -67,14 +71,7 @@ __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int
     v[k] = c < n_chunks ? xr[c] : make_uint4(0, 0, 0, 0);
     for (const uint32_t u : {v[k].x, v[k].y, v[k].z, v[k].w}) ss += bf16_lo(u) * bf16_lo(u) + bf16_hi(u) * bf16_hi(u);
   }
-  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
-  __shared__ float partial[32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) partial[warp] = ss;
-  __syncthreads();
-  float total = 0.0f;
-  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
-  const float scale = 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
+  const float scale = rms_scale(ss, cols, eps);
   const uint4* wr = reinterpret_cast<const uint4*>(w);
   uint4* yr = reinterpret_cast<uint4*>(out + r * cols);
 #pragma unroll
