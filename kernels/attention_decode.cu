@@ -1,17 +1,20 @@
 // Split-KV decode attention (flash-decoding) for grouped-query attention. Stage 1: one block per (KV head, split of
 // kKeysPerSplit rows) keeps, for every query head of the KV head's group, the partial softmax state (max, sum,
-// acc[D]) over its rows. Each K/V row is loaded once, as 16-byte vectors with D/8 lanes per row, and serves all the
-// group's heads: decode reads the cache once per layer instead of once per query head. Stage 2: one block per query
-// head combines the splits (thread slices over splits x float4 columns, so a 128K cache's 512 splits are not one
-// serial loop). Stage 1 loads the next rows before it computes on the current ones, keeping two row pairs per warp in
-// flight (measured: a second pair per iteration on top of that made 128K decode slower, 20.3 -> 23.9 ms: fewer
-// resident blocks). fp32 math on bf16 K/V.
+// acc[D]) over its rows; each K/V row is loaded once and serves all the group's heads. Head dims 64/128 with groups
+// of up to 8 use the tensor-core stage 1 (attention_decode_mma.cuh; FLUX_DECODE_KERNEL=simt opts out), the others
+// the CUDA-core one below (16-byte loads, D/8 lanes per row, the next rows loaded before the current rows' math; a
+// second row pair per iteration was measured slower: fewer resident blocks). Stage 2: one block per query head
+// combines the splits (thread slices over splits x float4 columns, so a 128K cache's 512 splits are not one serial
+// loop). fp32 softmax state on bf16 K/V.
 //
 // With DecodeArgs::pos set, the number of rows comes from the decode step's position on the device and the grid from
 // the most rows the cache can hold: splits past the live rows write an empty state, so a recorded launch is valid for
 // every step.
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
+#include "kernels/attention_decode_mma.cuh"
 #include "kernels/bf16_vec.cuh"
 #include "kernels/launch.h"
 
@@ -211,6 +214,17 @@ __global__ void __launch_bounds__(kCombineThreads) decode_combine_kernel(DecodeA
   out[3] = __float2bfloat16(sum.w * inv);
 }
 
+// Head dims 64/128 with groups of up to 8 heads: the tensor-core stage 1; else the CUDA-core one.
+template <int D>
+bool launch_decode_mma(const DecodeArgs& a, float* scratch, cudaStream_t stream) {
+  if (a.n_heads / a.n_kv_heads > decode_mma::kMaxGroup) return false;
+  const int64_t n_splits = n_splits_for(a.n_slots);
+  const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(a.n_kv_heads));
+  decode_mma_kernel<D, kWarps, kKeysPerSplit, kScratchRow<D>><<<grid, kWarps * 32, 0, stream>>>(a, scratch, n_splits);
+  decode_combine_kernel<D><<<a.n_heads, kCombineThreads, 0, stream>>>(a, scratch, n_splits);
+  return true;
+}
+
 template <int D, int G>
 void launch_decode(const DecodeArgs& a, float* scratch, cudaStream_t stream) {
   const int group = a.n_heads / a.n_kv_heads;
@@ -244,6 +258,11 @@ int64_t decode_scratch_floats(int64_t n_slots, int n_heads, int head_dim) {
 }
 
 bool launch_attention_decode(const DecodeArgs& args, float* scratch, cudaStream_t stream) {
+  // FLUX_DECODE_KERNEL=simt keeps the CUDA-core stage 1 everywhere (A/B checks and benchmarks).
+  static const bool use_mma = [] {
+    const char* e = std::getenv("FLUX_DECODE_KERNEL");
+    return e == nullptr || std::strcmp(e, "simt") != 0;
+  }();
   if (args.n_slots < 1 || args.n_kv_heads < 1 || args.n_heads % args.n_kv_heads != 0 || !aligned16(args.k) ||
       !aligned16(args.v))
     return false;
@@ -255,10 +274,10 @@ bool launch_attention_decode(const DecodeArgs& args, float* scratch, cudaStream_
       launch_for_group<32>(args, scratch, stream);
       return true;
     case 64:
-      launch_for_group<64>(args, scratch, stream);
+      if (!use_mma || !launch_decode_mma<64>(args, scratch, stream)) launch_for_group<64>(args, scratch, stream);
       return true;
     case 128:
-      launch_for_group<128>(args, scratch, stream);
+      if (!use_mma || !launch_decode_mma<128>(args, scratch, stream)) launch_for_group<128>(args, scratch, stream);
       return true;
     default:
       return false;
