@@ -247,10 +247,6 @@ void launch_for_group(const DecodeArgs& a, float* scratch, cudaStream_t stream) 
   }
 }
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
-}
-
 }  // namespace
 
 int64_t decode_scratch_floats(int64_t n_slots, int n_heads, int head_dim) {

@@ -275,10 +275,6 @@ bool launch_for_block(const PrefillArgs& a, cudaStream_t stream) {
   return true;
 }
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 }  // namespace
 
 bool launch_attention_prefill_mma(const PrefillArgs& a, cudaStream_t stream) {

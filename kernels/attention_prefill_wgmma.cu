@@ -342,10 +342,6 @@ bool launch_wgmma(const PrefillArgs& a, cudaStream_t stream) {
   return true;
 }
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 }  // namespace
 
 bool wgmma_prefill_available() {

@@ -197,8 +197,8 @@ void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n
 void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows, int64_t cols, bf16* out,
                      cudaStream_t stream) {
   if (rows <= 0) return;
-  const bool vec = cols % 8 == 0 && cols <= int64_t{1024} * kNormChunks * 8 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(weight) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  const bool vec =
+      cols % 8 == 0 && cols <= int64_t{1024} * kNormChunks * 8 && aligned16(x) && aligned16(weight) && aligned16(out);
   if (vec) {  // enough warps for every chunk to sit in a register on the first pass
     const int64_t chunks_per_thread_row = (cols / 8 + kNormChunks - 1) / kNormChunks;
     const int threads = static_cast<int>((chunks_per_thread_row + 31) / 32 * 32);

@@ -76,10 +76,6 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) gemv_kernel(const bf16* _
   }
 }
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
-}
-
 template <GemvEpilogue E>
 void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
   switch (n) {

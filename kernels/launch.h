@@ -13,6 +13,11 @@ namespace flux::kernels {
 
 using bf16 = __nv_bfloat16;
 
+// The 16-byte vector loads (uint4, cp.async, TMA) every fast path relies on; launchers fall back when it fails.
+inline bool aligned16(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
 void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n, bf16* out, cudaStream_t stream);
 // out = x * rsqrt(mean(x^2) + eps) * weight per row of `cols` values; out may alias x.
 void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows, int64_t cols, bf16* out,

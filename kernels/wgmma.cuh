@@ -22,11 +22,6 @@ __device__ __forceinline__ uint64_t desc_sw128(uint32_t addr, uint32_t lbo_bytes
          (uint64_t{(sbo_bytes & 0x3FFFFu) >> 4} << 32) | (uint64_t{1} << 62);
 }
 
-// Byte offset of (row, 16-byte chunk) in a swizzled tile of `rows` rows (see the header comment).
-__device__ __forceinline__ uint32_t sw128_offset(int rows, int row, int chunk) {
-  return static_cast<uint32_t>((chunk >> 3) * rows * 128 + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
-}
-
 // Orders register accesses before the wgmma that reads or accumulates into them.
 __device__ __forceinline__ void fence() {
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
