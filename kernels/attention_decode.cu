@@ -1,56 +1,43 @@
 // Split-KV decode attention (flash-decoding) for grouped-query attention. Stage 1: one block per (KV head, split of
-// kKeysPerSplit rows) keeps, for every query head of the KV head's group, the partial softmax state (max, sum,
-// acc[D]) over its rows; each K/V row is loaded once and serves all the group's heads. Head dims 64/128 with groups
-// of up to 8 use the tensor-core stage 1 (attention_decode_mma.cuh; FLUX_DECODE_KERNEL=simt opts out), the others
-// the CUDA-core one below (16-byte loads, D/8 lanes per row, the next rows loaded before the current rows' math; a
-// second row pair per iteration was measured slower: fewer resident blocks). Stage 2: one block per query head
-// combines the splits (thread slices over splits x float4 columns, so a 128K cache's 512 splits are not one serial
-// loop). fp32 softmax state on bf16 K/V.
+// the live rows) keeps, for every query head of the KV head's group, the partial softmax state (max, sum, acc[D])
+// over its rows; each K/V row is loaded once and serves all the group's heads. Head dims 64/128 with groups of up to
+// 8 use the tensor-core stage 1 (attention_decode_mma.cuh; FLUX_DECODE_KERNEL=simt opts out), the others the
+// CUDA-core one below (16-byte loads, D/8 lanes per row, the next rows loaded before the current rows' math; a second
+// row pair per iteration was measured slower: fewer resident blocks). Stage 2: one block per query head combines the
+// splits (thread slices over splits x float4 columns). fp32 softmax state on bf16 K/V. All three are chained launches
+// (kernels/chained_launch.cuh).
 //
-// With DecodeArgs::pos set, the number of rows comes from the decode step's position on the device and the grid from
-// the most rows the cache can hold: splits past the live rows write an empty state, so a recorded launch is valid for
-// every step.
+// With DecodeArgs::pos set, the number of rows comes from the decode step's position on the device, read when the
+// kernels run, and so does the split size (attention_decode_split.cuh): the grid is sized for the most splits any
+// step can use, blocks past the used splits exit, so one recorded launch is valid for every step.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "kernels/attention_decode_mma.cuh"
 #include "kernels/bf16_vec.cuh"
+#include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
 namespace {
 
-constexpr int kKeysPerSplit = 256;
+using namespace decode_split;
+
 constexpr int kWarps = 4;
 constexpr int kVec = kBf16PerVec;  // bf16 per lane per row: one 16-byte load
 constexpr int kCombineThreads = 256;
-
-// Scratch row per (query head, split): [max, sum, pad, pad, acc[D]], 16-byte aligned for float4 reads.
-template <int D>
-constexpr int kScratchRow = D + 4;
-
-__host__ __device__ int64_t n_splits_for(int64_t n_slots) {
-  return (n_slots + kKeysPerSplit - 1) / kKeysPerSplit;
-}
-
-__device__ int64_t live_slots(const DecodeArgs& a) {
-  return a.pos != nullptr ? a.layout.slots_after(*a.pos) : a.n_slots;
-}
 
 __device__ void load_row8(const bf16* p, float (&out)[kVec]) {
   unpack_bf16x8(*reinterpret_cast<const uint4*>(p), out);
 }
 
-// exp(m_old - m_new), with an empty state (m_old = -inf) weighing nothing.
-__device__ float rescale(float m_old, float m_new) {
-  return m_old == -INFINITY ? 0.0f : __expf(m_old - m_new);
-}
-
-// Scratch layout per (query head, split): [max, sum, acc[D]]. G: query heads per block (the group, or a slice of it).
+// G: query heads per block (the group, or a slice of it).
 template <int D, int G>
 __global__ void __launch_bounds__(kWarps * 32)
-    decode_partial_kernel(DecodeArgs a, float* scratch, int64_t n_splits, int blocks_per_kv_head) {
+    decode_partial_kernel(DecodeArgs a, float* scratch, int64_t n_splits, int64_t target_splits,
+                          int blocks_per_kv_head) {
   constexpr int kLanes = D / kVec;    // lanes sharing one row
   constexpr int kRows = 32 / kLanes;  // rows one warp reads at once
   __shared__ float s_m[kWarps][G], s_l[kWarps][G];
@@ -60,8 +47,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int g0 = (blockIdx.y % blocks_per_kv_head) * G;
   const int n_g = min(G, group - g0);
   const int h0 = kv_head * group + g0;
+  chain_start();
+  const int64_t n_live = live_slots(a);
+  const Splits splits = splits_for(n_live, target_splits);
   const int64_t split = blockIdx.x;
-  const int64_t j_end = min((split + 1) * kKeysPerSplit, live_slots(a));
+  if (split >= splits.used) return;  // the combine reads only the used splits
+  const int64_t j_end = min((split + 1) * splits.keys, n_live);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int sub = lane / kLanes, part = lane % kLanes;
   const int64_t ld = int64_t{a.n_kv_heads} * D;
@@ -81,7 +72,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   // The loop bound is uniform per warp (the shuffles need every lane); rows past the end are masked. The next rows'
   // K/V are loaded before this iteration's math, so their latency overlaps it.
   constexpr int64_t kStep = kWarps * kRows;
-  int64_t jb = split * kKeysPerSplit + warp * kRows;
+  int64_t jb = split * splits.keys + warp * kRows;
   float k[kVec] = {}, v[kVec] = {};
   if (jb + sub < j_end) {
     load_row8(a.k + (jb + sub) * ld + col, k);
@@ -142,20 +133,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
   }
   __syncthreads();
-  for (int idx = threadIdx.x; idx < n_g * D; idx += blockDim.x) {
-    const int g = idx / D, e = idx % D;
-    float mx = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, s_m[w][g]);
-    float sum = 0.0f, total = 0.0f;
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = rescale(s_m[w][g], mx);
-      sum += s_acc[w][g][e] * f;
-      total += s_l[w][g] * f;
-    }
-    float* out = scratch + (int64_t{h0 + g} * n_splits + split) * kScratchRow<D>;
-    out[4 + e] = sum;
-    if (e == 0) out[0] = mx, out[1] = total;
-  }
+  write_split_state<D, kWarps, G>(s_m, s_l, s_acc, n_g, h0, split, n_splits, scratch);
 }
 
 // Block-wide max or sum of one float per thread (kCombineThreads threads).
@@ -177,13 +155,14 @@ __device__ float block_reduce(float x, float* shared) {
 // One block per query head: the max and the weighted sum over splits by block reductions, then kSlices thread slices
 // each add every kSlices-th split for one float4 of columns, and the slices are added in shared memory.
 template <int D>
-__global__ void __launch_bounds__(kCombineThreads) decode_combine_kernel(DecodeArgs a, const float* scratch,
-                                                                         int64_t n_splits) {
+__global__ void __launch_bounds__(kCombineThreads)
+    decode_combine_kernel(DecodeArgs a, const float* scratch, int64_t n_splits, int64_t target_splits) {
   constexpr int kCols4 = D / 4, kSlices = kCombineThreads / kCols4, kRow = kScratchRow<D>;
   __shared__ float s_red[kCombineThreads / 32];
   __shared__ float4 s_acc[kSlices][kCols4];
+  chain_start();
   const int h = blockIdx.x;
-  const int64_t used = min(n_splits, n_splits_for(live_slots(a)));  // later splits hold empty states
+  const int64_t used = splits_for(live_slots(a), target_splits).used;
   const float* base = scratch + int64_t{h} * n_splits * kRow;
   float mx = -INFINITY;
   for (int64_t s = threadIdx.x; s < used; s += kCombineThreads) mx = fmaxf(mx, base[s * kRow]);
@@ -214,14 +193,40 @@ __global__ void __launch_bounds__(kCombineThreads) decode_combine_kernel(DecodeA
   out[3] = __float2bfloat16(sum.w * inv);
 }
 
+// Splits per grid row (KV head, or slice of a group): about kBlocksPerSm blocks on every SM in all (two waves of the
+// tensor-core kernel, which fits two 128-thread blocks per SM), and never more than n_slots needs.
+constexpr int kBlocksPerSm = 4;
+
+struct SplitGrid {
+  int64_t n_splits = 1, target = 1;
+};
+SplitGrid split_grid(int64_t n_slots, int grid_rows) {
+  static const int sms = [] {
+    int device = 0, count = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    return count > 0 ? count : 1;
+  }();
+  SplitGrid grid;
+  grid.target = std::max<int64_t>(1, int64_t{kBlocksPerSm} * sms / grid_rows);
+  grid.n_splits = std::min(max_splits(n_slots), grid.target);
+  return grid;
+}
+
+template <int D>
+void launch_combine(const DecodeArgs& a, float* scratch, const SplitGrid& grid, cudaStream_t stream) {
+  launch_chained(decode_combine_kernel<D>, a.n_heads, kCombineThreads, 0, stream, a, scratch, grid.n_splits,
+                 grid.target);
+}
+
 // Head dims 64/128 with groups of up to 8 heads: the tensor-core stage 1; else the CUDA-core one.
 template <int D>
 bool launch_decode_mma(const DecodeArgs& a, float* scratch, cudaStream_t stream) {
   if (a.n_heads / a.n_kv_heads > decode_mma::kMaxGroup) return false;
-  const int64_t n_splits = n_splits_for(a.n_slots);
-  const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(a.n_kv_heads));
-  decode_mma_kernel<D, kWarps, kKeysPerSplit, kScratchRow<D>><<<grid, kWarps * 32, 0, stream>>>(a, scratch, n_splits);
-  decode_combine_kernel<D><<<a.n_heads, kCombineThreads, 0, stream>>>(a, scratch, n_splits);
+  const SplitGrid sg = split_grid(a.n_slots, a.n_kv_heads);
+  const dim3 grid(static_cast<unsigned>(sg.n_splits), static_cast<unsigned>(a.n_kv_heads));
+  launch_chained(decode_mma_kernel<D, kWarps>, grid, kWarps * 32, 0, stream, a, scratch, sg.n_splits, sg.target);
+  launch_combine<D>(a, scratch, sg, stream);
   return true;
 }
 
@@ -229,10 +234,11 @@ template <int D, int G>
 void launch_decode(const DecodeArgs& a, float* scratch, cudaStream_t stream) {
   const int group = a.n_heads / a.n_kv_heads;
   const int blocks_per_kv_head = (group + G - 1) / G;
-  const int64_t n_splits = n_splits_for(a.n_slots);
-  const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(a.n_kv_heads * blocks_per_kv_head));
-  decode_partial_kernel<D, G><<<grid, kWarps * 32, 0, stream>>>(a, scratch, n_splits, blocks_per_kv_head);
-  decode_combine_kernel<D><<<a.n_heads, kCombineThreads, 0, stream>>>(a, scratch, n_splits);
+  const SplitGrid sg = split_grid(a.n_slots, a.n_kv_heads * blocks_per_kv_head);
+  const dim3 grid(static_cast<unsigned>(sg.n_splits), static_cast<unsigned>(a.n_kv_heads * blocks_per_kv_head));
+  launch_chained(decode_partial_kernel<D, G>, grid, kWarps * 32, 0, stream, a, scratch, sg.n_splits, sg.target,
+                 blocks_per_kv_head);
+  launch_combine<D>(a, scratch, sg, stream);
 }
 
 template <int D>
@@ -250,7 +256,7 @@ void launch_for_group(const DecodeArgs& a, float* scratch, cudaStream_t stream) 
 }  // namespace
 
 int64_t decode_scratch_floats(int64_t n_slots, int n_heads, int head_dim) {
-  return n_splits_for(n_slots) * n_heads * (head_dim + 4);  // kScratchRow
+  return max_splits(n_slots) * n_heads * (head_dim + 4);  // kScratchRow: the most splits any grid uses
 }
 
 bool launch_attention_decode(const DecodeArgs& args, float* scratch, cudaStream_t stream) {

@@ -9,12 +9,15 @@
 // - O's columns are permuted so that a lane's V words are one contiguous D/8 slice: n-tile j, column g ↔
 //   d = g·D/8 + j; they are put back in place when the state is written.
 // Four warps of a block take interleaved 16-key chunks of the split and merge their (max, sum, O) in shared memory.
+// The next chunk's K rows are loaded while this chunk's P·V runs (the registers of this chunk's K are free by then).
 // The running max is kept in the log2 domain and written in natural-log units, as the CUDA-core kernel does.
 #pragma once
 
 #include <cstdint>
 
+#include "kernels/attention_decode_split.cuh"
 #include "kernels/attention_mma.cuh"
+#include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -46,22 +49,26 @@ __device__ __forceinline__ void load_or_zero(const bf16* p, bool ok, uint4 (&out
 
 }  // namespace decode_mma
 
-// Writes, per query head of the block's KV head and per split, the scratch row [max, sum, -, -, acc[D]] (kRow floats).
-template <int D, int kWarpsPerBlock, int64_t kSplitKeys, int kRow>
+// Writes, per query head of the block's KV head and per split, the scratch row [max, sum, -, -, acc[D]].
+template <int D, int kWarpsPerBlock>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    decode_mma_kernel(DecodeArgs a, float* scratch, int64_t n_splits) {
+    decode_mma_kernel(DecodeArgs a, float* scratch, int64_t n_splits, int64_t target_splits) {
   using namespace decode_mma;
+  using namespace decode_split;
   constexpr int kKVec = D / 32;  // 16-byte K words per lane per key (its D/4 slice)
   constexpr int kVVec = D / 64;  // 16-byte V words per lane per key (its D/8 slice)
   constexpr int kKSteps = D / 16, kDTiles = D / 8;
   __shared__ float s_m[kWarpsPerBlock][kMaxGroup], s_l[kWarpsPerBlock][kMaxGroup];
   __shared__ float s_o[kWarpsPerBlock][kMaxGroup][D];
 
+  chain_start();
+  const int64_t n_live = live_slots(a);
+  const Splits splits = splits_for(n_live, target_splits);
+  const int64_t split = blockIdx.x;
+  if (split >= splits.used) return;  // the combine reads only the used splits
   const int group = a.n_heads / a.n_kv_heads;
   const int kv_head = blockIdx.y, h0 = kv_head * group;
-  const int64_t split = blockIdx.x;
-  const int64_t n_live = a.pos != nullptr ? a.layout.slots_after(*a.pos) : a.n_slots;
-  const int64_t j_end = min((split + 1) * kSplitKeys, n_live);
+  const int64_t j_end = min((split + 1) * splits.keys, n_live);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int64_t ld = int64_t{a.n_kv_heads} * D;
   const bf16* k_lane = a.k + int64_t{kv_head} * D + t * (D / 4);
@@ -75,10 +82,15 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   float m = -INFINITY, l = 0.0f;
   const float scale_log2 = a.scale * 1.4426950408889634f;
 
-  for (int64_t j0 = split * kSplitKeys + warp * 16; j0 < j_end; j0 += kWarpsPerBlock * 16) {
-    uint4 kr[2][kKVec], vr[4][kVVec];  // K rows j0 + 8nt + g; V rows j0 + 2t + {0, 1, 8, 9}
+  constexpr int64_t kStride = kWarpsPerBlock * 16;
+  uint4 kr[2][kKVec];  // K rows j0 + 8nt + g
+  const auto load_k = [&](int64_t j0) {
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt) load_or_zero(k_lane + (j0 + 8 * nt + g) * ld, j0 + 8 * nt + g < j_end, kr[nt]);
+  };
+  load_k(split * splits.keys + warp * 16);
+  for (int64_t j0 = split * splits.keys + warp * 16; j0 < j_end; j0 += kStride) {
+    uint4 vr[4][kVVec];  // V rows j0 + 2t + {0, 1, 8, 9}
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
       const int64_t key = j0 + 2 * t + (r & 1) + 8 * (r >> 1);
@@ -109,6 +121,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     l = l * alpha + sum;
     m = m_new;
     const uint32_t pa[4] = {ptx::pack_bf16x2(p[0], p[1]), 0u, ptx::pack_bf16x2(p[2], p[3]), 0u};
+    load_k(j0 + kStride);  // masked past j_end
 #pragma unroll
     for (int j = 0; j < kDTiles; ++j) {
       o[j][0] *= alpha;
@@ -131,20 +144,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     s_o[warp][g][(2 * t + 1) * (D / 8) + j] = o[j][1];
   }
   __syncthreads();
-  for (int idx = threadIdx.x; idx < group * D; idx += blockDim.x) {
-    const int hg = idx / D, e = idx % D;
-    float mx = -INFINITY;
-    for (int w = 0; w < kWarpsPerBlock; ++w) mx = fmaxf(mx, s_m[w][hg]);
-    float acc = 0.0f, total = 0.0f;
-    for (int w = 0; w < kWarpsPerBlock; ++w) {
-      const float f = s_m[w][hg] == -INFINITY ? 0.0f : __expf(s_m[w][hg] - mx);
-      acc += s_o[w][hg][e] * f;
-      total += s_l[w][hg] * f;
-    }
-    float* out = scratch + (int64_t{h0 + hg} * n_splits + split) * kRow;
-    out[4 + e] = acc;
-    if (e == 0) out[0] = mx, out[1] = total;
-  }
+  write_split_state<D, kWarpsPerBlock, kMaxGroup>(s_m, s_l, s_o, group, h0, split, n_splits, scratch);
 }
 
 }  // namespace flux::kernels

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "engine/backend/random_fill.h"
+#include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -17,6 +18,7 @@ int grid_for(int64_t n) {
 }
 
 __global__ void embed_kernel(const bf16* table, int64_t cols, const int32_t* ids, bf16* out) {
+  chain_start();
   const int64_t r = blockIdx.x;
   const bf16* src = table + static_cast<int64_t>(ids[r]) * cols;
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[r * cols + c] = src[c];
@@ -35,6 +37,7 @@ __device__ float rms_scale(float ss, int64_t cols, float eps) {
 
 // One block per row: a fp32 sum of squares reduced through warp shuffles and shared memory.
 __global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
+  chain_start();
   const int64_t r = blockIdx.x;
   const bf16* xr = x + r * cols;
   float ss = 0.0f;
@@ -60,6 +63,7 @@ __device__ __forceinline__ float bf16_hi(uint32_t u) {
 }
 
 __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
+  chain_start();
   const int64_t r = blockIdx.x;
   const int n_chunks = static_cast<int>(cols / 8);
   const uint4* xr = reinterpret_cast<const uint4*>(x + r * cols);
@@ -91,17 +95,20 @@ __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int
 }
 
 __global__ void add_bias_kernel(bf16* x, const bf16* bias, int64_t rows, int64_t cols) {
+  chain_start();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols;
        i += int64_t{gridDim.x} * blockDim.x)
     x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(bias[i % cols]));
 }
 
 __global__ void add_kernel(bf16* x, const bf16* y, int64_t n) {
+  chain_start();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
     x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(y[i]));
 }
 
 __global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64_t n) {
+  chain_start();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const float g = __bfloat162float(gate[i]);
     out[i] = __float2bfloat16(g / (1.0f + expf(-g)) * __bfloat162float(up[i]));
@@ -112,6 +119,7 @@ __global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64
 // Row r is at position pos0 + r, plus *pos_dev when given (a decode step's position, read when the kernel runs).
 __global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
                             const double* inv_freq) {
+  chain_start();
   const int64_t r = blockIdx.x;
   const int half = head_dim / 2;
   const int64_t pairs = cols / 2;
@@ -134,6 +142,7 @@ __global__ void random_fill_kernel(bf16* out, int64_t n, float scale, uint64_t s
 }
 
 __global__ void set_decode_step_kernel(engine::DecodeStepData* step, int32_t token, int64_t pos) {
+  chain_start();
   step->token = token;
   step->pos = pos;
 }
@@ -142,6 +151,7 @@ __global__ void set_decode_step_kernel(engine::DecodeStepData* step, int32_t tok
 __global__ void store_kv_step_kernel(const bf16* k, const bf16* v, int64_t kv_dim,
                                      const engine::DecodeStepData* step, engine::KvLayout layout, bf16* cache_k,
                                      bf16* cache_v) {
+  chain_start();
   const int64_t row = layout.slot_of(step->pos) * kv_dim;
   for (int64_t c = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; c < kv_dim; c += int64_t{gridDim.x} * blockDim.x) {
     cache_k[row + c] = k[c];
@@ -178,12 +188,13 @@ void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, f
 }
 
 void launch_set_decode_step(engine::DecodeStepData* step, int32_t token, int64_t pos, cudaStream_t stream) {
-  set_decode_step_kernel<<<1, 1, 0, stream>>>(step, token, pos);
+  launch_chained(set_decode_step_kernel, 1, 1, 0, stream, step, token, pos);
 }
 
 void launch_store_kv_step(const bf16* k, const bf16* v, int64_t kv_dim, const engine::DecodeStepData* step,
                           engine::KvLayout layout, bf16* cache_k, bf16* cache_v, cudaStream_t stream) {
-  store_kv_step_kernel<<<grid_for(kv_dim), kThreads, 0, stream>>>(k, v, kv_dim, step, layout, cache_k, cache_v);
+  launch_chained(store_kv_step_kernel, grid_for(kv_dim), kThreads, 0, stream, k, v, kv_dim, step, layout, cache_k,
+                 cache_v);
 }
 
 void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream) {
@@ -191,7 +202,7 @@ void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaSt
 }
 
 void launch_embed(const bf16* table, int64_t cols, const int32_t* ids, int64_t n, bf16* out, cudaStream_t stream) {
-  if (n > 0) embed_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream>>>(table, cols, ids, out);
+  if (n > 0) launch_chained(embed_kernel, static_cast<unsigned>(n), kThreads, 0, stream, table, cols, ids, out);
 }
 
 void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows, int64_t cols, bf16* out,
@@ -202,31 +213,31 @@ void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows,
   if (vec) {  // enough warps for every chunk to sit in a register on the first pass
     const int64_t chunks_per_thread_row = (cols / 8 + kNormChunks - 1) / kNormChunks;
     const int threads = static_cast<int>((chunks_per_thread_row + 31) / 32 * 32);
-    rms_norm_vec_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
+    launch_chained(rms_norm_vec_kernel, static_cast<unsigned>(rows), threads, 0, stream, x, weight, eps, cols, out);
     return;
   }
   // Narrow rows (QK-norm heads of 16..128) get one or a few warps, wide rows 256 threads.
   const int threads = cols >= 256 ? 256 : static_cast<int>((cols + 31) / 32 * 32);
-  rms_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, weight, eps, cols, out);
+  launch_chained(rms_norm_kernel, static_cast<unsigned>(rows), threads, 0, stream, x, weight, eps, cols, out);
 }
 
 void launch_add_bias(bf16* x, const bf16* bias, int64_t rows, int64_t cols, cudaStream_t stream) {
-  if (rows * cols > 0) add_bias_kernel<<<grid_for(rows * cols), kThreads, 0, stream>>>(x, bias, rows, cols);
+  if (rows * cols > 0) launch_chained(add_bias_kernel, grid_for(rows * cols), kThreads, 0, stream, x, bias, rows, cols);
 }
 
 void launch_add(bf16* x, const bf16* y, int64_t n, cudaStream_t stream) {
-  if (n > 0) add_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, y, n);
+  if (n > 0) launch_chained(add_kernel, grid_for(n), kThreads, 0, stream, x, y, n);
 }
 
 void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaStream_t stream) {
-  if (n > 0) swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, out, n);
+  if (n > 0) launch_chained(swiglu_kernel, grid_for(n), kThreads, 0, stream, gate, up, out, n);
 }
 
 void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
                  const double* inv_freq, cudaStream_t stream) {
   const int64_t slices = std::min<int64_t>((cols / 2 + kThreads - 1) / kThreads, 64);
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(std::max<int64_t>(slices, 1)));
-  if (rows > 0) rope_kernel<<<grid, kThreads, 0, stream>>>(x, cols, head_dim, pos0, pos_dev, inv_freq);
+  if (rows > 0) launch_chained(rope_kernel, grid, kThreads, 0, stream, x, cols, head_dim, pos0, pos_dev, inv_freq);
 }
 
 }  // namespace flux::kernels

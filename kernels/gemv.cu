@@ -4,6 +4,7 @@
 // One launch also serves the fused forms a decode layer needs (fewer, larger kernels per recorded step):
 // up to three matrices on the same x (Q, K, V), y += x·Wᵀ (the residual adds), and silu(x·Gᵀ) * (x·Uᵀ) (SwiGLU).
 #include "kernels/bf16_vec.cuh"
+#include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
 
 namespace flux::kernels {
@@ -13,9 +14,22 @@ constexpr int kWarpsPerBlock = 8;
 constexpr int kVec = kBf16PerVec;
 
 // Dot products of one weight row with the N rows of x, reduced across the warp (every lane holds the sums). The
-// weight words are loaded kDepth at a time before any is used, so each lane keeps several 16-byte loads in flight
-// (a dependent load-use loop leaves HBM half idle), and with the streaming hint: a step reads each weight once.
-constexpr int kDepth = 4;
+// weight words are loaded kDepth at a time, the next group before the current one is used, so each lane keeps
+// several 16-byte loads in flight (a dependent load-use loop leaves HBM half idle), and with the streaming hint: a
+// step reads each weight once. `w` holds the row's first group on entry (loaded by the caller, possibly before
+// chain_start: the weights are never written during a run).
+// Measured on the 8B decode step (H100, bench/NOTES.md): 2 words per lane per group, double-buffered, at 6 blocks
+// per SM (<= 40 registers) beat 4 words double-buffered at 4 blocks per SM (6.63 vs 6.90 ms at 8K) and every variant
+// that spilled to reach 8 blocks. Only the one-row form gets the register cap (the others would spill under it).
+constexpr int kDepth = 2;
+constexpr int min_blocks_per_sm(int n_rows) {
+  return n_rows == 1 ? 6 : 1;
+}
+
+__device__ __forceinline__ void load_group(const uint4* __restrict__ wr, int64_t n_vec, int64_t i, uint4 (&w)[kDepth]) {
+#pragma unroll
+  for (int d = 0; d < kDepth; ++d) w[d] = i + d * 32 < n_vec ? __ldcs(wr + i + d * 32) : make_uint4(0, 0, 0, 0);
+}
 
 template <int N>
 __device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int64_t in, int64_t i, const uint4& w,
@@ -32,19 +46,19 @@ __device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int6
 }
 
 template <int N>
-__device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const bf16* __restrict__ w_row, int64_t in,
-                                         int lane, float* acc) {
-  const uint4* wr = reinterpret_cast<const uint4*>(w_row);
+__device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const uint4* __restrict__ wr, int64_t in,
+                                         int lane, uint4 (&w)[kDepth], float* acc) {
+  constexpr int64_t kGroupVecs = kDepth * 32;
   const int64_t n_vec = in / kVec;
-  int64_t i = lane;
-  for (; i + (kDepth - 1) * 32 < n_vec; i += kDepth * 32) {
-    uint4 w[kDepth];
+  for (int64_t i = lane; i < n_vec; i += kGroupVecs) {
+    uint4 cur[kDepth];
 #pragma unroll
-    for (int d = 0; d < kDepth; ++d) w[d] = __ldcs(wr + i + d * 32);
+    for (int d = 0; d < kDepth; ++d) cur[d] = w[d];
+    if (i + kGroupVecs < n_vec) load_group(wr, n_vec, i + kGroupVecs, w);
 #pragma unroll
-    for (int d = 0; d < kDepth; ++d) accumulate_word<N>(x, in, i + d * 32, w[d], acc);
+    for (int d = 0; d < kDepth; ++d)
+      if (i + d * 32 < n_vec) accumulate_word<N>(x, in, i + d * 32, cur[d], acc);
   }
-  for (; i < n_vec; i += 32) accumulate_word<N>(x, in, i, __ldcs(wr + i), acc);
 #pragma unroll
   for (int r = 0; r < N; ++r)
     for (int off = 16; off > 0; off >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
@@ -53,20 +67,39 @@ __device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const bf16*
 // One warp per output row. Store / Accumulate: row g of the matrices laid end to end. SwiGLU: row g of W[0] (gate)
 // and of W[1] (up), silu(gate) * up written to y[0].
 template <int N, GemvEpilogue E>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32) gemv_kernel(const bf16* __restrict__ x, GemvJob job, int64_t in) {
+__global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
+    gemv_kernel(const bf16* __restrict__ x, GemvJob job, int64_t in) {
   const int lane = static_cast<int>(threadIdx.x % 32);
   int64_t row = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32;
-  int m = 0;
+  // The matrix this row falls in, picked by unrolled compares (indexing job's arrays would copy it to local memory).
+  const bf16* wm = job.w[0];
+  bf16* y = job.y[0];
+  int64_t out = job.out[0];
   if constexpr (E != GemvEpilogue::SwiGLU) {
-    while (m < job.count - 1 && row >= job.out[m]) row -= job.out[m++];
+#pragma unroll
+    for (int i = 1; i < kMaxGemvMatrices; ++i) {
+      if (i < job.count && row >= out) {
+        row -= out;
+        wm = job.w[i];
+        y = job.y[i];
+        out = job.out[i];
+      }
+    }
   }
-  if (row >= job.out[m]) return;
+  if (row >= out) return;
+  const int64_t n_vec = in / kVec;
+  const uint4* wr = reinterpret_cast<const uint4*>(wm + row * in);
+  uint4 w[kDepth];
+  load_group(wr, n_vec, lane, w);  // in flight while the previous kernel finishes
+  chain_start();
   float acc[E == GemvEpilogue::SwiGLU ? 2 * N : N] = {};
-  row_dots<N>(x, job.w[m] + row * in, in, lane, acc);
-  if constexpr (E == GemvEpilogue::SwiGLU) row_dots<N>(x, job.w[1] + row * in, in, lane, acc + N);
+  row_dots<N>(x, wr, in, lane, w, acc);
+  if constexpr (E == GemvEpilogue::SwiGLU) {
+    const uint4* ur = reinterpret_cast<const uint4*>(job.w[1] + row * in);
+    load_group(ur, n_vec, lane, w);
+    row_dots<N>(x, ur, in, lane, w, acc + N);
+  }
   if (lane != 0) return;
-  const int64_t out = job.out[m];
-  bf16* y = job.y[m];
 #pragma unroll
   for (int r = 0; r < N; ++r) {
     float v = acc[r];
@@ -80,16 +113,16 @@ template <GemvEpilogue E>
 void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
   switch (n) {
     case 1:
-      gemv_kernel<1, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
+      launch_chained(gemv_kernel<1, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
       break;
     case 2:
-      gemv_kernel<2, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
+      launch_chained(gemv_kernel<2, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
       break;
     case 3:
-      gemv_kernel<3, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
+      launch_chained(gemv_kernel<3, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
       break;
     default:
-      gemv_kernel<4, E><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, job, in);
+      launch_chained(gemv_kernel<4, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
       break;
   }
 }

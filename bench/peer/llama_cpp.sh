@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SmolLM2 GGUF side by side with llama.cpp's CUDA build, on the GPU machine after tools/gpu/build.sh. llama.cpp is built
-# from its public source next to ours (a source tarball you carry: LLAMA_TARBALL, default .carry/llama/*.tar.xz; its
-# code never enters this repository). Prints llama-bench's table, then ours for all-FA and the router (CUDA graphs on),
+# from its public source next to ours (a source tarball you carry: LLAMA_TARBALL, default .carry/llama/*.tar.xz — e.g.
+# vendor/llama.cpp of the llama-cpp-python sdist from PyPI, without its models/ and docs/; its code never enters this
+# repository). Prints llama-bench's table, then ours for all-FA and the router (CUDA graphs on),
 # and all-FA with FLUX_CUDA_GRAPHS=0 (one launch per kernel) to show what the recorded decode step buys.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +15,7 @@ if [ ! -x /root/llama/build/bin/llama-bench ]; then
   [ -f "$tarball" ] || { echo "no llama.cpp source tarball (LLAMA_TARBALL)" >&2; exit 1; }
   (cd /root/llama && [ -d ggml ] || tar xJf "$tarball" -C /root/llama)
   cmake -S /root/llama -B /root/llama/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF \
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     > "$logs/llama_build.log" 2>&1
   cmake --build /root/llama/build -j "$(nproc)" --target llama-bench >> "$logs/llama_build.log" 2>&1 ||
     { tail -30 "$logs/llama_build.log"; exit 1; }

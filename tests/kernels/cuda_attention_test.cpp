@@ -160,6 +160,11 @@ INSTANTIATE_TEST_SUITE_P(Grid, CudaDecode,
                          ::testing::Combine(::testing::Values(int64_t{1}, int64_t{100}, int64_t{257}, int64_t{1000},
                                                               int64_t{5000}),
                                             ::testing::Values(1, 3, 4, 6, 12), ::testing::Values(16, 32, 64, 128)));
+// Long enough that the run-time split size (kernels/attention_decode_split.cuh) exceeds the shortest split and is not
+// a multiple of it, for the tensor-core (group 4) and the CUDA-core (group 12) stage 1.
+INSTANTIATE_TEST_SUITE_P(LongCache, CudaDecode,
+                         ::testing::Combine(::testing::Values(int64_t{70001}), ::testing::Values(4, 12),
+                                            ::testing::Values(64, 128)));
 
 }  // namespace
 }  // namespace flux::engine::testing_gpu

@@ -1,0 +1,55 @@
+// Programmatic dependent launch (Hopper and later) for the small kernels of a decode step. A kernel launched with
+// launch_chained may be scheduled while the kernel before it in the stream is still finishing, so the launch
+// latency and the ramp-up of its blocks overlap the previous kernel's tail. The contract, for every kernel launched
+// this way: call chain_start() before reading or writing anything another kernel touches (it waits until the
+// previous kernel has finished and its writes are visible, then lets the next kernel be scheduled). Only data no
+// kernel writes during a run (the weights) may be read before it. Because every chained kernel waits before it
+// allows the next one in, at most one kernel runs ahead of its predecessor's completion.
+// Off on devices before compute capability 9.0 (the sm_80 code has no griddepcontrol) and with FLUX_PDL=0.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace flux::kernels {
+
+__device__ __forceinline__ void chain_start() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+inline bool chained_launch_enabled() {
+  static const bool enabled = [] {
+    const char* e = std::getenv("FLUX_PDL");
+    if (e != nullptr && std::strcmp(e, "0") == 0) return false;
+    int device = 0, major = 0;
+    return cudaGetDevice(&device) == cudaSuccess &&
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9;
+  }();
+  return enabled;
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...), with the programmatic-serialization attribute when enabled.
+template <typename... Params, typename... Args>
+void launch_chained(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                    Args&&... args) {
+  cudaLaunchAttribute attr{};
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = &attr;
+  config.numAttrs = chained_launch_enabled() ? 1 : 0;
+  // Errors surface like a <<<>>> launch's: through the stream's next checked call.
+  (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+}  // namespace flux::kernels
