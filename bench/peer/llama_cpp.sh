@@ -13,7 +13,7 @@ tarball=${LLAMA_TARBALL:-$(ls "$root"/.carry/llama/llama.cpp-*.tar.xz 2>/dev/nul
 mkdir -p "$logs" /root/llama
 if [ ! -x /root/llama/build/bin/llama-bench ]; then
   [ -f "$tarball" ] || { echo "no llama.cpp source tarball (LLAMA_TARBALL)" >&2; exit 1; }
-  (cd /root/llama && [ -d ggml ] || tar xJf "$tarball" -C /root/llama)
+  (cd /root/llama && [ -d ggml ] || tar xJf "$tarball" -C /root/llama --strip-components=1)
   cmake -S /root/llama -B /root/llama/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     > "$logs/llama_build.log" 2>&1
