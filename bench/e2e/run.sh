@@ -15,8 +15,8 @@ CLI=${CLI:-build-gpu/app/fluxscope-cli}
 [ -x "$CLI" ] || CLI=$(find build-gpu -name fluxscope-cli -type f -perm -u+x | head -1)
 [ -x "$CLI" ] || { echo "fluxscope-cli not found: run tools/gpu/build.sh first" >&2; exit 1; }
 LENGTHS=${LENGTHS:-8192,32768,65536,131072}
-# XAttention still scores on the host (kernels/cuda_attention.cpp downloads q and k): long prompts would take minutes.
-XATTN_LENGTHS=${XATTN_LENGTHS:-8192}
+# XAttention scores and selects on the GPU and prefills each layer unchunked (its lists need the whole prompt).
+XATTN_LENGTHS=${XATTN_LENGTHS:-$LENGTHS}
 NGEN=${NGEN:-32}
 START=$SECONDS
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/device.txt"
@@ -41,7 +41,7 @@ run_cfg fa 150 "$LENGTHS" --route fa
 run_cfg streaming 70 "$LENGTHS" --route sa --sa-kind streaming
 run_cfg triangle 70 "$LENGTHS" --route sa --sa-kind triangle
 run_cfg mix 100 "$LENGTHS" --route every-other --sa-kind streaming
-run_cfg xattn 60 "$XATTN_LENGTHS" --route sa --sa-kind xattn
+run_cfg xattn 150 "$XATTN_LENGTHS" --route sa --sa-kind xattn
 
 if (( SECONDS - START < 420 )); then
   echo "== HF transformers" >&2
