@@ -5,7 +5,8 @@
 // previous kernel has finished and its writes are visible, then lets the next kernel be scheduled). Only data no
 // kernel writes during a run (the weights) may be read before it. Because every chained kernel waits before it
 // allows the next one in, at most one kernel runs ahead of its predecessor's completion.
-// Off on devices before compute capability 9.0 (the sm_80 code has no griddepcontrol) and with FLUX_PDL=0.
+// Off where the kernel's code predates compute capability 9.0 (the sm_80 code has no griddepcontrol: older GPUs, or
+// a newer GPU JIT-compiling the portable PTX) and with FLUX_PDL=0.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -23,15 +24,20 @@ __device__ __forceinline__ void chain_start() {
 #endif
 }
 
-inline bool chained_launch_enabled() {
-  static const bool enabled = [] {
+inline bool chained_launch_allowed_by_env() {
+  static const bool allowed = [] {
     const char* e = std::getenv("FLUX_PDL");
-    if (e != nullptr && std::strcmp(e, "0") == 0) return false;
-    int device = 0, major = 0;
-    return cudaGetDevice(&device) == cudaSuccess &&
-           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9;
+    return e == nullptr || std::strcmp(e, "0") != 0;
   }();
-  return enabled;
+  return allowed;
+}
+
+// True when `kernel` runs from code compiled for compute capability 9.0 or later, the only code where chain_start()
+// waits: a kernel JIT-compiled from the portable sm_80 PTX (on a GPU newer than the sm_90a code) must launch plain.
+template <typename... Params>
+bool kernel_waits_on_chain(void (*kernel)(Params...)) {
+  cudaFuncAttributes attributes{};
+  return cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess && attributes.ptxVersion >= 90;
 }
 
 // kernel<<<grid, block, smem, stream>>>(args...), with the programmatic-serialization attribute when enabled.
@@ -47,7 +53,9 @@ void launch_chained(void (*kernel)(Params...), dim3 grid, dim3 block, size_t sme
   config.dynamicSmemBytes = smem;
   config.stream = stream;
   config.attrs = &attr;
-  config.numAttrs = chained_launch_enabled() ? 1 : 0;
+  // Decided once per kernel signature: every kernel of a build is compiled for the same targets.
+  static const bool chained = chained_launch_allowed_by_env() && kernel_waits_on_chain(kernel);
+  config.numAttrs = chained ? 1 : 0;
   // Errors surface like a <<<>>> launch's: through the stream's next checked call.
   (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
 }

@@ -182,6 +182,10 @@ __global__ void mean_of_rows_kernel(const bf16* x, int64_t cols, RowRanges range
 
 }  // namespace
 
+bool chained_launches_active() {
+  return chained_launch_allowed_by_env() && kernel_waits_on_chain(add_kernel);
+}
+
 void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, float* out, cudaStream_t stream) {
   const dim3 block(32, 8);
   if (cols > 0) mean_of_rows_kernel<<<static_cast<unsigned>((cols + 31) / 32), block, 0, stream>>>(x, cols, ranges, out);

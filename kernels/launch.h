@@ -125,6 +125,9 @@ bool launch_attention_prefill_mma(const PrefillArgs& args, cudaStream_t stream);
 bool launch_attention_prefill_simple(const PrefillArgs& args, cudaStream_t stream);
 // True when this build has the sm_90a code and the current device can run it.
 bool wgmma_prefill_available();
+// True when the decode-step kernels launch chained (kernels/chained_launch.cuh): the device runs their sm_90+ code and
+// FLUX_PDL is not 0.
+bool chained_launches_active();
 
 // XAttention scoring (kernels/xattention_score.cu), the GPU twin of engine/attention/xattention.h's
 // xattention_block_scores: q [n, n_heads*head_dim], k [n, n_kv_heads*head_dim] bf16, scale = 1/(sqrt(d)*stride).

@@ -1,10 +1,14 @@
 // Every elementwise, row and GEMM op of CudaBackend against CpuBackend on bf16-rounded random inputs, with NaN-poisoned
 // outputs; plus the memory ops (exact) and the host-side id check of embed.
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <iostream>
 #include <string>
 
+#include "kernels/launch.h"
 #include "tests/engine/router/router_test_util.h"
 #include "tests/kernels/gpu_test_util.h"
 
@@ -19,6 +23,20 @@ TEST(CudaBackend, NameAndDevice) {
   EXPECT_EQ(gpu->name(), "cuda");
   EXPECT_FALSE(gpu->device_name().empty());
   EXPECT_EQ(gpu->bytes_per_element(), 2u);
+}
+
+// Chained launches need kernels whose code waits (sm_90+): on a 9.0 device running the sm_90a code they must be on
+// (unless FLUX_PDL=0), on an older device off.
+TEST(CudaBackend, ChainedLaunchesOnExactlyWhereTheKernelsWait) {
+  FLUX_REQUIRE_GPU();
+  const char* env = std::getenv("FLUX_PDL");
+  const bool disabled = env != nullptr && std::string(env) == "0";
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (kernels::wgmma_prefill_available()) EXPECT_EQ(kernels::chained_launches_active(), !disabled);
+  if (major < 9) EXPECT_FALSE(kernels::chained_launches_active());
+  std::cout << "[metric] chained launches: " << (kernels::chained_launches_active() ? "on" : "off") << "\n";
 }
 
 TEST(CudaBackend, UploadDownloadRoundsToBf16AndViewsAndCopiesRows) {
