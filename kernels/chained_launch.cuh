@@ -37,7 +37,11 @@ inline bool chained_launch_allowed_by_env() {
 template <typename... Params>
 bool kernel_waits_on_chain(void (*kernel)(Params...)) {
   cudaFuncAttributes attributes{};
-  return cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess && attributes.ptxVersion >= 90;
+  if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) {
+    (void)cudaGetLastError();  // not a launch error: the kernel just launches plain
+    return false;
+  }
+  return attributes.ptxVersion >= 90;
 }
 
 // kernel<<<grid, block, smem, stream>>>(args...), with the programmatic-serialization attribute when enabled.

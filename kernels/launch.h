@@ -32,6 +32,8 @@ void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0
 
 // y [n, out] = x [n, in] · Wᵀ for decode-sized n (kernels/gemv.cu). False (nothing launched) when n is outside
 // 1..kMaxGemvRows, in is not a multiple of 8, or x/w are not 16-byte aligned: the caller uses cuBLASLt then.
+// W must be a weight (nothing written during a run): a chained launch reads its first words before waiting for the
+// previous kernel (kernels/chained_launch.cuh).
 inline constexpr int kMaxGemvRows = 4;
 bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, int64_t out, cudaStream_t stream);
 // The fused forms, one launch each (same fallback rule): Store — y[m] = x·W[m]ᵀ for the job's `count` matrices (a
