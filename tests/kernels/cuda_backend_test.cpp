@@ -34,8 +34,12 @@ TEST(CudaBackend, ChainedLaunchesOnExactlyWhereTheKernelsWait) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (kernels::wgmma_prefill_available()) EXPECT_EQ(kernels::chained_launches_active(), !disabled);
-  if (major < 9) EXPECT_FALSE(kernels::chained_launches_active());
+  if (kernels::wgmma_prefill_available()) {
+    EXPECT_EQ(kernels::chained_launches_active(), !disabled);
+  }
+  if (major < 9) {
+    EXPECT_FALSE(kernels::chained_launches_active());
+  }
   std::cout << "[metric] chained launches: " << (kernels::chained_launches_active() ? "on" : "off") << "\n";
 }
 
