@@ -263,11 +263,16 @@ void CudaBackend::swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
   FLUX_CUDA_CHECK_LAUNCH("swiglu");
 }
 
-const double* CudaBackend::inv_freq(int head_dim, float theta) {
-  std::shared_ptr<void>& slot = inv_freq_[{head_dim, theta}];
+const double* CudaBackend::inv_freq(const engine::RopeTable& rope) {
+  // A dynamic-NTK prefill brings a table per prompt length: bound the cache (nothing queued uses an old table once
+  // the stream is idle).
+  if (inv_freq_.size() >= 64 && inv_freq_.find(rope.inv_freq) == inv_freq_.end()) {
+    FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+    inv_freq_.clear();
+  }
+  std::shared_ptr<void>& slot = inv_freq_[rope.inv_freq];
   if (!slot) {
-    std::vector<double> host(static_cast<std::size_t>(head_dim / 2));
-    for (int i = 0; i < head_dim / 2; ++i) host[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
+    const std::vector<double>& host = rope.inv_freq;
     slot = allocate(host.size() * sizeof(double));
     FLUX_CUDA_CHECK(
         cudaMemcpyAsync(slot.get(), host.data(), host.size() * sizeof(double), cudaMemcpyHostToDevice, ctx_->stream));
@@ -276,10 +281,12 @@ const double* CudaBackend::inv_freq(int head_dim, float theta) {
   return static_cast<const double*>(slot.get());
 }
 
-void CudaBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
-  require(head_dim > 0 && head_dim % 2 == 0 && x.cols % head_dim == 0,
-          "cuda backend: rope over {} columns with head_dim {}", x.cols, head_dim);
-  launch_rope(bf(x), x.rows, x.cols, head_dim, pos0, nullptr, inv_freq(head_dim, theta), ctx_->stream);
+void CudaBackend::rope(Tensor& x, int64_t pos0, const engine::RopeTable& rope) {
+  const int head_dim = rope.head_dim();
+  require(head_dim > 0 && x.cols % head_dim == 0, "cuda backend: rope over {} columns with head_dim {}", x.cols,
+          head_dim);
+  launch_rope(bf(x), x.rows, x.cols, head_dim, pos0, nullptr, inv_freq(rope), rope.attention_scale,
+              engine::RopeDynamicNtk{}, ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("rope");
 }
 
@@ -394,10 +401,13 @@ void CudaBackend::embed_step(const Tensor& table, const engine::DecodeStep& step
   FLUX_CUDA_CHECK_LAUNCH("embed_step");
 }
 
-void CudaBackend::rope_step(Tensor& x, int head_dim, const engine::DecodeStep& step, float theta) {
-  require(head_dim > 0 && head_dim % 2 == 0 && x.cols % head_dim == 0 && x.rows == 1,
+void CudaBackend::rope_step(Tensor& x, const engine::DecodeStep& step, const engine::RopeTable& rope) {
+  const int head_dim = rope.head_dim();
+  require(x.rows == 1 && head_dim > 0 && x.cols % head_dim == 0,
           "cuda backend: rope_step over [{}, {}] with head_dim {}", x.rows, x.cols, head_dim);
-  launch_rope(bf(x), 1, x.cols, head_dim, 0, &device_step(step)->pos, inv_freq(head_dim, theta), ctx_->stream);
+  // Dynamic NTK: the kernel computes the frequencies from the device position, so a recorded step stays right.
+  launch_rope(bf(x), 1, x.cols, head_dim, 0, &device_step(step)->pos, inv_freq(rope), rope.attention_scale,
+              rope.dynamic, ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("rope_step");
 }
 

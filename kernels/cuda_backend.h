@@ -54,7 +54,7 @@ class CudaBackend final : public engine::Backend {
   void matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) override;
   void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
                   Tensor& v) override;
-  void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override;
+  void rope(Tensor& x, int64_t pos0, const engine::RopeTable& rope) override;
 
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
                                    int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
@@ -67,7 +67,7 @@ class CudaBackend final : public engine::Backend {
   engine::DecodeStep make_decode_step() override;
   void set_decode_step(engine::DecodeStep& step, int32_t token, int64_t pos) override;
   void embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) override;
-  void rope_step(Tensor& x, int head_dim, const engine::DecodeStep& step, float theta) override;
+  void rope_step(Tensor& x, const engine::DecodeStep& step, const engine::RopeTable& rope) override;
   void store_kv_step(const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
                      const engine::KvLayout& layout, Tensor& cache_k, Tensor& cache_v) override;
   void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
@@ -101,7 +101,8 @@ class CudaBackend final : public engine::Backend {
   // Decode attention over n_slots rows, or over layout.slots_after(*pos) of them when pos (device) is set.
   void run_decode_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, const int64_t* pos,
                             const engine::KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out);
-  const double* inv_freq(int head_dim, float theta);
+  // The table's frequencies on the device, uploaded once per distinct table (a recorded step keeps the pointer).
+  const double* inv_freq(const engine::RopeTable& rope);
   // One fused GEMV launch when decode-sized and aligned (kernels/gemv.cu); false: the caller composes the ops.
   bool fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
 
@@ -109,7 +110,7 @@ class CudaBackend final : public engine::Backend {
   std::string device_name_;
   std::unique_ptr<LtGemm> gemm_;
   bool use_gemv_ = true;  // decode-sized matmuls through kernels/gemv.cu; FLUX_GEMV=0 keeps cuBLASLt (A/B runs)
-  std::map<std::pair<int, float>, std::shared_ptr<void>> inv_freq_;
+  std::map<std::vector<double>, std::shared_ptr<void>> inv_freq_;
   // Device sampling: scratch kept between tokens, a pinned word for the id read back.
   std::shared_ptr<void> sample_scratch_;
   int64_t sample_scratch_bytes_ = 0;

@@ -116,19 +116,24 @@ __global__ void swiglu_kernel(const bf16* gate, const bf16* up, bf16* out, int64
 }
 
 // Blocks (row, slice of kThreads (head, i < half) pairs): one pair per thread, so a decode row is one wave.
-// Row r is at position pos0 + r, plus *pos_dev when given (a decode step's position, read when the kernel runs).
+// Row r is at position pos0 + r, plus *pos_dev when given (a decode step's position, read when the kernel runs);
+// a decode step under dynamic NTK computes its frequencies from that position (engine/backend/rope_table.h).
 __global__ void rope_kernel(bf16* x, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
-                            const double* inv_freq) {
+                            const double* inv_freq, float scale, engine::RopeDynamicNtk dynamic) {
   chain_start();
   const int64_t r = blockIdx.x;
   const int half = head_dim / 2;
   const int64_t pairs = cols / 2;
-  const double pos = static_cast<double>(pos0 + r + (pos_dev != nullptr ? *pos_dev : 0));
+  const int64_t position = pos0 + r + (pos_dev != nullptr ? *pos_dev : 0);
+  const double pos = static_cast<double>(position);
+  const bool dynamic_step = pos_dev != nullptr && dynamic.active();
+  const double base = dynamic_step ? dynamic.base(position + 1) : 0.0;
   for (int64_t t = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; t < pairs; t += int64_t{gridDim.y} * blockDim.x) {
     const int64_t h = t / half;
     const int i = static_cast<int>(t % half);
-    const float angle = static_cast<float>(pos * inv_freq[i]);
-    const float c = cosf(angle), s = sinf(angle);
+    const double freq = dynamic_step ? engine::rope_inv_freq(base, i, head_dim) : inv_freq[i];
+    const float angle = static_cast<float>(pos * freq);
+    const float c = cosf(angle) * scale, s = sinf(angle) * scale;
     bf16* p = x + r * cols + h * head_dim;
     const float a = __bfloat162float(p[i]), b = __bfloat162float(p[i + half]);
     p[i] = __float2bfloat16(a * c - b * s);
@@ -238,10 +243,12 @@ void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaS
 }
 
 void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
-                 const double* inv_freq, cudaStream_t stream) {
+                 const double* inv_freq, float scale, engine::RopeDynamicNtk dynamic, cudaStream_t stream) {
   const int64_t slices = std::min<int64_t>((cols / 2 + kThreads - 1) / kThreads, 64);
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(std::max<int64_t>(slices, 1)));
-  if (rows > 0) launch_chained(rope_kernel, grid, kThreads, 0, stream, x, cols, head_dim, pos0, pos_dev, inv_freq);
+  if (rows > 0)
+    launch_chained(rope_kernel, grid, kThreads, 0, stream, x, cols, head_dim, pos0, pos_dev, inv_freq, scale,
+                   dynamic);
 }
 
 }  // namespace flux::kernels

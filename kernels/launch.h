@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "engine/backend/decode_step.h"
+#include "engine/backend/rope_table.h"
 
 namespace flux::kernels {
 
@@ -25,10 +26,11 @@ void launch_rms_norm(const bf16* x, const bf16* weight, float eps, int64_t rows,
 void launch_add_bias(bf16* x, const bf16* bias, int64_t rows, int64_t cols, cudaStream_t stream);
 void launch_add(bf16* x, const bf16* y, int64_t n, cudaStream_t stream);
 void launch_swiglu(const bf16* gate, const bf16* up, bf16* out, int64_t n, cudaStream_t stream);
-// inv_freq: head_dim / 2 doubles; the angle is float(pos * inv_freq[i]), as on the CPU. Row r is at position
-// pos0 + r, plus *pos_dev when pos_dev is not null (a decode step's position, read when the kernel runs).
+// inv_freq: head_dim / 2 doubles; the angle is float(pos * inv_freq[i]), as on the CPU, and cos/sin are times
+// `scale`. Row r is at position pos0 + r, plus *pos_dev when pos_dev is not null (a decode step's position, read
+// when the kernel runs); then an active `dynamic` replaces inv_freq by dynamic NTK's frequencies at that position.
 void launch_rope(bf16* x, int64_t rows, int64_t cols, int head_dim, int64_t pos0, const int64_t* pos_dev,
-                 const double* inv_freq, cudaStream_t stream);
+                 const double* inv_freq, float scale, engine::RopeDynamicNtk dynamic, cudaStream_t stream);
 
 // y [n, out] = x [n, in] · Wᵀ for decode-sized n (kernels/gemv.cu). False (nothing launched) when n is outside
 // 1..kMaxGemvRows, in is not a multiple of 8, or x/w are not 16-byte aligned: the caller uses cuBLASLt then.

@@ -93,8 +93,9 @@ void Backend::embed_step(const Tensor& table, const DecodeStep& step, Tensor& ou
   embed(table, ids, out);
 }
 
-void Backend::rope_step(Tensor& x, int head_dim, const DecodeStep& step, float theta) {
-  rope(x, head_dim, host_step(step).pos, theta);
+void Backend::rope_step(Tensor& x, const DecodeStep& step, const RopeTable& rope_table) {
+  const int64_t pos = host_step(step).pos;
+  rope(x, pos, rope_table.at_decode_position(pos));
 }
 
 void Backend::store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,

@@ -11,6 +11,7 @@
 
 #include "engine/attention/attention_plan.h"
 #include "engine/backend/decode_step.h"
+#include "engine/backend/rope_table.h"
 #include "engine/backend/small_mlp.h"
 #include "engine/backend/tensor.h"
 #include "engine/backend/token_sampling.h"
@@ -83,8 +84,9 @@ class Backend {
   // q, k, v = x · Wqᵀ, x · Wkᵀ, x · Wvᵀ
   virtual void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
                           Tensor& v);
-  // Rotary embedding, HF half-rotation convention, on every head of x; row r has position pos0 + r.
-  virtual void rope(Tensor& x, int head_dim, int64_t pos0, float theta) = 0;
+  // Rotary embedding, HF half-rotation convention, on every head (rope.head_dim() wide) of x; row r has position
+  // pos0 + r and pair i turns by float(position · rope.inv_freq[i]); cos and sin are times rope.attention_scale.
+  virtual void rope(Tensor& x, int64_t pos0, const RopeTable& rope) = 0;
 
   // Attention prefill of n_q queries at positions [q_pos0, q_pos0 + n_q) against keys/values rows [0, n_kv) of k/v,
   // under plan's mask. q/out [n_q, Hq·d], k/v [≥ n_kv, Hkv·d].
@@ -101,7 +103,8 @@ class Backend {
   virtual DecodeStep make_decode_step();
   virtual void set_decode_step(DecodeStep& step, int32_t token, int64_t pos);
   virtual void embed_step(const Tensor& table, const DecodeStep& step, Tensor& out);  // out [1, cols]
-  virtual void rope_step(Tensor& x, int head_dim, const DecodeStep& step, float theta);
+  // By rope.at_decode_position(step's position): dynamic NTK's frequencies follow the device-side position.
+  virtual void rope_step(Tensor& x, const DecodeStep& step, const RopeTable& rope);
   // Stores k/v [1, kv_dim] in the cache row `layout` gives the step's position.
   virtual void store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,
                              Tensor& cache_k, Tensor& cache_v);

@@ -156,11 +156,13 @@ void CpuBackend::swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
   for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
-void CpuBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
-  require(x.cols % head_dim == 0, "cpu backend: rope over {} columns with head_dim {}", x.cols, head_dim);
+void CpuBackend::rope(Tensor& x, int64_t pos0, const RopeTable& rope) {
+  const int head_dim = rope.head_dim();
+  require(head_dim > 0 && x.cols % head_dim == 0, "cpu backend: rope over {} columns with head_dim {}", x.cols,
+          head_dim);
   const int half = head_dim / 2;
-  std::vector<double> inv_freq(static_cast<std::size_t>(half));
-  for (int i = 0; i < half; ++i) inv_freq[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
+  const double* inv_freq = rope.inv_freq.data();
+  const float scale = rope.attention_scale;
   const int64_t n_heads = x.cols / head_dim;
 #pragma omp parallel for if (x.rows > 8)
   for (int64_t r = 0; r < x.rows; ++r) {
@@ -168,7 +170,7 @@ void CpuBackend::rope(Tensor& x, int head_dim, int64_t pos0, float theta) {
     for (int i = 0; i < half; ++i) {
       // HF computes the angle in fp32 and cos/sin of it; doing it in double keeps us within 1e-6 of that.
       const float angle = static_cast<float>(pos * inv_freq[i]);
-      const float c = std::cos(angle), s = std::sin(angle);
+      const float c = std::cos(angle) * scale, s = std::sin(angle) * scale;
       for (int64_t h = 0; h < n_heads; ++h) {
         float* p = f32(x) + r * x.cols + h * head_dim;
         const float a = p[i], b = p[i + half];

@@ -28,7 +28,7 @@ class CpuBackend final : public Backend {
   void add_bias(Tensor& x, const Tensor& bias) override;
   void add(Tensor& x, const Tensor& y) override;
   void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override;
-  void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override;
+  void rope(Tensor& x, int64_t pos0, const RopeTable& rope) override;
 
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
                                    int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,

@@ -1,5 +1,6 @@
 #include "engine/format/gguf_model_config.h"
 
+#include <cstring>
 #include <limits>
 
 #include "engine/core/error.h"
@@ -22,6 +23,48 @@ int required_int(const GgufFile& f, const std::string& key) {
 std::optional<int> optional_int(const GgufFile& f, const std::string& key) {
   if (auto v = f.find_int(key)) return to_int(f, key, *v);
   return std::nullopt;
+}
+
+// llama.cpp's rope.scaling.* keys and the rope_freqs.weight tensor its converter writes for Llama 3.1
+// (convert_hf_to_gguf.py: one f32 divisor per pair, applied as theta_i = pos · base^(-2i/d) / rope_freqs[i]).
+RopeScaling rope_scaling_from_gguf(const GgufFile& f, const std::string& p, int context_length, int head_dim) {
+  const std::string source = f.path().string();
+  const std::string type_key = p + "rope.scaling.type";
+  const std::string type = f.find_string(type_key).value_or("none");
+  auto factor = [&]() {
+    const std::optional<double> v = f.find_float(p + "rope.scaling.factor");
+    require(v.has_value(), "{}: {} '{}' needs {}rope.scaling.factor", source, type_key, type, p);
+    return *v;
+  };
+  RopeScaling s;
+  if (type == "linear") {
+    s.type = RopeScalingType::Linear;
+    s.factor = factor();
+  } else if (type == "yarn") {
+    s.type = RopeScalingType::Yarn;
+    s.factor = factor();
+    s.original_max_position_embeddings =
+        optional_int(f, p + "rope.scaling.original_context_length").value_or(context_length);
+    s.attention_factor = f.find_float(p + "rope.scaling.attn_factor");
+    if (auto v = f.find_float(p + "rope.scaling.yarn_beta_fast"); v && *v != 0.0) s.beta_fast = *v;
+    if (auto v = f.find_float(p + "rope.scaling.yarn_beta_slow"); v && *v != 0.0) s.beta_slow = *v;
+    if (auto v = f.find_float(p + "rope.scaling.yarn_log_multiplier"))
+      require(*v == 0.0, "{}: {}rope.scaling.yarn_log_multiplier = {} is not supported", source, p, *v);
+  } else if (type != "none") {
+    fail("{}: {} '{}' is not supported (supported: none, linear, yarn; Llama 3.1 scaling comes as rope_freqs.weight)",
+         source, type_key, type);
+  }
+  if (const TensorView* t = f.find_tensor("rope_freqs.weight")) {
+    require(s.type == RopeScalingType::None, "{}: rope_freqs.weight together with {} '{}' is not supported", source,
+            type_key, type);
+    require(t->type == StorageType::F32 && t->numel() == head_dim / 2 &&
+                t->bytes.size() == static_cast<std::size_t>(t->numel()) * sizeof(float),
+            "{}: rope_freqs.weight must be f32 with head_dim / 2 = {} values", source, head_dim / 2);
+    s.type = RopeScalingType::FreqFactors;
+    s.freq_factors.resize(static_cast<std::size_t>(t->numel()));
+    std::memcpy(s.freq_factors.data(), t->bytes.data(), t->bytes.size());
+  }
+  return s;
 }
 
 }  // namespace
@@ -53,6 +96,7 @@ ModelConfig model_config_from_gguf(const GgufFile& f) {
             source, p, *rot, c.head_dim);
   c.rms_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon"));
   c.rope_theta = static_cast<float>(f.find_float(p + "rope.freq_base").value_or(10000.0));
+  c.rope_scaling = rope_scaling_from_gguf(f, p, c.context_length, c.head_dim);
 
   if (auto v = optional_int(f, p + "vocab_size")) {
     c.vocab_size = *v;

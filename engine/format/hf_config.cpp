@@ -1,5 +1,6 @@
 #include "engine/format/hf_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 
@@ -61,6 +62,115 @@ double clean_double(float f) {
   return std::stod(fmt::format("{}", f));
 }
 
+// The RoPE scaling dict: 5.x writes rope_parameters (rope_type "default" when unscaled), 4.x rope_scaling (null when
+// unscaled); HF prefers rope_scaling when both are given. Defaults follow modeling_rope_utils.py: llama3/yarn take
+// original_max_position_embeddings from the top level, then the dict, then max_position_embeddings; dynamic grows
+// past max_position_embeddings; yarn's beta_fast/beta_slow fall back to 32/1 when unset or 0.
+RopeScaling rope_scaling_from_hf(const json& j, int max_position_embeddings, const std::string& source) {
+  const char* dict_key = "rope_scaling";
+  if (!j.contains(dict_key) || j[dict_key].is_null()) dict_key = "rope_parameters";
+  if (!j.contains(dict_key) || j[dict_key].is_null()) return {};
+  const json& d = j[dict_key];
+  const std::string where = fmt::format("{}: \"{}\"", source, dict_key);
+  require(d.is_object(), "{} must be an object or null, got {}", where, d.dump());
+  const char* type_key = d.contains("rope_type") ? "rope_type" : "type";
+  if (!d.contains(type_key) || d[type_key].is_null()) return {};
+  require(d[type_key].is_string(), "{}: \"{}\" must be a string, got {}", where, type_key, d[type_key].dump());
+  const std::string type = d[type_key].get<std::string>();
+
+  auto number = [&](const char* key) { return float_key(d, key, where); };
+  auto required = [&](const char* key) {
+    const std::optional<double> v = number(key);
+    require(v.has_value(), "{}: rope type '{}' needs \"{}\"", where, type, key);
+    return *v;
+  };
+  auto original_max = [&]() {
+    if (j.contains("original_max_position_embeddings") && !j["original_max_position_embeddings"].is_null())
+      return int_key(j, "original_max_position_embeddings", source);
+    return int_key(d, "original_max_position_embeddings", where, max_position_embeddings);
+  };
+  RopeScaling s;
+  if (type == "default") return s;
+  if (type == "linear") {
+    s.type = RopeScalingType::Linear;
+    s.factor = required("factor");
+  } else if (type == "dynamic") {
+    s.type = RopeScalingType::Dynamic;
+    s.factor = required("factor");
+    s.original_max_position_embeddings = max_position_embeddings;
+  } else if (type == "llama3") {
+    s.type = RopeScalingType::Llama3;
+    s.factor = required("factor");
+    s.low_freq_factor = required("low_freq_factor");
+    s.high_freq_factor = required("high_freq_factor");
+    s.original_max_position_embeddings = original_max();
+  } else if (type == "yarn") {
+    s.type = RopeScalingType::Yarn;
+    s.original_max_position_embeddings = original_max();
+    require(s.original_max_position_embeddings > 0, "{}: \"original_max_position_embeddings\" = {} must be positive",
+            where, s.original_max_position_embeddings);
+    s.factor = number("factor").value_or(static_cast<double>(max_position_embeddings) /
+                                         s.original_max_position_embeddings);
+    s.attention_factor = number("attention_factor");
+    s.mscale = number("mscale").value_or(0.0);
+    s.mscale_all_dim = number("mscale_all_dim").value_or(0.0);
+    if (auto v = number("beta_fast"); v && *v != 0.0) s.beta_fast = *v;
+    if (auto v = number("beta_slow"); v && *v != 0.0) s.beta_slow = *v;
+    s.truncate = bool_key(d, "truncate", where, true);
+  } else {
+    fail("{}: rope type '{}' (key \"{}\") is not supported (supported: default, linear, dynamic, llama3, yarn)", where,
+         type, type_key);
+  }
+  return s;
+}
+
+double rope_theta_from_hf(const json& j, const std::string& source) {
+  std::optional<double> theta = float_key(j, "rope_theta", source);
+  const char* key = "rope_theta";
+  if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
+    require(j["rope_parameters"].is_object(), "{}: \"rope_parameters\" must be an object", source);
+    if (auto t = float_key(j["rope_parameters"], "rope_theta", source + ": rope_parameters")) {
+      theta = t;
+      key = "rope_parameters.rope_theta";
+    }
+  }
+  const double v = theta.value_or(10000.0);
+  require(std::isfinite(v) && v > 0.0 && std::isfinite(static_cast<float>(v)),
+          "{}: \"{}\" = {} must be a positive finite number", source, key, v);
+  return v;
+}
+
+// The dict HF 4.x and 5.x both read back as the same scaling (null / "default" when unscaled).
+json rope_scaling_json(const ModelConfig& c) {
+  const RopeScaling& s = c.rope_scaling;
+  switch (s.type) {
+    case RopeScalingType::None: return nullptr;
+    case RopeScalingType::Linear:
+    case RopeScalingType::Dynamic: return {{"rope_type", rope_scaling_name(s.type)}, {"factor", s.factor}};
+    case RopeScalingType::Llama3:
+      return {{"rope_type", "llama3"},
+              {"factor", s.factor},
+              {"low_freq_factor", s.low_freq_factor},
+              {"high_freq_factor", s.high_freq_factor},
+              {"original_max_position_embeddings", s.original_max_position_embeddings}};
+    case RopeScalingType::Yarn: {
+      json y = {{"rope_type", "yarn"},
+                {"factor", s.factor},
+                {"original_max_position_embeddings", s.original_max_position_embeddings},
+                {"beta_fast", s.beta_fast},
+                {"beta_slow", s.beta_slow},
+                {"truncate", s.truncate}};
+      if (s.attention_factor) y["attention_factor"] = *s.attention_factor;
+      if (s.mscale != 0.0) y["mscale"] = s.mscale;
+      if (s.mscale_all_dim != 0.0) y["mscale_all_dim"] = s.mscale_all_dim;
+      return y;
+    }
+    case RopeScalingType::FreqFactors: break;
+  }
+  fail("cannot write config.json: the GGUF's per-pair RoPE frequency factors (rope_freqs.weight) have no HF "
+       "rope_scaling equivalent");
+}
+
 }  // namespace
 
 ModelConfig model_config_from_hf_json(const json& j, const std::string& source) {
@@ -86,12 +196,8 @@ ModelConfig model_config_from_hf_json(const json& j, const std::string& source) 
   c.vocab_size = int_key(j, "vocab_size", source);
   c.context_length = int_key(j, "max_position_embeddings", source, arch->max_position_embeddings);
   c.rms_eps = static_cast<float>(float_key(j, "rms_norm_eps", source).value_or(1e-6));
-  std::optional<double> theta = float_key(j, "rope_theta", source);
-  if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
-    require(j["rope_parameters"].is_object(), "{}: \"rope_parameters\" must be an object", source);
-    if (auto t = float_key(j["rope_parameters"], "rope_theta", source + ": rope_parameters")) theta = t;
-  }
-  c.rope_theta = static_cast<float>(theta.value_or(10000.0));
+  c.rope_theta = static_cast<float>(rope_theta_from_hf(j, source));
+  c.rope_scaling = rope_scaling_from_hf(j, c.context_length, source);
   c.tied_embeddings = bool_key(j, "tie_word_embeddings", source, false);
   c.qk_norm = arch->qk_norm;
   // Qwen2 always has q/k/v biases and its config has no key for them; llama and qwen3 declare attention_bias.
@@ -129,6 +235,7 @@ json hf_config_json(const ModelConfig& c, const HfConfigExtras& extras) {
       // 4.x reads rope_theta; 5.x reads rope_parameters (and still converts a legacy rope_theta).
       {"rope_theta", theta},
       {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", theta}}},
+      {"rope_scaling", rope_scaling_json(c)},
       {"tie_word_embeddings", c.tied_embeddings},
       {"attention_dropout", 0.0},
       {"initializer_range", 0.02},
@@ -136,6 +243,11 @@ json hf_config_json(const ModelConfig& c, const HfConfigExtras& extras) {
       {"torch_dtype", extras.torch_dtype},
       {"dtype", extras.torch_dtype},
   };
+  if (!j["rope_scaling"].is_null()) {
+    json params = j["rope_scaling"];
+    params["rope_theta"] = theta;
+    j["rope_parameters"] = params;
+  }
   if (c.architecture != "qwen2") j["attention_bias"] = c.attention_bias;
   if (c.architecture == "llama") {
     j["mlp_bias"] = false;

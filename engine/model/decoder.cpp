@@ -3,11 +3,12 @@
 #include <algorithm>
 
 #include "engine/core/error.h"
+#include "engine/model/rope_frequencies.h"
 
 namespace flux::engine {
 
 Decoder::Decoder(const ModelConfig& config, DecoderWeights weights, Backend& backend)
-    : config_(config), weights_(std::move(weights)), backend_(backend) {
+    : config_(config), weights_(std::move(weights)), backend_(backend), rope_(rope_frequencies(config_)) {
   require(static_cast<int>(weights_.layers.size()) == config_.n_layers, "decoder: {} layer weights for {} layers",
           weights_.layers.size(), config_.n_layers);
 }
@@ -64,8 +65,10 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
     project_qkv(w, backend_.row_view(x, r0, rows), qc, kc, vc);
   });
   const AttentionPlan plan = route(layer, k);
-  backend_.rope(q, config_.head_dim, pos0, config_.rope_theta);
-  backend_.rope(k, config_.head_dim, pos0, config_.rope_theta);
+  // Dynamic NTK rotates the whole prefill by the frequencies of its length (HF: max(position_ids) + 1).
+  const RopeTable rope = rope_.dynamic.active() ? rope_frequencies(config_, pos0 + n) : rope_;
+  backend_.rope(q, pos0, rope);
+  backend_.rope(k, pos0, rope);
   kv.store(layer, pos0, k, v);
   k = Tensor{};  // the cache holds them now
   v = Tensor{};
@@ -109,8 +112,8 @@ void Decoder::decode_layer(int layer, Tensor& x, const DecodeStep& step, KvCache
   Tensor k = backend_.empty(1, config_.kv_dim());
   Tensor v = backend_.empty(1, config_.kv_dim());
   project_qkv(w, x, q, k, v);
-  backend_.rope_step(q, config_.head_dim, step, config_.rope_theta);
-  backend_.rope_step(k, config_.head_dim, step, config_.rope_theta);
+  backend_.rope_step(q, step, rope_);
+  backend_.rope_step(k, step, rope_);
   kv.store_step(layer, k, v, step);
 
   Tensor attn = backend_.empty(1, config_.q_dim());

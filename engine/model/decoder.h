@@ -7,6 +7,7 @@
 #include <span>
 
 #include "engine/backend/backend.h"
+#include "engine/backend/rope_table.h"
 #include "engine/model/decoder_weights.h"
 #include "engine/model/model_config.h"
 #include "engine/runtime/kv_cache.h"
@@ -48,6 +49,7 @@ class Decoder {
   ModelConfig config_;
   DecoderWeights weights_;
   Backend& backend_;
+  RopeTable rope_;  // engine/model/rope_frequencies.h; a dynamic-NTK prefill makes its own for its length
 };
 
 }  // namespace flux::engine

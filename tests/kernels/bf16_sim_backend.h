@@ -53,8 +53,8 @@ class Bf16SimBackend final : public Backend {
     cpu_->swiglu(gate, up, out);
     round(out);
   }
-  void rope(Tensor& x, int head_dim, int64_t pos0, float theta) override {
-    cpu_->rope(x, head_dim, pos0, theta);
+  void rope(Tensor& x, int64_t pos0, const RopeTable& rope) override {
+    cpu_->rope(x, pos0, rope);
     round(x);
   }
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "engine/model/rope_frequencies.h"
 #include "kernels/launch.h"
 #include "tests/engine/router/router_test_util.h"
 #include "tests/kernels/gpu_test_util.h"
@@ -184,8 +185,9 @@ TEST(CudaBackend, RopeMatchesCpu) {
         const int64_t rows = 65, cols = 3 * hd;
         const auto x = random_bf16(static_cast<std::size_t>(rows * cols), seed++);
         Tensor cx = p.cpu->upload(x, rows, cols), gx = p.gpu->upload(x, rows, cols);
-        p.cpu->rope(cx, hd, pos0, theta);
-        p.gpu->rope(gx, hd, pos0, theta);
+        const RopeTable rope = rope_frequencies(hd, theta, RopeScaling{});
+        p.cpu->rope(cx, pos0, rope);
+        p.gpu->rope(gx, pos0, rope);
         EXPECT_LT(rel_err(fetch(*p.gpu, gx), fetch(*p.cpu, cx)), kTol) << hd << " " << pos0 << " " << theta;
       }
     }
