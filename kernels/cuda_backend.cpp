@@ -405,9 +405,11 @@ void CudaBackend::rope_step(Tensor& x, const engine::DecodeStep& step, const eng
   const int head_dim = rope.head_dim();
   require(x.rows == 1 && head_dim > 0 && x.cols % head_dim == 0,
           "cuda backend: rope_step over [{}, {}] with head_dim {}", x.rows, x.cols, head_dim);
-  // Dynamic NTK: the kernel computes the frequencies from the device position, so a recorded step stays right.
-  launch_rope(bf(x), 1, x.cols, head_dim, 0, &device_step(step)->pos, inv_freq(rope), rope.attention_scale,
-              rope.dynamic, ctx_->stream);
+  // Dynamic NTK: the kernel computes the frequencies from the device position, so a recorded step stays right and
+  // needs no table (nor an upload, which a stream being recorded into cannot synchronize for).
+  const double* table = rope.dynamic.active() ? nullptr : inv_freq(rope);
+  launch_rope(bf(x), 1, x.cols, head_dim, 0, &device_step(step)->pos, table, rope.attention_scale, rope.dynamic,
+              ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("rope_step");
 }
 
