@@ -7,8 +7,9 @@
 // splits (thread slices over splits x float4 columns). fp32 softmax state on bf16 K/V. All three are chained launches
 // (kernels/chained_launch.cuh).
 //
-// With DecodeArgs::pos set, the number of rows comes from the decode step's position on the device, read when the
-// kernels run, and so does the split size (attention_decode_split.cuh): the grid is sized for the most splits any
+// With DecodeArgs::pos set, the rows read (KvLayout::reads_at: their number and, for a block-streaming layer, the
+// hole between sinks and local blocks) come from the decode step's position on the device, read when the kernels
+// run, and so does the split size (attention_decode_split.cuh): the grid is sized for the most splits any
 // step can use, blocks past the used splits exit, so one recorded launch is valid for every step.
 #include <algorithm>
 #include <cmath>
@@ -48,7 +49,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int n_g = min(G, group - g0);
   const int h0 = kv_head * group + g0;
   chain_start();
-  const int64_t n_live = live_slots(a);
+  const engine::KvReads reads = live_reads(a);
+  const int64_t n_live = reads.rows;
   const Splits splits = splits_for(n_live, target_splits);
   const int64_t split = blockIdx.x;
   if (split >= splits.used) return;  // the combine reads only the used splits
@@ -75,16 +77,16 @@ __global__ void __launch_bounds__(kWarps * 32)
   int64_t jb = split * splits.keys + warp * kRows;
   float k[kVec] = {}, v[kVec] = {};
   if (jb + sub < j_end) {
-    load_row8(a.k + (jb + sub) * ld + col, k);
-    load_row8(a.v + (jb + sub) * ld + col, v);
+    load_row8(a.k + reads.row(jb + sub) * ld + col, k);
+    load_row8(a.v + reads.row(jb + sub) * ld + col, v);
   }
   for (; jb < j_end; jb += kStep) {
     const bool valid = jb + sub < j_end;
     const int64_t jn = jb + kStep + sub;
     float kn[kVec] = {}, vn[kVec] = {};
     if (jn < j_end) {
-      load_row8(a.k + jn * ld + col, kn);
-      load_row8(a.v + jn * ld + col, vn);
+      load_row8(a.k + reads.row(jn) * ld + col, kn);
+      load_row8(a.v + reads.row(jn) * ld + col, vn);
     }
 #pragma unroll
     for (int g = 0; g < G; ++g) {
@@ -162,7 +164,7 @@ __global__ void __launch_bounds__(kCombineThreads)
   __shared__ float4 s_acc[kSlices][kCols4];
   chain_start();
   const int h = blockIdx.x;
-  const int64_t used = splits_for(live_slots(a), target_splits).used;
+  const int64_t used = splits_for(live_reads(a).rows, target_splits).used;
   const float* base = scratch + int64_t{h} * n_splits * kRow;
   float mx = -INFINITY;
   for (int64_t s = threadIdx.x; s < used; s += kCombineThreads) mx = fmaxf(mx, base[s * kRow]);
@@ -185,7 +187,7 @@ __global__ void __launch_bounds__(kCombineThreads)
     const float4 x = s_acc[i][c4];
     sum.x += x.x, sum.y += x.y, sum.z += x.z, sum.w += x.w;
   }
-  const float inv = 1.0f / total;
+  const float inv = total > 0.0f ? 1.0f / total : 0.0f;  // no rows read (block streaming): zeros, as the reference
   bf16* out = a.out + int64_t{h} * D + 4 * c4;
   out[0] = __float2bfloat16(sum.x * inv);
   out[1] = __float2bfloat16(sum.y * inv);

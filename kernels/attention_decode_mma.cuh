@@ -62,7 +62,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   __shared__ float s_o[kWarpsPerBlock][kMaxGroup][D];
 
   chain_start();
-  const int64_t n_live = live_slots(a);
+  const engine::KvReads reads = live_reads(a);
+  const int64_t n_live = reads.rows;
   const Splits splits = splits_for(n_live, target_splits);
   const int64_t split = blockIdx.x;
   if (split >= splits.used) return;  // the combine reads only the used splits
@@ -86,7 +87,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   uint4 kr[2][kKVec];  // K rows j0 + 8nt + g
   const auto load_k = [&](int64_t j0) {
 #pragma unroll
-    for (int nt = 0; nt < 2; ++nt) load_or_zero(k_lane + (j0 + 8 * nt + g) * ld, j0 + 8 * nt + g < j_end, kr[nt]);
+    for (int nt = 0; nt < 2; ++nt) {
+      const int64_t key = j0 + 8 * nt + g;
+      load_or_zero(k_lane + reads.row(key) * ld, key < j_end, kr[nt]);
+    }
   };
   load_k(split * splits.keys + warp * 16);
   for (int64_t j0 = split * splits.keys + warp * 16; j0 < j_end; j0 += kStride) {
@@ -94,7 +98,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
       const int64_t key = j0 + 2 * t + (r & 1) + 8 * (r >> 1);
-      load_or_zero(v_lane + key * ld, key < j_end, vr[r]);
+      load_or_zero(v_lane + reads.row(key) * ld, key < j_end, vr[r]);
     }
     float s[2][4] = {};
 #pragma unroll

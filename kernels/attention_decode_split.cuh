@@ -22,8 +22,10 @@ __host__ __device__ inline int64_t max_splits(int64_t n_slots) {
   return (n_slots + kMinKeys - 1) / kMinKeys;
 }
 
-__device__ inline int64_t live_slots(const DecodeArgs& a) {
-  return a.pos != nullptr ? a.layout.slots_after(*a.pos) : a.n_slots;
+// The rows a step reads, read when the kernel runs: the live row j is cache row reads.row(j) (one hole for a
+// block-streaming layer, none otherwise).
+__device__ inline engine::KvReads live_reads(const DecodeArgs& a) {
+  return a.pos != nullptr ? a.layout.reads_at(*a.pos) : engine::KvReads{a.n_slots, a.n_slots, 0};
 }
 
 // Rows per split and splits in use, decided when the kernel runs from the live rows: at least kMinKeys rows, and at

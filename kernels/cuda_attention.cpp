@@ -158,8 +158,8 @@ void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tenso
 void CudaBackend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v,
                                         const engine::DecodeStep& step, const engine::KvLayout& layout, int n_heads,
                                         int n_kv_heads, int head_dim, Tensor& out) {
-  // The grid covers every row the cache holds; the kernels attend layout.slots_after(pos) of them.
-  const int64_t most = layout.window > 0 ? std::min(k.rows, layout.sink + layout.window) : k.rows;
+  // The grid covers the most rows any step reads; the kernels attend the layout.reads_at(pos) rows.
+  const int64_t most = layout.max_reads() > 0 ? std::min(k.rows, layout.max_reads()) : k.rows;
   run_decode_attention(q, k, v, most, &device_step(step)->pos, layout, n_heads, n_kv_heads, head_dim, out);
 }
 

@@ -161,8 +161,9 @@ struct DecodeArgs {
   const bf16* k = nullptr;
   const bf16* v = nullptr;
   bf16* out = nullptr;
-  // Rows attended: n_slots; or, when pos is set, layout.slots_after(*pos) read when the kernel runs, with n_slots
-  // the most it can be (it sizes the grid and the scratch, so one recorded launch serves every step).
+  // Rows attended: [0, n_slots); or, when pos is set, the rows layout.reads_at(*pos) gives, read when the kernel
+  // runs, with n_slots the most they can be (it sizes the grid and the scratch, so one recorded launch serves every
+  // step).
   int64_t n_slots = 0;
   const int64_t* pos = nullptr;
   engine::KvLayout layout;

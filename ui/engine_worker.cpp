@@ -2,8 +2,8 @@
 
 #include <QElapsedTimer>
 
-#include "engine/router/layer_router.h"
-#include "engine/router/router_file.h"
+#include "engine/routing/layer_router.h"
+#include "engine/routing/router_file.h"
 
 namespace flux::ui {
 namespace {
@@ -73,7 +73,10 @@ void EngineWorker::loadModel(const QString& path, const QString& backend) {
     if (const engine::LayerRouter* r = engine_->router()) {
       router.source = QString::fromStdString(engine_->router_source());
       router.threshold = r->config().threshold;
-      router.sparse = engine::router_sparse_plan(r->config());
+      router.defaults = engine_->route_defaults();
+      router.sparse = router.defaults.sparse;
+      router.description = QString::fromStdString(engine::describe_router(r->config(), r->softmax_head()));
+      router.flux_family = r->family() == engine::RouterFamily::Flux;
     }
     emit routerLoaded(router);
     emit modelLoaded(engine_->summary());

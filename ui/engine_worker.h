@@ -24,7 +24,10 @@ namespace flux::ui {
 struct RouterInfo {
   QString source;  // its file, "checkpoint", or empty: the model has no router
   float threshold = 0.5f;
-  engine::AttentionPlan sparse;  // the SA the router was trained for
+  engine::RouteDefaults defaults;  // FA / SA / decode the router (or checkpoint) was trained for
+  engine::AttentionPlan sparse;    // = defaults.sparse
+  QString description;             // family, pooling, decision rule (engine::describe_router)
+  bool flux_family = false;        // scores FA (Flux) rather than SA (Elastic)
   bool present() const { return !source.isEmpty(); }
   // "router: <file name>" / "router: checkpoint" / "router: none" for the model summary.
   QString label() const;

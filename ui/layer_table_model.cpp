@@ -2,7 +2,7 @@
 
 #include <QColor>
 
-#include "engine/router/routing_policy.h"
+#include "engine/routing/route_spec.h"
 
 namespace flux::ui {
 
@@ -26,7 +26,7 @@ int LayerTableModel::columnCount(const QModelIndex& parent) const {
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
     return QAbstractTableModel::headerData(section, orientation, role);
-  static const char* names[] = {"Layer", "Mode", "SA kind", "Router p", "Source", "Prefill ms", "KV KiB"};
+  static const char* names[] = {"Layer", "Mode", "Attention", "Router P(FA)", "Source", "Prefill ms", "KV KiB"};
   return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -36,13 +36,15 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   const engine::LayerRoute& route = plan_.layers[row];
   const std::optional<engine::LayerReport>& result = results_[row];
   const LayerMode mode = result ? result->mode : route.mode;
-  const std::optional<float> prob = result ? result->router_prob : route.router_prob;
+  const std::optional<engine::RouterScore> score = result ? result->router_score : route.router_score;
+  const bool has_prob = score.has_value();
+  const double prob = has_prob ? score->fa_prob() : 0.0;
+  const float threshold = result ? result->router_threshold : route.router_threshold;
   // Before the run, a layer left to the router has no mode yet: the router decides it during prefill.
   const bool undecided = !result && route.from_router;
   const engine::DecisionSource source = result ? result->source : route.source;
-  const QString kind = mode == LayerMode::SA ? (result ? QString::fromStdString(result->sa_kind)
-                                                       : QString::fromLatin1(engine::attention_mode_name(sparse_.mode)))
-                                             : QString();
+  const QString kind = result ? QString::fromStdString(result->attention)
+                              : QString::fromLatin1(engine::attention_mode_name(plan_.attention_of(mode).mode));
   const int col = index.column();
   if (role == Qt::DisplayRole) {
     switch (col) {
@@ -53,7 +55,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       case ColSaKind:
         return undecided ? QString() : kind;
       case ColRouterProb:
-        return prob ? QString::number(double(*prob), 'f', 2) : undecided ? tr("router decides") : QStringLiteral("—");
+        return has_prob ? QString::number(prob, 'f', 2) : undecided ? tr("router decides") : QStringLiteral("—");
       case ColSource:
         return QString::fromLatin1(engine::decision_source_name(source));
       case ColPrefillMs:
@@ -69,7 +71,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
       case ColMode:
         return undecided ? QStringLiteral("auto") : QString::fromLatin1(engine::layer_mode_name(mode));
       case ColRouterProb:
-        return prob ? QVariant(double(*prob)) : QVariant();
+        return has_prob ? QVariant(prob) : QVariant();
       case ColPrefillMs:
         return result ? QVariant(result->prefill_ms) : QVariant();
       case ColKv:
@@ -83,10 +85,17 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::TextAlignmentRole && col != ColSaKind && col != ColSource)
     return int(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::ToolTipRole) {
+    const QString rule = router_flux_ ? tr("FA iff P(FA) > %1").arg(double(threshold), 0, 'f', 2)
+                                      : tr("SA iff P(SA) > %1").arg(double(threshold), 0, 'f', 2);
     if (undecided)
-      return tr("Layer %1: the router decides FA or SA during prefill (SA iff p > %2)")
+      return tr("Layer %1: the router decides FA or SA during prefill (%2)").arg(index.row()).arg(rule);
+    if (score && source == engine::DecisionSource::Router)
+      return tr("Layer %1: %2 (%3) — router score P(FA) = %4, P(SA) = %5; rule: %6; source: router%7")
           .arg(index.row())
-          .arg(double(route.router_threshold), 0, 'f', 2);
+          .arg(QString::fromLatin1(engine::layer_mode_name(mode)), kind)
+          .arg(prob, 0, 'f', 3)
+          .arg(1.0 - prob, 0, 'f', 3)
+          .arg(rule, result ? tr(" — measured") : QString());
     return tr("Layer %1: %2%3, decided by %4%5")
         .arg(index.row())
         .arg(QString::fromLatin1(engine::layer_mode_name(mode)))
@@ -112,14 +121,20 @@ void LayerTableModel::setPreset(const QString& preset) {
   planEdited();
 }
 
-void LayerTableModel::setRouter(bool present, float threshold) {
+void LayerTableModel::setRouter(bool present, float threshold, bool flux_family) {
   has_router_ = present;
   router_threshold_ = threshold;
+  router_flux_ = flux_family;
   planEdited();
 }
 
 void LayerTableModel::setSparse(const engine::AttentionPlan& sparse) {
   sparse_ = sparse;
+  planEdited();
+}
+
+void LayerTableModel::setDense(const engine::AttentionPlan& dense) {
+  dense_ = dense;
   planEdited();
 }
 
@@ -138,25 +153,27 @@ std::optional<LayerMode> LayerTableModel::overrideOf(int layer) const {
   return layer >= 0 && layer < n_layers_ ? overrides_[static_cast<std::size_t>(layer)] : std::nullopt;
 }
 
+engine::RouteSpec LayerTableModel::routeSpec() const {
+  engine::RouteSpec spec;
+  // Without a router the engine would run the "router" preset all FA; say so in the spec too.
+  spec.preset = preset_ == QStringLiteral("router") && !has_router_ ? std::string("fa") : preset_.toStdString();
+  spec.overrides = engine::parse_overrides(overridesText().toStdString());
+  if (sparse_.mode != engine::AttentionMode::Full) spec.sa_kind = sparse_.mode;
+  spec.sink = sparse_.sink;
+  spec.window = sparse_.window;
+  spec.n_last = sparse_.n_last;
+  spec.threshold = router_threshold_;
+  return spec;
+}
+
 engine::RoutingPlan LayerTableModel::plan() const {
-  engine::RoutingPlan p;
-  if (preset_ == QStringLiteral("router")) {
-    // Without a router the engine would run these layers FA; show that rather than "router decides".
-    engine::RoutingPolicy policy;
-    policy.preset = has_router_ ? "router" : "fa";
-    policy.threshold = router_threshold_;
-    policy.sparse = sparse_;
-    p = engine::resolve(policy, n_layers_, {});
-  } else {
-    p = engine::make_preset_plan(preset_.toStdString(), n_layers_, sparse_);
-  }
-  for (std::size_t l = 0; l < p.layers.size() && l < overrides_.size(); ++l) {
-    if (!overrides_[l]) continue;
-    p.layers[l].mode = *overrides_[l];
-    p.layers[l].source = engine::DecisionSource::Override;
-    p.layers[l].from_router = false;
-  }
-  return p;
+  engine::RouteDefaults defaults;
+  defaults.sparse = sparse_;
+  defaults.dense = dense_;
+  defaults.decode = sparse_.decode;
+  defaults.has_router = has_router_;
+  defaults.threshold = router_threshold_;
+  return engine::resolve(routeSpec(), std::max(n_layers_, 1), defaults);
 }
 
 QString LayerTableModel::overridesText() const {

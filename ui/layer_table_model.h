@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/run_report.h"
 
 namespace flux::ui {
@@ -29,10 +29,12 @@ class LayerTableModel : public QAbstractTableModel {
   // Plan inputs. Each change clears shown results so the map shows the next run's plan.
   void setLayerCount(int n_layers);
   void setPreset(const QString& preset);  // "router" (when the model has one), "fa", "sa", "first-k:N", "every-other"
-  // The loaded model's router: with one, preset "router" leaves Auto layers to it (SA iff p > threshold).
-  void setRouter(bool present, float threshold);
+  // The loaded model's router: with one, preset "router" leaves Auto layers to it (decide_layer with its
+  // threshold); flux_family says which side its score speaks for (Flux: FA, Elastic: SA).
+  void setRouter(bool present, float threshold, bool flux_family = false);
   bool hasRouter() const { return has_router_; }
   void setSparse(const engine::AttentionPlan& sparse);
+  void setDense(const engine::AttentionPlan& dense);
   // nullopt = Auto (follow the preset), otherwise Force FA / Force SA.
   void setOverride(const QList<int>& layers, std::optional<engine::LayerMode> mode);
   void clearOverrides();
@@ -40,7 +42,9 @@ class LayerTableModel : public QAbstractTableModel {
   QString preset() const { return preset_; }
   const engine::AttentionPlan& sparse() const { return sparse_; }
   std::optional<engine::LayerMode> overrideOf(int layer) const;
-  // The plan the next RunRequest carries: preset modes, forced layers with source Override.
+  // The spec the next RunRequest carries (preset, overrides, SA kind and parameters, threshold) and the plan the
+  // engine's resolve() makes of it, for the map.
+  engine::RouteSpec routeSpec() const;
   engine::RoutingPlan plan() const;
   // The overrides in apply_overrides() syntax, e.g. "0-3=FA,7=SA" (for RunSettings.overrides and reports).
   QString overridesText() const;
@@ -61,7 +65,9 @@ class LayerTableModel : public QAbstractTableModel {
   QString preset_ = QStringLiteral("fa");
   bool has_router_ = false;
   float router_threshold_ = 0.5f;
+  bool router_flux_ = false;
   engine::AttentionPlan sparse_;
+  engine::AttentionPlan dense_;  // what FA means (full, or XAttention for Flux xattn_* checkpoints)
   std::vector<std::optional<engine::LayerMode>> overrides_;
   std::vector<std::optional<engine::LayerReport>> results_;
   engine::RoutingPlan plan_;  // cached plan()

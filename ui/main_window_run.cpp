@@ -13,6 +13,7 @@
 #include <QStatusBar>
 #include <QTimer>
 
+#include "engine/routing/route_spec.h"
 #include "engine/core/error.h"
 #include "ui/comparison_export.h"
 #include "ui/comparison_view.h"
@@ -89,7 +90,7 @@ void MainWindow::setRoute(const QString& preset, const QString& overrides) {
   engine::require(!router || router_.present(), "route 'router': the model has no layer router");
   engine::RoutingPlan parsed =
       engine::make_preset_plan(router ? "fa" : preset.toStdString(), n_layers_, layer_model_->sparse());
-  engine::apply_overrides(parsed, overrides.toStdString());
+  engine::apply_overrides(parsed, std::string_view(overrides.toStdString()));
   layer_map_->setPreset(preset);
   layer_model_->clearOverrides();
   for (int l = 0; l < int(parsed.layers.size()); ++l) {
@@ -103,9 +104,9 @@ void MainWindow::startRun() {
   engine::RunRequest request;
   request.prompt = prompt_->toPlainText().toStdString();
   request.settings = controls_->settings();
-  request.settings.route = layer_model_->preset().toStdString();
+  request.route = layer_model_->routeSpec();
+  request.settings.route = engine::describe(request.route);
   request.settings.overrides = layer_model_->overridesText().toStdString();
-  request.plan = layer_model_->plan();
   last_request_ = request;
   output_->clearTokens();
   layer_model_->beginRun();
@@ -148,14 +149,15 @@ void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
                             .arg(QString::fromStdString(s.quantization).toHtmlEscaped(),
                                  router_.label().toHtmlEscaped(),
                                  QString::fromLatin1(engine::attention_mode_name(sa.mode))));
-  model_label_->setToolTip(router_.present() ? tr("Layer router: %1").arg(router_.source)
+  model_label_->setToolTip(router_.present() ? tr("Layer router: %1\n%2").arg(router_.source, router_.description)
                                              : tr("This model has no layer router: the Router preset is not offered"));
   layer_model_->setLayerCount(n_layers_);
   // A model with a router starts on the Router preset with the SA it was trained for (as the CLI does).
-  layer_model_->setRouter(router_.present(), router_.threshold);
+  layer_model_->setRouter(router_.present(), router_.threshold, router_.flux_family);
+  layer_model_->setDense(router_.present() ? router_.defaults.dense : engine::AttentionPlan{});
   if (router_.present()) layer_map_->setSparse(router_.sparse);
   layer_map_->setRouterAvailable(router_.present(), true);
-  if (router_.present()) log(tr("Layer router: %1").arg(router_.source));
+  if (router_.present()) log(tr("Layer router: %1 — %2").arg(router_.source, router_.description));
   endLoad();
   statusBar()->showMessage(tr("Model loaded"), 3000);
   log(tr("Model loaded: %1 (%2 layers)").arg(QString::fromStdString(s.path)).arg(n_layers_));

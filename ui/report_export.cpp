@@ -36,7 +36,11 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += row(QStringLiteral("model"), QString::fromStdString(r.model_path));
   html += row(QStringLiteral("backend"), QString::fromStdString(r.backend + " (" + r.device + ")"));
   html +=
-      row(QStringLiteral("route"), QString::fromStdString(s.route + (s.overrides.empty() ? "" : " + " + s.overrides)));
+      row(QStringLiteral("route"), QString::fromStdString(s.route));
+  html += row(QStringLiteral("FA side"), QString::fromLatin1(engine::attention_mode_name(r.dense.mode)));
+  html += row(QStringLiteral("decode mode"), QString::fromLatin1(engine::decode_mode_name(r.sparse.decode)));
+  if (!r.router_description.empty())
+    html += row(QStringLiteral("router"), QString::fromStdString(r.router_description));
   html += row(QStringLiteral("SA kind"), QStringLiteral("%1, sink %2, window %3")
                                              .arg(QString::fromLatin1(engine::attention_mode_name(r.sparse.mode)))
                                              .arg(r.sparse.sink)
@@ -56,16 +60,16 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += QStringLiteral("</table>\n<h2>Charts</h2>\n");
   html += charts_markup;
   html += QStringLiteral(
-      "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>SA kind</th>"
-      "<th>router p</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
+      "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>attention</th>"
+      "<th>router P(FA)</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
   for (const auto& l : r.layers) {
     const QString mode = QString::fromLatin1(engine::layer_mode_name(l.mode));
     html += QStringLiteral(
                 "<tr><td>%1</td><td class=\"%2\">%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6</td>"
                 "<td>%7</td></tr>\n")
                 .arg(l.index)
-                .arg(mode, esc(l.sa_kind),
-                     l.router_prob ? QString::number(double(*l.router_prob), 'f', 3) : QStringLiteral("—"),
+                .arg(mode, esc(l.attention),
+                     l.router_score ? QString::number(l.router_score->fa_prob(), 'f', 3) : QStringLiteral("—"),
                      QString::fromLatin1(engine::decision_source_name(l.source)))
                 .arg(l.prefill_ms, 0, 'f', 3)
                 .arg(qulonglong(l.kv_bytes));

@@ -84,13 +84,14 @@ double decode_bytes(const engine::ModelConfig& c, const engine::KvCache& kv, std
 int run_bench(const BenchOptions& o) {
   auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::Backend& backend = engine->backend();
-  const engine::RoutingPlan plan = make_plan(o.route, engine->config().n_layers, engine->router());
-  const std::string route = effective_route(o.route, engine->router());
+  const engine::RoutingPlan plan = engine->plan(route_spec(o.route));
+  const std::string& route = plan.spec;
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
   std::uniform_int_distribution<int32_t> token(0, engine->config().vocab_size - 1);
-  std::printf("model: %s | backend: %s (%s) | route: %s, SA kind %s | router: %s\n\n", engine->summary().name.c_str(),
-              backend.name().c_str(), backend.device_name().c_str(), route.c_str(),
-              engine::attention_mode_name(plan.sparse.mode),
+  std::printf("model: %s | backend: %s (%s) | route: %s | FA = %s, SA = %s, decode %s | router: %s\n\n",
+              engine->summary().name.c_str(), backend.name().c_str(), backend.device_name().c_str(), route.c_str(),
+              engine::attention_mode_name(plan.dense.mode), engine::attention_mode_name(plan.sparse.mode),
+              engine::decode_mode_name(plan.decode()),
               engine->router_source().empty() ? "none" : engine->router_source().c_str());
   std::printf(
       "SA parameters: sink %d, window %d, n_last %d, block %d | prefill chunk %lld rows | %d layers, "

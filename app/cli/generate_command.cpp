@@ -44,6 +44,10 @@ void print_timings(const engine::RunReport& r) {
                r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s, s.sa_fraction * 100.0,
                static_cast<double>(s.kv_bytes) / (1024.0 * 1024.0),
                static_cast<double>(s.peak_memory_bytes) / (1024.0 * 1024.0 * 1024.0), r.stop_reason.c_str());
+  std::fprintf(stderr, "route: %s | FA = %s, SA = %s | decode mode: %s\n", r.settings.route.c_str(),
+               engine::attention_mode_name(r.dense.mode), engine::attention_mode_name(r.sparse.mode),
+               engine::decode_mode_name(r.sparse.decode));
+  if (!r.router_description.empty()) std::fprintf(stderr, "router: %s\n", r.router_description.c_str());
 }
 
 // Seeded random token ids in [0, vocab): prompts of any length for models without a tokenizer (random weights).
@@ -80,9 +84,7 @@ int run_generate(const GenerateOptions& o) {
   request.settings.system_prompt = o.prompt.system_prompt;
   request.settings.max_new_tokens = o.n_predict;
   request.settings.sampler = o.sampler;
-  request.settings.route = effective_route(o.route, engine->router());
-  request.settings.overrides = o.route.overrides;
-  request.plan = make_plan(o.route, engine->config().n_layers, engine->router());
+  request.route = route_spec(o.route);
 
   std::signal(SIGINT, on_sigint);
   StreamingPrinter printer;

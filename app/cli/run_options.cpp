@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "engine/core/error.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/route_spec.h"
 
 namespace flux::cli {
 
@@ -35,22 +35,32 @@ void add_prompt_options(CLI::App& app, PromptOptions& o) {
 
 void add_route_options(CLI::App& app, RouteOptions& o) {
   app.add_option("--route", o.route,
-                 "routing: router, fa, sa, first-k:N, every-other or FILE.json (default: router if the model has one, "
-                 "else fa)");
+                 "routing: a preset (router, fa, sa, first-k:N, every-other), a route spec such as "
+                 "\"router sa=triangle threshold=0.6 decode=reference override=0-3=FA\" (docs/routing.md), or FILE.json")
+      ->default_str("router if the model has one, else fa");
   app.add_option("--router", o.router,
                  "layer router file (FluxScope router format); default: the checkpoint's own or the router shipped "
-                 "for the model in resources/routers; 'none' for no router");
-  app.add_option("--router-threshold", o.router_threshold, "SA iff router probability > T")
+                 "for the model in resources/routers; 'none' for no router at all");
+  app.add_option("--router-threshold", o.router_threshold,
+                 "the router's scored side (Flux: FA, Elastic: SA) wins iff its probability > T (default: the router's)")
       ->check(CLI::Range(0.0f, 1.0f));
   app.add_option("--override", o.overrides, "per-layer overrides, e.g. 0-5=FA,12=SA");
-  app.add_option("--sa-kind", o.sa_kind, "sparse attention kind")
+  app.add_option("--fa-kind", o.fa_kind, "what FA layers run (default: the router's; Flux xattn_* checkpoints: xattn)")
+      ->check(CLI::IsMember({"full", "xattn"}));
+  app.add_option("--sa-kind", o.sa_kind, "sparse attention kind (default: the router's, else streaming)")
       ->check(CLI::IsMember({"streaming", "triangle", "xattn"}));
+  app.add_option("--decode-mode", o.decode_mode,
+                 "how SA layers decode: reference (the authors': block streaming over the full cache, nothing "
+                 "evicted) or fluxscope (streaming KV evicted, triangle/xattn dense); default: the router's "
+                 "(Flux checkpoints: reference), else fluxscope")
+      ->check(CLI::IsMember({"reference", "fluxscope"}));
   app.add_option("--sink", o.sink, "streaming/triangle: sink tokens (default: the router's, else 128)")->check(CLI::PositiveNumber);
   app.add_option("--window", o.window, "streaming/triangle: local window tokens (default: the router's, else 1024)")->check(CLI::PositiveNumber);
   app.add_option("--n-last", o.n_last, "triangle: dense last queries (default: the router's, else 128)")->check(CLI::PositiveNumber);
-  app.add_option("--block", o.block, "sparse block size in tokens")->check(CLI::PositiveNumber);
-  app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride")->check(CLI::PositiveNumber);
-  app.add_option("--xattn-threshold", o.threshold, "XAttention cumulative mass threshold")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--block", o.block, "sparse block size in tokens (default: the router's, else 128)")->check(CLI::PositiveNumber);
+  app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride (default 16)")->check(CLI::PositiveNumber);
+  app.add_option("--xattn-threshold", o.tau, "XAttention cumulative mass threshold (default 0.9)")
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 std::filesystem::path resolve_model_path(const std::string& given) {
@@ -79,39 +89,32 @@ std::string read_prompt(const PromptOptions& o) {
   return ss.str();
 }
 
-std::string effective_route(const RouteOptions& o, const engine::LayerRouter* router) {
-  if (!o.route.empty()) return o.route;
-  return router != nullptr ? "router" : "fa";
-}
-
-engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine::LayerRouter* router) {
-  engine::AttentionPlan sparse;
-  const std::string kind = !o.sa_kind.empty() ? o.sa_kind : router != nullptr ? router->config().sa_kind : "streaming";
-  sparse.mode = engine::parse_attention_mode(kind);
-  // SA as the router was trained for, unless the user says otherwise.
-  sparse.sink = o.sink > 0 ? o.sink : router != nullptr ? router->config().sink : 128;
-  sparse.window = o.window > 0 ? o.window : router != nullptr ? router->config().window : 1024;
-  sparse.n_last = o.n_last > 0 ? o.n_last : router != nullptr ? router->config().n_last : 128;
-  sparse.block = o.block;
-  sparse.stride = o.stride;
-  sparse.threshold = o.threshold;
-  engine::validate(sparse);
-  const std::string route = effective_route(o, router);
-  engine::RoutingPolicy policy;
-  policy.sparse = sparse;
-  policy.preset = route;
-  if (route.size() > 5 && route.ends_with(".json")) policy = engine::load_routing_policy(route, n_layers, sparse);
-  if (o.router_threshold >= 0.0f) policy.threshold = o.router_threshold;
-  else if (router != nullptr) policy.threshold = router->config().threshold;
-  engine::RoutingPlan plan = engine::resolve(policy, n_layers, {});
-  engine::apply_overrides(plan, o.overrides);
-  return plan;
+engine::RouteSpec route_spec(const RouteOptions& o) {
+  engine::RouteSpec spec;
+  if (o.route.size() > 5 && o.route.ends_with(".json")) spec = engine::load_route_file(o.route);
+  else if (!o.route.empty()) spec = engine::parse_route_spec(o.route);
+  if (!o.overrides.empty()) {
+    const auto extra = engine::parse_overrides(o.overrides);
+    spec.overrides.insert(spec.overrides.end(), extra.begin(), extra.end());  // later overrides win
+  }
+  if (!o.fa_kind.empty()) spec.fa_kind = engine::parse_attention_mode(o.fa_kind);
+  if (!o.sa_kind.empty()) spec.sa_kind = engine::parse_attention_mode(o.sa_kind);
+  if (!o.decode_mode.empty()) spec.decode = engine::parse_decode_mode(o.decode_mode);
+  if (o.router_threshold >= 0.0f) spec.threshold = o.router_threshold;
+  if (o.sink > 0) spec.sink = o.sink;
+  if (o.window > 0) spec.window = o.window;
+  if (o.n_last > 0) spec.n_last = o.n_last;
+  if (o.block > 0) spec.block = o.block;
+  if (o.stride > 0) spec.stride = o.stride;
+  if (o.tau >= 0.0f) spec.tau = o.tau;
+  return spec;
 }
 
 engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* route) {
   engine::EngineOptions e;
   if (route != nullptr && route->router == "none") {
     e.default_router = false;
+    e.checkpoint_router = false;
   } else if (route != nullptr) {
     e.router_path = route->router;
   }

@@ -28,17 +28,18 @@ struct PromptOptions {
 };
 
 struct RouteOptions {
-  // "" = "router" when the model has a router, else "fa"; or router, fa, sa, first-k:N, every-other, FILE.json.
+  // --route: a preset (router, fa, sa, first-k:N, every-other), a route spec (engine/routing/route_spec.h grammar,
+  // e.g. "router sa=triangle decode=reference") or FILE.json. Empty = the router when the model has one, else fa.
   std::string route;
   std::string overrides;
-  std::string sa_kind;  // "" = the router's SA kind, else streaming
-  std::string router;   // --router FILE (our router format)
-  float router_threshold = -1.0f;  // < 0 = the router's own threshold
-  // 0 = the router's value when a router is loaded, else 128 / 1024 / 128 (ALGORITHMS.md defaults).
-  int sink = 0, window = 0, n_last = 0, block = 128, stride = 16;
-  float threshold = 0.9f;
+  std::string fa_kind, sa_kind;     // "" = the router's / checkpoint's
+  std::string decode_mode;          // "" = the router's / checkpoint's (Flux checkpoints: reference)
+  std::string router;               // --router FILE (our router format), or "none"
+  float router_threshold = -1.0f;   // < 0 = the router's own threshold
+  // 0 / < 0 = the router's value when a router is loaded, else ALGORITHMS.md defaults.
+  int sink = 0, window = 0, n_last = 0, block = 0, stride = 0;
+  float tau = -1.0f;                // XAttention mass threshold
 };
-
 void add_model_options(CLI::App& app, ModelOptions& o);
 void add_prompt_options(CLI::App& app, PromptOptions& o);
 void add_route_options(CLI::App& app, RouteOptions& o);
@@ -50,10 +51,9 @@ std::filesystem::path resolve_model_path(const std::string& given);
 // resolve_model_path(-m).
 std::filesystem::path model_path(const ModelOptions& o);
 std::string read_prompt(const PromptOptions& o);  // -p text or -f file contents; throws Error on a bad file
-// router: the loaded model's Layer Router, or null.
-engine::RoutingPlan make_plan(const RouteOptions& o, int n_layers, const engine::LayerRouter* router = nullptr);
-// The preset name make_plan uses ("router" / "fa" when --route was not given).
-std::string effective_route(const RouteOptions& o, const engine::LayerRouter* router);
+// The one translation of the routing flags into the engine's RouteSpec: --route (preset, spec text or file) first,
+// then each flag given on the command line replaces that field.
+engine::RouteSpec route_spec(const RouteOptions& o);
 engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* route = nullptr);
 
 }  // namespace flux::cli

@@ -125,11 +125,11 @@ struct Cell {
   double sa = 0.0, prefill_ms = 0.0, decode_ms = 0.0;
 };
 
-// Per layer: the router's SA probability, or null where no router ran (forced routes).
-nlohmann::json router_probs(const engine::RunReport& rep) {
+// Per layer: the router's FA probability, or null where no router ran (forced routes).
+nlohmann::json router_fa_probs(const engine::RunReport& rep) {
   nlohmann::json probs = nlohmann::json::array();
   for (const auto& l : rep.layers)
-    probs.push_back(l.router_prob ? nlohmann::json(*l.router_prob) : nlohmann::json(nullptr));
+    probs.push_back(l.router_score ? nlohmann::json(l.router_score->fa_prob()) : nlohmann::json(nullptr));
   return probs;
 }
 
@@ -171,7 +171,6 @@ int run_sweep(const SweepOptions& o) {
   engine::require(!routes.empty(), "sweep: --routes is empty");
   for (const auto& r : routes) route_for(o.route, r);  // fail before loading the model
   auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
-  const int n_layers = engine->config().n_layers;
   if (engine->router() == nullptr && !o.routes_given) {
     std::erase(routes, std::string("router"));
     std::fprintf(stderr, "sweep: the model has no layer router; skipping route 'router'\n");
@@ -204,8 +203,7 @@ int run_sweep(const SweepOptions& o) {
       request.settings.chat = true;
       request.settings.system_prompt = t.system_prompt;
       request.settings.max_new_tokens = o.n_predict;
-      request.settings.route = spec;
-      request.plan = make_plan(ro, n_layers, engine->router());
+      request.route = route_spec(ro);
       const engine::RunReport rep = engine->run(request, nullptr, nullptr);
       engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
       const bool correct = is_correct(rep.output_text, t.answer);
@@ -225,7 +223,7 @@ int run_sweep(const SweepOptions& o) {
                          {"prefill_ms", rep.summary.prefill_ms},
                          {"decode_ms_per_token", rep.summary.decode_ms_per_token},
                          {"modes", modes},
-                         {"router_probs", router_probs(rep)}});
+                         {"router_fa_probs", router_fa_probs(rep)}});
       for (Cell* c :
            {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
         if (c == nullptr) continue;

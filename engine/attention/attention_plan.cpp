@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "engine/backend/decode_step.h"
 #include "engine/core/error.h"
 
 namespace flux::engine {
@@ -52,6 +53,16 @@ AttentionMode parse_attention_mode(std::string_view text) {
   if (lower == "triangle") return AttentionMode::Triangle;
   if (lower == "xattn" || lower == "xattention") return AttentionMode::XAttention;
   fail("attention mode '{}': expected full, streaming, triangle or xattn", text);
+}
+
+const char* decode_mode_name(DecodeMode mode) {
+  return mode == DecodeMode::Reference ? "reference" : "fluxscope";
+}
+
+DecodeMode parse_decode_mode(std::string_view text) {
+  if (text == "reference") return DecodeMode::Reference;
+  if (text == "fluxscope") return DecodeMode::FluxScope;
+  fail("decode mode '{}': expected reference or fluxscope", text);
 }
 
 void validate(const AttentionPlan& plan) {
@@ -121,6 +132,18 @@ BlockLists build_block_lists(const AttentionPlan& plan, int64_t n_tokens) {
 std::vector<KvRange> decode_ranges(const AttentionPlan& plan, int64_t n_ctx) {
   require(n_ctx >= 0, "decode_ranges: negative position {}", n_ctx);
   const int64_t end = n_ctx + 1;
+  if (plan.decode == DecodeMode::Reference && plan.mode != AttentionMode::Full) {
+    validate(plan);
+    const KvReads reads = KvLayout::block_streaming(plan.sink, plan.window, plan.block).reads_at(n_ctx);
+    std::vector<KvRange> out;
+    if (reads.gap == 0) {
+      if (reads.rows > 0) out.push_back(KvRange{0, reads.rows});
+      return out;
+    }
+    if (reads.gap_at > 0) out.push_back(KvRange{0, reads.gap_at});
+    if (reads.rows > reads.gap_at) out.push_back(KvRange{reads.gap_at + reads.gap, reads.rows + reads.gap});
+    return out;
+  }
   if (plan.mode != AttentionMode::Streaming) return {KvRange{0, end}};
   const int64_t sink_end = std::min<int64_t>(plan.sink, end);
   const int64_t local_begin = std::max<int64_t>(0, end - plan.window);

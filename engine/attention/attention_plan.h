@@ -11,6 +11,14 @@ namespace flux::engine {
 
 enum class AttentionMode { Full, Streaming, Triangle, XAttention };
 
+// How SA layers decode (ALGORITHMS.md §7b). Reference: what the authors' code does — every SA layer, whatever its
+// kind, decodes block-streaming (the ceil(sink/block) sink blocks plus the last ceil(window/block) blocks up to the
+// query's own block) over the full cache, nothing evicted. FluxScope: streaming layers keep only sinks + a token
+// window (the rest is evicted after prefill), triangle and XAttention layers decode densely.
+enum class DecodeMode { FluxScope, Reference };
+const char* decode_mode_name(DecodeMode mode);           // "fluxscope" / "reference"
+DecodeMode parse_decode_mode(std::string_view text);     // throws Error for anything else
+
 // "full", "streaming", "triangle", "xattn".
 const char* attention_mode_name(AttentionMode mode);
 // Accepts (case-insensitively) "full"/"fa", "streaming", "triangle", "xattn"/"xattention"; throws Error otherwise.
@@ -25,6 +33,7 @@ struct AttentionPlan {
   int stride = 16;          // xattn: antidiagonal stride S
   float threshold = 0.9f;   // xattn: cumulative-mass threshold tau
   bool token_exact = false; // streaming part uses j < sink || i - j < window instead of the 128-block form
+  DecodeMode decode = DecodeMode::FluxScope;  // how this layer decodes when it is SA (FA layers always decode dense)
 };
 
 // Throws Error naming the offending field: block, stride, window >= 1; sink, n_last >= 0; block % stride == 0;
@@ -67,8 +76,14 @@ struct KvRange {
 };
 
 // Cached positions a decode token at position n_ctx may read (keys 0..n_ctx, its own included), ascending and
-// disjoint. Full/Triangle/XAttention: [0, n_ctx + 1). Streaming (token level, whatever the prefill form):
-// [0, sink) u [n_ctx + 1 - window, n_ctx + 1), merged when they touch.
+// disjoint, merged when they touch. Full: [0, n_ctx + 1) in both decode modes.
+// DecodeMode::FluxScope: Triangle/XAttention [0, n_ctx + 1); Streaming (token level, whatever the prefill form)
+// [0, sink) u [n_ctx + 1 - window, n_ctx + 1).
+// DecodeMode::Reference, every SA kind (block form, whatever token_exact says; B = block, qb = ceil(n_ctx / B)):
+// [0, min(ceil(sink/B)·B, n_ctx + 1)) u [(qb + 1 - ceil(window/B))·B, n_ctx + 1) — flash-attn's block streaming
+// with q_len 1, whose query block is ceil(n_ctx / B), not n_ctx / B (KvLayout in engine/backend/decode_step.h
+// derives it from Block-Sparse-Attention and holds the one definition, host and device). Empty when the set is
+// (one local block, no sink, n_ctx not a multiple of B): the reference then outputs zeros.
 std::vector<KvRange> decode_ranges(const AttentionPlan& plan, int64_t n_ctx);
 
 }  // namespace flux::engine

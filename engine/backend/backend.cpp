@@ -107,7 +107,26 @@ void Backend::store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& 
 
 void Backend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
                                     const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out) {
-  attention_decode(q, k, v, layout.slots_after(host_step(step).pos), n_heads, n_kv_heads, head_dim, out);
+  const KvReads reads = layout.reads_at(host_step(step).pos);
+  if (reads.rows == 0) {  // nothing to read (block streaming, see KvLayout): zeros, as the reference kernel writes
+    const std::vector<float> zeros(static_cast<std::size_t>(out.numel()), 0.0f);
+    write_rows(out, 0, upload(zeros, out.rows, out.cols));
+    return;
+  }
+  if (reads.gap == 0) {
+    attention_decode(q, k, v, reads.rows, n_heads, n_kv_heads, head_dim, out);
+    return;
+  }
+  // Two runs of rows: gather them (a backend that reads the runs in place overrides this).
+  Tensor k_rows = empty(reads.rows, k.cols), v_rows = empty(reads.rows, v.cols);
+  const int64_t tail = reads.rows - reads.gap_at;
+  if (reads.gap_at > 0) {
+    copy_rows(k, 0, k_rows, 0, reads.gap_at);
+    copy_rows(v, 0, v_rows, 0, reads.gap_at);
+  }
+  copy_rows(k, reads.gap_at + reads.gap, k_rows, reads.gap_at, tail);
+  copy_rows(v, reads.gap_at + reads.gap, v_rows, reads.gap_at, tail);
+  attention_decode(q, k_rows, v_rows, reads.rows, n_heads, n_kv_heads, head_dim, out);
 }
 
 std::shared_ptr<void> Backend::record(const std::function<void()>&) {

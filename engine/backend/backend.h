@@ -108,7 +108,8 @@ class Backend {
   // Stores k/v [1, kv_dim] in the cache row `layout` gives the step's position.
   virtual void store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,
                              Tensor& cache_k, Tensor& cache_v);
-  // attention_decode over the layout.slots_after(pos) rows the step may attend.
+  // attention_decode over the rows layout.reads_at(pos) gives (all stored rows, or a block-streaming layer's sink
+  // and local rows of its full cache; zeros when that is none). The default gathers two runs into one buffer.
   virtual void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
                                      const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out);
 

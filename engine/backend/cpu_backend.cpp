@@ -203,6 +203,26 @@ void CpuBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor
   attention_decode_cpu(f32(q), f32(k), f32(v), n_slots, n_heads, n_kv_heads, head_dim, f32(out));
 }
 
+void CpuBackend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
+                                       const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim,
+                                       Tensor& out) {
+  // The step's position is a host value here (Backend's default DecodeStep); the runs are read in place.
+  require(step.storage != nullptr, "decode step: not made by make_decode_step");
+  const int64_t pos = static_cast<const DecodeStepData*>(step.storage.get())->pos;
+  const KvReads reads = layout.reads_at(pos);
+  require(q.rows == 1 && k.rows >= reads.rows + reads.gap && v.rows >= reads.rows + reads.gap,
+          "cpu backend: attention_decode shape mismatch");
+  if (reads.rows == 0) {  // nothing to read (see KvLayout): zeros, as the reference kernel writes
+    std::fill(f32(out), f32(out) + out.numel(), 0.0f);
+    return;
+  }
+  // [0, rows) without a gap, else [0, gap_at) and [gap_at + gap, rows + gap) (either may be empty).
+  const KvRange runs[2] = {{0, reads.gap == 0 ? reads.rows : reads.gap_at},
+                           {reads.gap_at + reads.gap, reads.rows + reads.gap}};
+  const std::span<const KvRange> ranges(runs, reads.gap == 0 ? 1 : 2);
+  attention_decode_cpu(f32(q), f32(k), f32(v), ranges, n_heads, n_kv_heads, head_dim, f32(out));
+}
+
 TimeMark CpuBackend::mark() {
   using namespace std::chrono;
   return TimeMark{duration<double, std::milli>(steady_clock::now().time_since_epoch()).count(), nullptr};

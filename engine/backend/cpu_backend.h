@@ -35,6 +35,8 @@ class CpuBackend final : public Backend {
                                    Tensor& out) override;
   void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
                         int n_kv_heads, int head_dim, Tensor& out) override;
+  void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
+                             const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out) override;
 
   TimeMark mark() override;
   double elapsed_ms(const TimeMark& from, const TimeMark& to) override { return to.host_ms - from.host_ms; }

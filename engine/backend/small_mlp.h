@@ -1,5 +1,5 @@
 // A chain of small fp32 Linear layers (each optionally followed by SiLU) applied to a handful of rows: the Layer
-// Router's MLP (engine/router/layer_router.h). The weights live on the host; a backend that runs the chain on its
+// Router's MLP (engine/routing/layer_router.h). The weights live on the host; a backend that runs the chain on its
 // device keeps its own copy in `device`, made on first use (one upload per router, not per prefill).
 #pragma once
 

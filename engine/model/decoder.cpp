@@ -64,7 +64,7 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
            vc = backend_.row_view(v, r0, rows);
     project_qkv(w, backend_.row_view(x, r0, rows), qc, kc, vc);
   });
-  const AttentionPlan plan = route(layer, k);
+  const AttentionPlan plan = route(layer, q, k);
   // Dynamic NTK rotates the whole prefill by the frequencies of its length (HF: max(position_ids) + 1).
   const RopeTable rope = rope_.dynamic.active() ? rope_frequencies(config_, pos0 + n) : rope_;
   backend_.rope(q, pos0, rope);

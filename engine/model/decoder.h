@@ -1,5 +1,5 @@
 // The forward pass of a Llama/Qwen-style decoder, written once against the Backend seam: a readable transcription of
-// norm → qkv → route → rope → attend → o_proj → mlp. Routing is a callback so the router can see pre-RoPE keys.
+// norm → qkv → route → rope → attend → o_proj → mlp. Routing is a callback so the router can see pre-RoPE queries and keys.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,9 @@
 
 namespace flux::engine {
 
-// Decides a layer's attention during prefill from its pre-RoPE keys [n, Hkv·d].
-using RouteFn = std::function<AttentionPlan(int layer, const Tensor& keys_before_rope)>;
+// Decides a layer's attention during prefill from its pre-RoPE queries [n, Hq·d] (after q_norm) and keys [n, Hkv·d].
+using RouteFn =
+    std::function<AttentionPlan(int layer, const Tensor& queries_before_rope, const Tensor& keys_before_rope)>;
 
 class Decoder {
  public:

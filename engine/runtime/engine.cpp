@@ -8,8 +8,7 @@
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
 #include "engine/model/weight_loader.h"
-#include "engine/router/router_file.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/router_file.h"
 #include "engine/runtime/sampler.h"
 #include "engine/runtime/session.h"
 #include "engine/runtime/token_sampler.h"
@@ -52,7 +51,7 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
     source = options.router_path.string();
   } else {  // the checkpoint's own router, else the one shipped for this model
     const std::optional<nlohmann::json> hf = files.format() == "gguf" ? std::nullopt : read_hf_config(files.path());
-    router = router_from_checkpoint(files, hf ? &*hf : nullptr);
+    if (options.checkpoint_router) router = router_from_checkpoint(files, hf ? &*hf : nullptr);
     if (router) source = "checkpoint";
     if (!router && options.default_router) {
       const auto dirs = options.router_dirs.empty() ? default_router_dirs() : options.router_dirs;
@@ -70,8 +69,8 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
       fail("layer router {} does not fit {}: {}{}", source, files.path().string(), e.what(),
            options.router_path.empty() && source != "checkpoint" ? " (--router none runs without it)" : "");
     }
-    spdlog::info("layer router ({}): {} layers, pooling {}, SA = {}", source, router->n_layers(),
-                 router->config().pooling, router->config().sa_kind);
+    spdlog::info("layer router ({}): {} layers, {}", source, router->n_layers(),
+                 describe_router(router->config(), router->softmax_head()));
   }
   return router;
 }
@@ -122,13 +121,9 @@ std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const Ru
   return ids;
 }
 
-RoutingPlan Engine::default_plan() const {
-  if (!router_) return make_preset_plan("fa", config().n_layers, AttentionPlan{});
-  RoutingPolicy policy;
-  policy.threshold = router_->config().threshold;
-  policy.sparse = router_sparse_plan(router_->config());
-  return resolve(policy, config().n_layers, {});
-}
+RouteDefaults Engine::route_defaults() const { return flux::engine::route_defaults(router()); }
+
+RoutingPlan Engine::plan(const RouteSpec& spec) const { return resolve(spec, config().n_layers, route_defaults()); }
 
 RunReport Engine::run(const RunRequest& request, RunObserver* observer, const std::atomic<bool>* cancel) {
   RunObserver silent;
@@ -144,18 +139,12 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   report.device = backend_->device_name();
   report.settings = request.settings;
   report.settings.context_length = context_length_;
-  RoutingPlan plan = request.plan.layers.empty() ? default_plan() : request.plan;
-  const auto router_decides = [](const LayerRoute& r) { return r.from_router; };
-  if (!router_ && std::any_of(plan.layers.begin(), plan.layers.end(), router_decides)) {
-    spdlog::warn("routing: the model has no layer router; the router-decided layers run FA");
-    for (LayerRoute& r : plan.layers) {
-      if (!r.from_router) continue;
-      r.from_router = false;
-      r.mode = LayerMode::FA;
-      r.source = DecisionSource::Default;
-    }
-  }
+  const RoutingPlan plan = this->plan(request.route);
+  report.settings.route = plan.spec;
+  report.settings.overrides = describe_overrides(request.route.overrides);
+  report.dense = plan.dense;
   report.sparse = plan.sparse;
+  if (router_) report.router_description = describe_router(router_->config(), router_->softmax_head());
   validate(request.settings.sampler);
   require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
 
@@ -225,7 +214,11 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
     report.stop_reason = "cancelled";
   }
   report.output_text += utf8.flush();
-  for (auto& layer : report.layers) layer.kv_bytes = session.kv_cache().bytes(layer.index);
+  for (auto& layer : report.layers) {
+    layer.kv_bytes = session.kv_cache().bytes(layer.index);
+    layer.kv_bytes_kept = session.kv_cache().bytes_kept(layer.index);
+    layer.kv_bytes_read = session.kv_cache().bytes_read(layer.index);
+  }
   report.summary.total_ms = backend_->elapsed_ms(t0, backend_->mark());
   report.summary.peak_memory_bytes = backend_->peak_memory_bytes();
   report.finalize_summary();

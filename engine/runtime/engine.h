@@ -13,8 +13,8 @@
 #include "engine/backend/backend.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
-#include "engine/router/layer_router.h"
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/layer_router.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/run_observer.h"
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/chat_template.h"
@@ -30,6 +30,7 @@ struct EngineOptions {
   // (find_default_router in router_dirs, default_router_dirs() when empty), unless default_router is false.
   std::filesystem::path router_path = {};
   bool default_router = true;
+  bool checkpoint_router = true;  // false: ignore a checkpoint's own router tensors too (--router none)
   std::vector<std::filesystem::path> router_dirs = {};
   // A random-weight preset (random_weights.h: "qwen3-8b", "llama3.1-8b", "smollm2-135m"): no files, no tokenizer;
   // the model path is ignored and prompts are given as token ids (RunRequest::prompt_tokens).
@@ -43,7 +44,7 @@ using LoadProgress = std::function<void(double fraction, const std::string& what
 struct RunRequest {
   std::string prompt;
   RunSettings settings;
-  RoutingPlan plan;  // empty layers = the engine's default plan
+  RouteSpec route;  // the run's routing; unset fields take the router's / checkpoint's defaults
   std::vector<int32_t> prompt_tokens = {};  // when not empty: the prompt as token ids (prompt text and chat ignored)
   int64_t prefill_chunk = 0;                // prefill rows per chunk (Session::set_prefill_chunk), 0 = all at once
 };
@@ -64,8 +65,11 @@ class Engine {
 
   // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
   std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
-  // With a router: every layer "router decides" (from_router), SA as the router's config says. Without: all FA.
-  RoutingPlan default_plan() const;
+  // The plan of a spec on this model: resolve() with the loaded router's (or checkpoint's) defaults. Preset
+  // "router" without a router is all FA.
+  RoutingPlan plan(const RouteSpec& spec) const;
+  RoutingPlan default_plan() const { return plan(RouteSpec{}); }
+  RouteDefaults route_defaults() const;
   // The Layer Router (from router_path or the checkpoint), or null when the model has none.
   const LayerRouter* router() const { return router_ ? &*router_ : nullptr; }
   // Where the router came from: its file, "checkpoint", or "" without a router.

@@ -18,7 +18,7 @@ void KvCache::store(int layer_index, int64_t pos0, const Tensor& k, const Tensor
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
   require(pos0 == layer.positions, "kv cache: layer {} expects position {}, got {}", layer_index, layer.positions,
           pos0);
-  const bool ring = layer.layout.window > 0;
+  const bool ring = layer.layout.ring();
   require(ring || pos0 + k.rows <= capacity_, "kv cache: {} positions exceed the session's capacity of {}",
           pos0 + k.rows, capacity_);
   if (!ring) {
@@ -38,7 +38,7 @@ void KvCache::store_step(int layer_index, const Tensor& k, const Tensor& v, cons
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
   require(k.rows == 1 && v.rows == 1 && k.cols == kv_dim_ && v.cols == kv_dim_,
           "kv cache: a decode step stores one row of {} values", kv_dim_);
-  require(layer.layout.window > 0 || layer.positions < capacity_,
+  require(layer.layout.ring() || layer.positions < capacity_,
           "kv cache: {} positions exceed the session's capacity of {}", layer.positions + 1, capacity_);
   backend_.store_kv_step(k, v, step, layer.layout, layer.k, layer.v);
 }
@@ -76,6 +76,32 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
     pos += run;
   }
   layer = std::move(compact);
+}
+
+void KvCache::prepare_decode(int layer_index, const AttentionPlan& plan) {
+  Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  require(layer.layout.window == 0, "kv cache: layer {} is already prepared for decode", layer_index);
+  if (plan.mode == AttentionMode::Full) return;
+  if (plan.decode == DecodeMode::Reference) {
+    layer.layout = KvLayout::block_streaming(plan.sink, plan.window, plan.block);
+  } else if (plan.mode == AttentionMode::Streaming) {
+    make_streaming(layer_index, plan.sink, plan.window);
+  }
+}
+
+int64_t KvCache::rows_read(int layer_index) const {
+  const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
+  return layer.positions == 0 ? 0 : layer.layout.reads_at(layer.positions - 1).rows;
+}
+
+std::size_t KvCache::bytes_kept(int layer_index) const {
+  return static_cast<std::size_t>(slots_in_use(layer_index)) * 2 * static_cast<std::size_t>(kv_dim_) *
+         backend_.bytes_per_element();
+}
+
+std::size_t KvCache::bytes_read(int layer_index) const {
+  return static_cast<std::size_t>(rows_read(layer_index)) * 2 * static_cast<std::size_t>(kv_dim_) *
+         backend_.bytes_per_element();
 }
 
 int64_t KvCache::slots_in_use(int layer_index) const {

@@ -1,6 +1,7 @@
-// Per-layer key/value storage of one session. Dense layers (FA, triangle, XAttention) keep every position; after
-// prefill a streaming layer keeps only the sink positions plus a ring buffer of the last `window` positions, which is
-// exactly what its decode steps may read — so decode attends every stored slot and long contexts cost less memory.
+// Per-layer key/value storage of one session. Every layer keeps every position, except, in DecodeMode::FluxScope, a
+// streaming layer: after prefill it keeps only the sink positions plus a ring buffer of the last `window` positions,
+// exactly what its decode steps may read, so long contexts cost less memory. In DecodeMode::Reference nothing is
+// evicted; SA layers' decode steps read only their block-streaming rows of the full cache (KvLayout::block_streaming).
 #pragma once
 
 #include <cstddef>
@@ -24,21 +25,29 @@ class KvCache {
   void advance(int64_t pos);
   // Shrinks a layer to sinks + ring window (call once, after that layer's prefill).
   void make_streaming(int layer, int sink, int window);
+  // After a layer's prefill, sets up how its decode steps read the cache for the plan that ran: FA layers read all;
+  // SA layers per plan.decode (FluxScope: streaming layers make_streaming, triangle/XAttention read all; Reference:
+  // every SA kind reads its block-streaming rows of the full cache, nothing evicted). Call once per layer.
+  void prepare_decode(int layer, const AttentionPlan& plan);
 
   const Tensor& keys(int layer) const { return layers_[static_cast<std::size_t>(layer)].k; }
   const Tensor& values(int layer) const { return layers_[static_cast<std::size_t>(layer)].v; }
-  // Number of stored rows a decode step attends.
+  // Number of rows holding a stored position (at most the capacity; sink + window for a ring).
   int64_t slots_in_use(int layer) const;
-  // How the layer's rows map to positions (dense, or sinks + ring after make_streaming).
+  // Rows the decode step of the newest stored position reads (slots_in_use but for block streaming).
+  int64_t rows_read(int layer) const;
+  // How the layer's rows map to positions and which a step reads (dense, ring, or block streaming).
   KvLayout layout(int layer) const;
-  std::size_t bytes(int layer) const;
+  std::size_t bytes(int layer) const;       // allocated for the layer (k and v)
+  std::size_t bytes_kept(int layer) const;  // of the rows holding a position: slots_in_use · kv_dim · 2 elements
+  std::size_t bytes_read(int layer) const;  // that the newest position's decode step reads: rows_read · kv_dim · 2
   int64_t capacity() const { return capacity_; }
 
  private:
   struct Layer {
     Tensor k, v;
     int64_t positions = 0;  // positions stored so far (next position to store)
-    KvLayout layout;  // window 0 = dense
+    KvLayout layout;  // all zero = dense
   };
 
   Backend& backend_;

@@ -40,12 +40,10 @@ void RunReport::finalize_summary() {
 
 namespace {
 
-json optional_float(const std::optional<float>& v) { return v ? json(*v) : json(nullptr); }
-
 json plan_json(const AttentionPlan& p) {
   return {{"kind", attention_mode_name(p.mode)}, {"block", p.block},   {"sink", p.sink},
           {"window", p.window},                  {"n_last", p.n_last}, {"stride", p.stride},
-          {"threshold", p.threshold}};
+          {"threshold", p.threshold},           {"decode", decode_mode_name(p.decode)}};
 }
 
 // nlohmann's get<int>() of 1e300 is an out-of-range float-to-int conversion (undefined behaviour), so integer fields
@@ -65,6 +63,7 @@ AttentionPlan plan_from_json(const json& j) {
   p.n_last = integer<int>(j.at("n_last"));
   p.stride = integer<int>(j.at("stride"));
   p.threshold = j.at("threshold").get<float>();
+  p.decode = parse_decode_mode(j.at("decode").get<std::string>());
   return p;
 }
 
@@ -94,6 +93,7 @@ json RunReport::to_json() const {
   j["started_at"] = started_at;
   j["model"] = {{"name", model_name}, {"path", model_path}, {"architecture", architecture}};
   j["router"] = router.empty() ? nlohmann::json(nullptr) : nlohmann::json(router);
+  j["router_description"] = router_description;
   j["backend"] = {{"name", backend}, {"device", device}};
   j["settings"] = {{"chat", settings.chat},
                    {"system_prompt", settings.system_prompt},
@@ -107,18 +107,26 @@ json RunReport::to_json() const {
                    {"seed", settings.sampler.seed},
                    {"route", settings.route},
                    {"overrides", settings.overrides},
-                   {"sparse_attention", plan_json(sparse)}};
+                   {"dense_attention", plan_json(dense)},
+                   {"sparse_attention", plan_json(sparse)},
+                   {"decode_mode", decode_mode_name(sparse.decode)}};
   j["prompt_tokens"] = prompt_tokens;
   json layers_json = json::array();
   for (const auto& l : layers) {
     layers_json.push_back({{"index", l.index},
                            {"mode", layer_mode_name(l.mode)},
-                           {"sa_kind", l.sa_kind.empty() ? json(nullptr) : json(l.sa_kind)},
-                           {"router_prob", optional_float(l.router_prob)},
+                           {"attention", l.attention},
+                           {"router_fa_prob", l.router_score ? json(l.router_score->fa_prob()) : json(nullptr)},
+                           {"router_scored_side", l.router_score ? json(layer_mode_name(l.router_score->side))
+                                                                 : json(nullptr)},
+                           {"router_threshold", l.router_threshold},
+                           {"router_logits", l.router_logits},
                            {"source", decision_source_name(l.source)},
                            {"prefill_ms", l.prefill_ms},
                            {"router_ms", l.router_ms},
                            {"kv_bytes", l.kv_bytes},
+                           {"kv_bytes_kept", l.kv_bytes_kept},
+                           {"kv_bytes_read", l.kv_bytes_read},
                            {"density", l.density}});
   }
   j["layers"] = std::move(layers_json);
@@ -150,6 +158,7 @@ RunReport RunReport::from_json(const json& j) {
     r.model_path = j.at("model").at("path").get<std::string>();
     r.architecture = j.at("model").at("architecture").get<std::string>();
     if (j.contains("router") && j["router"].is_string()) r.router = j["router"].get<std::string>();
+    r.router_description = j.value("router_description", "");
     r.backend = j.at("backend").at("name").get<std::string>();
     r.device = j.at("backend").at("device").get<std::string>();
     const json& s = j.at("settings");
@@ -165,18 +174,31 @@ RunReport RunReport::from_json(const json& j) {
     r.settings.sampler.seed = integer<uint64_t>(s.at("seed"));
     r.settings.route = s.at("route").get<std::string>();
     r.settings.overrides = s.at("overrides").get<std::string>();
+    r.dense = plan_from_json(s.at("dense_attention"));
     r.sparse = plan_from_json(s.at("sparse_attention"));
     r.prompt_tokens = integer<int>(j.at("prompt_tokens"));
     for (const json& l : j.at("layers")) {
       LayerReport lr;
       lr.index = integer<int>(l.at("index"));
       lr.mode = l.at("mode").get<std::string>() == "SA" ? LayerMode::SA : LayerMode::FA;
-      lr.sa_kind = l.at("sa_kind").is_null() ? "" : l.at("sa_kind").get<std::string>();
-      if (!l.at("router_prob").is_null()) lr.router_prob = l.at("router_prob").get<float>();
+      lr.attention = l.at("attention").get<std::string>();
+      if (!l.at("router_fa_prob").is_null()) {
+        // The scored side's probability is kept as it was reported: FA's directly, SA's as 1 − P(FA).
+        RouterScore score;
+        score.side = l.at("router_scored_side").get<std::string>() == "SA" ? LayerMode::SA : LayerMode::FA;
+        const double fa = l.at("router_fa_prob").get<double>();
+        score.prob = score.side == LayerMode::FA ? fa : 1.0 - fa;
+        lr.router_score = score;
+      }
+      lr.router_threshold = l.at("router_threshold").get<float>();
+      lr.router_logits = l.at("router_logits").get<std::vector<float>>();
       lr.source = parse_source(l.at("source").get<std::string>());
       lr.prefill_ms = l.at("prefill_ms").get<double>();
       lr.router_ms = l.at("router_ms").get<double>();
       lr.kv_bytes = integer<std::size_t>(l.at("kv_bytes"));
+      // Absent in older reports.
+      lr.kv_bytes_kept = l.contains("kv_bytes_kept") ? integer<std::size_t>(l.at("kv_bytes_kept")) : 0;
+      lr.kv_bytes_read = l.contains("kv_bytes_read") ? integer<std::size_t>(l.at("kv_bytes_read")) : 0;
       lr.density = l.at("density").get<double>();
       r.layers.push_back(lr);
     }
@@ -198,10 +220,12 @@ RunReport RunReport::from_json(const json& j) {
 
 std::string RunReport::to_csv() const {
   // One long-format table: a `table` column says whether a row describes a layer, a decoded token or the summary.
-  std::string out = "table,index,mode,sa_kind,router_prob,source,prefill_ms,router_ms,kv_bytes,density,token_id,text,ms\n";
+  std::string out =
+      "table,index,mode,attention,router_fa_prob,source,prefill_ms,router_ms,kv_bytes,density,token_id,text,ms\n";
   for (const auto& l : layers) {
-    out += fmt::format("layer,{},{},{},{},{},{:.4f},{:.4f},{},{:.4f},,,\n", l.index, layer_mode_name(l.mode), l.sa_kind,
-                       l.router_prob ? fmt::format("{:.6f}", *l.router_prob) : "", decision_source_name(l.source),
+    out += fmt::format("layer,{},{},{},{},{},{:.4f},{:.4f},{},{:.4f},,,\n", l.index, layer_mode_name(l.mode),
+                       l.attention, l.router_score ? fmt::format("{:.6f}", l.router_score->fa_prob()) : "",
+                       decision_source_name(l.source),
                        l.prefill_ms, l.router_ms, l.kv_bytes, l.density);
   }
   for (std::size_t i = 0; i < tokens.size(); ++i)

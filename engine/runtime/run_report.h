@@ -11,12 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/routing_plan.h"
 #include "engine/runtime/sampler.h"
 
 namespace flux::engine {
 
-inline constexpr int kReportSchemaVersion = 1;
+// 2: FA-side attention, decode mode, route spec, router description, per-layer FA probability and threshold.
+inline constexpr int kReportSchemaVersion = 2;
 
 struct RunSettings {
   bool chat = true;
@@ -24,19 +25,23 @@ struct RunSettings {
   int max_new_tokens = 0;
   int context_length = 0;
   SamplerSettings sampler;
-  std::string route;      // preset or source of the plan, e.g. "fa", "sa", "first-k:4", "router"
-  std::string overrides;  // as given by the user, e.g. "0-5=FA"
+  std::string route;      // the run's RouteSpec, described (route_spec.h grammar), e.g. "router sa=triangle"
+  std::string overrides;  // the spec's overrides, e.g. "0-5=FA"
 };
 
 struct LayerReport {
   int index = 0;
   LayerMode mode = LayerMode::FA;
-  std::string sa_kind;  // "streaming" / "triangle" / "xattn" for SA layers, "" for FA
-  std::optional<float> router_prob;
+  std::string attention = "full";  // the attention kind that ran: full / xattn (FA side), streaming / triangle / xattn
+  std::optional<RouterScore> router_score;  // when the router ran on this layer
+  std::vector<float> router_logits;         // the router head's raw outputs (RouterDecision::logits)
+  float router_threshold = 0.5f;
   DecisionSource source = DecisionSource::Default;
   double prefill_ms = 0.0;
   double router_ms = 0.0;
-  std::size_t kv_bytes = 0;
+  std::size_t kv_bytes = 0;       // allocated for the layer's KV cache
+  std::size_t kv_bytes_kept = 0;  // of the cached rows holding a position (less than kv_bytes once a ring evicts)
+  std::size_t kv_bytes_read = 0;  // that the newest position's decode step reads (block streaming: its sink + local)
   double density = 1.0;  // computed attention blocks / causal blocks during prefill
 };
 
@@ -65,8 +70,10 @@ struct RunReport {
   std::string model_name, model_path, architecture;
   std::string backend, device;
   std::string router;         // the router's file, "checkpoint", or "" (none)
+  std::string router_description;  // family, input, pooling and decision rule (describe_router), "" without one
   RunSettings settings;
-  AttentionPlan sparse;       // what SA meant in this run
+  AttentionPlan dense;        // what FA meant in this run (full, or XAttention)
+  AttentionPlan sparse;       // what SA meant in this run, and its decode mode (sparse.decode)
   int prompt_tokens = 0;
   std::vector<LayerReport> layers;
   std::vector<TokenReport> tokens;

@@ -30,31 +30,37 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
     LayerRoute route = plan.layers[static_cast<std::size_t>(l)];
     AttentionPlan attention = plan.attention_for(l);
     double router_ms = 0.0;
+    std::vector<float> router_logits;
     const AttentionStats stats = decoder_.prefill_layer(
         l, x, 0, kv_,
-        [&](int layer, const Tensor& keys) {
+        [&](int layer, const Tensor& queries, const Tensor& keys) {
           if (!route.from_router || router_ == nullptr) return attention;
-          const RouterDecision d = run_router(layer, keys, router_ms);
-          route.router_prob = d.prob;
-          route.mode = d.prob > route.router_threshold ? LayerMode::SA : LayerMode::FA;
+          const RouterDecision d =
+              run_router(layer, router_->family() == RouterFamily::Flux ? queries : keys, router_ms);
+          route.router_score = d.score;
+          router_logits = d.logits;
+          route.mode = decide_layer(d.score, route.router_threshold);
           route.source = DecisionSource::Router;
-          attention = plan.sparse;
-          if (route.mode == LayerMode::FA) attention.mode = AttentionMode::Full;
+          attention = plan.attention_of(route.mode);
           return attention;
         },
         prefill_chunk_);
-    if (attention.mode == AttentionMode::Streaming) kv_.make_streaming(l, attention.sink, attention.window);
+    kv_.prepare_decode(l, attention);  // per attention.decode: FluxScope streaming evicts, Reference never does
     const TimeMark end = backend.mark();
     if (on_layer) {
       LayerReport r;
       r.index = l;
       r.mode = route.mode;
-      r.sa_kind = route.mode == LayerMode::SA ? attention_mode_name(plan.sparse.mode) : "";
-      r.router_prob = route.router_prob;
+      r.attention = attention_mode_name(attention.mode);
+      r.router_score = route.router_score;
+      r.router_logits = router_logits;
+      r.router_threshold = route.router_threshold;
       r.source = route.source;
       r.prefill_ms = backend.elapsed_ms(start, end);
       r.router_ms = router_ms;
       r.kv_bytes = kv_.bytes(l);
+      r.kv_bytes_kept = kv_.bytes_kept(l);
+      r.kv_bytes_read = kv_.bytes_read(l);
       r.density = stats.density;
       on_layer(r);
     }
@@ -63,12 +69,22 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   return x;
 }
 
-RouterDecision Session::run_router(int layer, const Tensor& keys, double& compute_ms) {
-  // Pooling and the MLP run on the backend; only the per-head logits come back.
-  const std::vector<RowRange> ranges = pooling_rows(router_->config(), keys.rows);
-  const Backend::PooledMlp logits = decoder_.backend().pooled_mlp(keys, ranges, router_->mlp(layer));
-  compute_ms = logits.compute_ms;
-  return router_->decide_logits(logits.out);
+RouterDecision Session::run_router(int layer, const Tensor& states, double& compute_ms) {
+  // Pooling and the MLP run on the backend; only the head's outputs come back. Flux pools every query head of the
+  // pooled tokens into one mean, so its input is viewed as [n · Hq, d] rows (same storage) and pooled at once.
+  const int head_dim = router_->config().head_dim;
+  require(head_dim > 0 && states.cols % head_dim == 0, "router: input width {} is not heads of {}", states.cols,
+          head_dim);
+  const int n_heads = static_cast<int>(states.cols / head_dim);
+  const RouterPooling pooling = router_pooling(router_->config(), states.rows, n_heads);
+  Tensor rows = states;
+  rows.rows = states.rows * pooling.heads_per_row;
+  rows.cols = states.cols / pooling.heads_per_row;
+  const Backend::PooledMlp out = decoder_.backend().pooled_mlp(rows, pooling.ranges, router_->mlp(layer));
+  compute_ms = out.compute_ms;
+  const RouterDecision d = router_->decide_logits(out.out);
+  check_router_score(d.score, layer);
+  return d;
 }
 
 void Session::set_prefill_chunk(int64_t rows) {

@@ -9,9 +9,9 @@
 
 #include "engine/core/error.h"
 #include "engine/model/decoder.h"
-#include "engine/router/layer_router.h"
+#include "engine/routing/layer_router.h"
 #include "engine/runtime/kv_cache.h"
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/routing_plan.h"
 #include "engine/runtime/run_report.h"
 
 namespace flux::engine {
@@ -60,7 +60,7 @@ class Session {
                      const std::function<void(const LayerReport&)>& on_layer);
   void check_cancel() const;
   // compute_ms: the backend's time for the router's pooling and MLP (see Backend::pooled_mlp).
-  RouterDecision run_router(int layer, const Tensor& keys, double& compute_ms);
+  RouterDecision run_router(int layer, const Tensor& states, double& compute_ms);
   void run_decode_step();  // the work of one decode step, reading token and position from decode_step_
 
   Decoder& decoder_;

@@ -63,19 +63,19 @@ res = doc["results"]
 check(len(res) == 9, f"{len(res)} results, want 3 tasks x 3 routes")
 for r in res:
     for key in ("id", "kind", "task", "context_tokens", "depth", "route", "answer", "output", "correct", "sa_fraction",
-                "prefill_ms", "decode_ms_per_token", "modes", "router_probs", "prompt_tokens"):
+                "prefill_ms", "decode_ms_per_token", "modes", "router_fa_probs", "prompt_tokens"):
         check(key in r, f"result misses {key}")
-    check(len(r["modes"]) == 30 and len(r["router_probs"]) == 30, f"{r['id']}/{r['route']}: per-layer lists")
+    check(len(r["modes"]) == 30 and len(r["router_fa_probs"]) == 30, f"{r['id']}/{r['route']}: per-layer lists")
     check(r["prefill_ms"] > 0, f"{r['id']}/{r['route']}: prefill_ms {r['prefill_ms']}")
     if r["route"] == "fa":
         check(r["sa_fraction"] == 0 and set(r["modes"]) == {"F"}, f"fa: sa_fraction {r['sa_fraction']}")
-        check(all(p is None for p in r["router_probs"]), "fa: router_probs must be null")
+        check(all(p is None for p in r["router_fa_probs"]), "fa: router_fa_probs must be null")
     if r["route"] == "sa:streaming":
         check(r["sa_fraction"] == 1 and set(r["modes"]) == {"S"}, f"sa:streaming: sa_fraction {r['sa_fraction']}")
     if r["route"] == "router":
         check(r["modes"] == "SF" * 15, f"router: modes {r['modes']}")
         check(abs(r["sa_fraction"] - 0.5) < 1e-9, f"router: sa_fraction {r['sa_fraction']}")
-        check(all(p is not None for p in r["router_probs"]), "router: router_probs must be numbers")
+        check(all(p is not None for p in r["router_fa_probs"]), "router: router_fa_probs must be numbers")
 by = {(r["id"], r["route"]): r for r in res}
 # Scoring: case-insensitive, trimmed containment of the answer in the output.
 fa_a = by[("needle-a", "fa")]

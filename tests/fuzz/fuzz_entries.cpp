@@ -11,8 +11,8 @@
 #include "engine/format/hf_config.h"
 #include "engine/format/safetensors_file.h"
 #include "engine/format/tensor_convert.h"
-#include "engine/router/router_file.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/router_file.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/hf_tokenizer_json.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -120,7 +120,7 @@ void router_file(Bytes data) {
 void routing_policy(Bytes data) {
   static MemFile file("route.json");
   expect_clean([&] {
-    const auto policy = engine::load_routing_policy(file.write(data).string(), 30, engine::AttentionPlan{});
+    const auto policy = engine::load_route_file(file.write(data).string());
     (void)engine::resolve(policy, 30, {});
   });
 }

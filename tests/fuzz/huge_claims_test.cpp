@@ -10,7 +10,7 @@
 #include "engine/format/gguf_file.h"
 #include "engine/format/hf_config.h"
 #include "engine/format/safetensors_file.h"
-#include "engine/router/router_file.h"
+#include "engine/routing/router_file.h"
 #include "engine/tokenizer/hf_tokenizer_json.h"
 #include "tests/engine/support/error_of.h"
 #include "tests/engine/support/gguf_builder.h"

@@ -155,18 +155,22 @@ def main():
     put("routing_policy", "first_k.json", json.dumps({"preset": "first-k:4", "sa_kind": "triangle"}))
     put("routing_policy", "every_other.json", json.dumps({"preset": "every-other", "overrides": "29=fa"}))
 
-    plan = {"kind": "streaming", "block": 64, "sink": 4, "window": 256, "n_last": 64, "stride": 8, "threshold": 0.9}
+    plan = {"kind": "streaming", "block": 64, "sink": 4, "window": 256, "n_last": 64, "stride": 8, "threshold": 0.9,
+            "decode": "fluxscope"}
     report = {
-        "schema_version": 1, "status": "ok", "started_at": "2026-01-01T00:00:00Z",
+        "schema_version": 2, "router_description": "", "status": "ok", "started_at": "2026-01-01T00:00:00Z",
         "model": {"name": "m", "path": "/m.gguf", "architecture": "llama"}, "router": None,
         "backend": {"name": "cpu", "device": "cpu"},
         "settings": {"chat": True, "system_prompt": "", "max_new_tokens": 2, "context_length": 64, "temperature": 0.0,
                      "top_k": 40, "top_p": 0.95, "repetition_penalty": 1.0, "repeat_last_n": 64, "seed": 1,
-                     "route": "fa", "overrides": "0=SA", "sparse_attention": plan},
+                     "route": "fa", "overrides": "0=SA", "sparse_attention": plan,
+                     "dense_attention": dict(plan, kind="full"), "decode_mode": "fluxscope"},
         "prompt_tokens": 3,
-        "layers": [{"index": 0, "mode": "SA", "sa_kind": "streaming", "router_prob": 0.7, "source": "override",
+        "layers": [{"index": 0, "mode": "SA", "attention": "streaming", "router_fa_prob": 0.7, "router_scored_side": "FA",
+                    "router_threshold": 0.5, "router_logits": [0.1, 0.9], "source": "override",
                     "prefill_ms": 1.5, "router_ms": 0.1, "kv_bytes": 1024, "density": 0.5},
-                   {"index": 1, "mode": "FA", "sa_kind": None, "router_prob": None, "source": "default",
+                   {"index": 1, "mode": "FA", "attention": "full", "router_fa_prob": None, "router_scored_side": None,
+                    "router_threshold": 0.5, "router_logits": [], "source": "default",
                     "prefill_ms": 1.0, "router_ms": 0.0, "kv_bytes": 2048, "density": 1.0}],
         "decode": {"tokens": [{"id": 5, "text": "Hi", "ms": 2.0}, {"id": 6, "text": ",\"x", "ms": 2.5}],
                    "stop_reason": "length"},

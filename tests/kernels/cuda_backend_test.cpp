@@ -10,7 +10,7 @@
 
 #include "engine/model/rope_frequencies.h"
 #include "kernels/launch.h"
-#include "tests/engine/router/router_test_util.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/kernels/gpu_test_util.h"
 
 namespace flux::engine::testing_gpu {

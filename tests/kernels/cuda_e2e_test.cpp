@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "engine/routing/route_spec.h"
 #include "engine/backend/random_fill.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"

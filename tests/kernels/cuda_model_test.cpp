@@ -10,7 +10,7 @@
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/session.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/kernels/bf16_sim_backend.h"

@@ -25,7 +25,7 @@ RunRequest tokens_request(int64_t n_prompt, int max_new) {
   for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i) r.prompt_tokens[i] = static_cast<int32_t>(i * 7919 % 150000);
   r.settings.max_new_tokens = max_new;
   r.prefill_chunk = 16384;
-  r.plan = make_preset_plan("fa", 36, AttentionPlan{});
+  r.route.preset = "fa";
   return r;
 }
 

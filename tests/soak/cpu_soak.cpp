@@ -122,8 +122,7 @@ DeviceSteps one_iteration(const std::filesystem::path& model, const std::filesys
   device.cancelled = engine->backend().device_memory().in_use;
 
   // override one layer, re-run to completion
-  request.plan = engine->default_plan();
-  apply_overrides(request.plan, "3=SA");
+  request.route = parse_route_spec("override=3=SA");
   const RunReport report = engine->run(request);
   check(report.status == "ok", "the re-run failed: " + report.error);
   check(report.layers.size() == static_cast<std::size_t>(engine->config().n_layers), "layer count");

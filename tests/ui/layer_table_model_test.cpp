@@ -48,8 +48,8 @@ class LayerTableModelTest : public QObject {
     flux::engine::LayerReport l;
     l.index = 2;
     l.mode = LayerMode::SA;
-    l.sa_kind = "triangle";
-    l.router_prob = 0.75f;
+    l.attention = "triangle";
+    l.router_score = flux::engine::RouterScore{LayerMode::FA, 0.75};
     l.prefill_ms = 1.5;
     l.kv_bytes = 2048;
     m.setLayerResult(l);

@@ -223,14 +223,16 @@ class MainWindowTest : public QObject {
     QCOMPARE(w_->layerMap()->planSummary(), QStringLiteral("Next run: 4 FA · 26 SA (SA = streaming) · 4 overridden"));
     const RunReport r = runOnce(3);
     const auto& request = w_->lastRequest();
-    QCOMPARE(request.settings.route, std::string("sa"));
+    QCOMPARE(request.route.preset, std::string("sa"));
     QCOMPARE(request.settings.overrides, std::string("0-3=FA"));
-    QCOMPARE(int(request.plan.layers.size()), 30);
+    QCOMPARE(request.settings.route, flux::engine::describe(request.route));
+    const flux::engine::RoutingPlan plan = flux::engine::resolve(request.route, 30, flux::engine::RouteDefaults{});
+    QCOMPARE(int(plan.layers.size()), 30);
     QCOMPARE(int(r.layers.size()), 30);
     for (int i = 0; i < 30; ++i) {
       const bool forced = i < 4;
-      QCOMPARE(request.plan.layers[std::size_t(i)].mode, forced ? LayerMode::FA : LayerMode::SA);
-      QCOMPARE(request.plan.layers[std::size_t(i)].source, forced ? DecisionSource::Override : DecisionSource::Default);
+      QCOMPARE(plan.layers[std::size_t(i)].mode, forced ? LayerMode::FA : LayerMode::SA);
+      QCOMPARE(plan.layers[std::size_t(i)].source, forced ? DecisionSource::Override : DecisionSource::Default);
       QCOMPARE(r.layers[std::size_t(i)].mode, forced ? LayerMode::FA : LayerMode::SA);
       QCOMPARE(r.layers[std::size_t(i)].source, forced ? DecisionSource::Override : DecisionSource::Default);
     }

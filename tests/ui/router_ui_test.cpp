@@ -15,8 +15,8 @@
 
 #include "engine/core/error.h"
 #include "engine/model/model_files.h"
-#include "engine/router/router_file.h"
-#include "tests/engine/router/router_test_util.h"
+#include "engine/routing/router_file.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
@@ -99,13 +99,14 @@ class RouterUiTest : public QObject {
     QCOMPARE(int(report.layers.size()), m->rowCount());
     std::set<float> distinct;
     for (const auto& l : report.layers) {
-      QVERIFY2(l.router_prob.has_value(), qPrintable(QStringLiteral("layer %1 has no router_prob").arg(l.index)));
-      distinct.insert(*l.router_prob);
+      QVERIFY2(l.router_score.has_value(), qPrintable(QStringLiteral("layer %1 has no router score").arg(l.index)));
+      const double fa_prob = l.router_score->fa_prob();
+      distinct.insert(float(fa_prob));
       const QVariant raw = cell(m, l.index, LayerTableModel::ColRouterProb, LayerTableModel::RawRole);
       QVERIFY(raw.isValid());
-      QCOMPARE(raw.toDouble(), double(*l.router_prob));
+      QCOMPARE(raw.toDouble(), fa_prob);
       QCOMPARE(cell(m, l.index, LayerTableModel::ColRouterProb, Qt::DisplayRole).toString(),
-               QString::number(double(*l.router_prob), 'f', 2));
+               QString::number(fa_prob, 'f', 2));
       QCOMPARE(cell(m, l.index, LayerTableModel::ColMode, LayerTableModel::RawRole).toString(),
                QString::fromLatin1(flux::engine::layer_mode_name(l.mode)));
       QCOMPARE(cell(m, l.index, LayerTableModel::ColSource, Qt::DisplayRole).toString(), QStringLiteral("router"));

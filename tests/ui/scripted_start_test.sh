@@ -20,11 +20,11 @@ python3 - "$tmp/run.json" "$tmp/window.png" <<'PY' || fail "report or screenshot
 import json, struct, sys
 r = json.load(open(sys.argv[1]))
 assert r["status"] == "ok", r["status"]
-assert r["settings"]["route"] == "router", r["settings"]["route"]
+assert r["settings"]["route"].split()[0] == "router", r["settings"]["route"]
 assert r["router"].endswith("SmolLM2-135M-Instruct.router.safetensors"), r["router"]
 layers = r["layers"]
 assert [l["index"] for l in layers] == list(range(30)), "every layer, in order"
-assert all(l["router_prob"] is not None and 0.0 <= l["router_prob"] <= 1.0 for l in layers)
+assert all(l["router_fa_prob"] is not None and 0.0 <= l["router_fa_prob"] <= 1.0 for l in layers)
 assert all(l["source"] == "router" and l["router_ms"] > 0.0 and l["prefill_ms"] >= l["router_ms"] for l in layers)
 assert 1 <= len(r["decode"]["tokens"]) <= 4
 png = open(sys.argv[2], "rb").read()
@@ -44,7 +44,7 @@ grep -q "already exists" "$tmp/err2" || fail "no 'already exists' message: $(cat
 
 "$app" --model "$model" --prompt-file "$prompt" -n 2 --route fa --run --export-report "$tmp/run.json" --overwrite \
   --quit-after-run 2>"$tmp/err3" || fail "--overwrite run: $(cat "$tmp/err3")"
-grep -q '"route": "fa"' "$tmp/run.json" || fail "--overwrite did not replace the report"
+grep -q '"route": "fa' "$tmp/run.json" || fail "--overwrite did not replace the report"
 
 "$app" --model "$model" --run --export-report /nonexistent-dir/x/run.json --quit-after-run 2>"$tmp/err4"
 status=$?

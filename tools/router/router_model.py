@@ -1,4 +1,4 @@
-"""The Layer Router in PyTorch, bit-for-bit the math of engine/router/layer_router.cpp (docs/router-format.md).
+"""The Layer Router in PyTorch, bit-for-bit the math of engine/routing/layer_router.cpp (docs/router-format.md).
 
 Per layer: boundary-pool the pre-RoPE keys per KV head, feat = Linear(d,4d) SiLU Linear(4d,d),
 head = Linear(d,4d) SiLU Linear(4d,d) SiLU Linear(d,1), shared across heads; layer logit = mean over KV heads.

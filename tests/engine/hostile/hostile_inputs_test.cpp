@@ -9,8 +9,8 @@
 #include "engine/core/error.h"
 #include "engine/format/hf_config.h"
 #include "engine/format/safetensors_file.h"
-#include "engine/router/router_file.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/router_file.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/hf_tokenizer_json.h"
 #include "tests/engine/support/error_of.h"
@@ -45,7 +45,7 @@ TEST(HostileJson, DeeplyNestedDocumentsAreRefusedByEveryReader) {
         vocab_from_hf_tokenizer_json(write_text("deep_tok/tokenizer.json", R"({"model":{"merges":)" + deep() + "}}"));
       }),
       nested);
-  EXPECT_ERROR(error_of([&] { load_routing_policy(write_text("deep.route.json", deep()).string(), 4, {}); }), nested);
+  EXPECT_ERROR(error_of([&] { load_route_file(write_text("deep.route.json", deep()).string()); }), nested);
   const std::string header = R"({"t":{"dtype":"F32","shape":[)" + deep() + R"(],"data_offsets":[0,4]}})";
   EXPECT_ERROR(error_of([&] { SafetensorsFile f(flux::test::write_raw_safetensors("deep.safetensors", header, {})); }),
                nested);
@@ -54,7 +54,7 @@ TEST(HostileJson, DeeplyNestedDocumentsAreRefusedByEveryReader) {
   write_text("deep_index/model.safetensors.index.json", R"({"metadata":{"m":)" + deep() + R"(},"weight_map":{}})");
   EXPECT_ERROR(error_of([&] { SafetensorsModel::open(dir); }), nested);
   // 64 levels are still fine.
-  EXPECT_ERROR(error_of([&] { load_routing_policy(write_text("ok.route.json", deep(60)).string(), 4, {}); }),
+  EXPECT_ERROR(error_of([&] { load_route_file(write_text("ok.route.json", deep(60)).string()); }),
                "must hold a JSON object");
 }
 

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <random>
 
+#include "engine/routing/route_spec.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"

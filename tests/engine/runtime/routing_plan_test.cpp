@@ -1,4 +1,4 @@
-#include "engine/runtime/routing_plan.h"
+#include "engine/routing/route_spec.h"
 
 #include <gtest/gtest.h>
 

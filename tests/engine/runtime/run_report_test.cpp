@@ -23,7 +23,11 @@ RunReport sample_report() {
     LayerReport l;
     l.index = i;
     l.mode = i % 2 ? LayerMode::SA : LayerMode::FA;
-    l.sa_kind = i % 2 ? "streaming" : "";
+    l.attention = i % 2 ? "streaming" : "full";
+    if (i == 1) {
+      l.router_score = RouterScore{LayerMode::FA, 0.25};
+      l.router_logits = {0.5f, -0.6f};
+    }
     l.source = i == 3 ? DecisionSource::Override : DecisionSource::Default;
     l.prefill_ms = 1.5 * (i + 1);
     l.kv_bytes = 1000u * (i + 1);
@@ -52,9 +56,13 @@ TEST(RunReport, JsonHasTheDocumentedSchemaAndRoundTrips) {
   EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
   ASSERT_EQ(j["layers"].size(), 4u);
   EXPECT_EQ(j["layers"][1]["mode"], "SA");
-  EXPECT_EQ(j["layers"][1]["sa_kind"], "streaming");
-  EXPECT_TRUE(j["layers"][0]["sa_kind"].is_null());
-  EXPECT_TRUE(j["layers"][0]["router_prob"].is_null());
+  EXPECT_EQ(j["layers"][1]["attention"], "streaming");
+  EXPECT_EQ(j["layers"][0]["attention"], "full");
+  EXPECT_TRUE(j["layers"][0]["router_fa_prob"].is_null());
+  EXPECT_DOUBLE_EQ(j["layers"][1]["router_fa_prob"].get<double>(), 0.25);
+  EXPECT_EQ(j["layers"][1]["router_logits"].size(), 2u);
+  EXPECT_EQ(j["settings"]["decode_mode"], "fluxscope");
+  EXPECT_EQ(j["settings"]["dense_attention"]["kind"], "full");
   EXPECT_EQ(j["layers"][3]["source"], "override");
   EXPECT_EQ(j["decode"]["tokens"][1]["text"], ", \"world\"");
   EXPECT_DOUBLE_EQ(j["summary"]["sa_fraction"].get<double>(), 0.5);

@@ -5,9 +5,9 @@
 
 #include <fstream>
 
-#include "engine/router/router_file.h"
+#include "engine/routing/router_file.h"
 #include "engine/runtime/engine.h"
-#include "tests/engine/router/router_test_util.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/engine/support/error_of.h"
 
 namespace flux::engine {
@@ -107,7 +107,7 @@ TEST_F(DefaultRouterEngine, TheShippedRouterRoutesByDefaultAndIsNamedInTheReport
   for (const LayerReport& l : report.layers) {
     EXPECT_EQ(l.source, DecisionSource::Router) << l.index;
     EXPECT_EQ(l.mode, l.index % 2 == 0 ? LayerMode::SA : LayerMode::FA) << l.index;
-    ASSERT_TRUE(l.router_prob.has_value()) << l.index;
+    ASSERT_TRUE(l.router_score.has_value()) << l.index;
   }
 }
 

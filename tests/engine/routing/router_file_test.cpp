@@ -9,8 +9,8 @@
 #include "engine/format/safetensors_file.h"
 #include "engine/format/safetensors_writer.h"
 #include "engine/format/tensor_convert.h"
-#include "engine/router/router_file.h"
-#include "tests/engine/router/router_test_util.h"
+#include "engine/routing/router_file.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/engine/support/error_of.h"
 
 namespace flux::engine {
@@ -94,13 +94,13 @@ TEST(RouterFile, LoaderValidationErrors) {
   bad_bias[1].values.resize(16);
   EXPECT_ERROR(load_with(bad_bias, {{"flux_router", meta}}), "'layers.0.feat.0.bias' has shape [16]");
   auto wide = router_tensors(test::make_router(2, 2, 4), "feat", "head", "layers.{}.");
-  EXPECT_ERROR(load_with(wide, {{"flux_router", meta}}), "'layers.0.feat.0.weight' has shape [16, 4], expected");
+  EXPECT_ERROR(load_with(wide, {{"flux_router", meta}}), "router layer 0 feat.0: shape [16, 4], expected");
   auto extra = router_tensors(test::make_router(3, 2, 8), "feat", "head", "layers.{}.");
   EXPECT_ERROR(load_with(extra, {{"flux_router", meta}}), "more than n_layers");
   auto softmax = good;
   softmax[8] = {"layers.0.head.4.weight", {2, 8}, std::vector<float>(16, 0.0f)};
   softmax[9] = {"layers.0.head.4.bias", {2}, {0.0f, 0.0f}};
-  EXPECT_ERROR(load_with(softmax, {{"flux_router", meta}}), "softmax head");
+  EXPECT_ERROR(load_with(softmax, {{"flux_router", meta}}), "1-output head");
   EXPECT_ERROR(error_of([&] { load_router(dir / "absent.safetensors"); }), "absent.safetensors");
 
   ModelConfig model;
@@ -173,9 +173,9 @@ TEST(RouterCheckpoint, PoolingModeMappingAndErrors) {
   }
   EXPECT_EQ(router_from_checkpoint(files, nullptr)->config().pooling, "boundary");
   const nlohmann::json bad_pool = {{"pooling_mode", "mean"}};
-  EXPECT_ERROR(error_of([&] { router_from_checkpoint(files, &bad_pool); }), "pooling_mode 'mean'");
+  EXPECT_ERROR(error_of([&] { router_from_checkpoint(files, &bad_pool); }), "pooling_mode = 'mean'");
   const nlohmann::json bad_kind = {{"toggle_type", "none"}};
-  EXPECT_ERROR(error_of([&] { router_from_checkpoint(files, &bad_kind); }), "toggle_type 'none'");
+  EXPECT_ERROR(error_of([&] { router_from_checkpoint(files, &bad_kind); }), "toggle_type = 'none'");
 
   const auto partial = write_checkpoint(router, nlohmann::json::object(), "hf_router_partial", true);
   const ModelFiles partial_files = ModelFiles::open(partial);

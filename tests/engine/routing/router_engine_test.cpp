@@ -2,10 +2,10 @@
 // (default plan = router), user overrides still win, a mismatched router is refused, and no router means all FA.
 #include <gtest/gtest.h>
 
-#include "engine/router/router_file.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/router_file.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/engine.h"
-#include "tests/engine/router/router_test_util.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/engine/support/error_of.h"
 
 namespace flux::engine {
@@ -15,11 +15,11 @@ std::filesystem::path demo_model() {
   return std::filesystem::path(FLUX_SOURCE_DIR) / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
-RunReport run_prompt(Engine& e, RoutingPlan plan) {
+RunReport run_prompt(Engine& e, RouteSpec route) {
   RunRequest r;
   r.prompt = "The capital of France is";
   r.settings.max_new_tokens = 1;
-  r.plan = std::move(plan);
+  r.route = std::move(route);
   return e.run(r);
 }
 
@@ -40,11 +40,9 @@ TEST(RouterEngine, RouterFileRoutesTheDemoModel) {
   for (const LayerReport& l : report.layers) {
     EXPECT_EQ(l.mode, l.index % 3 == 0 ? LayerMode::SA : LayerMode::FA) << l.index;
     EXPECT_EQ(l.source, DecisionSource::Router);
-    ASSERT_TRUE(l.router_prob.has_value());
+    ASSERT_TRUE(l.router_score.has_value());
   }
-  RoutingPlan plan = engine->default_plan();
-  apply_overrides(plan, "0=FA");
-  const RunReport overridden = run_prompt(*engine, plan);
+  const RunReport overridden = run_prompt(*engine, parse_route_spec("override=0=FA"));
   EXPECT_EQ(overridden.layers[0].mode, LayerMode::FA);
   EXPECT_EQ(overridden.layers[0].source, DecisionSource::Override);
   EXPECT_EQ(overridden.layers[3].mode, LayerMode::SA);
@@ -58,7 +56,7 @@ TEST(RouterEngine, RouterFileRoutesTheDemoModel) {
 TEST(RouterEngine, NoRouterRunsAllFaWithRouterPreset) {
   auto engine = Engine::load(demo_model(), EngineOptions{.backend = "cpu", .threads = 2, .default_router = false});
   EXPECT_EQ(engine->router(), nullptr);
-  const RunReport report = run_prompt(*engine, resolve(RoutingPolicy{}, engine->config().n_layers, {}));
+  const RunReport report = run_prompt(*engine, RouteSpec{});
   for (const LayerReport& l : report.layers) {
     EXPECT_EQ(l.mode, LayerMode::FA);
     EXPECT_EQ(l.source, DecisionSource::Default);

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "engine/router/router_file.h"
+#include "engine/routing/router_file.h"
 #include "engine/runtime/engine.h"
 #include "tests/engine/support/error_of.h"
 
@@ -97,9 +97,9 @@ TEST_F(ShippedRouter, LoadedByDefaultAndReported) {
   EXPECT_EQ(r.router, engine_->router_source());
   EXPECT_EQ(r.to_json().at("router").get<std::string>(), engine_->router_source());
   for (const auto& l : r.layers) {
-    ASSERT_TRUE(l.router_prob.has_value());
+    ASSERT_TRUE(l.router_score.has_value());
     EXPECT_EQ(l.source, DecisionSource::Router);
-    EXPECT_EQ(l.mode == LayerMode::SA, *l.router_prob > threshold);
+    EXPECT_EQ(l.mode == LayerMode::SA, l.router_score->prob > threshold);
   }
 }
 

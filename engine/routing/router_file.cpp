@@ -1,4 +1,4 @@
-#include "engine/router/router_file.h"
+#include "engine/routing/router_file.h"
 
 #include <algorithm>
 #include <cctype>
@@ -45,13 +45,9 @@ RouterLinear read_linear(const FindFn& find, const std::string& prefix, const st
   return l;
 }
 
-void expect_shape(const RouterLinear& l, int in, int out, const std::string& name, const std::string& source) {
-  require(l.in == in && l.out == out, "{}: router tensor '{}.weight' has shape [{}, {}], expected [{}, {}]", source,
-          name, l.out, l.in, out, in);
-}
-
-// Reads one layer under `prefix` with the given sub-module names, checking shapes against head_dim.
-RouterLayerWeights read_layer(const FindFn& find, const std::string& feat, const std::string& head, int head_dim,
+// Reads one layer's five Linear layers under the given sub-module names; the family's shapes are checked by the
+// LayerRouter constructor (make_router names the file).
+RouterLayerWeights read_layer(const FindFn& find, const std::string& feat, const std::string& head,
                               const std::string& source) {
   RouterLayerWeights w;
   w.feat0 = read_linear(find, feat + ".0", source);
@@ -59,14 +55,24 @@ RouterLayerWeights read_layer(const FindFn& find, const std::string& feat, const
   w.head0 = read_linear(find, head + ".0", source);
   w.head2 = read_linear(find, head + ".2", source);
   w.head4 = read_linear(find, head + ".4", source);
-  expect_shape(w.feat0, head_dim, w.feat0.out, feat + ".0", source);
-  expect_shape(w.feat2, w.feat0.out, head_dim, feat + ".2", source);
-  expect_shape(w.head0, head_dim, w.head0.out, head + ".0", source);
-  expect_shape(w.head2, w.head0.out, head_dim, head + ".2", source);
-  require(w.head4.out != 2, "{}: router tensor '{}.4.weight' is a softmax head (2 outputs); only sigmoid routers "
-          "are supported", source, head);
-  expect_shape(w.head4, head_dim, 1, head + ".4", source);
   return w;
+}
+
+LayerRouter make_router(RouterConfig config, std::vector<RouterLayerWeights> layers, const std::string& source) {
+  try {
+    return LayerRouter(std::move(config), std::move(layers));
+  } catch (const Error& e) {
+    fail("{}: {}", source, e.what());
+  }
+}
+
+// The family a checkpoint's tensors spell: Flux's feature MLP ends in 2d features, Elastic's in d.
+RouterFamily family_of(const RouterLayerWeights& w, int head_dim, const std::string& source) {
+  if (w.feat2.out == 2 * head_dim) return RouterFamily::Flux;
+  if (w.feat2.out == head_dim) return RouterFamily::Elastic;
+  fail("{}: router tensor 'cls_feat_extractor.2.weight' has {} outputs: neither Flux (2 x head_dim = {}) nor Elastic "
+       "(head_dim = {})",
+       source, w.feat2.out, 2 * head_dim, head_dim);
 }
 
 template <typename T>
@@ -88,12 +94,29 @@ void read_key(const nlohmann::json& j, const char* key, T& out, const std::strin
   }
 }
 
+// The attention kinds and decode mode of a router config are names the engine knows.
+void check_attention_keys(const RouterConfig& c, const std::string& source) {
+  try {
+    const AttentionMode fa = parse_attention_mode(c.fa_kind), sa = parse_attention_mode(c.sa_kind);
+    require(fa == AttentionMode::Full || fa == AttentionMode::XAttention, "fa_kind '{}' must be full or xattn",
+            c.fa_kind);
+    require(sa != AttentionMode::Full, "sa_kind 'full' is not sparse (streaming, triangle or xattn)");
+    parse_decode_mode(c.decode);
+    AttentionPlan p = router_sparse_plan(c);
+    validate(p);
+  } catch (const Error& e) {
+    fail("{}: router config: {}", source, e.what());
+  }
+}
+
 }  // namespace
 
 nlohmann::json router_config_json(const RouterConfig& c) {
-  return {{"pooling", c.pooling},       {"pool_first", c.pool_first}, {"pool_last", c.pool_last},
-          {"temperature", c.temperature}, {"threshold", c.threshold}, {"sa_kind", c.sa_kind},
-          {"sink", c.sink},             {"window", c.window},         {"n_last", c.n_last},
+  return {{"family", router_family_name(c.family)},
+          {"pooling", c.pooling},       {"pool_first", c.pool_first}, {"pool_last", c.pool_last},
+          {"temperature", c.temperature}, {"threshold", c.threshold}, {"fa_kind", c.fa_kind},
+          {"sa_kind", c.sa_kind},       {"sink", c.sink},             {"window", c.window},
+          {"n_last", c.n_last},         {"block", c.block},           {"decode", c.decode},
           {"n_layers", c.n_layers},     {"n_kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim},
           {"model", c.model}};
 }
@@ -103,20 +126,32 @@ RouterConfig router_config_from_json(const nlohmann::json& j, const std::string&
   for (const char* key : {"n_layers", "head_dim"})
     require(j.contains(key), "{}: router config lacks '{}'", source, key);
   RouterConfig c;
+  std::string family = "elastic";  // files written before the Flux family have no "family" key
+  read_key(j, "family", family, source);
+  try {
+    c.family = parse_router_family(family);
+  } catch (const Error& e) {
+    fail("{}: router config key 'family': {}", source, e.what());
+  }
+  if (c.family == RouterFamily::Flux) c.pooling = "ctx_q";
   read_key(j, "pooling", c.pooling, source);
   read_key(j, "pool_first", c.pool_first, source);
   read_key(j, "pool_last", c.pool_last, source);
   read_key(j, "temperature", c.temperature, source);
   read_key(j, "threshold", c.threshold, source);
+  read_key(j, "fa_kind", c.fa_kind, source);
   read_key(j, "sa_kind", c.sa_kind, source);
   read_key(j, "sink", c.sink, source);
   read_key(j, "window", c.window, source);
   read_key(j, "n_last", c.n_last, source);
+  read_key(j, "block", c.block, source);
+  read_key(j, "decode", c.decode, source);
   read_key(j, "n_layers", c.n_layers, source);
   read_key(j, "n_kv_heads", c.n_kv_heads, source);
   read_key(j, "head_dim", c.head_dim, source);
   read_key(j, "model", c.model, source);
   require(c.n_layers > 0, "{}: router config n_layers must be positive", source);
+  check_attention_keys(c, source);
   return c;
 }
 
@@ -132,11 +167,11 @@ LayerRouter load_router(const std::filesystem::path& path) {
   std::vector<RouterLayerWeights> layers;
   for (int l = 0; l < config.n_layers; ++l) {
     const std::string p = fmt::format("layers.{}.", l);
-    layers.push_back(read_layer(find, p + "feat", p + "head", config.head_dim, source));
+    layers.push_back(read_layer(find, p + "feat", p + "head", source));
   }
   require(file.find_tensor(fmt::format("layers.{}.feat.0.weight", config.n_layers)) == nullptr,
           "{}: holds tensors for more than n_layers = {} layers", source, config.n_layers);
-  return LayerRouter(std::move(config), std::move(layers));
+  return make_router(std::move(config), std::move(layers), source);
 }
 
 void save_router(const LayerRouter& router, const std::filesystem::path& path) {
@@ -174,37 +209,68 @@ std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const
     any = files.find(prefix(l) + "cls_feat_extractor.0.weight") != nullptr;
   if (!any) return std::nullopt;
   const std::string source = files.path().string();
-  RouterConfig c;
+  const FindFn find = [&](const std::string& name) { return files.find(name); };
+  std::vector<RouterLayerWeights> layers;
+  for (int l = 0; l < model.n_layers; ++l)
+    layers.push_back(read_layer(find, prefix(l) + "cls_feat_extractor", prefix(l) + "cls_router_head_agnostic", source));
+  RouterConfig c = checkpoint_router_config(hf_config, family_of(layers.front(), model.head_dim, source),
+                                            layers.front().head4.out == 2, source);
   c.n_layers = model.n_layers;
   c.n_kv_heads = model.n_kv_heads;
   c.head_dim = model.head_dim;
   c.model = files.name();
-  c.pooling = "boundary";
-  if (hf_config != nullptr && hf_config->is_object()) {
-    const nlohmann::json& j = *hf_config;
-    std::string toggle = "streaming", pooling = "ctx_q";
-    read_key(j, "toggle_type", toggle, source);
-    read_key(j, "sink_size", c.sink, source);
-    read_key(j, "local_window_size", c.window, source);
-    read_key(j, "triangle_n_last", c.n_last, source);
-    read_key(j, "pooling_mode", pooling, source);
-    bool softmax = false;
-    read_key(j, "use_softmax", softmax, source);
-    require(!softmax, "{}: use_softmax routers are not supported", source);
-    require(toggle == "streaming" || toggle == "triangle" || toggle == "xattn",
-            "{}: toggle_type '{}' is not supported (use streaming, triangle or xattn)", source, toggle);
-    c.sa_kind = toggle;
-    if (pooling == "first_token") c.pooling = "first_token";
-    else if (pooling == "q") c.pooling = "last";
-    else if (pooling == "ctx_q") c.pooling = "boundary";
-    else fail("{}: pooling_mode '{}' is not supported (first_token, q or ctx_q)", source, pooling);
+  return make_router(std::move(c), std::move(layers), source);
+}
+
+RouterConfig checkpoint_router_config(const nlohmann::json* hf_config, RouterFamily family, bool softmax_head,
+                                      const std::string& source) {
+  RouterConfig c;
+  c.family = family;
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& j = hf_config != nullptr && hf_config->is_object() ? *hf_config : empty;
+  // PawQwen3Config / PawLlamaConfig defaults (ALGORITHMS.md §7) where a key is absent.
+  std::string toggle = "streaming", retrieval = "full", pooling = "first_token";
+  read_key(j, "toggle_type", toggle, source);
+  read_key(j, "retrieval_mode", retrieval, source);
+  read_key(j, "sink_size", c.sink, source);
+  read_key(j, "local_window_size", c.window, source);
+  read_key(j, "triangle_n_last", c.n_last, source);
+  read_key(j, "pooling_mode", pooling, source);
+  read_key(j, "block_size", c.block, source);
+  read_key(j, "mask_temp", c.temperature, source);
+  require(toggle == "streaming" || toggle == "triangle" || toggle == "xattn",
+          "{}: config key toggle_type = '{}' is not supported (streaming, triangle or xattn; topk and none are not "
+          "implemented)",
+          source, toggle);
+  require(retrieval == "full" || retrieval == "xattn",
+          "{}: config key retrieval_mode = '{}' is not supported (full or xattn)", source, retrieval);
+  c.sa_kind = toggle;
+  c.fa_kind = retrieval;
+  if (family == RouterFamily::Flux) {
+    bool use_softmax = false;  // PawQwen3Config's default (the released training script sets true)
+    read_key(j, "use_softmax", use_softmax, source);
+    require(use_softmax == softmax_head,
+            "{}: config key use_softmax = {} but the router head has {} output(s) (softmax: 2, sigmoid: 1)", source,
+            use_softmax, softmax_head ? 2 : 1);
+    require(pooling == "ctx_q",
+            "{}: config key pooling_mode = '{}'{} is not supported: the Flux router (AttentionRouter.forward) pools "
+            "only ctx_q",
+            source, pooling, j.contains("pooling_mode") ? "" : " (the config class default when the key is absent)");
+    int pool_size = 100;
+    read_key(j, "pool_size", pool_size, source);
+    require(pool_size > 0, "{}: config key pool_size = {} must be positive", source, pool_size);
+    c.pooling = "ctx_q";
+    c.pool_first = c.pool_last = pool_size;
+    c.decode = "reference";  // the authors' decode, so their numbers and outputs reproduce; --decode-mode overrides
+  } else {
+    require(!softmax_head, "{}: an Elastic-shaped router with a 2-output head is not a known architecture", source);
+    c.pooling = pooling == "first_token" ? "first_token" : pooling == "q" ? "last" : pooling == "ctx_q" ? "boundary" : "";
+    require(!c.pooling.empty(), "{}: config key pooling_mode = '{}' is not supported (first_token, q or ctx_q)", source,
+            pooling);
+    if (!j.contains("pooling_mode")) c.pooling = "boundary";  // our earlier reading of Elastic checkpoints
   }
-  const FindFn find = [&](const std::string& name) { return files.find(name); };
-  std::vector<RouterLayerWeights> layers;
-  for (int l = 0; l < model.n_layers; ++l)
-    layers.push_back(read_layer(find, prefix(l) + "cls_feat_extractor", prefix(l) + "cls_router_head_agnostic",
-                                model.head_dim, source));
-  return LayerRouter(std::move(c), std::move(layers));
+  check_attention_keys(c, source);
+  return c;
 }
 
 std::optional<std::filesystem::path> find_default_router(const std::filesystem::path& model_path,

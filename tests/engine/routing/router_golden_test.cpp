@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/router/layer_router.h"
-#include "engine/router/router_file.h"
+#include "engine/routing/layer_router.h"
+#include "engine/routing/router_file.h"
 
 namespace flux::engine {
 namespace {
@@ -32,7 +32,7 @@ TEST(RouterGolden, LogitsAndDecisionsMatchTheTrainingCode) {
       const RouterDecision d = router.decide(layer, keys.data(), n, cfg.n_kv_heads, cfg.head_dim);
       const double logit = want.at("logit").get<double>();
       EXPECT_NEAR(d.logit, logit, 1e-4 * std::max(1.0, std::abs(logit))) << "n=" << n << " layer " << layer;
-      EXPECT_NEAR(d.prob, want.at("prob").get<double>(), 1e-5);
+      EXPECT_NEAR(d.score.prob, want.at("prob").get<double>(), 1e-5);
       EXPECT_EQ(d.mode == LayerMode::SA ? "SA" : "FA", want.at("mode").get<std::string>());
       sa += d.mode == LayerMode::SA;
       ++checked;

@@ -7,9 +7,9 @@
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
-#include "engine/router/routing_policy.h"
+#include "engine/routing/route_spec.h"
 #include "engine/runtime/session.h"
-#include "tests/engine/router/router_test_util.h"
+#include "tests/engine/routing/router_test_util.h"
 
 namespace flux::engine {
 namespace {
@@ -36,12 +36,7 @@ std::vector<LayerReport> prefill(Tiny& t, const LayerRouter* router, const Routi
 TEST(RouterSession, ForcedDecisionsReachTheReport) {
   Tiny t;
   const LayerRouter router = test::make_router(3, 2, 16, {4.0f, -4.0f, 1.0f});
-  RoutingPolicy policy;
-  policy.sparse = router_sparse_plan(router.config());
-  policy.sparse.sink = 16;
-  policy.sparse.window = 32;
-  policy.sparse.block = 16;
-  const RoutingPlan plan = resolve(policy, 3, {});
+  const RoutingPlan plan = resolve(parse_route_spec("router sink=16 window=32 block=16"), 3, route_defaults(&router));
   const auto reports = prefill(t, &router, plan, 250);  // > 200 tokens: boundary pooling downloads 2 ranges
   ASSERT_EQ(reports.size(), 3u);
   const LayerMode expected[] = {LayerMode::SA, LayerMode::FA, LayerMode::SA};
@@ -49,10 +44,11 @@ TEST(RouterSession, ForcedDecisionsReachTheReport) {
   for (std::size_t l = 0; l < 3; ++l) {
     EXPECT_EQ(reports[l].mode, expected[l]) << l;
     EXPECT_EQ(reports[l].source, DecisionSource::Router);
-    ASSERT_TRUE(reports[l].router_prob.has_value());
-    EXPECT_NEAR(*reports[l].router_prob, 1.0 / (1.0 + std::exp(-logits[l])), 1e-6);
+    ASSERT_TRUE(reports[l].router_score.has_value());
+    EXPECT_EQ(reports[l].router_score->side, LayerMode::SA);  // an Elastic router scores SA
+    EXPECT_NEAR(reports[l].router_score->prob, 1.0 / (1.0 + std::exp(-logits[l])), 1e-6);
     EXPECT_GE(reports[l].router_ms, 0.0);
-    EXPECT_EQ(reports[l].sa_kind, expected[l] == LayerMode::SA ? "streaming" : "");
+    EXPECT_EQ(reports[l].attention, expected[l] == LayerMode::SA ? "streaming" : "full");
   }
   EXPECT_LT(reports[0].density, 1.0);  // the SA layer really ran sparse
   EXPECT_DOUBLE_EQ(reports[1].density, 1.0);
@@ -61,32 +57,31 @@ TEST(RouterSession, ForcedDecisionsReachTheReport) {
 TEST(RouterSession, ThresholdOverridesAndNoRouter) {
   Tiny t;
   const LayerRouter router = test::make_router(3, 2, 16, {4.0f, -4.0f, 1.0f});
-  RoutingPolicy policy;
-  policy.threshold = 0.9f;  // sigmoid(1) = 0.73 → FA
-  policy.overrides = {LayerOverride::Auto, LayerOverride::ForceSA};
-  const auto reports = prefill(t, &router, resolve(policy, 3, {}), 20);
+  // sigmoid(1) = 0.73 → FA at threshold 0.9
+  const auto reports =
+      prefill(t, &router, resolve(parse_route_spec("router threshold=0.9 override=1=SA"), 3, route_defaults(&router)), 20);
   EXPECT_EQ(reports[0].mode, LayerMode::SA);
   EXPECT_EQ(reports[1].mode, LayerMode::SA);
   EXPECT_EQ(reports[1].source, DecisionSource::Override);
-  EXPECT_FALSE(reports[1].router_prob.has_value());
+  EXPECT_FALSE(reports[1].router_score.has_value());
   EXPECT_EQ(reports[2].mode, LayerMode::FA);
   EXPECT_EQ(reports[2].source, DecisionSource::Router);
 
-  const auto none = prefill(t, nullptr, resolve(RoutingPolicy{}, 3, {}), 20);
+  const auto none = prefill(t, nullptr, resolve(RouteSpec{}, 3, route_defaults(nullptr)), 20);
   for (const auto& r : none) {
     EXPECT_EQ(r.mode, LayerMode::FA);
-    EXPECT_FALSE(r.router_prob.has_value());
+    EXPECT_FALSE(r.router_score.has_value());
   }
 }
 
 TEST(RouterSession, RealRouterMatchesHostDecision) {
   Tiny t;
   const LayerRouter router = test::make_router(3, 2, 16);
-  const RoutingPlan plan = resolve(RoutingPolicy{}, 3, {});
+  const RoutingPlan plan = resolve(RouteSpec{}, 3, route_defaults(&router));
   const auto reports = prefill(t, &router, plan, 230);
   for (const auto& r : reports) {
-    ASSERT_TRUE(r.router_prob.has_value());
-    EXPECT_EQ(r.mode, *r.router_prob > 0.5f ? LayerMode::SA : LayerMode::FA);
+    ASSERT_TRUE(r.router_score.has_value());
+    EXPECT_EQ(r.mode, r.router_score->prob > 0.5 ? LayerMode::SA : LayerMode::FA);
   }
 }
 

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "engine/backend/backend.h"
-#include "engine/router/layer_router.h"
-#include "tests/engine/router/router_test_util.h"
+#include "engine/routing/layer_router.h"
+#include "tests/engine/routing/router_test_util.h"
 #include "tests/engine/support/error_of.h"
 
 namespace flux::engine {
@@ -22,7 +22,7 @@ std::vector<float> ramp_keys(int64_t n, int heads, int d) {
 
 float mean_t_pooled(const RouterConfig& c, int64_t n) {
   const std::vector<float> keys = ramp_keys(n, 2, 3);
-  const std::vector<float> p = pool_keys(c, keys.data(), n, 2, 3);
+  const std::vector<float> p = pool_states(c, keys.data(), n, 2, 3);
   EXPECT_EQ(p.size(), 6u);
   EXPECT_NEAR(p[4] - p[0], 101.0f, 1e-3f);  // head 1, i 1 vs head 0, i 0
   return p[0] / 1000.0f;
@@ -96,8 +96,8 @@ TEST(LayerRouter, ForwardMatchesReference) {
     const double logit = sum / heads;
     const RouterDecision dec = router.decide(layer, keys.data(), n, heads, d);
     EXPECT_NEAR(dec.logit, logit, 1e-5);
-    EXPECT_NEAR(dec.prob, 1.0 / (1.0 + std::exp(-logit)), 1e-6);
-    EXPECT_EQ(dec.mode, dec.prob > 0.5f ? LayerMode::SA : LayerMode::FA);
+    EXPECT_NEAR(dec.score.prob, 1.0 / (1.0 + std::exp(-logit)), 1e-6);
+    EXPECT_EQ(dec.mode, dec.score.prob > 0.5 ? LayerMode::SA : LayerMode::FA);
   }
 }
 

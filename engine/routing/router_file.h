@@ -9,7 +9,7 @@
 
 #include "engine/model/model_config.h"
 #include "engine/model/model_files.h"
-#include "engine/router/layer_router.h"
+#include "engine/routing/layer_router.h"
 
 namespace flux::engine {
 
@@ -20,10 +20,14 @@ void save_router(const LayerRouter& router, const std::filesystem::path& path);
 // Throws Error when the router was built for a different layer count, head_dim or KV head count.
 void check_router_matches(const LayerRouter& router, const ModelConfig& model);
 
-// The authors' router inside an HF checkpoint (model.layers.{L}.self_attn.mask_allocator.*), configured from the
-// checkpoint's config.json keys (toggle_type, sink_size, local_window_size, triangle_n_last, pooling_mode).
-// nullopt when the checkpoint carries no router tensors; Error when it carries some but not all, or bad shapes.
+// The authors' router inside an HF checkpoint (model.layers.{L}.self_attn.mask_allocator.*): the family from the
+// tensors' shapes, configured from config.json (toggle_type, retrieval_mode, sink_size, local_window_size,
+// triangle_n_last, pooling_mode, pool_size, use_softmax, block_size, mask_temp; PawQwen3Config defaults where absent).
+// Flux checkpoints decode in the reference mode by default. nullopt when the checkpoint carries no router tensors;
+// Error when it carries some but not all, bad shapes, or a key value the engine does not implement (named).
 std::optional<LayerRouter> router_from_checkpoint(const ModelFiles& files, const nlohmann::json* hf_config);
+RouterConfig checkpoint_router_config(const nlohmann::json* hf_config, RouterFamily family, bool softmax_head,
+                                      const std::string& source);
 
 // The router shipped for a model file, when there is one: "<model>.router.safetensors" next to the model, then
 // "<dir>/<stem>.router.safetensors" in each search dir, where <stem> is the model's file name without extension

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/router/layer_router.h"
+#include "engine/routing/layer_router.h"
 
 namespace flux::test {
 
