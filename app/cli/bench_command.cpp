@@ -77,7 +77,7 @@ double decode_bytes(const engine::ModelConfig& c, const engine::KvCache& kv, std
   int64_t weights = engine::parameter_count(c);
   if (!c.tied_embeddings) weights -= int64_t{c.vocab_size} * c.hidden;
   int64_t kv_rows = 0;
-  for (int l = 0; l < c.n_layers; ++l) kv_rows += kv.slots_in_use(l);
+  for (int l = 0; l < c.n_layers; ++l) kv_rows += kv.rows_read(l);  // reference decode reads a subset of the rows
   return static_cast<double>(weights + 2 * kv_rows * c.kv_dim()) * static_cast<double>(bytes_per_element);
 }
 
