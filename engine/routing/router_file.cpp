@@ -236,7 +236,8 @@ RouterConfig checkpoint_router_config(const nlohmann::json* hf_config, RouterFam
   read_key(j, "local_window_size", c.window, source);
   read_key(j, "triangle_n_last", c.n_last, source);
   read_key(j, "pooling_mode", pooling, source);
-  read_key(j, "block_size", c.block, source);
+  int block_size = 128;
+  read_key(j, "block_size", block_size, source);
   read_key(j, "mask_temp", c.temperature, source);
   require(toggle == "streaming" || toggle == "triangle" || toggle == "xattn",
           "{}: config key toggle_type = '{}' is not supported (streaming, triangle or xattn; topk and none are not "
@@ -246,6 +247,16 @@ RouterConfig checkpoint_router_config(const nlohmann::json* hf_config, RouterFam
           "{}: config key retrieval_mode = '{}' is not supported (full or xattn)", source, retrieval);
   c.sa_kind = toggle;
   c.fa_kind = retrieval;
+  // The authors use block_size only as XAttention's granularity; sinks, windows and the block-streaming decode are
+  // 128-token blocks whatever it says. The engine runs one block size per layer plan, so only 128 can match them
+  // where XAttention runs; elsewhere the key has no effect in their code and none here.
+  const bool xattn_used = toggle == "xattn" || retrieval == "xattn";
+  require(!xattn_used || block_size == 128,
+          "{}: config key block_size = {} is not supported with XAttention (toggle_type / retrieval_mode xattn): "
+          "the authors' sinks, windows and decode stay 128-token blocks while XAttention would use {}, and the "
+          "engine runs one block size per layer; only 128 reproduces their routing",
+          source, block_size, block_size);
+  c.block = 128;
   if (family == RouterFamily::Flux) {
     bool use_softmax = false;  // PawQwen3Config's default (the released training script sets true)
     read_key(j, "use_softmax", use_softmax, source);

@@ -21,6 +21,7 @@ import argparse
 import ast
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,9 @@ import torch.nn.functional as F
 import transformers
 from safetensors.torch import save_file
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_tiny_models  # noqa: E402  (the tiny random Llama / Qwen3 and their weight randomization)
 
 CASES = [
     # name, arch, use_softmax, pool_size, toggle_type
@@ -52,22 +56,7 @@ def load_attention_router(repo: Path, arch: str):
 
 
 def build_model(arch):
-    common = dict(vocab_size=256, hidden_size=64, intermediate_size=160, num_hidden_layers=3, num_attention_heads=4,
-                  num_key_value_heads=2, max_position_embeddings=2048, rms_norm_eps=1e-6, rope_theta=10000.0,
-                  bos_token_id=1, eos_token_id=2, torch_dtype="float32")
-    if arch == "llama":
-        cfg = transformers.LlamaConfig(**common, tie_word_embeddings=False, head_dim=16)
-        model = transformers.LlamaForCausalLM(cfg)
-    else:
-        cfg = transformers.Qwen3Config(**common, tie_word_embeddings=True, head_dim=32)
-        model = transformers.Qwen3ForCausalLM(cfg)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            if p.dim() == 1:
-                p.copy_(1.0 + 0.2 * torch.randn_like(p))
-            else:
-                p.normal_(0.0, 0.15)
-    return model.eval(), cfg
+    return make_tiny_models.tiny_model(arch, max_position_embeddings=2048)
 
 
 def capture_queries(model, arch, ids):

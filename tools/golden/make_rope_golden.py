@@ -20,7 +20,8 @@ import transformers
 from safetensors.numpy import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_tiny_gguf  # noqa: E402  (reuses its name map, Q/K permutation and vocabulary)
+import make_tiny_gguf  # noqa: E402  (reuses its header, name map, Q/K permutation and vocabulary)
+import make_tiny_models  # noqa: E402  (weight randomization)
 
 N_PROMPT = 160
 N_NEW = 8
@@ -45,14 +46,7 @@ def build(case):
         num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-6, rope_theta=10000.0, bos_token_id=1, eos_token_id=2,
         tie_word_embeddings=False, torch_dtype="float32", max_position_embeddings=extra["max_position_embeddings"],
         rope_scaling=dict(extra["rope_scaling"]))
-    model = transformers.LlamaForCausalLM(cfg)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            if p.dim() == 1:
-                p.copy_(1.0 + 0.2 * torch.randn_like(p))
-            else:
-                p.normal_(0.0, 0.15)
-    return model.eval()
+    return make_tiny_models.randomize(transformers.LlamaForCausalLM(cfg))
 
 
 def llama3_freq_divisors(cfg):
@@ -82,35 +76,10 @@ def write_gguf(d, case):
     cfg = json.loads((d / "config.json").read_text())
     tensors = load_file(str(d / "model.safetensors"))
     w = gguf.GGUFWriter(str(d / f"tiny_{case}.gguf"), "llama")
-    w.add_name(f"tiny-rope-{case}")
-    w.add_context_length(cfg["max_position_embeddings"])
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_head_count(cfg["num_attention_heads"])
-    w.add_head_count_kv(cfg["num_key_value_heads"])
-    w.add_key_length(cfg["head_dim"])
-    w.add_value_length(cfg["head_dim"])
+    make_tiny_gguf.add_model_header(w, cfg, f"tiny-rope-{case}")
     w.add_rope_dimension_count(cfg["head_dim"])
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-    rp = cfg.get("rope_parameters") or {}
-    w.add_rope_freq_base(rp.get("rope_theta", cfg.get("rope_theta", 10000.0)))
-    w.add_vocab_size(cfg["vocab_size"])
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt2")
-    w.add_token_list(make_tiny_gguf.byte_vocab())
     w.add_tensor("rope_freqs.weight", llama3_freq_divisors(cfg))
-    for name, t in sorted(tensors.items()):
-        t = t.astype(np.float32)
-        if name.endswith("q_proj.weight"):
-            t = make_tiny_gguf.interleave_rows(t, cfg["num_attention_heads"])
-        if name.endswith("k_proj.weight"):
-            t = make_tiny_gguf.interleave_rows(t, cfg["num_key_value_heads"])
-        w.add_tensor(make_tiny_gguf.gguf_name(name), t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    make_tiny_gguf.add_tensors_and_close(w, tensors, cfg, permute_qk=True)
 
 
 def main():

@@ -50,6 +50,45 @@ def byte_vocab():
     return [chr(c) for _, c in sorted(zip(bs, cs))]
 
 
+def rope_theta(cfg):
+    rp = cfg.get("rope_parameters") or {}
+    return rp.get("rope_theta", cfg.get("rope_theta", 10000.0))
+
+
+def add_model_header(w, cfg, name):
+    """The metadata llama.cpp's converter writes for a llama-style model, from an HF config.json dict."""
+    w.add_name(name)
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(cfg["num_attention_heads"])
+    w.add_head_count_kv(cfg["num_key_value_heads"])
+    w.add_key_length(cfg["head_dim"])
+    w.add_value_length(cfg["head_dim"])
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_rope_freq_base(rope_theta(cfg))
+    w.add_vocab_size(cfg["vocab_size"])
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt2")
+    w.add_token_list(byte_vocab())
+
+
+def add_tensors_and_close(w, tensors, cfg, permute_qk):
+    """HF tensors under GGUF names (Q/K rows interleaved for llama, as the converter does), then the file."""
+    for name, t in sorted(tensors.items()):
+        t = t.astype(np.float32)
+        if permute_qk and name.endswith("q_proj.weight"):
+            t = interleave_rows(t, cfg["num_attention_heads"])
+        if permute_qk and name.endswith("k_proj.weight"):
+            t = interleave_rows(t, cfg["num_key_value_heads"])
+        w.add_tensor(gguf_name(name), t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/data")
     for arch in ("llama", "qwen3"):
@@ -57,33 +96,8 @@ def main():
         cfg = json.loads((src / "config.json").read_text())
         tensors = load_file(str(src / "model.safetensors"))
         w = gguf.GGUFWriter(str(src / f"tiny_{arch}.gguf"), arch)
-        w.add_name(f"tiny-{arch}")
-        w.add_context_length(cfg["max_position_embeddings"])
-        w.add_embedding_length(cfg["hidden_size"])
-        w.add_block_count(cfg["num_hidden_layers"])
-        w.add_feed_forward_length(cfg["intermediate_size"])
-        w.add_head_count(cfg["num_attention_heads"])
-        w.add_head_count_kv(cfg["num_key_value_heads"])
-        w.add_key_length(cfg["head_dim"])
-        w.add_value_length(cfg["head_dim"])
-        w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-        theta = cfg.get("rope_theta") or cfg["rope_parameters"]["rope_theta"]
-        w.add_rope_freq_base(theta)
-        w.add_vocab_size(cfg["vocab_size"])
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("gpt2")
-        w.add_token_list(byte_vocab())
-        for name, t in sorted(tensors.items()):
-            t = t.astype(np.float32)
-            if arch == "llama" and name.endswith("q_proj.weight"):
-                t = interleave_rows(t, cfg["num_attention_heads"])
-            if arch == "llama" and name.endswith("k_proj.weight"):
-                t = interleave_rows(t, cfg["num_key_value_heads"])
-            w.add_tensor(gguf_name(name), t)
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
+        add_model_header(w, cfg, f"tiny-{arch}")
+        add_tensors_and_close(w, tensors, cfg, permute_qk=arch == "llama")
         print("wrote", src / f"tiny_{arch}.gguf")
 
 

@@ -24,22 +24,31 @@ def common(**extra):
     return cfg
 
 
-def build(arch):
-    if arch == "llama":
-        cfg = transformers.LlamaConfig(**common(tie_word_embeddings=False, head_dim=16))
-        model = transformers.LlamaForCausalLM(cfg)
-    else:
-        cfg = transformers.Qwen3Config(**common(tie_word_embeddings=True, head_dim=32))
-        model = transformers.Qwen3ForCausalLM(cfg)
-    # Larger-than-default weights so logits differ visibly between positions (default std 0.02 gives near-flat logits);
-    # norm weights random around 1 so a wrong norm is caught.
+def randomize(model):
+    """Larger-than-default weights so logits differ visibly between positions (default std 0.02 gives near-flat
+    logits); norm weights random around 1 so a wrong norm is caught."""
     with torch.no_grad():
-        for name, p in model.named_parameters():
+        for _, p in model.named_parameters():
             if p.dim() == 1:
                 p.copy_(1.0 + 0.2 * torch.randn_like(p))
             else:
                 p.normal_(0.0, 0.15)
     return model.eval()
+
+
+def tiny_model(arch, **extra):
+    """The tiny random Llama (untied, head_dim 16) or Qwen3 (tied, head_dim 32) of the golden data, and its config."""
+    if arch == "llama":
+        cfg = transformers.LlamaConfig(**common(tie_word_embeddings=False, head_dim=16, **extra))
+        model = transformers.LlamaForCausalLM(cfg)
+    else:
+        cfg = transformers.Qwen3Config(**common(tie_word_embeddings=True, head_dim=32, **extra))
+        model = transformers.Qwen3ForCausalLM(cfg)
+    return randomize(model), cfg
+
+
+def build(arch):
+    return tiny_model(arch)[0]
 
 
 def main():

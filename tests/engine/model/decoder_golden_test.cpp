@@ -3,35 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 
-#include <nlohmann/json.hpp>
 
 #include "engine/routing/route_spec.h"
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
+#include "tests/engine/support/hf_golden.h"
 #include "engine/runtime/session.h"
 
 namespace flux::engine {
 namespace {
 
-struct Golden {
-  std::vector<int32_t> prompt;
-  std::vector<float> logits;  // [n, vocab]
-  std::vector<int32_t> greedy;
-};
+using Golden = test::HfGolden;
 
-Golden read_golden(const std::string& arch) {
-  std::ifstream f(std::string(FLUX_TEST_DATA_DIR) + "/tiny_" + arch + "/golden.json");
-  const auto j = nlohmann::json::parse(f);
-  Golden g;
-  g.prompt = j["prompt"].get<std::vector<int32_t>>();
-  for (const auto& row : j["logits"])
-    for (const auto& x : row) g.logits.push_back(x.get<float>());
-  g.greedy = j["greedy"].get<std::vector<int32_t>>();
-  return g;
-}
+Golden read_golden(const std::string& arch) { return test::read_hf_golden("tiny_" + arch + "/golden.json"); }
 
 struct Loaded {
   std::unique_ptr<Backend> backend = make_cpu_backend(2);

@@ -4,33 +4,19 @@
 // continuation checks the decode steps, where dynamic NTK's base keeps growing with the position.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "engine/model/decoder.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
+#include "tests/engine/support/hf_golden.h"
 #include "tests/engine/support/decoder_run.h"
 
 namespace flux::engine {
 namespace {
 
-struct Golden {
-  std::vector<int32_t> prompt;
-  std::vector<float> logits;
-  std::vector<int32_t> greedy;
-};
+using Golden = test::HfGolden;
 
-Golden read_golden(const std::string& name) {
-  std::ifstream f(std::string(FLUX_TEST_DATA_DIR) + "/rope_scaling/" + name + "/golden.json");
-  const auto j = nlohmann::json::parse(f);
-  Golden g;
-  g.prompt = j["prompt"].get<std::vector<int32_t>>();
-  for (const auto& row : j["logits"])
-    for (const auto& x : row) g.logits.push_back(x.get<float>());
-  g.greedy = j["greedy"].get<std::vector<int32_t>>();
-  return g;
-}
+Golden read_golden(const std::string& name) { return test::read_hf_golden("rope_scaling/" + name + "/golden.json"); }
 
 struct Case {
   std::string name;

@@ -5,84 +5,55 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/model/decoder.h"
-#include "engine/model/model_files.h"
-#include "engine/model/weight_loader.h"
-#include "engine/routing/route_spec.h"
-#include "engine/routing/router_file.h"
-#include "engine/runtime/session.h"
+#include "tests/engine/support/flux_router_golden.h"
 
 namespace flux::engine {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path;
-  return nlohmann::json::parse(f);
-}
+using test::read_json_file;
 
 class FluxRouterGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FluxRouterGolden, LogitsAndDecisionsMatchTheAuthorsRouter) {
-  const std::string dir = std::string(FLUX_TEST_DATA_DIR) + "/flux_router/" + GetParam();
-  const nlohmann::json golden = read_json(dir + "/golden.json");
-  const nlohmann::json config = read_json(dir + "/config.json");
-  const ModelFiles files = ModelFiles::open(dir);
-  const std::optional<LayerRouter> router = router_from_checkpoint(files, &config);
-  ASSERT_TRUE(router.has_value());
-  EXPECT_EQ(router->family(), RouterFamily::Flux);
-  EXPECT_EQ(router->softmax_head(), golden["use_softmax"].get<bool>());
-  EXPECT_EQ(router->config().pool_first, golden["pool_size"].get<int>());
-  EXPECT_EQ(router->config().sa_kind, golden["toggle_type"].get<std::string>());
-  EXPECT_EQ(router->config().decode, "reference");
+  const test::FluxGoldenCase c = test::load_flux_golden(GetParam());
+  ASSERT_TRUE(c.router.has_value());
+  EXPECT_EQ(c.router->family(), RouterFamily::Flux);
+  EXPECT_EQ(c.router->softmax_head(), c.golden["use_softmax"].get<bool>());
+  EXPECT_EQ(c.router->config().pool_first, c.golden["pool_size"].get<int>());
+  EXPECT_EQ(c.router->config().sa_kind, c.golden["toggle_type"].get<std::string>());
+  EXPECT_EQ(c.router->config().decode, "reference");
 
   CpuBackend backend(1);
-  Decoder decoder(files.config(), load_decoder_weights(files, backend), backend);
-  const RoutingPlan plan = resolve(RouteSpec{}, files.config().n_layers, route_defaults(&*router));
   int checked = 0, fa = 0;
-  for (const nlohmann::json& p : golden["prompts"]) {
-    const std::vector<int32_t> ids = p["ids"].get<std::vector<int32_t>>();
-    Session session(decoder, static_cast<int64_t>(ids.size()) + 1);
-    session.set_router(&*router);
-    std::vector<LayerReport> layers;
-    session.prefill(ids, plan, [&](const LayerReport& r) { layers.push_back(r); });
-    ASSERT_EQ(layers.size(), p["layers"].size());
-    for (std::size_t l = 0; l < layers.size(); ++l) {
-      const nlohmann::json& want = p["layers"][l];
-      const std::vector<float> logits = want["logits"].get<std::vector<float>>();
-      const std::string where = GetParam() + " prompt of " + std::to_string(ids.size()) + " layer " + std::to_string(l);
-      ASSERT_EQ(layers[l].router_logits.size(), logits.size()) << where;
-      for (std::size_t i = 0; i < logits.size(); ++i) {
-        const double err = std::abs(double(layers[l].router_logits[i]) - logits[i]);
-        EXPECT_LE(err, 1e-4 * std::max(1.0, std::abs(double(logits[i])))) << where << " logit " << i;
-      }
-      const LayerMode expected = want["fa"].get<bool>() ? LayerMode::FA : LayerMode::SA;
-      EXPECT_EQ(layers[l].mode, expected) << where;
-      EXPECT_EQ(layers[l].source, DecisionSource::Router) << where;
-      ASSERT_TRUE(layers[l].router_score.has_value());
-      EXPECT_EQ(layers[l].router_score->side, LayerMode::FA);
-      EXPECT_EQ(layers[l].attention, expected == LayerMode::FA ? "full" : golden["toggle_type"].get<std::string>());
-      fa += expected == LayerMode::FA;
-      ++checked;
+  test::check_golden_layers(c, backend, [&](const std::string& where, const LayerReport& got,
+                                            const nlohmann::json& want) {
+    const std::vector<float> logits = want["logits"].get<std::vector<float>>();
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      const double err = std::abs(double(got.router_logits[i]) - logits[i]);
+      EXPECT_LE(err, 1e-4 * std::max(1.0, std::abs(double(logits[i])))) << where << " logit " << i;
     }
-  }
+    const LayerMode expected = want["fa"].get<bool>() ? LayerMode::FA : LayerMode::SA;
+    EXPECT_EQ(got.mode, expected) << where;
+    EXPECT_EQ(got.source, DecisionSource::Router) << where;
+    ASSERT_TRUE(got.router_score.has_value());
+    EXPECT_EQ(got.router_score->side, LayerMode::FA);
+    EXPECT_EQ(got.attention, expected == LayerMode::FA ? "full" : c.golden["toggle_type"].get<std::string>());
+    fa += expected == LayerMode::FA;
+    ++checked;
+  });
   EXPECT_EQ(checked, 9);  // 3 prompts x 3 layers
   // The data must exercise both outcomes somewhere, or a router stuck on one side would pass.
   RecordProperty("fa_decisions", fa);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, FluxRouterGolden,
-                         ::testing::Values("qwen3_softmax_p100", "qwen3_sigmoid_p150", "llama_softmax_p150",
-                                           "llama_sigmoid_p100"));
+INSTANTIATE_TEST_SUITE_P(Cases, FluxRouterGolden, ::testing::ValuesIn(test::kFluxGoldenCases));
 
 // The authors' config keys: unsupported values are errors naming the key, never silently ignored.
 TEST(FluxCheckpointConfig, UnsupportedKeysAreNamed) {
   const std::string dir = std::string(FLUX_TEST_DATA_DIR) + "/flux_router/qwen3_softmax_p100";
-  const nlohmann::json good = read_json(dir + "/config.json");
+  const nlohmann::json good = read_json_file(dir + "/config.json");
   const ModelFiles files = ModelFiles::open(dir);
   auto error_with = [&](const char* key, const nlohmann::json& value) {
     nlohmann::json c = good;
@@ -100,6 +71,21 @@ TEST(FluxCheckpointConfig, UnsupportedKeysAreNamed) {
   EXPECT_NE(error_with("toggle_type", "topk").find("toggle_type = 'topk'"), std::string::npos);
   EXPECT_NE(error_with("retrieval_mode", "topk").find("retrieval_mode = 'topk'"), std::string::npos);
   EXPECT_NE(error_with("pool_size", 0).find("pool_size = 0"), std::string::npos);
+  // block_size is XAttention's granularity in their code (streaming stays 128): ignored without XAttention.
+  nlohmann::json unused_block = good;
+  unused_block["block_size"] = 64;
+  const LayerRouter unused = *router_from_checkpoint(files, &unused_block);
+  EXPECT_EQ(route_defaults(&unused).sparse.block, 128);
+  nlohmann::json xattn_block = good;
+  xattn_block["retrieval_mode"] = "xattn";
+  EXPECT_NE(error_with("block_size", 64).find("no error"), std::string::npos);
+  xattn_block["block_size"] = 64;
+  try {
+    router_from_checkpoint(files, &xattn_block);
+    ADD_FAILURE() << "block_size 64 with XAttention was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("block_size = 64"), std::string::npos) << e.what();
+  }
   nlohmann::json xs = good;
   xs["retrieval_mode"] = "xattn";  // xattn_streaming: XAttention prefill on the FA side
   const LayerRouter r = *router_from_checkpoint(files, &xs);
@@ -113,8 +99,8 @@ TEST(FluxCheckpointConfig, UnsupportedKeysAreNamed) {
 // Across all cases, both decisions occur (checked on the golden files themselves).
 TEST(FluxRouterGoldenData, BothDecisionsOccur) {
   int fa = 0, sa = 0;
-  for (const char* c : {"qwen3_softmax_p100", "qwen3_sigmoid_p150", "llama_softmax_p150", "llama_sigmoid_p100"}) {
-    const nlohmann::json g = read_json(std::string(FLUX_TEST_DATA_DIR) + "/flux_router/" + c + "/golden.json");
+  for (const std::string& c : test::kFluxGoldenCases) {
+    const nlohmann::json g = read_json_file(std::string(FLUX_TEST_DATA_DIR) + "/flux_router/" + c + "/golden.json");
     for (const auto& p : g["prompts"])
       for (const auto& l : p["layers"]) (l["fa"].get<bool>() ? fa : sa) += 1;
   }
