@@ -38,7 +38,7 @@ void check_heads(int n_heads, int n_kv_heads, int head_dim) {
 
 AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
                                               int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
-                                              const AttentionPlan& plan, Tensor& out) {
+                                              const AttentionPlan& plan, Tensor& out, bool record_mask) {
   engine::validate(plan);
   check_heads(n_heads, n_kv_heads, head_dim);
   require(q.cols == int64_t{n_heads} * head_dim && k.cols == int64_t{n_kv_heads} * head_dim && v.cols == k.cols &&
@@ -55,7 +55,7 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
   const int32_t* dev_offsets = nullptr;
   const int32_t* dev_blocks = nullptr;
   int list_heads = 1, n_q_blocks = 0;
-  double density = 1.0;
+  AttentionStats stats;
   const int n_blocks = static_cast<int>((n_kv + plan.block - 1) / plan.block);
   if (plan.mode == AttentionMode::XAttention && (head_dim == 64 || head_dim == 128) && n_blocks <= 6144) {
     XAttnArgs xa;
@@ -92,7 +92,23 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
     int32_t selected = 0;  // the one host round trip: the list size, for the density the run report shows
     FLUX_CUDA_CHECK(cudaMemcpyAsync(&selected, offsets + rows, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx_->stream));
     FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
-    density = dense == 0 ? 1.0 : static_cast<double>(selected) / static_cast<double>(dense);
+    stats.density = dense == 0 ? 1.0 : static_cast<double>(selected) / static_cast<double>(dense);
+    if (record_mask) {  // a second round trip, only when the report asks for the selection
+      engine::BlockLists lists;
+      lists.block = plan.block;
+      lists.n_q_blocks = lists.n_kv_blocks = n_blocks;
+      lists.n_heads = n_heads;
+      lists.offsets.resize(static_cast<std::size_t>(rows) + 1);
+      lists.kv_blocks.resize(static_cast<std::size_t>(selected));
+      FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.offsets.data(), offsets, lists.offsets.size() * sizeof(int32_t),
+                                      cudaMemcpyDeviceToHost, ctx_->stream));
+      if (selected > 0) {
+        FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.kv_blocks.data(), blocks, lists.kv_blocks.size() * sizeof(int32_t),
+                                        cudaMemcpyDeviceToHost, ctx_->stream));
+      }
+      FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+      stats.mask = std::make_shared<const engine::BlockMask>(engine::aggregate_heads(lists, n_heads));
+    }
     dev_offsets = offsets;
     dev_blocks = blocks;
     list_heads = n_heads;
@@ -107,8 +123,10 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
       lists = engine::build_block_lists(plan, n_kv);
     }
     lists.block = plan.block;
-    density = lists.density();
-    if (q.rows == 0) return AttentionStats{density};
+    stats.density = lists.density();
+    if (record_mask && plan.mode == AttentionMode::XAttention)
+      stats.mask = std::make_shared<const engine::BlockMask>(engine::aggregate_heads(lists, n_heads));
+    if (q.rows == 0) return stats;
     const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
     const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
     dev_lists = allocate(offset_bytes + block_bytes);
@@ -124,7 +142,7 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
     list_heads = lists.n_heads;
     n_q_blocks = lists.n_q_blocks;
   }
-  if (q.rows == 0) return AttentionStats{density};
+  if (q.rows == 0) return stats;
 
   PrefillArgs a;
   a.q = static_cast<const bf16*>(q.data);
@@ -147,7 +165,7 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
   FLUX_CUDA_CHECK_LAUNCH("attention_prefill");
   // Host vectors were copied from pageable memory (staged before return); the device lists are freed on the stream
   // after the kernel.
-  return AttentionStats{density};
+  return stats;
 }
 
 void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,

@@ -58,7 +58,7 @@ class CudaBackend final : public engine::Backend {
 
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
                                    int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
-                                   Tensor& out) override;
+                                   Tensor& out, bool record_mask) override;
   void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads, int n_kv_heads,
                         int head_dim, Tensor& out) override;
 

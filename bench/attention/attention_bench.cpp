@@ -156,7 +156,7 @@ double time_backend_op(flux::engine::Backend& be, const Shape& s, const Attentio
   const int reps = std::max(3, reps_for(n) / 3);
   for (int it = -1; it < reps; ++it) {
     const auto m0 = be.mark();
-    *density = be.attention_prefill(q, k, v, 0, n, s.n_heads, s.n_kv_heads, s.head_dim, plan, out).density;
+    *density = be.attention_prefill(q, k, v, 0, n, s.n_heads, s.n_kv_heads, s.head_dim, plan, out, false).density;
     const auto m1 = be.mark();
     if (it >= 0) ms.push_back(be.elapsed_ms(m0, m1));
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/attention/attention_plan.h"
+#include "engine/attention/block_mask.h"
 #include "engine/backend/decode_step.h"
 #include "engine/backend/rope_table.h"
 #include "engine/backend/small_mlp.h"
@@ -36,6 +37,10 @@ struct DeviceMemory {
 // What an attention prefill actually computed, for the report.
 struct AttentionStats {
   double density = 1.0;  // computed KV blocks / causal KV blocks
+  // The data-dependent selection (XAttention), aggregated over heads as soon as it is known so a long prompt's
+  // per-head lists are not kept; null for static kinds (their mask follows from the plan) or when not asked for.
+  std::shared_ptr<const BlockMask> mask;
+  double attention_ms = 0.0;  // Decoder::prefill_layer: the attention_prefill calls alone, on the backend's clock
 };
 
 // A decode step's inputs (decode_step.h) in backend memory; set_decode_step writes them in stream order.
@@ -89,10 +94,11 @@ class Backend {
   virtual void rope(Tensor& x, int64_t pos0, const RopeTable& rope) = 0;
 
   // Attention prefill of n_q queries at positions [q_pos0, q_pos0 + n_q) against keys/values rows [0, n_kv) of k/v,
-  // under plan's mask. q/out [n_q, Hq·d], k/v [≥ n_kv, Hkv·d].
+  // under plan's mask. q/out [n_q, Hq·d], k/v [≥ n_kv, Hkv·d]. record_mask: return an XAttention selection in
+  // stats.mask (CUDA then downloads its device lists; off, only the density comes back).
   virtual AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
                                            int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
-                                           const AttentionPlan& plan, Tensor& out) = 0;
+                                           const AttentionPlan& plan, Tensor& out, bool record_mask) = 0;
   // One decode query [1, Hq·d] attending every stored row [0, n_slots) of k/v (the cache stores exactly the rows
   // the layer's plan allows).
   virtual void attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,

@@ -183,7 +183,7 @@ void CpuBackend::rope(Tensor& x, int64_t pos0, const RopeTable& rope) {
 
 AttentionStats CpuBackend::attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
                                              int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
-                                             const AttentionPlan& plan, Tensor& out) {
+                                             const AttentionPlan& plan, Tensor& out, bool record_mask) {
   require(q.cols == int64_t{n_heads} * head_dim && k.cols == int64_t{n_kv_heads} * head_dim && k.rows >= n_kv &&
               v.rows >= n_kv && q_pos0 + q.rows <= n_kv,
           "cpu backend: attention_prefill shape mismatch");
@@ -194,7 +194,11 @@ AttentionStats CpuBackend::attention_prefill(const Tensor& q, const Tensor& k, c
   const BlockLists lists = plan_block_lists(plan, f32(q), f32(k), n_kv, n_heads, n_kv_heads, head_dim);
   attention_prefill_cpu(f32(q), f32(k), f32(v), q.rows, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, lists,
                         f32(out));
-  return AttentionStats{lists.density()};
+  AttentionStats stats;
+  stats.density = lists.density();
+  if (record_mask && plan.mode == AttentionMode::XAttention)
+    stats.mask = std::make_shared<const BlockMask>(aggregate_heads(lists, n_heads));
+  return stats;
 }
 
 void CpuBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,

@@ -1,6 +1,8 @@
 #include "engine/model/decoder.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/model/rope_frequencies.h"
@@ -47,7 +49,7 @@ void Decoder::finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn)
 }
 
 AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
-                                      int64_t chunk) {
+                                      int64_t chunk, bool record_mask) {
   const LayerWeights& w = weights_.layers.at(static_cast<std::size_t>(layer));
   const int64_t n = x.rows;
   const int64_t step = chunk > 0 ? std::min(chunk, n) : n;
@@ -75,28 +77,38 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
 
   const int64_t n_kv = pos0 + n;
   AttentionStats stats;
+  std::vector<std::pair<TimeMark, TimeMark>> attention_marks;  // around each attention call, read after the layer
+  auto attend = [&](const Tensor& queries, int64_t q_pos0, int64_t keys, Tensor& attn) {
+    const TimeMark start = backend_.mark();
+    AttentionStats s = backend_.attention_prefill(queries, kv.keys(layer), kv.values(layer), q_pos0, keys,
+                                                  config_.n_heads, config_.n_kv_heads, config_.head_dim, plan, attn,
+                                                  record_mask);
+    attention_marks.emplace_back(start, backend_.mark());
+    return s;
+  };
   if (plan.mode == AttentionMode::XAttention || step == n) {
     Tensor attn = backend_.empty(n, config_.q_dim());
-    stats = backend_.attention_prefill(q, kv.keys(layer), kv.values(layer), pos0, n_kv, config_.n_heads,
-                                       config_.n_kv_heads, config_.head_dim, plan, attn);
+    stats = attend(q, pos0, n_kv, attn);
     q = Tensor{};
     for_chunks([&](int64_t r0, int64_t rows) {
       Tensor xc = backend_.row_view(x, r0, rows);
       finish_layer(w, xc, backend_.row_view(attn, r0, rows));
     });
-    return stats;
+  } else {
+    for_chunks([&](int64_t r0, int64_t rows) {
+      // Full and streaming masks do not depend on the prompt length, so keys past the chunk are not needed; the
+      // triangle's dense rows are the last n_last of the whole prompt, so it must see the prompt's true length.
+      const int64_t chunk_kv = plan.mode == AttentionMode::Triangle ? n_kv : pos0 + r0 + rows;
+      Tensor attn = backend_.empty(rows, config_.q_dim());
+      // The last chunk's lists span every query block, so its density is the whole prompt's.
+      stats = attend(backend_.row_view(q, r0, rows), pos0 + r0, chunk_kv, attn);
+      Tensor xc = backend_.row_view(x, r0, rows);
+      finish_layer(w, xc, attn);
+    });
   }
-  for_chunks([&](int64_t r0, int64_t rows) {
-    // Full and streaming masks do not depend on the prompt length, so keys past the chunk are not needed; the
-    // triangle's dense rows are the last n_last of the whole prompt, so it must see the prompt's true length.
-    const int64_t chunk_kv = plan.mode == AttentionMode::Triangle ? n_kv : pos0 + r0 + rows;
-    Tensor attn = backend_.empty(rows, config_.q_dim());
-    // The last chunk's lists span every query block, so its density is the whole prompt's.
-    stats = backend_.attention_prefill(backend_.row_view(q, r0, rows), kv.keys(layer), kv.values(layer), pos0 + r0,
-                                       chunk_kv, config_.n_heads, config_.n_kv_heads, config_.head_dim, plan, attn);
-    Tensor xc = backend_.row_view(x, r0, rows);
-    finish_layer(w, xc, attn);
-  });
+  // The last end mark waits for the layer's attention (CUDA); the earlier ones have completed by then.
+  for (auto it = attention_marks.rbegin(); it != attention_marks.rend(); ++it)
+    stats.attention_ms += backend_.elapsed_ms(it->first, it->second);
   return stats;
 }
 

@@ -24,6 +24,7 @@ class Decoder {
 
   const ModelConfig& config() const { return config_; }
   Backend& backend() { return backend_; }
+  std::size_t weight_bytes() const { return flux::engine::weight_bytes(weights_); }
 
   // Embeds tokens into hidden states [n, hidden].
   Tensor embed(std::span<const int32_t> tokens);
@@ -32,8 +33,10 @@ class Decoder {
   // keys and values of the whole prompt are stored first, then chunk c's queries attend keys [0, end of chunk c)
   // (triangle: [0, pos0 + n), its dense rows are the prompt's last ones). XAttention scores the whole prompt, so its
   // attention runs in one call; the rest of the layer stays chunked. Same result as chunk = 0 (one pass).
+  // The stats carry the attention calls' time alone (attention_ms, summed over chunks: the marks are read once, at
+  // the end of the layer, so timing adds no wait per chunk) and, with record_mask, an XAttention selection.
   AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
-                               int64_t chunk = 0);
+                               int64_t chunk = 0, bool record_mask = false);
   // Embeds the decode step's token: [1, hidden].
   Tensor embed_step(const DecodeStep& step);
   // One decode step of layer l for a single token x [1, hidden] at the step's position (read where the work runs,

@@ -1,6 +1,7 @@
 // The weights of a decoder-only transformer, uploaded to a backend. Names follow the HF checkpoints.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "engine/backend/tensor.h"
@@ -22,5 +23,8 @@ struct DecoderWeights {
   Tensor final_norm;    // [1, hidden]
   Tensor lm_head;       // [vocab, hidden]; shares embed_tokens' storage when embeddings are tied
 };
+
+// Bytes the backend holds for these weights (each storage counted once: tied embeddings share one).
+std::size_t weight_bytes(const DecoderWeights& weights);
 
 }  // namespace flux::engine

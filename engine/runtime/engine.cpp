@@ -125,6 +125,39 @@ RouteDefaults Engine::route_defaults() const { return flux::engine::route_defaul
 
 RoutingPlan Engine::plan(const RouteSpec& spec) const { return resolve(spec, config().n_layers, route_defaults()); }
 
+std::vector<int32_t> Engine::prompt_of(const RunRequest& request) const {
+  require(!request.prompt_tokens.empty() || request.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
+          "the prompt is empty");
+  std::vector<int32_t> prompt =
+      !request.prompt_tokens.empty() ? request.prompt_tokens : tokenize_prompt(request.prompt, request.settings);
+  require(static_cast<int>(prompt.size()) < context_length_,
+          "the prompt has {} tokens but the context holds {} (shorten the prompt or raise -c up to the model's {})",
+          prompt.size(), context_length_, config().context_length);
+  return prompt;
+}
+
+MemoryReport Engine::estimate_memory(const RunRequest& request) const {
+  require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
+  const auto prompt_tokens = static_cast<int64_t>(prompt_of(request).size());
+  MemoryReport m = flux::engine::estimate_memory(config(), plan(request.route), prompt_tokens,
+                                                 request.settings.max_new_tokens, context_length_,
+                                                 backend_->bytes_per_element());
+  m.weights = decoder_->weight_bytes();
+  return m;
+}
+
+MemoryReport Engine::measure_memory(const KvCache& kv, int64_t prompt_tokens) {
+  MemoryReport m = measure_kv_memory(kv, prompt_tokens);
+  m.weights = decoder_->weight_bytes();
+  if (const std::size_t peak = backend_->peak_memory_bytes(); peak > 0) {
+    // At the peak every layer still held its full capacity (the session allocates it before prefill; streaming
+    // rings shrink after their layer): that allocation is kv_all_fa.
+    m.workspace_measured = true;
+    m.workspace = peak > m.weights + m.kv_all_fa ? peak - m.weights - m.kv_all_fa : 0;
+  }
+  return m;
+}
+
 RunReport Engine::run(const RunRequest& request, RunObserver* observer, const std::atomic<bool>* cancel) {
   RunObserver silent;
   RunObserver& obs = observer != nullptr ? *observer : silent;
@@ -148,21 +181,15 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   validate(request.settings.sampler);
   require(request.settings.max_new_tokens >= 0, "max new tokens {} must be >= 0", request.settings.max_new_tokens);
 
-  require(!request.prompt_tokens.empty() || request.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
-          "the prompt is empty");
-  const std::vector<int32_t> prompt =
-      !request.prompt_tokens.empty() ? request.prompt_tokens : tokenize_prompt(request.prompt, request.settings);
-  require(static_cast<int>(prompt.size()) < context_length_,
-          "the prompt has {} tokens but the context holds {} (shorten the prompt or raise -c up to the model's {})",
-          prompt.size(), context_length_, cfg.context_length);
+  const std::vector<int32_t> prompt = prompt_of(request);
   report.prompt_tokens = static_cast<int>(prompt.size());
   obs.on_started(report);
 
-  const int64_t capacity =
-      std::min<int64_t>(context_length_, static_cast<int64_t>(prompt.size()) + request.settings.max_new_tokens);
-  Session session(*decoder_, std::max<int64_t>(capacity, static_cast<int64_t>(prompt.size())), cancel);
+  const auto prompt_tokens = static_cast<int64_t>(prompt.size());
+  Session session(*decoder_, run_capacity(context_length_, prompt_tokens, request.settings.max_new_tokens), cancel);
   session.set_router(router());
   session.set_prefill_chunk(request.prefill_chunk);
+  session.set_record_block_masks(request.record_block_masks);
   TokenSampler sampler(request.settings.sampler, *backend_);  // on the backend: only the token id is read back
   const std::vector<int32_t> stops = tokenizer_ ? stop_token_ids(chat_format_, *tokenizer_) : std::vector<int32_t>{};
   std::vector<int32_t> history = prompt;
@@ -214,13 +241,16 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
     report.stop_reason = "cancelled";
   }
   report.output_text += utf8.flush();
-  for (auto& layer : report.layers) {
-    layer.kv_bytes = session.kv_cache().bytes(layer.index);
-    layer.kv_bytes_kept = session.kv_cache().bytes_kept(layer.index);
-    layer.kv_bytes_read = session.kv_cache().bytes_read(layer.index);
-  }
   report.summary.total_ms = backend_->elapsed_ms(t0, backend_->mark());
   report.summary.peak_memory_bytes = backend_->peak_memory_bytes();
+  report.memory = measure_memory(session.kv_cache(), prompt_tokens);
+  for (auto& layer : report.layers) {  // the state after decode, as report.memory says
+    const LayerMemory& m = report.memory.layers.at(static_cast<std::size_t>(layer.index));
+    layer.kv_bytes = m.kv_reserved;
+    layer.kv_bytes_kept = m.kv_kept;
+    layer.kv_bytes_read = m.kv_read;
+    layer.kv_bytes_new = m.kv_new_tokens;
+  }
   report.finalize_summary();
   obs.on_finished(report);
   return report;

@@ -43,10 +43,11 @@ using LoadProgress = std::function<void(double fraction, const std::string& what
 
 struct RunRequest {
   std::string prompt;
-  RunSettings settings;
+  RunSettings settings;  // route and overrides are ignored: Engine::run describes them from `route`
   RouteSpec route;  // the run's routing; unset fields take the router's / checkpoint's defaults
   std::vector<int32_t> prompt_tokens = {};  // when not empty: the prompt as token ids (prompt text and chat ignored)
   int64_t prefill_chunk = 0;                // prefill rows per chunk (Session::set_prefill_chunk), 0 = all at once
+  bool record_block_masks = true;           // report XAttention selections (Session::set_record_block_masks)
 };
 
 class Engine {
@@ -75,6 +76,11 @@ class Engine {
   // Where the router came from: its file, "checkpoint", or "" without a router.
   const std::string& router_source() const { return router_source_; }
 
+  // The memory a run of `request` will hold, before running it (tokenizes and plans; memory_report.h): the KV per
+  // layer by the cache's own rules, weights as the backend holds them, workspace not estimated (0). Throws Error for
+  // the requests run() rejects (empty prompt, over the context).
+  MemoryReport estimate_memory(const RunRequest& request) const;
+
   // Runs one prompt to completion or cancellation. Bad requests (empty prompt, over the context) throw Error;
   // a cancelled run returns a report with status "cancelled" holding what was done.
   RunReport run(const RunRequest& request, RunObserver* observer = nullptr,
@@ -83,6 +89,10 @@ class Engine {
  private:
   Engine() = default;
   static std::unique_ptr<Engine> load_random(const EngineOptions& options, const LoadProgress& progress);
+  // The request's prompt as token ids, checked against the context (run() and estimate_memory()).
+  std::vector<int32_t> prompt_of(const RunRequest& request) const;
+  // report.memory after a run: the cache's KV, the weights, and the workspace where the device tracks its peak.
+  MemoryReport measure_memory(const KvCache& kv, int64_t prompt_tokens);
 
   ModelSummary summary_;
   std::unique_ptr<Backend> backend_;

@@ -6,6 +6,41 @@
 
 namespace flux::engine {
 
+KvLayout decode_layout(const AttentionPlan& plan, int64_t capacity) {
+  if (plan.mode == AttentionMode::Full) return {};
+  if (plan.decode == DecodeMode::Reference) return KvLayout::block_streaming(plan.sink, plan.window, plan.block);
+  if (plan.mode != AttentionMode::Streaming) return {};
+  return ring_layout(plan.sink, plan.window, capacity);
+}
+
+KvLayout ring_layout(int64_t sink, int64_t window, int64_t capacity) {
+  // The whole context fits in sink + window: nothing to drop, keep it dense.
+  if (sink + window >= capacity) return {};
+  return KvLayout{sink, window};
+}
+
+int64_t reserved_rows(const KvLayout& layout, int64_t capacity) {
+  return layout.ring() ? layout.sink + layout.window : capacity;
+}
+
+int64_t rows_kept(const KvLayout& layout, int64_t positions) {
+  return positions == 0 ? 0 : layout.slots_after(positions - 1);
+}
+
+int64_t rows_read(const KvLayout& layout, int64_t positions) {
+  return positions == 0 ? 0 : layout.reads_at(positions - 1).rows;
+}
+
+int64_t rows_new(int64_t reserved, int64_t prompt_tokens) { return std::max<int64_t>(reserved - prompt_tokens, 0); }
+
+int64_t run_capacity(int64_t context_length, int64_t prompt_tokens, int64_t max_new_tokens) {
+  return std::max(std::min(context_length, prompt_tokens + max_new_tokens), prompt_tokens);
+}
+
+int64_t run_positions(int64_t context_length, int64_t prompt_tokens, int64_t max_new_tokens) {
+  return std::max(std::min(context_length, prompt_tokens + std::max<int64_t>(max_new_tokens - 1, 0)), prompt_tokens);
+}
+
 KvCache::KvCache(Backend& backend, int n_layers, int kv_dim, int64_t capacity)
     : backend_(backend), kv_dim_(kv_dim), capacity_(capacity), layers_(static_cast<std::size_t>(n_layers)) {
   for (auto& l : layers_) {
@@ -55,13 +90,14 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
   require(layer.layout.window == 0 && sink >= 0 && window > 0, "kv cache: invalid streaming conversion of layer {}",
           layer_index);
-  const int64_t slots = int64_t{sink} + window;
-  if (slots >= capacity_) return;  // the whole context fits in sink + window: nothing to drop, keep it dense
+  const KvLayout ring = ring_layout(sink, window, capacity_);
+  if (!ring.ring()) return;
+  const int64_t slots = flux::engine::reserved_rows(ring, capacity_);
   Layer compact;
   compact.k = backend_.empty(slots, kv_dim_);
   compact.v = backend_.empty(slots, kv_dim_);
   compact.positions = layer.positions;
-  compact.layout = KvLayout{sink, window};
+  compact.layout = ring;
   const int64_t first_kept = std::max<int64_t>(sink, layer.positions - window);
   const int64_t n_sink = std::min<int64_t>(sink, layer.positions);
   backend_.copy_rows(layer.k, 0, compact.k, 0, n_sink);
@@ -81,32 +117,40 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
 void KvCache::prepare_decode(int layer_index, const AttentionPlan& plan) {
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
   require(layer.layout.window == 0, "kv cache: layer {} is already prepared for decode", layer_index);
-  if (plan.mode == AttentionMode::Full) return;
-  if (plan.decode == DecodeMode::Reference) {
-    layer.layout = KvLayout::block_streaming(plan.sink, plan.window, plan.block);
-  } else if (plan.mode == AttentionMode::Streaming) {
+  const KvLayout target = decode_layout(plan, capacity_);
+  if (target.ring()) {
     make_streaming(layer_index, plan.sink, plan.window);
+  } else {
+    layer.layout = target;
   }
 }
 
 int64_t KvCache::rows_read(int layer_index) const {
   const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
-  return layer.positions == 0 ? 0 : layer.layout.reads_at(layer.positions - 1).rows;
+  return flux::engine::rows_read(layer.layout, layer.positions);
+}
+
+int64_t KvCache::reserved_rows(int layer_index) const { return layers_.at(static_cast<std::size_t>(layer_index)).k.rows; }
+
+std::size_t KvCache::bytes_new(int layer_index, int64_t prompt_tokens) const {
+  return static_cast<std::size_t>(flux::engine::rows_new(reserved_rows(layer_index), prompt_tokens)) * row_bytes();
+}
+
+std::size_t KvCache::row_bytes() const {
+  return 2 * static_cast<std::size_t>(kv_dim_) * backend_.bytes_per_element();
 }
 
 std::size_t KvCache::bytes_kept(int layer_index) const {
-  return static_cast<std::size_t>(slots_in_use(layer_index)) * 2 * static_cast<std::size_t>(kv_dim_) *
-         backend_.bytes_per_element();
+  return static_cast<std::size_t>(slots_in_use(layer_index)) * row_bytes();
 }
 
 std::size_t KvCache::bytes_read(int layer_index) const {
-  return static_cast<std::size_t>(rows_read(layer_index)) * 2 * static_cast<std::size_t>(kv_dim_) *
-         backend_.bytes_per_element();
+  return static_cast<std::size_t>(rows_read(layer_index)) * row_bytes();
 }
 
 int64_t KvCache::slots_in_use(int layer_index) const {
   const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
-  return layer.positions == 0 ? 0 : layer.layout.slots_after(layer.positions - 1);
+  return rows_kept(layer.layout, layer.positions);
 }
 
 KvLayout KvCache::layout(int layer_index) const {

@@ -12,6 +12,26 @@
 
 namespace flux::engine {
 
+// The sizing rules, shared by KvCache and estimate_memory (memory_report.h) so the estimate is what the cache does.
+// The layout a layer's cache takes after its prefill under `plan` (prepare_decode): dense for FA; DecodeMode::Reference
+// SA: block streaming over the full cache; FluxScope streaming: the sink + window ring, unless sink + window rows hold
+// the whole capacity (then it stays dense); FluxScope triangle and XAttention: dense.
+KvLayout decode_layout(const AttentionPlan& plan, int64_t capacity);
+// A streaming ring of sink + window rows, or dense when those rows hold the whole capacity.
+KvLayout ring_layout(int64_t sink, int64_t window, int64_t capacity);
+// Rows a layer with that layout allocates: the ring's sink + window, else the capacity.
+int64_t reserved_rows(const KvLayout& layout, int64_t capacity);
+// Rows holding a position, and rows the newest decode step reads, once `positions` positions are stored.
+int64_t rows_kept(const KvLayout& layout, int64_t positions);
+int64_t rows_read(const KvLayout& layout, int64_t positions);
+// Of a layer's reserved rows, those beyond the prompt: kept for the tokens generated after it.
+int64_t rows_new(int64_t reserved_rows, int64_t prompt_tokens);
+// Engine::run's session capacity: the prompt and max_new_tokens, within the context (never less than the prompt).
+int64_t run_capacity(int64_t context_length, int64_t prompt_tokens, int64_t max_new_tokens);
+// Positions stored when a run has generated all max_new_tokens: the first token comes out of prefill and each later
+// one is fed back before the next is sampled, so the last one is never stored; a full context stops the run.
+int64_t run_positions(int64_t context_length, int64_t prompt_tokens, int64_t max_new_tokens);
+
 class KvCache {
  public:
   KvCache(Backend& backend, int n_layers, int kv_dim, int64_t capacity);
@@ -41,7 +61,12 @@ class KvCache {
   std::size_t bytes(int layer) const;       // allocated for the layer (k and v)
   std::size_t bytes_kept(int layer) const;  // of the rows holding a position: slots_in_use · kv_dim · 2 elements
   std::size_t bytes_read(int layer) const;  // that the newest position's decode step reads: rows_read · kv_dim · 2
+  int64_t reserved_rows(int layer) const;   // rows allocated (capacity, or sink + window for a ring)
+  // Of bytes(layer), the rows beyond a prompt of prompt_tokens: reserved for the tokens generated after it.
+  std::size_t bytes_new(int layer, int64_t prompt_tokens) const;
+  std::size_t row_bytes() const;            // bytes of one row of K and V
   int64_t capacity() const { return capacity_; }
+  int n_layers() const { return static_cast<int>(layers_.size()); }
 
  private:
   struct Layer {

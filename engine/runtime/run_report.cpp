@@ -23,10 +23,12 @@ std::string iso8601_now() {
 void RunReport::finalize_summary() {
   summary.sa_fraction = 0.0;
   summary.kv_bytes = 0;
+  summary.attention_ms = 0.0;
   int sa = 0;
   for (const auto& l : layers) {
     sa += l.mode == LayerMode::SA;
     summary.kv_bytes += l.kv_bytes;
+    summary.attention_ms += l.attention_ms;
   }
   if (!layers.empty()) summary.sa_fraction = static_cast<double>(sa) / static_cast<double>(layers.size());
   summary.prefill_tokens_per_s = summary.prefill_ms > 0 ? prompt_tokens * 1000.0 / summary.prefill_ms : 0.0;
@@ -124,10 +126,13 @@ json RunReport::to_json() const {
                            {"source", decision_source_name(l.source)},
                            {"prefill_ms", l.prefill_ms},
                            {"router_ms", l.router_ms},
+                           {"attention_ms", l.attention_ms},
                            {"kv_bytes", l.kv_bytes},
                            {"kv_bytes_kept", l.kv_bytes_kept},
                            {"kv_bytes_read", l.kv_bytes_read},
+                           {"kv_bytes_new", l.kv_bytes_new},
                            {"density", l.density}});
+    if (l.block_mask) layers_json.back()["block_mask"] = block_mask_to_json(*l.block_mask);
   }
   j["layers"] = std::move(layers_json);
   json tokens_json = json::array();
@@ -136,6 +141,7 @@ json RunReport::to_json() const {
   j["output_text"] = output_text;
   j["summary"] = {{"ttft_ms", summary.ttft_ms},
                   {"prefill_ms", summary.prefill_ms},
+                  {"attention_ms", summary.attention_ms},
                   {"prefill_tokens_per_s", summary.prefill_tokens_per_s},
                   {"decode_ms_per_token", summary.decode_ms_per_token},
                   {"decode_tokens_per_s", summary.decode_tokens_per_s},
@@ -143,13 +149,16 @@ json RunReport::to_json() const {
                   {"sa_fraction", summary.sa_fraction},
                   {"kv_bytes", summary.kv_bytes},
                   {"peak_memory_bytes", summary.peak_memory_bytes}};
+  j["memory"] = memory_report_to_json(memory);
   return j;
 }
 
 RunReport RunReport::from_json(const json& j) {
   try {
     RunReport r;
-    require(integer<int>(j.at("schema_version")) == kReportSchemaVersion, "report: unsupported schema_version {}",
+    // Version 2 lacks only what version 3 added (attention_ms, block masks, kv_bytes_new, memory): defaults.
+    const int version = integer<int>(j.at("schema_version"));
+    require(version == kReportSchemaVersion || version == 2, "report: unsupported schema_version {}",
             j.at("schema_version").dump());
     r.status = j.at("status").get<std::string>();
     r.error = j.value("error", "");
@@ -195,11 +204,20 @@ RunReport RunReport::from_json(const json& j) {
       lr.source = parse_source(l.at("source").get<std::string>());
       lr.prefill_ms = l.at("prefill_ms").get<double>();
       lr.router_ms = l.at("router_ms").get<double>();
+      lr.attention_ms = l.value("attention_ms", 0.0);
       lr.kv_bytes = integer<std::size_t>(l.at("kv_bytes"));
       // Absent in older reports.
       lr.kv_bytes_kept = l.contains("kv_bytes_kept") ? integer<std::size_t>(l.at("kv_bytes_kept")) : 0;
       lr.kv_bytes_read = l.contains("kv_bytes_read") ? integer<std::size_t>(l.at("kv_bytes_read")) : 0;
+      lr.kv_bytes_new = l.contains("kv_bytes_new") ? integer<std::size_t>(l.at("kv_bytes_new")) : 0;
       lr.density = l.at("density").get<double>();
+      if (l.contains("block_mask") && !l.at("block_mask").is_null()) {
+        try {
+          lr.block_mask = block_mask_from_json(l.at("block_mask"));
+        } catch (const Error& e) {
+          fail("report: layer {}: {}", lr.index, e.what());
+        }
+      }
       r.layers.push_back(lr);
     }
     for (const json& t : j.at("decode").at("tokens"))
@@ -211,6 +229,7 @@ RunReport RunReport::from_json(const json& j) {
     r.summary.prefill_ms = sm.at("prefill_ms").get<double>();
     r.summary.total_ms = sm.at("total_ms").get<double>();
     r.summary.peak_memory_bytes = sm.value("peak_memory_bytes", std::size_t{0});  // absent in older reports
+    if (j.contains("memory")) r.memory = memory_report_from_json(j.at("memory"));
     r.finalize_summary();
     return r;
   } catch (const json::exception& e) {
@@ -220,19 +239,41 @@ RunReport RunReport::from_json(const json& j) {
 
 std::string RunReport::to_csv() const {
   // One long-format table: a `table` column says whether a row describes a layer, a decoded token or the summary.
+  // Columns added in schema 3 come last, so readers of the older columns keep their indices.
   std::string out =
-      "table,index,mode,attention,router_fa_prob,source,prefill_ms,router_ms,kv_bytes,density,token_id,text,ms\n";
+      "table,index,mode,attention,router_fa_prob,source,prefill_ms,router_ms,kv_bytes,density,token_id,text,ms,"
+      "attention_ms,kv_bytes_kept,kv_bytes_read,kv_bytes_new\n";
   for (const auto& l : layers) {
-    out += fmt::format("layer,{},{},{},{},{},{:.4f},{:.4f},{},{:.4f},,,\n", l.index, layer_mode_name(l.mode),
-                       l.attention, l.router_score ? fmt::format("{:.6f}", l.router_score->fa_prob()) : "",
-                       decision_source_name(l.source),
-                       l.prefill_ms, l.router_ms, l.kv_bytes, l.density);
+    out += fmt::format("layer,{},{},{},{},{},{:.4f},{:.4f},{},{:.4f},,,,{:.4f},{},{},{}\n", l.index,
+                       layer_mode_name(l.mode), l.attention,
+                       l.router_score ? fmt::format("{:.6f}", l.router_score->fa_prob()) : "",
+                       decision_source_name(l.source), l.prefill_ms, l.router_ms, l.kv_bytes, l.density,
+                       l.attention_ms, l.kv_bytes_kept, l.kv_bytes_read, l.kv_bytes_new);
   }
   for (std::size_t i = 0; i < tokens.size(); ++i)
-    out += fmt::format("token,{},,,,,,,,,{},{},{:.4f}\n", i, tokens[i].id, csv_field(tokens[i].text), tokens[i].ms);
-  out += fmt::format("summary,,,,,,{:.4f},,{},{:.4f},,,{:.4f}\n", summary.prefill_ms, summary.kv_bytes,
-                     summary.sa_fraction, summary.total_ms);
+    out += fmt::format("token,{},,,,,,,,,{},{},{:.4f},,,,\n", i, tokens[i].id, csv_field(tokens[i].text),
+                       tokens[i].ms);
+  std::size_t kept = 0, read = 0, fresh = 0;
+  for (const auto& l : layers) {
+    kept += l.kv_bytes_kept;
+    read += l.kv_bytes_read;
+    fresh += l.kv_bytes_new;
+  }
+  out += fmt::format("summary,,,,,,{:.4f},,{},{:.4f},,,{:.4f},{:.4f},{},{},{}\n", summary.prefill_ms, summary.kv_bytes,
+                     summary.sa_fraction, summary.total_ms, summary.attention_ms, kept, read, fresh);
   return out;
+}
+
+BlockMask layer_block_mask(const RunReport& report, int layer, int n_heads) {
+  require(layer >= 0 && layer < static_cast<int>(report.layers.size()), "report: no layer {} (the run has {})", layer,
+          report.layers.size());
+  const LayerReport& l = report.layers[static_cast<std::size_t>(layer)];
+  if (l.block_mask) return *l.block_mask;
+  const AttentionPlan& plan = l.mode == LayerMode::SA ? report.sparse : report.dense;
+  require(plan.mode != AttentionMode::XAttention,
+          "report: layer {} ran XAttention and its selection was not recorded (block masks were off for this run)",
+          layer);
+  return static_block_mask(plan, report.prompt_tokens, n_heads);
 }
 
 void RunReport::save(const std::filesystem::path& path) const {

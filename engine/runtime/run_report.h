@@ -11,13 +11,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/attention/block_mask.h"
 #include "engine/routing/routing_plan.h"
+#include "engine/runtime/memory_report.h"
 #include "engine/runtime/sampler.h"
 
 namespace flux::engine {
 
 // 2: FA-side attention, decode mode, route spec, router description, per-layer FA probability and threshold.
-inline constexpr int kReportSchemaVersion = 2;
+// 3: per-layer attention_ms, block_mask (XAttention), kv_bytes_new; the memory report. Version 2 files still load.
+inline constexpr int kReportSchemaVersion = 3;
 
 struct RunSettings {
   bool chat = true;
@@ -39,9 +42,12 @@ struct LayerReport {
   DecisionSource source = DecisionSource::Default;
   double prefill_ms = 0.0;
   double router_ms = 0.0;
+  double attention_ms = 0.0;      // the prefill attention op alone (CUDA events / CPU timer), summed over chunks
+  std::optional<BlockMask> block_mask;  // the recorded selection of data-dependent (XAttention) layers
   std::size_t kv_bytes = 0;       // allocated for the layer's KV cache
   std::size_t kv_bytes_kept = 0;  // of the cached rows holding a position (less than kv_bytes once a ring evicts)
   std::size_t kv_bytes_read = 0;  // that the newest position's decode step reads (block streaming: its sink + local)
+  std::size_t kv_bytes_new = 0;   // of kv_bytes: rows reserved for the tokens still to be generated
   double density = 1.0;  // computed attention blocks / causal blocks during prefill
 };
 
@@ -54,6 +60,7 @@ struct TokenReport {
 struct RunSummary {
   double ttft_ms = 0.0;
   double prefill_ms = 0.0;
+  double attention_ms = 0.0;  // sum of layers[].attention_ms (derived)
   double prefill_tokens_per_s = 0.0;
   double decode_ms_per_token = 0.0;
   double decode_tokens_per_s = 0.0;
@@ -80,6 +87,7 @@ struct RunReport {
   std::string output_text;
   std::string stop_reason;    // "eos", "length", "context", "cancelled"
   RunSummary summary;
+  MemoryReport memory;        // measured by Engine::run (memory.measured); empty in version-2 reports
 
   // Fills summary from layers and tokens (ttft and prefill_ms are measured, not derived, and set by the caller).
   void finalize_summary();
@@ -92,5 +100,10 @@ struct RunReport {
 };
 
 std::string iso8601_now();
+
+// The mask a layer ran: the recorded one, else static_block_mask of the plan it ran (report.dense for FA layers,
+// report.sparse for SA layers) over report.prompt_tokens, counted out of `n_heads` heads (the recorded mask keeps
+// its own count). Throws Error for an XAttention layer with none recorded and for a layer index out of range.
+BlockMask layer_block_mask(const RunReport& report, int layer, int n_heads = 1);
 
 }  // namespace flux::engine

@@ -44,7 +44,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
           attention = plan.attention_of(route.mode);
           return attention;
         },
-        prefill_chunk_);
+        prefill_chunk_, record_block_masks_);
     kv_.prepare_decode(l, attention);  // per attention.decode: FluxScope streaming evicts, Reference never does
     const TimeMark end = backend.mark();
     if (on_layer) {
@@ -58,9 +58,12 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
       r.source = route.source;
       r.prefill_ms = backend.elapsed_ms(start, end);
       r.router_ms = router_ms;
+      r.attention_ms = stats.attention_ms;
+      if (stats.mask) r.block_mask = *stats.mask;
       r.kv_bytes = kv_.bytes(l);
       r.kv_bytes_kept = kv_.bytes_kept(l);
       r.kv_bytes_read = kv_.bytes_read(l);
+      r.kv_bytes_new = kv_.bytes_new(l, static_cast<int64_t>(tokens.size()));
       r.density = stats.density;
       on_layer(r);
     }

@@ -48,6 +48,11 @@ class Session {
   void set_prefill_chunk(int64_t rows);
   int64_t prefill_chunk() const { return prefill_chunk_; }
 
+  // Whether prefill reports the block selection of XAttention layers (LayerReport::block_mask; on CUDA a download of
+  // the device lists per layer). On by default; off for huge runs that only need timing.
+  void set_record_block_masks(bool on) { record_block_masks_ = on; }
+  bool record_block_masks() const { return record_block_masks_; }
+
   // The Layer Router consulted during prefill for plan layers marked from_router (not owned; may be null: those
   // layers then run FA).
   void set_router(const LayerRouter* router) { router_ = router; }
@@ -69,6 +74,7 @@ class Session {
   int64_t position_ = 0;
   const LayerRouter* router_ = nullptr;
   int64_t prefill_chunk_ = 0;
+  bool record_block_masks_ = true;
   DecodeStep decode_step_;
   Tensor step_logits_;
   std::shared_ptr<void> decode_recording_;

@@ -59,9 +59,9 @@ class Bf16SimBackend final : public Backend {
   }
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
                                    int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
-                                   Tensor& out) override {
+                                   Tensor& out, bool record_mask) override {
     const AttentionStats stats =
-        cpu_->attention_prefill(q, k, v, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, out);
+        cpu_->attention_prefill(q, k, v, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, out, record_mask);
     round(out);
     return stats;
   }

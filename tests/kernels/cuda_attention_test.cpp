@@ -1,6 +1,7 @@
 // CudaBackend attention against CpuBackend: prefill under every mode (small blocks, sink and window so sparsity and the
 // element mask at partly allowed blocks are exercised), GQA 1/3/4, head dims 64 and 128, chunked prefill (q_pos0 > 0),
-// and split-KV decode over short and long caches.
+// and split-KV decode over short and long caches. XAttention's recorded selection (AttentionStats::mask, downloaded
+// from the device lists) equals the CPU backend's cell by cell on the same inputs.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -42,12 +43,20 @@ double run_prefill(BackendPair& p, const PrefillCase& c, const AttentionPlan& pl
   const auto k = random_bf16(static_cast<std::size_t>(c.n * n_kv_heads * d), seed + 1, 2.0f);
   const auto v = random_bf16(static_cast<std::size_t>(c.n * n_kv_heads * d), seed + 2);
   Tensor co = p.cpu->empty(n_q, int64_t{n_heads} * d), go = poisoned(*p.gpu, n_q, int64_t{n_heads} * d);
-  const AttentionStats cs =
-      p.cpu->attention_prefill(p.cpu->upload(q, n_q, n_heads * d), p.cpu->upload(k, c.n, n_kv_heads * d),
-                               p.cpu->upload(v, c.n, n_kv_heads * d), q_pos0, c.n, n_heads, n_kv_heads, d, plan, co);
-  const AttentionStats gs =
-      p.gpu->attention_prefill(p.gpu->upload(q, n_q, n_heads * d), p.gpu->upload(k, c.n, n_kv_heads * d),
-                               p.gpu->upload(v, c.n, n_kv_heads * d), q_pos0, c.n, n_heads, n_kv_heads, d, plan, go);
+  const AttentionStats cs = p.cpu->attention_prefill(
+      p.cpu->upload(q, n_q, n_heads * d), p.cpu->upload(k, c.n, n_kv_heads * d), p.cpu->upload(v, c.n, n_kv_heads * d),
+      q_pos0, c.n, n_heads, n_kv_heads, d, plan, co, true);
+  const AttentionStats gs = p.gpu->attention_prefill(
+      p.gpu->upload(q, n_q, n_heads * d), p.gpu->upload(k, c.n, n_kv_heads * d), p.gpu->upload(v, c.n, n_kv_heads * d),
+      q_pos0, c.n, n_heads, n_kv_heads, d, plan, go, true);
+  // Only XAttention records a mask (static kinds rebuild theirs from the plan); the same scores select the same cells.
+  EXPECT_EQ(gs.mask != nullptr, plan.mode == AttentionMode::XAttention);
+  EXPECT_EQ(cs.mask != nullptr, plan.mode == AttentionMode::XAttention);
+  if (gs.mask && cs.mask) {
+    EXPECT_EQ(gs.mask->n_heads, n_heads);
+    EXPECT_DOUBLE_EQ(gs.mask->density(), gs.density);
+    EXPECT_EQ(*gs.mask, *cs.mask) << "XAttention selection, n " << c.n << " block " << plan.block;
+  }
   if (gpu_density) *gpu_density = gs.density;
   if (cpu_density) *cpu_density = cs.density;
   return rel_err(fetch(*p.gpu, go), fetch(*p.cpu, co));
@@ -131,7 +140,7 @@ TEST(CudaPrefill, RejectsUnsupportedHeadDimWithError) {
   FLUX_REQUIRE_GPU();
   auto gpu = make_cuda_backend();
   Tensor q = gpu->empty(4, 2 * 48), kv = gpu->empty(4, 2 * 48), out = gpu->empty(4, 2 * 48);
-  EXPECT_THROW(gpu->attention_prefill(q, kv, kv, 0, 4, 2, 2, 48, AttentionPlan{}, out), Error);
+  EXPECT_THROW(gpu->attention_prefill(q, kv, kv, 0, 4, 2, 2, 48, AttentionPlan{}, out, false), Error);
 }
 
 class CudaDecode : public ::testing::TestWithParam<std::tuple<int64_t, int, int>> {};
