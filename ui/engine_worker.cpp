@@ -53,6 +53,7 @@ void EngineWorker::registerTypes() {
   qRegisterMetaType<flux::engine::LayerReport>();
   qRegisterMetaType<flux::engine::TokenReport>();
   qRegisterMetaType<flux::engine::ModelSummary>();
+  qRegisterMetaType<flux::engine::MemoryReport>();
   qRegisterMetaType<flux::engine::RunRequest>();
   qRegisterMetaType<flux::ui::RouterInfo>();
 }
@@ -112,6 +113,15 @@ void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, con
                        double(clock.nsecsElapsed()) / 1e6);
   } catch (const std::exception&) {
     emit tokensCounted(ticket, -1, engine_->context_length(), 0.0);
+  }
+}
+
+void EngineWorker::estimateMemory(int ticket, const flux::engine::RunRequest& request) {
+  if (!engine_) return;
+  try {
+    emit memoryEstimated(ticket, engine_->estimate_memory(request), QString());
+  } catch (const std::exception& e) {
+    emit memoryEstimated(ticket, engine::MemoryReport{}, QString::fromUtf8(e.what()));
   }
 }
 

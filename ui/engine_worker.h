@@ -17,6 +17,7 @@ Q_DECLARE_METATYPE(flux::engine::RunReport)
 Q_DECLARE_METATYPE(flux::engine::LayerReport)
 Q_DECLARE_METATYPE(flux::engine::TokenReport)
 Q_DECLARE_METATYPE(flux::engine::ModelSummary)
+Q_DECLARE_METATYPE(flux::engine::MemoryReport)
 
 namespace flux::ui {
 
@@ -63,6 +64,8 @@ class EngineWorker : public QObject {
   // Counts the prompt's tokens as the model would see them (chat template, BOS); answers with tokensCounted.
   // `ticket` lets the GUI drop stale answers.
   void countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
+  // The memory the request's run would hold (Engine::estimate_memory); answers with memoryEstimated.
+  void estimateMemory(int ticket, const flux::engine::RunRequest& request);
 
  signals:
   void loadProgress(double fraction, const QString& what);
@@ -76,6 +79,8 @@ class EngineWorker : public QObject {
   void failed(const QString& message);
   // ms: how long the tokenizer took (the chat template included).
   void tokensCounted(int ticket, int tokens, int context_length, double ms);
+  // error: empty when the estimate is valid, else why there is none (e.g. the prompt is empty or too long).
+  void memoryEstimated(int ticket, const flux::engine::MemoryReport& estimate, const QString& error);
 
  private:
   std::unique_ptr<engine::Engine> engine_;

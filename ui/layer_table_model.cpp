@@ -26,7 +26,8 @@ int LayerTableModel::columnCount(const QModelIndex& parent) const {
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
     return QAbstractTableModel::headerData(section, orientation, role);
-  static const char* names[] = {"Layer", "Mode", "Attention", "Router P(FA)", "Source", "Prefill ms", "KV KiB"};
+  static const char* names[] = {"Layer",      "Mode",    "Attention", "Router P(FA)", "Source",
+                                "Prefill ms", "Attn ms", "Density",   "KV KiB"};
   return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -43,6 +44,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   // Before the run, a layer left to the router has no mode yet: the router decides it during prefill.
   const bool undecided = !result && route.from_router;
   const engine::DecisionSource source = result ? result->source : route.source;
+  // The router ran but an override decided: its score is an opinion, shown greyed.
+  const bool advisory = has_prob && source != engine::DecisionSource::Router;
   const QString kind = result ? QString::fromStdString(result->attention)
                               : QString::fromLatin1(engine::attention_mode_name(plan_.attention_of(mode).mode));
   const int col = index.column();
@@ -60,12 +63,17 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         return QString::fromLatin1(engine::decision_source_name(source));
       case ColPrefillMs:
         return result ? QString::number(result->prefill_ms, 'f', 2) : QString();
+      case ColAttentionMs:
+        return result ? QString::number(result->attention_ms, 'f', 2) : QString();
+      case ColDensity:
+        return result ? QString::number(result->density, 'f', 3) : QString();
       case ColKv:
         return result ? QString::number(double(result->kv_bytes) / 1024.0, 'f', 1) : QString();
       default:
         return {};
     }
   }
+  if (role == AdvisoryRole && col == ColRouterProb) return advisory;
   if (role == RawRole) {
     switch (col) {
       case ColMode:
@@ -74,6 +82,10 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         return has_prob ? QVariant(prob) : QVariant();
       case ColPrefillMs:
         return result ? QVariant(result->prefill_ms) : QVariant();
+      case ColAttentionMs:
+        return result ? QVariant(result->attention_ms) : QVariant();
+      case ColDensity:
+        return result ? QVariant(result->density) : QVariant();
       case ColKv:
         return result ? QVariant(qulonglong(result->kv_bytes)) : QVariant();
       default:
@@ -82,6 +94,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
   }
   if (role == Qt::BackgroundRole && col == ColMode) return undecided ? QColor(Qt::gray) : modeColor(mode);
   if (role == Qt::ForegroundRole && col == ColMode) return QColor(Qt::white);
+  if (role == Qt::ForegroundRole && col == ColRouterProb && advisory) return QColor(Qt::gray);
   if (role == Qt::TextAlignmentRole && col != ColSaKind && col != ColSource)
     return int(Qt::AlignRight | Qt::AlignVCenter);
   if (role == Qt::ToolTipRole) {
@@ -89,6 +102,15 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
                                       : tr("SA iff P(SA) > %1").arg(double(threshold), 0, 'f', 2);
     if (undecided)
       return tr("Layer %1: the router decides FA or SA during prefill (%2)").arg(index.row()).arg(rule);
+    if (advisory)
+      return tr("Layer %1: %2 (%3), forced by %4 — the router's own opinion (not applied): P(FA) = %5, "
+                "P(SA) = %6, it would have chosen %7 (%8)")
+          .arg(index.row())
+          .arg(QString::fromLatin1(engine::layer_mode_name(mode)), kind,
+               QString::fromLatin1(engine::decision_source_name(source)))
+          .arg(prob, 0, 'f', 3)
+          .arg(1.0 - prob, 0, 'f', 3)
+          .arg(QString::fromLatin1(engine::layer_mode_name(engine::decide_layer(*score, threshold))), rule);
     if (score && source == engine::DecisionSource::Router)
       return tr("Layer %1: %2 (%3) — router score P(FA) = %4, P(SA) = %5; rule: %6; source: router%7")
           .arg(index.row())
@@ -203,6 +225,7 @@ void LayerTableModel::beginRun() {
   beginResetModel();
   results_.assign(static_cast<std::size_t>(n_layers_), std::nullopt);
   endResetModel();
+  emit runBegan();
 }
 
 void LayerTableModel::setLayerResult(const engine::LayerReport& layer) {
@@ -217,6 +240,7 @@ void LayerTableModel::showReport(const engine::RunReport& report) {
   for (const auto& l : report.layers)
     if (l.index >= 0 && l.index < n_layers_) results_[static_cast<std::size_t>(l.index)] = l;
   endResetModel();
+  emit reportShown(report);
 }
 
 bool LayerTableModel::hasResult(int layer) const {

@@ -1,5 +1,6 @@
 // The layer map's data: one row per transformer layer showing the routing plan of the next run (preset + user
-// overrides) and, while and after a run, what each layer actually did (mode, router p, source, prefill ms, KV bytes).
+// overrides) and, while and after a run, what each layer actually did (mode, router p, source, prefill ms, the
+// attention op's own ms, attention density, KV bytes).
 #pragma once
 
 #include <QAbstractTableModel>
@@ -15,9 +16,23 @@ namespace flux::ui {
 class LayerTableModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { ColLayer, ColMode, ColSaKind, ColRouterProb, ColSource, ColPrefillMs, ColKv, ColumnCount };
+  enum Column {
+    ColLayer,
+    ColMode,
+    ColSaKind,
+    ColRouterProb,
+    ColSource,
+    ColPrefillMs,
+    ColAttentionMs,
+    ColDensity,
+    ColKv,
+    ColumnCount
+  };
   // Raw values for delegates and tests: router probability as double (invalid when null), mode as "FA"/"SA".
   static constexpr int RawRole = Qt::UserRole + 1;
+  // Router column: true when the router scored the layer but did not decide it (an override forced the mode): its
+  // opinion is shown greyed.
+  static constexpr int AdvisoryRole = Qt::UserRole + 2;
 
   explicit LayerTableModel(QObject* parent = nullptr);
 
@@ -57,6 +72,10 @@ class LayerTableModel : public QAbstractTableModel {
 
  signals:
   void planChanged();
+  // The map now shows this finished report (a new run or one picked in the history) / a run began: the panels that
+  // show the same run (attention map, memory) follow these.
+  void reportShown(const flux::engine::RunReport& report);
+  void runBegan();
 
  private:
   void planEdited();

@@ -21,21 +21,25 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyleFactory>
 #include <QSysInfo>
+#include <QTableView>
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
 #include "ui/app_log.h"
+#include "ui/attention_map_panel.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
 #include "ui/haystack_prompt.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
+#include "ui/memory_panel.h"
 #include "ui/run_controls.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
@@ -66,6 +70,11 @@ MainWindow::MainWindow() {
   });
   connect(prompt_, &QPlainTextEdit::textChanged, this, &MainWindow::scheduleCount);
   connect(controls_, &RunControls::tokenizationChanged, this, &MainWindow::scheduleCount);
+  // The memory estimate follows the prompt, the plan and the number of new tokens (same debounce as the count).
+  connect(count_timer_, &QTimer::timeout, this, &MainWindow::estimateMemory);
+  connect(layer_model_, &LayerTableModel::planChanged, this, &MainWindow::scheduleCount);
+  connect(controls_->maxTokens(), &QSpinBox::valueChanged, this, &MainWindow::scheduleCount);
+  connect(dark_action_, &QAction::toggled, attention_, &AttentionMapPanel::setDark);
   resize(1400, 900);
   restoreSettings();
   setBusy(false);
@@ -90,6 +99,15 @@ void MainWindow::connectWorker() {
   connect(worker_, &EngineWorker::runFinished, this, &MainWindow::onFinished);
   connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
   connect(worker_, &EngineWorker::tokensCounted, this, &MainWindow::onCounted);
+  connect(this, &MainWindow::requestEstimate, worker_, &EngineWorker::estimateMemory);
+  connect(worker_, &EngineWorker::memoryEstimated, this,
+          [this](int ticket, const engine::MemoryReport& estimate, const QString& error) {
+            if (ticket != estimate_ticket_) return;  // a newer estimate is on its way
+            if (error.isEmpty())
+              memory_->showEstimate(estimate, layer_model_->plan());
+            else
+              memory_->showEstimateError(error);
+          });
   connect(worker_, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
 }
 
@@ -163,6 +181,15 @@ void MainWindow::buildDocks() {
   connect(history_view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           &MainWindow::showHistorySelection);
   comparison_ = new ComparisonView();
+  attention_ = new AttentionMapPanel();
+  memory_ = new MemoryPanel();
+  // Both panels show the run the layer map shows; picking a layer in the map picks its attention map.
+  connect(layer_model_, &LayerTableModel::reportShown, attention_, &AttentionMapPanel::showReport);
+  connect(layer_model_, &LayerTableModel::reportShown, memory_, &MemoryPanel::showMeasured);
+  connect(layer_model_, &LayerTableModel::runBegan, attention_, &AttentionMapPanel::beginRun);
+  connect(layer_model_, &LayerTableModel::runBegan, memory_, &MemoryPanel::clearMeasured);
+  connect(layer_map_->view()->selectionModel(), &QItemSelectionModel::currentRowChanged, attention_,
+          [this](const QModelIndex& current) { attention_->selectLayer(current.row()); });
 
   auto dock = [this](const QString& title, const QString& name, QWidget* w, Qt::DockWidgetArea area) {
     auto* d = new QDockWidget(title, this);
@@ -181,6 +208,10 @@ void MainWindow::buildDocks() {
   auto* runs = dock(tr("Runs"), QStringLiteral("historyDock"), history_view_, Qt::LeftDockWidgetArea);
   comparison_dock_ = dock(tr("Comparison"), QStringLiteral("comparisonDock"), comparison_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(timing, comparison_dock_);
+  auto* attention = dock(tr("Attention map"), QStringLiteral("attentionDock"), attention_, Qt::BottomDockWidgetArea);
+  auto* memory = dock(tr("Memory"), QStringLiteral("memoryDock"), memory_, Qt::BottomDockWidgetArea);
+  tabifyDockWidget(comparison_dock_, attention);
+  tabifyDockWidget(attention, memory);
   timing->raise();
   resizeDocks({runs, map}, {210, 540}, Qt::Horizontal);
   resizeDocks({timing}, {340}, Qt::Vertical);
@@ -272,6 +303,15 @@ void MainWindow::dropEvent(QDropEvent* event) {
     if (suffix == QStringLiteral("txt")) openPromptFile(path);
   }
   event->acceptProposedAction();
+}
+
+void MainWindow::estimateMemory() {
+  if (!model_loaded_ || running_) return;
+  engine::RunRequest request;
+  request.prompt = prompt_->toPlainText().toStdString();
+  request.settings = controls_->settings();
+  request.route = layer_model_->routeSpec();
+  emit requestEstimate(++estimate_ticket_, request);
 }
 
 }  // namespace flux::ui

@@ -24,10 +24,12 @@ class QTimer;
 
 namespace flux::ui {
 
+class AttentionMapPanel;
 class ComparisonView;
 class EngineWorker;
 class LayerMapWidget;
 class LayerTableModel;
+class MemoryPanel;
 class RunControls;
 class RunHistoryModel;
 class TimingCharts;
@@ -77,6 +79,8 @@ class MainWindow : public QMainWindow {
   LayerTableModel* layerModel() const { return layer_model_; }
   LayerMapWidget* layerMap() const { return layer_map_; }
   TimingCharts* charts() const { return charts_; }
+  AttentionMapPanel* attentionMap() const { return attention_; }
+  MemoryPanel* memoryPanel() const { return memory_; }
   RunHistoryModel* history() const { return history_model_; }
   QListView* historyView() const { return history_view_; }
   ComparisonView* comparison() const { return comparison_; }
@@ -100,6 +104,7 @@ class MainWindow : public QMainWindow {
   void requestLoad(const QString& path, const QString& backend);
   void requestRun(const flux::engine::RunRequest& request);
   void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
+  void requestEstimate(int ticket, const flux::engine::RunRequest& request);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -117,6 +122,8 @@ class MainWindow : public QMainWindow {
   void rebuildRecent();
   void applyDark(bool dark);
   void scheduleCount();
+  // Asks the worker for the memory estimate of the run the current prompt, settings and plan would make.
+  void estimateMemory();
   void showHistorySelection();
   void showReport(const engine::RunReport& report);
   void exportReportDialog();
@@ -143,6 +150,9 @@ class MainWindow : public QMainWindow {
   LayerTableModel* layer_model_ = nullptr;
   LayerMapWidget* layer_map_ = nullptr;
   TimingCharts* charts_ = nullptr;
+  AttentionMapPanel* attention_ = nullptr;  // issue 15 point 1: the block mask heatmap
+  MemoryPanel* memory_ = nullptr;           // issue 15 point 2: estimated and measured memory
+  int estimate_ticket_ = 0;
   RunHistoryModel* history_model_ = nullptr;
   QListView* history_view_ = nullptr;
   ComparisonView* comparison_ = nullptr;

@@ -27,13 +27,16 @@ void ProbBarDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
   painter->setPen(Qt::NoPen);
   painter->setBrush(option.palette.midlight());
   painter->drawRect(bar);
-  // The bar takes the colour of what the layer did (the router's threshold may not be 0.5).
+  // The bar takes the colour of what the layer did (the router's threshold may not be 0.5); on a forced layer the
+  // router's score is only its opinion: grey bar, disabled text.
+  const bool advisory = index.data(LayerTableModel::AdvisoryRole).toBool();
   const QString mode = index.siblingAtColumn(LayerTableModel::ColMode).data(LayerTableModel::RawRole).toString();
-  painter->setBrush(mode == QStringLiteral("SA")   ? modeColor(engine::LayerMode::SA)
+  painter->setBrush(advisory                       ? advisoryColor()
+                    : mode == QStringLiteral("SA") ? modeColor(engine::LayerMode::SA)
                     : mode == QStringLiteral("FA") ? modeColor(engine::LayerMode::FA)
                                                    : option.palette.mid());
   painter->drawRect(QRect(bar.topLeft(), QSize(int(bar.width() * p), bar.height())));
-  painter->setPen(option.palette.color(QPalette::Text));
+  painter->setPen(option.palette.color(advisory ? QPalette::Disabled : QPalette::Normal, QPalette::Text));
   painter->drawText(option.rect, Qt::AlignCenter, QString::number(p, 'f', 2));
   painter->restore();
 }

@@ -1,6 +1,8 @@
-// Paints the router probability column of the layer map as a horizontal bar with its value ("—" when null).
+// Paints the router probability column of the layer map as a horizontal bar with its value ("—" when null); grey
+// when the router's score did not decide the layer (an override forced it).
 #pragma once
 
+#include <QColor>
 #include <QStyledItemDelegate>
 
 namespace flux::ui {
@@ -10,6 +12,8 @@ class ProbBarDelegate : public QStyledItemDelegate {
  public:
   using QStyledItemDelegate::QStyledItemDelegate;
   void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+  // The bar colour of an advisory (not applied) router score.
+  static QColor advisoryColor() { return QColor(0xa0, 0xa0, 0xa0); }
 };
 
 }  // namespace flux::ui

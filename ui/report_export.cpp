@@ -1,7 +1,12 @@
 #include "ui/report_export.h"
 
+#include <QBuffer>
 #include <QFile>
 #include <QFileInfo>
+
+#include <algorithm>
+
+#include "ui/block_mask_raster.h"
 
 namespace flux::ui {
 namespace {
@@ -14,20 +19,128 @@ QString row(const QString& key, const QString& value) {
   return QStringLiteral("<tr><th>%1</th><td>%2</td></tr>\n").arg(key.toHtmlEscaped(), value.toHtmlEscaped());
 }
 
-}  // namespace
-
-QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg) {
-  QByteArray svg = charts_svg;
-  const int start = svg.indexOf("<svg");
-  if (start > 0) svg = svg.mid(start);  // drop the XML prolog so the SVG can sit inline
-  return reportHtmlWithCharts(r, QString::fromUtf8(svg));
+QString modeHex(engine::LayerMode mode) {
+  return mode == engine::LayerMode::FA ? QStringLiteral("#3b7dd8") : QStringLiteral("#e88a1a");
 }
 
-QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_markup) {
+constexpr int kThumbnail = 150;  // px per layer picture in the report's small multiples
+
+// Every layer's block mask as a small picture with its caption; a layer without a map says why.
+QString attentionSection(const engine::RunReport& r, const ReportPictures& pictures) {
+  QString html = QStringLiteral(
+      "<h2>Attention</h2>\n<p>Each picture is the block mask a layer ran over the %1 prompt tokens: query blocks "
+      "down, key blocks across, a coloured tile was computed (darker: more heads), grey was skipped. Each pixel is "
+      "the maximum over the blocks it covers.</p>\n")
+                     .arg(r.prompt_tokens);
+  html += pictures.svg(densityChartSvg(r), QStringLiteral("attention density per layer"));
+  // A table (QTextDocument lays it out for the PDF too), six layers a row.
+  html += QStringLiteral("\n<table class=\"masks\"><tr>");
+  int column = 0;
+  for (const auto& l : r.layers) {
+    if (column == 6) {
+      html += QStringLiteral("</tr><tr>");
+      column = 0;
+    }
+    ++column;
+    const QString caption = QStringLiteral("layer %1 · %2 %3 · density %4")
+                                .arg(l.index)
+                                .arg(QString::fromLatin1(engine::layer_mode_name(l.mode)), esc(l.attention))
+                                .arg(l.density, 0, 'f', 3);
+    QString picture;
+    try {
+      const QImage thumb = maskThumbnail(reportLayerMask(r, l.index), kThumbnail);
+      picture = pictures.image(thumb, QStringLiteral("block mask of layer %1").arg(l.index), kThumbnail);
+    } catch (const std::exception& e) {
+      picture = QStringLiteral("<i>no map: %1</i>").arg(QString::fromUtf8(e.what()).toHtmlEscaped());
+    }
+    html += QStringLiteral("<td>%1<br>%2</td>").arg(picture, caption);
+  }
+  html += QStringLiteral("</tr></table>\n");
+  return html;
+}
+
+}  // namespace
+
+ReportPictures ReportPictures::html() {
+  ReportPictures p;
+  p.image = [](const QImage& image, const QString& alt, int width) {
+    QByteArray png;
+    QBuffer buffer(&png);
+    buffer.open(QIODevice::WriteOnly);
+    image.save(&buffer, "PNG");
+    return QStringLiteral("<img src=\"data:image/png;base64,%1\" alt=\"%2\" width=\"%3\" class=\"mask\">")
+        .arg(QString::fromLatin1(png.toBase64()), alt.toHtmlEscaped())
+        .arg(width);
+  };
+  p.svg = [](const QByteArray& svg, const QString&) {
+    const qsizetype start = svg.indexOf("<svg");
+    return QString::fromUtf8(start > 0 ? svg.mid(start) : svg);  // no XML prolog inside the page
+  };
+  return p;
+}
+
+QByteArray densityChartSvg(const engine::RunReport& r) {
+  int n = 0;
+  for (const auto& l : r.layers) n = std::max(n, l.index + 1);
+  constexpr int kLeft = 40, kTop = 24, kPlotH = 120, kBar = 14;
+  const int width = kLeft + std::max(1, n) * kBar + 10, height = kTop + kPlotH + 34;
+  QString svg = QStringLiteral(
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %1 %2\" width=\"%1\" "
+                    "style=\"max-width:100%;height:auto\" font-family=\"sans-serif\" font-size=\"10\">\n"
+                    "<text x=\"%3\" y=\"14\" font-weight=\"bold\" font-size=\"12\">Attention density per layer "
+                    "(computed / causal tiles; blue FA, orange SA)</text>\n")
+                    .arg(width)
+                    .arg(height)
+                    .arg(kLeft);
+  for (double tick : {0.0, 0.5, 1.0}) {
+    const double y = kTop + kPlotH * (1.0 - tick);
+    svg += QStringLiteral("<line x1=\"%1\" x2=\"%2\" y1=\"%3\" y2=\"%3\" stroke=\"#ccc\"/>"
+                          "<text x=\"%4\" y=\"%5\" text-anchor=\"end\">%6</text>\n")
+               .arg(kLeft)
+               .arg(width - 10)
+               .arg(y)
+               .arg(kLeft - 4)
+               .arg(y + 3)
+               .arg(tick, 0, 'f', 1);
+  }
+  for (const auto& l : r.layers) {
+    const double h = kPlotH * std::clamp(l.density, 0.0, 1.0);
+    const int x = kLeft + l.index * kBar;
+    svg += QStringLiteral("<rect x=\"%1\" y=\"%2\" width=\"%3\" height=\"%4\" fill=\"%5\"><title>layer %6: "
+                          "density %7</title></rect>\n")
+               .arg(x + 1)
+               .arg(kTop + kPlotH - h)
+               .arg(kBar - 2)
+               .arg(h)
+               .arg(modeHex(l.mode))
+               .arg(l.index)
+               .arg(l.density, 0, 'f', 3);
+    if (l.index % 5 == 0)
+      svg += QStringLiteral("<text x=\"%1\" y=\"%2\" text-anchor=\"middle\">%3</text>\n")
+                 .arg(x + kBar / 2)
+                 .arg(kTop + kPlotH + 14)
+                 .arg(l.index);
+  }
+  svg += QStringLiteral("<text x=\"%1\" y=\"%2\" text-anchor=\"middle\">layer</text>\n</svg>\n")
+             .arg(kLeft + std::max(1, n) * kBar / 2)
+             .arg(kTop + kPlotH + 28);
+  return svg.toUtf8();
+}
+
+QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg) {
+  const ReportPictures pictures = ReportPictures::html();
+  return reportHtmlWithCharts(r, pictures.svg(charts_svg, QStringLiteral("timing charts")), pictures);
+}
+
+QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_markup,
+                             const ReportPictures& pictures) {
   QString html = QStringLiteral(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope report</title>\n<style>"
       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
       "padding:2px 8px;text-align:left}.FA{background:#3b7dd8;color:#fff}.SA{background:#e88a1a;color:#fff}"
+      // Charts scale down to the page (the SVGs carry a viewBox); mask pictures stay sharp when scaled.
+      "svg,img{max-width:100%;height:auto}img.mask{image-rendering:pixelated}table.masks td{border:none;"
+      "vertical-align:top;font-size:small}"
       "</style></head><body>\n");
   html += QStringLiteral("<h1>FluxScope run — %1</h1>\n<h2>Settings</h2>\n<table>\n").arg(esc(r.model_name));
   const auto& s = r.settings;
@@ -59,19 +172,23 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += row(QStringLiteral("SA fraction"), QString::number(r.summary.sa_fraction, 'f', 3));
   html += QStringLiteral("</table>\n<h2>Charts</h2>\n");
   html += charts_markup;
+  html += attentionSection(r, pictures);
   html += QStringLiteral(
       "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>attention</th>"
-      "<th>router P(FA)</th><th>source</th><th>prefill ms</th><th>KV bytes</th></tr>\n");
+      "<th>router P(FA)</th><th>source</th><th>prefill ms</th><th>attention ms</th><th>density</th>"
+      "<th>KV bytes</th></tr>\n");
   for (const auto& l : r.layers) {
     const QString mode = QString::fromLatin1(engine::layer_mode_name(l.mode));
     html += QStringLiteral(
                 "<tr><td>%1</td><td class=\"%2\">%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6</td>"
-                "<td>%7</td></tr>\n")
+                "<td>%7</td><td>%8</td><td>%9</td></tr>\n")
                 .arg(l.index)
                 .arg(mode, esc(l.attention),
                      l.router_score ? QString::number(l.router_score->fa_prob(), 'f', 3) : QStringLiteral("—"),
                      QString::fromLatin1(engine::decision_source_name(l.source)))
                 .arg(l.prefill_ms, 0, 'f', 3)
+                .arg(l.attention_ms, 0, 'f', 3)
+                .arg(l.density, 0, 'f', 3)
                 .arg(qulonglong(l.kv_bytes));
   }
   html += QStringLiteral("</table>\n<h2>Output</h2>\n<pre>%1</pre>\n</body></html>\n").arg(esc(r.output_text));

@@ -9,13 +9,15 @@
 #include <QTextDocument>
 #include <QUrl>
 
+#include <algorithm>
+
 #include "ui/report_export.h"
 
 namespace flux::ui {
 namespace {
 
-// The charts SVG rasterised at twice its natural size on white; a null image when there is nothing to draw.
-QImage chartsImage(const QByteArray& svg) {
+// An SVG rasterised at twice its natural size on white; a null image when there is nothing to draw.
+QImage svgImage(const QByteArray& svg) {
   if (svg.isEmpty()) return {};
   QSvgRenderer renderer(svg);
   if (!renderer.isValid() || renderer.defaultSize().isEmpty()) return {};
@@ -35,15 +37,21 @@ QString exportReportPdf(const engine::RunReport& report, const QString& path, co
     if (!probe.open(QIODevice::WriteOnly | QIODevice::Truncate))
       return QObject::tr("Cannot write %1: %2").arg(path, probe.errorString());
   }
-  const QImage charts = chartsImage(charts_svg);
-  const QUrl charts_url(QStringLiteral("fluxscope://charts.png"));
   QTextDocument doc;
-  QString markup = QObject::tr("<p>(no charts)</p>");
-  if (!charts.isNull()) {
-    doc.addResource(QTextDocument::ImageResource, charts_url, charts);
-    markup = QStringLiteral("<p><img src=\"%1\" width=\"520\"></p>").arg(charts_url.toString());
-  }
-  doc.setHtml(reportHtmlWithCharts(report, markup));
+  // Pictures become document resources (QTextDocument draws no SVG and reads no data: URIs).
+  int next = 0;
+  ReportPictures pictures;
+  pictures.image = [&doc, &next](const QImage& image, const QString& alt, int width) {
+    const QUrl url(QStringLiteral("fluxscope://picture%1.png").arg(next++));
+    doc.addResource(QTextDocument::ImageResource, url, image);
+    return QStringLiteral("<img src=\"%1\" alt=\"%2\" width=\"%3\">").arg(url.toString(), alt.toHtmlEscaped()).arg(width);
+  };
+  pictures.svg = [&pictures](const QByteArray& svg, const QString& alt) {
+    const QImage image = svgImage(svg);
+    return image.isNull() ? QObject::tr("<p>(no %1)</p>").arg(alt)
+                          : QStringLiteral("<p>%1</p>").arg(pictures.image(image, alt, std::min(520, image.width() / 2)));
+  };
+  doc.setHtml(reportHtmlWithCharts(report, pictures.svg(charts_svg, QObject::tr("charts")), pictures));
   {
     QPdfWriter writer(path);
     writer.setPageSize(QPageSize(QPageSize::A4));

@@ -28,6 +28,8 @@ using engine::LayerMode;
 namespace {
 
 const QColor kDecodeColor(0x1f, 0x9e, 0xd8);
+const QColor kRouterColor(0x8e, 0x44, 0xad);
+const QColor kRestColor(0xa8, 0xa8, 0xa8);
 
 // Whole-number ticks, about five of them: 1, 2, 5, 10, 20, 50, ...
 double tickStep(double span) {
@@ -56,16 +58,19 @@ TimingCharts::TimingCharts(QWidget* parent) : QWidget(parent) {
   headline_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   headline_->setToolTip(tr("Time to first token, prompt processing and generation speed, share of SA layers"));
 
-  fa_ = new QBarSet(tr("FA"));
+  fa_ = new QBarSet(tr("FA attention"));
   fa_->setColor(modeColor(LayerMode::FA));
-  sa_ = new QBarSet(tr("SA"));
+  sa_ = new QBarSet(tr("SA attention"));
   sa_->setColor(modeColor(LayerMode::SA));
   router_ = new QBarSet(tr("router"));
-  router_->setColor(QColor(0x8e, 0x44, 0xad));
+  router_->setColor(kRouterColor);
+  rest_ = new QBarSet(tr("rest of layer"));
+  rest_->setColor(kRestColor);
   auto* bars = new QStackedBarSeries();
   bars->append(fa_);
   bars->append(sa_);
   bars->append(router_);
+  bars->append(rest_);
   auto* prefill = new QChart();
   prefill->setTitle(tr("Prefill ms per layer"));
   prefill->addSeries(bars);
@@ -83,8 +88,9 @@ TimingCharts::TimingCharts(QWidget* parent) : QWidget(parent) {
   prefill_view_ = new ZoomableChartView(prefill);
   prefill_view_->setRenderHint(QPainter::Antialiasing);
   prefill_view_->setToolTip(
-      tr("Prefill time of each layer: blue ran FA, orange SA, purple on top is the router's "
-         "share.\nDrag to zoom, wheel zooms, Shift+drag pans, double-click resets"));
+      tr("Prefill time of each layer: the attention op alone at the bottom (blue FA, orange SA), the router's share "
+         "in purple, the rest of the layer (projections, MLP, norms) in grey.\n"
+         "Drag to zoom, wheel zooms, Shift+drag pans, double-click resets"));
 
   decode_ = new QLineSeries();
   decode_->setName(tr("ms/token"));
@@ -148,10 +154,11 @@ void TimingCharts::resizeEvent(QResizeEvent* event) {
 }
 
 void TimingCharts::beginRun(int n_layers) {
-  for (QBarSet* set : {fa_, sa_, router_}) {
+  for (QBarSet* set : {fa_, sa_, router_, rest_}) {
     set->remove(0, set->count());
     for (int l = 0; l < n_layers; ++l) set->append(0.0);
   }
+  layer_modes_ = QList<LayerMode>(std::max(0, n_layers), LayerMode::FA);
   prefill_view_->resetZoom();
   decode_view_->resetZoom();
   layer_axis_->setRange(-0.5, std::max(1, n_layers) - 0.5);
@@ -169,17 +176,18 @@ void TimingCharts::beginRun(int n_layers) {
   flush_timer_->start();
 }
 
-void TimingCharts::setLayerValue(int index, LayerMode mode, double ms) {
-  if (index < 0 || index >= fa_->count()) return;
-  fa_->replace(index, mode == LayerMode::FA ? ms : 0.0);
-  sa_->replace(index, mode == LayerMode::SA ? ms : 0.0);
-}
-
 void TimingCharts::addLayer(const engine::LayerReport& layer) {
-  // prefill_ms includes the router's time; the bar shows both parts stacked to the layer's total.
+  if (layer.index < 0 || layer.index >= fa_->count()) return;
+  // prefill_ms includes the router's and the attention op's time: the three parts stack to the layer's total. A
+  // report without attention times (0) shows the layer without the router as its mode's part, as before.
   const double router_ms = std::clamp(layer.router_ms, 0.0, layer.prefill_ms);
-  setLayerValue(layer.index, layer.mode, layer.prefill_ms - router_ms);
-  if (layer.index >= 0 && layer.index < router_->count()) router_->replace(layer.index, router_ms);
+  const double measured = std::clamp(layer.attention_ms, 0.0, layer.prefill_ms - router_ms);
+  const double attention = measured > 0.0 ? measured : layer.prefill_ms - router_ms;
+  fa_->replace(layer.index, layer.mode == LayerMode::FA ? attention : 0.0);
+  sa_->replace(layer.index, layer.mode == LayerMode::SA ? attention : 0.0);
+  router_->replace(layer.index, router_ms);
+  rest_->replace(layer.index, layer.prefill_ms - router_ms - attention);
+  layer_modes_[layer.index] = layer.mode;
   prefill_max_ = std::max(prefill_max_, layer.prefill_ms);
   if (!prefill_view_->chart()->isZoomed()) prefill_y_->setRange(0.0, prefill_max_ > 0 ? prefill_max_ * 1.1 : 1.0);
 }
@@ -215,10 +223,13 @@ void TimingCharts::showReport(const engine::RunReport& report) {
   for (std::size_t i = 0; i < report.tokens.size(); ++i) addToken(int(i), report.tokens[i]);
   flushTokens();
   const auto& s = report.summary;
-  double router_ms = 0.0;
-  for (const auto& l : report.layers) router_ms += l.router_ms;
+  double router_ms = 0.0, attention_ms = 0.0;
+  for (const auto& l : report.layers) {
+    router_ms += l.router_ms;
+    attention_ms += l.attention_ms;
+  }
   headline_->setText(tr("<b>TTFT %1 ms</b> · prefill %2 tok/s · <b>decode %3 tok/s</b> · <b>SA %4%</b> · "
-                        "%5 prompt tokens · %6 generated · total %7 ms · router %9 ms · %8")
+                        "%5 prompt tokens · %6 generated · total %7 ms · attention %10 ms · router %9 ms · %8")
                          .arg(s.ttft_ms, 0, 'f', 1)
                          .arg(s.prefill_tokens_per_s, 0, 'f', 1)
                          .arg(s.decode_tokens_per_s, 0, 'f', 1)
@@ -227,20 +238,35 @@ void TimingCharts::showReport(const engine::RunReport& report) {
                          .arg(report.tokens.size())
                          .arg(s.total_ms, 0, 'f', 0)
                          .arg(QString::fromStdString(report.status))
-                         .arg(router_ms, 0, 'f', 1));
+                         .arg(router_ms, 0, 'f', 1)
+                         .arg(attention_ms, 0, 'f', 1));
 }
 
-QList<double> TimingCharts::prefillValues(LayerMode mode) const {
-  const QBarSet* set = mode == LayerMode::FA ? fa_ : sa_;
-  QList<double> values;
-  for (int i = 0; i < set->count(); ++i) values << set->at(i);
-  return values;
+namespace {
+QList<double> values(const QBarSet* set) {
+  QList<double> v;
+  for (int i = 0; i < set->count(); ++i) v << set->at(i);
+  return v;
+}
+}  // namespace
+
+QList<double> TimingCharts::attentionValues(LayerMode mode) const {
+  return values(mode == LayerMode::FA ? fa_ : sa_);
 }
 
 QList<double> TimingCharts::routerValues() const {
-  QList<double> values;
-  for (int i = 0; i < router_->count(); ++i) values << router_->at(i);
-  return values;
+  return values(router_);
+}
+
+QList<double> TimingCharts::restValues() const {
+  return values(rest_);
+}
+
+QList<double> TimingCharts::prefillValues(LayerMode mode) const {
+  QList<double> v = attentionValues(mode);
+  for (int i = 0; i < v.size(); ++i)
+    if (layer_modes_[i] == mode) v[i] += rest_->at(i);
+  return v;
 }
 
 QList<QPointF> TimingCharts::decodePoints() {
@@ -268,7 +294,8 @@ void TimingCharts::setDark(bool dark) {
   // A theme resets series colours: put the mode colours back (colour keeps its meaning in both palettes).
   fa_->setColor(modeColor(LayerMode::FA));
   sa_->setColor(modeColor(LayerMode::SA));
-  router_->setColor(QColor(0x8e, 0x44, 0xad));
+  router_->setColor(kRouterColor);
+  rest_->setColor(kRestColor);
   QPen dashed = cumulative_->pen();
   dashed.setColor(QColor(0x2e, 0x9d, 0x5a));
   dashed.setStyle(Qt::DashLine);

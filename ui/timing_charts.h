@@ -1,5 +1,5 @@
-// Timing plots of a run (Qt Charts): prefill ms per layer as stacked bars (attention time coloured by mode FA/SA,
-// the router's time stacked on top), decode ms per token as a line and the cumulative time since the run started
+// Timing plots of a run (Qt Charts): prefill ms per layer as stacked bars (the attention op's own time coloured by
+// mode FA/SA, then the router's time, then the rest of the layer: GEMMs, MLP, norms), decode ms per token as a line and the cumulative time since the run started
 // (right axis), both updated live in batches; headline numbers; zoom/pan; export as PNG (grab) and SVG.
 #pragma once
 
@@ -31,10 +31,14 @@ class TimingCharts : public QWidget {
   // Replaces everything with a finished report (also used to show a run from the history).
   void showReport(const engine::RunReport& report);
 
-  // Data as plotted, for tests and exports. Prefill: one value per layer, the layer's time without the router's
-  // (0 in the other mode's set); routerValues: the router's ms per layer, stacked on top.
-  QList<double> prefillValues(engine::LayerMode mode) const;
+  // Data as plotted, for tests and exports, one value per layer. attentionValues: the attention op's ms in the set
+  // of the layer's mode (0 in the other mode's set); routerValues: the router's ms; restValues: the rest of the
+  // layer (prefill - attention - router). prefillValues: the layer's time without the router's (attention + rest).
+  // A report without attention times (schema 2) shows the whole layer as its mode's part.
+  QList<double> attentionValues(engine::LayerMode mode) const;
   QList<double> routerValues() const;
+  QList<double> restValues() const;
+  QList<double> prefillValues(engine::LayerMode mode) const;
   // Cumulative ms since the run started after each token (token 0: the TTFT, which includes the prefill).
   QList<QPointF> cumulativePoints();
   // Decode points (token index, ms) for tokens 1..n-1; token 0's time is the TTFT, shown in the headline.
@@ -55,7 +59,6 @@ class TimingCharts : public QWidget {
 
  private:
   void flushTokens();
-  void setLayerValue(int index, engine::LayerMode mode, double ms);
 
   QLabel* headline_ = nullptr;
   QBoxLayout* charts_layout_ = nullptr;
@@ -64,6 +67,8 @@ class TimingCharts : public QWidget {
   QBarSet* fa_ = nullptr;
   QBarSet* sa_ = nullptr;
   QBarSet* router_ = nullptr;
+  QBarSet* rest_ = nullptr;
+  QList<engine::LayerMode> layer_modes_;  // what each layer ran (prefillValues)
   QValueAxis* layer_axis_ = nullptr;
   QValueAxis* prefill_y_ = nullptr;
   QLineSeries* decode_ = nullptr;

@@ -29,5 +29,7 @@ int main(int argc, char** argv) {
   failed += runMainWindowTest(argc, argv) != 0;
   failed += runModelLoadTest(argc, argv) != 0;
   failed += runRouterUiTest(argc, argv) != 0;
+  failed += runBlockMaskViewTest(argc, argv) != 0;
+  failed += runAttentionMemoryRunTest(argc, argv) != 0;
   return failed;
 }

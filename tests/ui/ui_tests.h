@@ -12,3 +12,5 @@ int runProgressTextTest(int argc, char** argv);
 int runTextDiffTest(int argc, char** argv);
 int runTokenOutputViewTest(int argc, char** argv);
 int runComparisonExportTest(int argc, char** argv);
+int runBlockMaskViewTest(int argc, char** argv);
+int runAttentionMemoryRunTest(int argc, char** argv);
