@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The one list of FluxScope's build and test dependencies (Debian 12 packages only).
+# Real package names only: a virtual one (libqt6charts6-dev) is never "installed", so the check below would fail.
 # Used by the README's two commands and by .ci/run. Safe to run again.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ packages=(
   # fuzzing (tools/fuzz.sh): clang 14 and its libFuzzer/sanitizer runtimes (only Recommended by clang, so named here)
   clang libclang-rt-14-dev
   # ui
-  qt6-base-dev libqt6charts6-dev libqt6svg6-dev libqt6opengl6-dev libgl-dev
+  qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
   # headless runs and screenshots
   xvfb xauth
 )

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/format/json_input.h"
 
 namespace flux::engine {
@@ -207,9 +208,8 @@ ModelConfig model_config_from_hf_json(const json& j, const std::string& source) 
 }
 
 ModelConfig model_config_from_hf_file(const std::filesystem::path& path) {
-  const std::optional<std::string> text = read_text_file(path);
-  require(text.has_value(), "{}: cannot open config", path.string());
-  const std::optional<json> j = parse_json_limited(*text, path.string());
+  const std::string text = read_input_file(path, "model config", std::size_t{16} << 20);
+  const std::optional<json> j = parse_json_limited(text, path.string());
   require(j.has_value(), "{}: not valid JSON", path.string());
   return model_config_from_hf_json(*j, path.string());
 }

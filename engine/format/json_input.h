@@ -17,7 +17,4 @@ inline constexpr int kMaxJsonDepth = 64;  // real model files nest about 6 deep
 // 64 levels" for a deeper document.
 std::optional<nlohmann::json> parse_json_limited(std::string_view text, const std::string& source);
 
-// The whole content of a (small, text) file; std::nullopt when it cannot be opened or read.
-std::optional<std::string> read_text_file(const std::filesystem::path& path);
-
 }  // namespace flux::engine

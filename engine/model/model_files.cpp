@@ -1,13 +1,14 @@
 #include "engine/model/model_files.h"
 
-#include <fstream>
 
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/format/gguf_file.h"
 #include "engine/format/gguf_model_config.h"
 #include "engine/format/gguf_names.h"
 #include "engine/format/gguf_vocab.h"
 #include "engine/format/hf_config.h"
+#include "engine/format/json_input.h"
 #include "engine/format/safetensors_file.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/hf_tokenizer_json.h"
@@ -48,10 +49,10 @@ void open_hf_tokenizer(const fs::path& dir, VocabData& vocab, std::optional<fs::
     spm_model = dir / "tokenizer.model";
     vocab = vocab_from_sentencepiece_model(*spm_model);
     if (fs::exists(dir / "tokenizer_config.json")) {
-      std::ifstream f(dir / "tokenizer_config.json");
-      const auto j = nlohmann::json::parse(f, nullptr, false);
-      if (j.is_object() && j.contains("chat_template") && j["chat_template"].is_string())
-        vocab.chat_template = j["chat_template"].get<std::string>();
+      const std::optional<nlohmann::json> j =
+          parse_json_limited(read_input_file(dir / "tokenizer_config.json", "tokenizer config"), "tokenizer config");
+      if (j && j->is_object() && j->contains("chat_template") && (*j)["chat_template"].is_string())
+        vocab.chat_template = (*j)["chat_template"].get<std::string>();
     }
   } else {
     tokenizer_error = fmt::format("{}: no tokenizer.json or tokenizer.model", dir.string());
@@ -64,7 +65,8 @@ ModelFiles ModelFiles::open(const fs::path& path) {
   ModelFiles m;
   m.path_ = path;
   require(fs::exists(path), "{}: no such file or directory", path.string());
-  if (fs::is_regular_file(path) && path.extension() == ".gguf") {
+  if (!fs::is_directory(path)) InputFile(path, "model file");  // a FIFO or a device: refused by name, never read
+  if (path.extension() == ".gguf") {
     m.format_ = "gguf";
     open_gguf(path, m.config_, m.name_, m.tensors_, m.rope_permuted_, m.vocab_, m.tokenizer_error_,
               m.keep_alive_);

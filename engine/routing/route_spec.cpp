@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/format/json_input.h"
 #include "engine/routing/layer_router.h"
 
@@ -264,9 +265,8 @@ RoutingPlan make_preset_plan(const std::string& preset, int n_layers, const Atte
 }
 
 RouteSpec load_route_file(const std::string& path) {
-  const std::optional<std::string> text = read_text_file(path);
-  require(text.has_value(), "{}: cannot open the routing file", path);
-  const std::optional<nlohmann::json> parsed = parse_json_limited(*text, path);
+  const std::string text = read_input_file(path, "route file", std::size_t{16} << 20);
+  const std::optional<nlohmann::json> parsed = parse_json_limited(text, path);
   require(parsed.has_value(), "{}: not valid JSON", path);
   const nlohmann::json& j = *parsed;
   require(j.is_object(), "{}: the routing file must hold a JSON object", path);

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/format/json_input.h"
 #include "engine/tokenizer/pretokenizer.h"
 
@@ -35,11 +36,10 @@ std::string to_cpp_regex(std::string re) {
 }
 
 json read_json(const std::filesystem::path& path) {
-  const std::optional<std::string> text = read_text_file(path);
-  require(text.has_value(), "tokenizer: cannot open '{}'", path.string());
-  if (auto j = parse_json_limited(*text, "tokenizer: " + path.string())) return std::move(*j);
+  const std::string text = read_input_file(path, "tokenizer");
+  if (auto j = parse_json_limited(text, "tokenizer: " + path.string())) return std::move(*j);
   try {
-    [[maybe_unused]] const json again = json::parse(*text);  // only for the parser's description of the error
+    [[maybe_unused]] const json again = json::parse(text);  // only for the parser's description of the error
   } catch (const json::exception& e) {
     fail("tokenizer: '{}' is not valid JSON: {}", path.string(), e.what());
   }

@@ -5,10 +5,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <algorithm>
 
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 
 namespace flux::engine {
 namespace {
@@ -124,14 +124,7 @@ bool sentencepiece_vocab_is_bpe(const VocabData& vocab) {
 namespace {
 
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  require(in.good(), "sentencepiece: cannot open '{}'", path.string());
-  const auto size = static_cast<std::streamoff>(in.tellg());
-  std::string data(static_cast<size_t>(std::max<std::streamoff>(size, 0)), '\0');
-  in.seekg(0);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  require(in.good() || data.empty(), "sentencepiece: cannot read '{}'", path.string());
-  return data;
+  return read_input_file(path, "sentencepiece model", std::size_t{256} << 20);
 }
 
 std::unique_ptr<sentencepiece::SentencePieceProcessor> load_processor(const std::string& proto, const char* what) {
