@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 bash tools/fetch-demo-model.sh
 build_dir="${FLUX_BUILD_DIR:-build}"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUX_WERROR=ON ${FLUX_CMAKE_ARGS:-}
+# -U: a build dir configured by tools/demo.sh (tests off, CUDA only with a GPU) goes back to the defaults.
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -UFLUX_WITH_CUDA -DFLUX_BUILD_TESTS=ON -DFLUX_WERROR=ON \
+  ${FLUX_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "${FLUX_JOBS:-2}"
 # gpu-labelled tests need a GPU: they run on the GPU machine (tools/gpu/), never here; soak (100 runs) is run by hand.
 QT_QPA_PLATFORM=offscreen ctest --test-dir "$build_dir" --output-on-failure -j "${FLUX_JOBS:-2}" -LE 'gpu|soak' "$@"
