@@ -44,6 +44,14 @@ const char* storage_type_name(StorageType type) {
       return "Q5_K";
     case StorageType::Q6_K:
       return "Q6_K";
+    case StorageType::Q2_K:
+      return "Q2_K";
+    case StorageType::Q3_K:
+      return "Q3_K";
+    case StorageType::IQ4_NL:
+      return "IQ4_NL";
+    case StorageType::IQ4_XS:
+      return "IQ4_XS";
   }
   return "unknown";
 }

@@ -15,6 +15,7 @@ enum class StorageType : uint8_t {
   F32, F16, BF16, F64,
   I8, U8, I16, I32, I64, Bool, F8_E4M3, F8_E5M2,
   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K,
+  Q2_K, Q3_K, IQ4_NL, IQ4_XS,
 };
 
 const char* storage_type_name(StorageType type);

@@ -1,6 +1,7 @@
 #include "engine/format/ggml_quant.h"
 
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "engine/core/error.h"
@@ -150,6 +151,77 @@ void dequant_q6_k(const uint8_t* x, float* y, int64_t nb) {
   }
 }
 
+// Q2_K: scales[16] (low nibble scale, high nibble min, per 16 elements), qs[64], d, dmin. Each half (128 elements)
+// reads 32 qs bytes four times, two bits at a time from the low end: element 32s + l of the half is bits 2s..2s+1 of
+// qs[l].
+void dequant_q2_k(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 84) {
+    const uint8_t* scales = x;
+    const float d = load_f16(x + 80);
+    const float dmin = load_f16(x + 82);
+    for (int e = 0; e < kQKK; ++e) {
+      const uint8_t sc = scales[e / 16];
+      const int q = (x[16 + (e / 128) * 32 + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+      y[e] = d * static_cast<float>(sc & 0x0F) * static_cast<float>(q) - dmin * static_cast<float>(sc >> 4);
+    }
+    y += kQKK;
+  }
+}
+
+// Q3_K: hmask[32], qs[64], scales[12], d. Element e: two low bits as in Q2_K, and bit e / 32 of hmask[e % 32] set
+// means no offset, clear means -4. The 16 six-bit scales (minus 32): low nibbles from bytes 0-7 (scales 8-15 in the
+// high nibbles), top two bits from bytes 8-11, two bits per scale, scale i at byte 8 + i % 4, bits 2(i / 4).
+void dequant_q3_k(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 110, y += kQKK) {
+    const uint8_t* hmask = x;
+    const uint8_t* qs = x + 32;
+    const uint8_t* packed = x + 96;
+    const float d = load_f16(x + 108);
+    int scale[16];
+    for (int s = 0; s < 16; ++s) {
+      const int low = (packed[s % 8] >> (4 * (s / 8))) & 0x0F;
+      const int high = (packed[8 + s % 4] >> (2 * (s / 4))) & 3;
+      scale[s] = (low | (high << 4)) - 32;
+    }
+    for (int e = 0; e < kQKK; ++e) {
+      const int low = (qs[(e / 128) * 32 + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+      const int q = low - (((hmask[e % 32] >> (e / 32)) & 1) ? 0 : 4);
+      y[e] = d * static_cast<float>(scale[e / 16] * q);
+    }
+  }
+}
+
+// The 16 non-linear levels of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl).
+constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// 32 elements from 16 bytes of 4-bit level indices: low nibbles first, then high nibbles.
+inline void iq4_levels(const uint8_t* qs, float scale, float* y) {
+  for (int j = 0; j < 16; ++j) {
+    y[j] = scale * static_cast<float>(kIq4Levels[qs[j] & 0x0F]);
+    y[j + 16] = scale * static_cast<float>(kIq4Levels[qs[j] >> 4]);
+  }
+}
+
+void dequant_iq4_nl(const uint8_t* x, float* y, int64_t nb) {  // d, qs[16]
+  for (int64_t i = 0; i < nb; ++i, x += 18, y += kQK) iq4_levels(x + 2, load_f16(x), y);
+}
+
+// IQ4_XS: d, scales_h (u16), scales_l[4], qs[128]; 8 sub-blocks of 32 with six-bit scales (minus 32): low nibble
+// from scales_l[ib / 2] (low half first), top two bits from bits 2ib..2ib+1 of scales_h.
+void dequant_iq4_xs(const uint8_t* x, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += 136) {
+    const float d = load_f16(x);
+    uint16_t scales_h;
+    std::memcpy(&scales_h, x + 2, sizeof scales_h);
+    const uint8_t* scales_l = x + 4;
+    const uint8_t* qs = x + 8;
+    for (int ib = 0; ib < kQKK / 32; ++ib, qs += 16, y += 32) {
+      const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scales_h >> (2 * ib)) & 3) << 4);
+      iq4_levels(qs, d * static_cast<float>(ls - 32), y);
+    }
+  }
+}
+
 }  // namespace
 
 int64_t block_elems(StorageType type) {
@@ -159,10 +231,14 @@ int64_t block_elems(StorageType type) {
     case StorageType::Q5_0:
     case StorageType::Q5_1:
     case StorageType::Q8_0:
+    case StorageType::IQ4_NL:
       return kQK;
     case StorageType::Q4_K:
     case StorageType::Q5_K:
     case StorageType::Q6_K:
+    case StorageType::Q2_K:
+    case StorageType::Q3_K:
+    case StorageType::IQ4_XS:
       return kQKK;
     default:
       return 1;
@@ -203,6 +279,14 @@ int64_t block_bytes(StorageType type) {
       return 176;
     case StorageType::Q6_K:
       return 210;
+    case StorageType::Q2_K:
+      return 84;
+    case StorageType::Q3_K:
+      return 110;
+    case StorageType::IQ4_NL:
+      return 18;
+    case StorageType::IQ4_XS:
+      return 136;
   }
   fail("unknown storage type {}", static_cast<int>(type));
 }
@@ -237,12 +321,20 @@ std::optional<StorageType> storage_type_from_ggml(uint32_t id) {
       return StorageType::Q5_1;
     case 8:
       return StorageType::Q8_0;
+    case 10:
+      return StorageType::Q2_K;
+    case 11:
+      return StorageType::Q3_K;
     case 12:
       return StorageType::Q4_K;
     case 13:
       return StorageType::Q5_K;
     case 14:
       return StorageType::Q6_K;
+    case 20:
+      return StorageType::IQ4_NL;
+    case 23:
+      return StorageType::IQ4_XS;
     case 24:
       return StorageType::I8;
     case 25:
@@ -264,6 +356,16 @@ std::optional<uint32_t> ggml_type_id(StorageType type) {
   for (uint32_t id = 0; id <= 30; ++id)
     if (storage_type_from_ggml(id) == type) return id;
   return std::nullopt;
+}
+
+const char* ggml_type_name(uint32_t id) {
+  // ggml.h's enum ggml_type; 4, 5 and 31-33 are retired ids.
+  static constexpr const char* kNames[] = {
+      "F32",  "F16",     "Q4_0",  "Q4_1",   "",       "",        "Q5_0",  "Q5_1",  "Q8_0",   "Q8_1",  "Q2_K",
+      "Q3_K", "Q4_K",    "Q5_K",  "Q6_K",   "Q8_K",   "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
+      "IQ2_S", "IQ4_XS", "I8",    "I16",    "I32",    "I64",     "F64",   "IQ1_M", "BF16",   "",      "",      "",
+      "TQ1_0", "TQ2_0",  "",      "",       "",       "MXFP4"};
+  return id < std::size(kNames) ? kNames[id] : "";
 }
 
 void dequantize_row(StorageType type, const std::byte* src, float* dst, int64_t n) {
@@ -306,6 +408,18 @@ void dequantize_row(StorageType type, const std::byte* src, float* dst, int64_t 
       return;
     case StorageType::Q6_K:
       dequant_q6_k(x, dst, nb);
+      return;
+    case StorageType::Q2_K:
+      dequant_q2_k(x, dst, nb);
+      return;
+    case StorageType::Q3_K:
+      dequant_q3_k(x, dst, nb);
+      return;
+    case StorageType::IQ4_NL:
+      dequant_iq4_nl(x, dst, nb);
+      return;
+    case StorageType::IQ4_XS:
+      dequant_iq4_xs(x, dst, nb);
       return;
     default:
       fail("cannot dequantize storage type {} to f32", storage_type_name(type));

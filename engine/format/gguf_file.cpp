@@ -196,7 +196,12 @@ void GgufFile::parse_tensor_infos(ByteReader& r, uint64_t n_tensors) {
     }
     const auto type_id = r.read<uint32_t>(t.name);
     const auto type = storage_type_from_ggml(type_id);
-    require(type.has_value(), "{}: tensor {}: unsupported tensor type {}", file, t.name, type_id);
+    if (!type.has_value()) {
+      const std::string_view name = ggml_type_name(type_id);
+      fail("{}: tensor {}: unsupported tensor type {}{}{} (readable: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+           "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)",
+           file, t.name, type_id, name.empty() ? "" : " = ", name);
+    }
     t.type = *type;
     const int64_t be = block_elems(t.type);
     require(static_cast<int64_t>(ne[0]) % be == 0,

@@ -23,6 +23,10 @@
 #include <cstring>
 #include <vector>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/base64.h"
 #include "engine/format/ggml_quant.h"
 #include "engine/format/tensor_convert.h"
 
@@ -200,6 +204,31 @@ TEST(QuantReference, MatchesPythonGguf) {
     EXPECT_NEAR(sum, ref.sum, 1e-6 * (1 + std::abs(ref.sum)));
     EXPECT_NEAR(weighted, ref.weighted_sum, 1e-6 * (1 + std::abs(ref.weighted_sum)));
     for (const auto& [i, v] : ref.samples) EXPECT_FLOAT_EQ(y[static_cast<std::size_t>(i)], v) << "element " << i;
+  }
+}
+
+// Q2_K, Q3_K, IQ4_NL, IQ4_XS: every element of five blocks equals gguf.quants.dequantize on the same bytes
+// (tests/data/quant_reference.json, written by tools/golden/make_quant_golden.py).
+TEST(QuantReference, LaterTypesMatchPythonGgufElementByElement) {
+  std::ifstream f(std::string(FLUX_TEST_DATA_DIR) + "/quant_reference.json");
+  ASSERT_TRUE(f.good());
+  const nlohmann::json golden = nlohmann::json::parse(f);
+  ASSERT_EQ(golden["types"].size(), 4u);
+  for (const nlohmann::json& t : golden["types"]) {
+    SCOPED_TRACE(t["name"].get<std::string>());
+    const std::optional<StorageType> type = storage_type_from_ggml(t["ggml_type"].get<uint32_t>());
+    ASSERT_TRUE(type.has_value());
+    EXPECT_EQ(storage_type_name(*type), t["name"].get<std::string>());
+    EXPECT_EQ(block_bytes(*type), t["block_bytes"].get<int64_t>());
+    const std::vector<uint8_t> raw = base64_decode(t["raw_base64"].get<std::string>());
+    const std::vector<float> want = t["values"].get<std::vector<float>>();
+    ASSERT_EQ(static_cast<int64_t>(want.size()), t["n_blocks"].get<int64_t>() * block_elems(*type));
+    std::vector<float> y(want.size());
+    dequantize(*type, std::as_bytes(std::span<const uint8_t>(raw)), y);
+    int wrong = 0;
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (y[i] != want[i] && ++wrong <= 5) ADD_FAILURE() << "element " << i << ": " << y[i] << " vs " << want[i];
+    EXPECT_EQ(wrong, 0);
   }
 }
 

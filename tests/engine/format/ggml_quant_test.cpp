@@ -64,6 +64,16 @@ TEST(QuantBlocks, GgmlTypeIds) {
   EXPECT_EQ(storage_type_from_ggml(14), StorageType::Q6_K);
   EXPECT_FALSE(storage_type_from_ggml(4).has_value());   // removed Q4_2
   EXPECT_FALSE(storage_type_from_ggml(16).has_value());  // IQ2_XXS: unsupported
+  EXPECT_STREQ(ggml_type_name(16), "IQ2_XXS");
+  EXPECT_STREQ(ggml_type_name(39), "MXFP4");
+  EXPECT_STREQ(ggml_type_name(4), "");
+  EXPECT_STREQ(ggml_type_name(1000), "");
+  for (uint32_t id : {10u, 11u, 20u, 23u}) {  // Q2_K, Q3_K, IQ4_NL, IQ4_XS
+    const std::optional<StorageType> t = storage_type_from_ggml(id);
+    ASSERT_TRUE(t.has_value()) << id;
+    EXPECT_STREQ(storage_type_name(*t), ggml_type_name(id));
+    EXPECT_EQ(ggml_type_id(*t), id);
+  }
   EXPECT_EQ(ggml_type_id(StorageType::Q5_1), 7u);
   EXPECT_FALSE(ggml_type_id(StorageType::F8_E4M3).has_value());
   EXPECT_STREQ(storage_type_name(StorageType::Q4_K), "Q4_K");

@@ -93,7 +93,7 @@ TEST(GgufValidation, BadDimensions) {
 TEST(GgufValidation, UnknownTypeAndPartialBlocks) {
   EXPECT_ERROR(open_error(GgufBuilder().add_tensor("q", 99, {32}, f32_bytes(8))),
                "tensor q: unsupported tensor type 99");
-  EXPECT_ERROR(open_error(GgufBuilder().add_tensor("iq", 16, {256}, f32_bytes(8))), "unsupported tensor type 16");
+  EXPECT_ERROR(open_error(GgufBuilder().add_tensor("iq", 16, {256}, f32_bytes(8))), "unsupported tensor type 16 = IQ2_XXS (readable:");
   EXPECT_ERROR(open_error(GgufBuilder().add_tensor("q4", ggml::Q4_0, {2, 16}, std::vector<uint8_t>(18))),
                "tensor q4: ne[0] = 16 is not a multiple of the Q4_0 block size 32");
 }
