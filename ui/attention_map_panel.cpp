@@ -13,6 +13,8 @@
 #include <QStackedBarSeries>
 #include <QValueAxis>
 
+#include <algorithm>
+
 #include "engine/core/error.h"
 #include "ui/block_mask_view.h"
 #include "ui/layer_table_model.h"
@@ -164,7 +166,7 @@ void AttentionMapPanel::selectLayer(int layer) {
   for (const auto& l : report_->layers)
     if (l.index == layer) lr = &l;
   try {
-    auto mask = std::make_shared<const engine::BlockMask>(reportLayerMask(*report_, layer));
+    auto mask = std::make_shared<const engine::BlockMask>(reportLayerMask(*report_, layer, model_heads_));
     view_->setMask(std::move(mask), report_->prompt_tokens,
                    tr("Layer %1 · %2 %3 · %4 prompt tokens · density %5")
                        .arg(layer)
@@ -177,6 +179,11 @@ void AttentionMapPanel::selectLayer(int layer) {
     export_->setEnabled(false);
   }
   emit layerSelected(layer);
+}
+
+void AttentionMapPanel::setModelHeads(int n_heads) {
+  model_heads_ = std::max(1, n_heads);
+  if (report_ && layer_ >= 0) selectLayer(layer_);
 }
 
 QList<double> AttentionMapPanel::densityValues() const {

@@ -31,6 +31,8 @@ class AttentionMapPanel : public QWidget {
   // Shows layer `layer`'s mask (ignored when out of range or no report is shown).
   void selectLayer(int layer);
   int layer() const { return layer_; }
+  // The loaded model's attention heads: static masks (streaming, triangle, FA) count every head of a listed tile.
+  void setModelHeads(int n_heads);
 
   BlockMaskView* view() const { return view_; }
   QComboBox* layerPicker() const { return picker_; }
@@ -52,6 +54,7 @@ class AttentionMapPanel : public QWidget {
 
   std::shared_ptr<const engine::RunReport> report_;
   int layer_ = -1;
+  int model_heads_ = 1;
   QComboBox* picker_ = nullptr;
   QPushButton* export_ = nullptr;
   QLabel* hover_ = nullptr;

@@ -182,6 +182,8 @@ void MainWindow::buildDocks() {
           &MainWindow::showHistorySelection);
   comparison_ = new ComparisonView();
   attention_ = new AttentionMapPanel();
+  connect(worker_, &EngineWorker::modelLoaded, attention_,
+          [this](const engine::ModelSummary& s) { attention_->setModelHeads(s.config.n_heads); });
   memory_ = new MemoryPanel();
   // Both panels show the run the layer map shows; picking a layer in the map picks its attention map.
   connect(layer_model_, &LayerTableModel::reportShown, attention_, &AttentionMapPanel::showReport);

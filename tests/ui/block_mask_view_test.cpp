@@ -5,6 +5,7 @@
 // rest parts.
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QPainter>
 #include <QSignalSpy>
@@ -14,6 +15,8 @@
 #include <QTimer>
 
 #include <random>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/attention/block_mask.h"
 #include "tests/ui/ui_tests.h"
@@ -250,6 +253,50 @@ class BlockMaskViewTest : public QObject {
       }
   }
 
+  // A report saved by a real run (FLUX_UI_REPORT=<report.json>, e.g. an 8K-token XAttention run of the demo model or
+  // a 128K-token GPU run): every layer's map is shown in turn; the longest GUI-thread stall is printed.
+  void savedReportRendersWithoutStalling() {
+    const QString path = qEnvironmentVariable("FLUX_UI_REPORT");
+    if (path.isEmpty()) QSKIP("set FLUX_UI_REPORT to a saved JSON report to measure it");
+    QFile f(path);
+    QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(path));
+    QElapsedTimer load;
+    load.start();
+    const RunReport report = RunReport::from_json(nlohmann::json::parse(f.readAll().toStdString()));
+    const qint64 load_ms = load.elapsed();
+    QVERIFY(!report.layers.empty());
+    flux::ui::AttentionMapPanel panel;
+    panel.resize(1300, 900);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    QElapsedTimer since_tick, total;
+    qint64 max_gap = 0;
+    QTimer ticker;
+    ticker.setInterval(5);
+    QObject::connect(&ticker, &QTimer::timeout, [&] { max_gap = std::max(max_gap, since_tick.restart()); });
+    since_tick.start();
+    ticker.start();
+    total.start();
+    panel.showReport(report);
+    int recorded = 0;
+    for (const auto& l : report.layers) {
+      panel.selectLayer(l.index);
+      QVERIFY(waitRaster(panel.view()));
+      QVERIFY(!panel.view()->raster().isNull());
+      recorded += l.block_mask.has_value();
+    }
+    const qint64 all_ms = total.elapsed();
+    QTest::qWait(20);
+    ticker.stop();
+    const BlockMask* last = panel.view()->mask();
+    if (const QString dir = qEnvironmentVariable("FLUX_UI_GRAB_DIR"); !dir.isEmpty())
+      panel.grab().save(dir + QStringLiteral("/saved-report-map.png"));
+    qInfo("saved report %s: %d prompt tokens, %d layers (%d with a recorded mask), %d x %d blocks; JSON parsed in "
+          "%lld ms (not in the window); all %d maps shown in %lld ms; longest GUI-thread stall %lld ms (5 ms ticker)",
+          qPrintable(QFileInfo(path).fileName()), report.prompt_tokens, int(report.layers.size()), recorded,
+          last->n_q_blocks, last->n_kv_blocks, load_ms, int(report.layers.size()), all_ms, max_gap);
+  }
+
   void hoverNamesTheTileAndExportWrites() {
     AttentionPlan plan;
     plan.mode = AttentionMode::Streaming;
@@ -272,6 +319,13 @@ class BlockMaskViewTest : public QObject {
     QTRY_COMPARE(view->hoveredTile(), flux::ui::describeTile(*view->mask(), q, k, 4000));
     QVERIFY(view->hoveredTile().contains(QStringLiteral("q tokens 3968–3999")));
     QVERIFY(view->hoveredTile().contains(QStringLiteral("heads 1/1")));
+    // With the model's head count a static mask counts every head of a listed tile.
+    panel.setModelHeads(9);
+    QVERIFY(waitRaster(view));
+    QCOMPARE(view->mask()->n_heads, 9);
+    QCOMPARE(view->raster().cell(0, view->raster().height - 1), 9);
+    QTest::mouseMove(view, pos + QPoint(1, 0));
+    QTRY_VERIFY(view->hoveredTile().contains(QStringLiteral("heads 9/9")));
     QTemporaryDir dir;
     const QString png = dir.filePath(QStringLiteral("map.png")), svg = dir.filePath(QStringLiteral("map.svg"));
     QCOMPARE(panel.exportHeatmap(png), QString());
