@@ -1,5 +1,6 @@
 #include "engine/model/model_files.h"
 
+#include <regex>
 
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
@@ -19,10 +20,50 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// llama.cpp's gguf-split writes <prefix>-00001-of-00003.gguf ...: the first shard holds the metadata and its share of
+// the tensors, every shard says split.no (0-based) and split.count. Returns all shards in order, opened and checked,
+// given the first; names the first when another is given.
+std::vector<std::shared_ptr<GgufFile>> open_gguf_shards(const fs::path& path, std::shared_ptr<GgufFile> first) {
+  const uint64_t count = first->find_uint("split.count").value_or(1);
+  if (count <= 1) return {first};
+  const uint64_t number = first->find_uint("split.no").value_or(0);
+  static const std::regex kShardName(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
+  std::smatch m;
+  const std::string file = path.filename().string();
+  require(std::regex_match(file, m, kShardName),
+          "{}: shard {} of {} of a split GGUF, but its name does not follow gguf-split's <name>-00001-of-{:05}.gguf, "
+          "so the other shards cannot be found (merge them with llama-gguf-split --merge)",
+          path.string(), number + 1, count, count);
+  auto shard_path = [&](uint64_t i) {
+    return path.parent_path() / fmt::format("{}-{:05}-of-{:05}.gguf", m[1].str(), i + 1, count);
+  };
+  require(number == 0, "{}: shard {} of {} of a split GGUF: open the first shard, {}", path.string(), number + 1,
+          count, shard_path(0).string());
+  std::vector<std::shared_ptr<GgufFile>> shards{first};
+  for (uint64_t i = 1; i < count; ++i) {
+    const fs::path p = shard_path(i);
+    require(fs::exists(p), "{}: shard {} of {} of this split GGUF is missing: {}", path.string(), i + 1, count,
+            p.string());
+    auto shard = std::make_shared<GgufFile>(p);
+    require(shard->find_uint("split.no") == i && shard->find_uint("split.count") == count,
+            "{}: says it is shard {} of {}, expected shard {} of {}", p.string(),
+            shard->find_uint("split.no").value_or(0) + 1, shard->find_uint("split.count").value_or(1), i + 1, count);
+    shards.push_back(std::move(shard));
+  }
+  if (const std::optional<uint64_t> total = first->find_uint("split.tensors.count")) {
+    std::size_t n = 0;
+    for (const auto& shard : shards) n += shard->tensors().size();
+    require(n == *total, "{}: the {} shards hold {} tensors, split.tensors.count says {}", path.string(), count, n,
+            *total);
+  }
+  return shards;
+}
+
 void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
                std::vector<TensorView>& tensors, bool& permuted, VocabData& vocab, std::string& tokenizer_error,
                std::shared_ptr<const void>& keep) {
   auto gguf = std::make_shared<GgufFile>(path);
+  const std::vector<std::shared_ptr<GgufFile>> shards = open_gguf_shards(path, gguf);
   config = model_config_from_gguf(*gguf);
   name = gguf->find_string("general.name").value_or(path.stem().string());
   permuted = gguf_rope_permuted(*gguf);
@@ -31,13 +72,15 @@ void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
   } catch (const Error& e) {
     tokenizer_error = e.what();
   }
-  for (const TensorView& t : gguf->tensors()) {
-    // Tensors the decoder does not use (e.g. rope_freqs) keep their GGUF names.
-    TensorView renamed = t;
-    if (auto hf = hf_name_from_gguf(t.name)) renamed.name = *hf;
-    tensors.push_back(std::move(renamed));
+  for (const auto& shard : shards) {
+    for (const TensorView& t : shard->tensors()) {
+      // Tensors the decoder does not use (e.g. rope_freqs) keep their GGUF names.
+      TensorView renamed = t;
+      if (auto hf = hf_name_from_gguf(t.name)) renamed.name = *hf;
+      tensors.push_back(std::move(renamed));
+    }
   }
-  keep = gguf;
+  keep = std::make_shared<const std::vector<std::shared_ptr<GgufFile>>>(shards);
 }
 
 // The tokenizer files of an HF checkpoint directory: tokenizer.json (byte-level BPE) or tokenizer.model (SPM).
