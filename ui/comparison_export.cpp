@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "ui/comparison_view.h"
 #include "ui/text_diff.h"
 
 namespace flux::ui {
@@ -35,6 +36,11 @@ std::string modeName(const std::optional<engine::LayerMode>& m) {
   return m ? engine::layer_mode_name(*m) : "";
 }
 
+// A speedup only where the runs are comparable (run_comparison.h), else null.
+nlohmann::json speedupJson(double speedup, bool comparable) {
+  return comparable ? nlohmann::json(speedup) : nlohmann::json();
+}
+
 QString cell(const QString& s) {
   return QStringLiteral("<td>%1</td>").arg(s.toHtmlEscaped());
 }
@@ -50,13 +56,21 @@ nlohmann::json comparisonJson(const engine::RunReport& a, const engine::RunRepor
                       {"ms_a", d.ms_a},
                       {"ms_b", d.ms_b},
                       {"delta_ms", d.delta_ms},
-                      {"speedup", d.speedup},
+                      {"speedup", speedupJson(d.speedup, c.prefill_comparable)},
+                      {"attention_delta_ms", d.attention_delta_ms},
+                      {"noise", noiseName(d.noise)},
                       {"plan_differs", d.plan_differs}});
   return {{"schema_version", kComparisonSchemaVersion},
           {"kind", "comparison"},
           {"a", runJson(a)},
           {"b", runJson(b)},
-          {"speedup", {{"prefill", c.prefill_speedup}, {"decode", c.decode_speedup}, {"total", c.total_speedup}}},
+          {"speedup",
+           {{"prefill", speedupJson(c.prefill_speedup, c.prefill_comparable)},
+            {"decode", speedupJson(c.decode_speedup, c.decode_comparable)},
+            {"total", speedupJson(c.total_speedup, c.total_comparable)}}},
+          {"decode_normalised_per_token", c.decode_normalised},
+          {"differences", c.differences},
+          {"runs", {{"a", c.runs_a}, {"b", c.runs_b}}},
           {"plan_differences", c.plan_differences},
           {"same_output", c.same_output},
           {"layers", layers}};
@@ -66,15 +80,24 @@ std::string comparisonCsv(const engine::RunReport& a, const engine::RunReport& b
   std::ostringstream out;
   out.precision(17);
   out << "table,name,a,b,delta,speedup,mode_a,mode_b,plan_differs\n";
-  const auto summary = [&](const char* name, double va, double vb, double speedup) {
-    out << "summary," << name << ',' << va << ',' << vb << ',' << vb - va << ',' << speedup << ",,,\n";
+  // An empty speedup cell where the runs are not comparable (run_comparison.h).
+  const auto speedup = [&](double v, bool comparable) {
+    if (comparable) out << v;
   };
-  summary("prefill_ms", a.summary.prefill_ms, b.summary.prefill_ms, c.prefill_speedup);
-  summary("decode_ms_per_token", a.summary.decode_ms_per_token, b.summary.decode_ms_per_token, c.decode_speedup);
-  summary("total_ms", a.summary.total_ms, b.summary.total_ms, c.total_speedup);
-  for (const LayerDelta& d : c.layers)
-    out << "layer," << d.index << ',' << d.ms_a << ',' << d.ms_b << ',' << d.delta_ms << ',' << d.speedup << ','
-        << modeName(d.mode_a) << ',' << modeName(d.mode_b) << ',' << (d.plan_differs ? 1 : 0) << '\n';
+  const auto summary = [&](const char* name, double va, double vb, double v, bool comparable) {
+    out << "summary," << name << ',' << va << ',' << vb << ',' << vb - va << ',';
+    speedup(v, comparable);
+    out << ",,,\n";
+  };
+  summary("prefill_ms", a.summary.prefill_ms, b.summary.prefill_ms, c.prefill_speedup, c.prefill_comparable);
+  summary("decode_ms_per_token", a.summary.decode_ms_per_token, b.summary.decode_ms_per_token, c.decode_speedup,
+          c.decode_comparable);
+  summary("total_ms", a.summary.total_ms, b.summary.total_ms, c.total_speedup, c.total_comparable);
+  for (const LayerDelta& d : c.layers) {
+    out << "layer," << d.index << ',' << d.ms_a << ',' << d.ms_b << ',' << d.delta_ms << ',';
+    speedup(d.speedup, c.prefill_comparable);
+    out << ',' << modeName(d.mode_a) << ',' << modeName(d.mode_b) << ',' << (d.plan_differs ? 1 : 0) << '\n';
+  }
   return out.str();
 }
 
@@ -86,6 +109,8 @@ QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, c
       ".diff{font-weight:bold}</style></head><body>\n");
   html +=
       QStringLiteral("<h1>FluxScope comparison — %1</h1>\n").arg(QString::fromStdString(b.model_name).toHtmlEscaped());
+  if (const QString warning = comparabilityText(c); !warning.isEmpty())
+    html += QStringLiteral("<p style=\"color:#d03030\"><b>%1</b></p>\n").arg(warning.toHtmlEscaped());
   html += QStringLiteral("<h2>Runs</h2>\n<table><tr><th></th><th>A</th><th>B</th><th>speedup (A/B)</th></tr>\n");
   const auto line = [&](const QString& name, const QString& va, const QString& vb, const QString& speedup) {
     html += QStringLiteral("<tr><th>%1</th>").arg(name.toHtmlEscaped()) + cell(va) + cell(vb) + cell(speedup) +
@@ -102,11 +127,11 @@ QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, c
        QString::fromLatin1(engine::attention_mode_name(b.sparse.mode)), {});
   line(QStringLiteral("prompt tokens"), QString::number(a.prompt_tokens), QString::number(b.prompt_tokens), {});
   line(QStringLiteral("prefill ms"), num(a.summary.prefill_ms, 2), num(b.summary.prefill_ms, 2),
-       QStringLiteral("×%1").arg(num(c.prefill_speedup, 2)));
+       speedupText(c.prefill_speedup, c.prefill_comparable));
   line(QStringLiteral("decode ms/token"), num(a.summary.decode_ms_per_token, 2), num(b.summary.decode_ms_per_token, 2),
-       QStringLiteral("×%1").arg(num(c.decode_speedup, 2)));
+       speedupText(c.decode_speedup, c.decode_comparable));
   line(QStringLiteral("total ms"), num(a.summary.total_ms, 1), num(b.summary.total_ms, 1),
-       QStringLiteral("×%1").arg(num(c.total_speedup, 2)));
+       speedupText(c.total_speedup, c.total_comparable));
   line(QStringLiteral("SA fraction"), num(a.summary.sa_fraction, 3), num(b.summary.sa_fraction, 3), {});
   html += QStringLiteral(
               "</table>\n<h2>Per layer (%1 routed differently, in bold)</h2>\n<table><tr><th>layer</th>"
@@ -116,10 +141,11 @@ QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, c
     const QString ma = QString::fromStdString(modeName(d.mode_a)), mb = QString::fromStdString(modeName(d.mode_b));
     html += QStringLiteral(
                 "<tr%1><td>%2</td><td class=\"%3\">%3</td><td class=\"%4\">%4</td><td>%5</td><td>%6</td>"
-                "<td>%7</td><td>×%8</td></tr>\n")
+                "<td>%7</td><td>%8</td></tr>\n")
                 .arg(d.plan_differs ? QStringLiteral(" class=\"diff\"") : QString())
                 .arg(d.index)
-                .arg(ma, mb, num(d.ms_a, 3), num(d.ms_b, 3), num(d.delta_ms, 3), num(d.speedup, 2));
+                .arg(ma, mb, num(d.ms_a, 3), num(d.ms_b, 3), num(d.delta_ms, 3),
+                     speedupText(d.speedup, c.prefill_comparable));
   }
   const QList<DiffPiece> diff = diffWords(QString::fromStdString(a.output_text), QString::fromStdString(b.output_text));
   html += QStringLiteral("</table>\n<h2>Output diff (%1)</h2>\n")
@@ -132,7 +158,13 @@ QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, c
 }
 
 QString exportComparison(const engine::RunReport& a, const engine::RunReport& b, const QString& path) {
-  const RunComparison c = compare_runs(a, b);
+  return exportComparison(RunEntry{{}, {a}, {}}, RunEntry{{}, {b}, {}}, path);
+}
+
+QString exportComparison(const RunEntry& ea, const RunEntry& eb, const QString& path) {
+  const RunComparison c = compare_runs(ea, eb);
+  const engine::RunReport& a = ea.shown();
+  const engine::RunReport& b = eb.shown();
   const QString ext = QFileInfo(path).suffix().toLower();
   QByteArray bytes;
   if (ext == QStringLiteral("json")) {

@@ -43,6 +43,12 @@ void EngineWorker::setRouterDirs(const std::vector<std::filesystem::path>& dirs)
   router_dirs_ = dirs;
 }
 
+void EngineWorker::setLoadSettings(int threads, int context_length) {
+  const std::lock_guard lock(dirs_mutex_);
+  threads_ = threads;
+  context_length_ = context_length;
+}
+
 void EngineWorker::setDefaultRouterDirs(const std::vector<std::filesystem::path>& dirs) {
   const std::lock_guard lock(g_default_dirs_mutex);
   g_default_dirs = dirs;
@@ -65,11 +71,14 @@ void EngineWorker::loadModel(const QString& path, const QString& backend) {
     {
       const std::lock_guard lock(dirs_mutex_);
       options.router_dirs = router_dirs_;
+      options.threads = threads_;
+      options.context_length = context_length_;
     }
-    engine_.reset();
-    engine_ = engine::Engine::load(
+    // Load next to the current model and swap only on success: a file that fails to open never unloads it.
+    std::unique_ptr<engine::Engine> next = engine::Engine::load(
         path.toStdString(), options,
         [this](double f, const std::string& what) { emit loadProgress(f, QString::fromStdString(what)); }, &cancel_);
+    engine_ = std::move(next);
     RouterInfo router;
     if (const engine::LayerRouter* r = engine_->router()) {
       router.source = QString::fromStdString(engine_->router_source());
@@ -82,7 +91,6 @@ void EngineWorker::loadModel(const QString& path, const QString& backend) {
     emit routerLoaded(router);
     emit modelLoaded(engine_->summary());
   } catch (const std::exception& e) {
-    engine_.reset();
     emit failed(QString::fromStdString(e.what()));
   }
 }

@@ -55,10 +55,13 @@ class EngineWorker : public QObject {
   // Where the next loads look for a router shipped for the model (empty: the engine's default dirs). Tests point
   // it at a temp resources dir; safe from any thread.
   void setRouterDirs(const std::vector<std::filesystem::path>& dirs);
+  // CPU threads (0 = all cores) and context (0 = the model's) of the next loads; safe from any thread.
+  void setLoadSettings(int threads, int context_length);
   // Directories every new worker starts with (tests set an empty dir so the real shipped router stays out).
   static void setDefaultRouterDirs(const std::vector<std::filesystem::path>& dirs);
 
  public slots:
+  // On failure the model loaded before stays loaded (and usable): the new one replaces it only once it is ready.
   void loadModel(const QString& path, const QString& backend);
   void run(const flux::engine::RunRequest& request);
   // Counts the prompt's tokens as the model would see them (chat template, BOS); answers with tokensCounted.
@@ -87,6 +90,8 @@ class EngineWorker : public QObject {
   std::atomic<bool> cancel_{false};
   std::mutex dirs_mutex_;
   std::vector<std::filesystem::path> router_dirs_;
+  int threads_ = 0;
+  int context_length_ = 0;
 };
 
 }  // namespace flux::ui

@@ -75,8 +75,10 @@ MainWindow::MainWindow() {
   connect(layer_model_, &LayerTableModel::planChanged, this, &MainWindow::scheduleCount);
   connect(controls_->maxTokens(), &QSpinBox::valueChanged, this, &MainWindow::scheduleCount);
   connect(dark_action_, &QAction::toggled, attention_, &AttentionMapPanel::setDark);
+  connect(controls_, &RunControls::loadSettingsChanged, this, &MainWindow::reloadModel);
   resize(1400, 900);
   restoreSettings();
+  loadHistory();
   setBusy(false);
 }
 
@@ -225,17 +227,7 @@ void MainWindow::restoreSettings() {
   restoreState(s.value(QStringLiteral("window/state")).toByteArray());
   controls_->restore();
   layer_map_->setPreset(s.value(QStringLiteral("plan/preset"), QStringLiteral("fa")).toString());
-  engine::AttentionPlan sparse = layer_model_->sparse();
-  try {
-    sparse.mode = engine::parse_attention_mode(
-        s.value(QStringLiteral("plan/saKind"), QStringLiteral("streaming")).toString().toStdString());
-  } catch (const std::exception&) {
-    sparse.mode = engine::AttentionMode::Streaming;  // a hand-edited settings file: fall back quietly
-  }
-  if (sparse.mode == engine::AttentionMode::Full) sparse.mode = engine::AttentionMode::Streaming;
-  sparse.sink = s.value(QStringLiteral("plan/sink"), sparse.sink).toInt();
-  sparse.window = s.value(QStringLiteral("plan/window"), sparse.window).toInt();
-  layer_map_->setSparse(sparse);
+  layer_map_->restoreSettings();  // SA kind and every routing parameter
   dark_action_->setChecked(s.value(QStringLiteral("window/dark"), false).toBool());
   setBackend(s.value(QStringLiteral("backend"), QStringLiteral("auto")).toString());
   rebuildRecent();
@@ -249,10 +241,7 @@ void MainWindow::saveSettings() {
   s.setValue(QStringLiteral("backend"), backend());
   controls_->save();
   s.setValue(QStringLiteral("plan/preset"), layer_model_->preset());
-  s.setValue(QStringLiteral("plan/saKind"),
-             QString::fromLatin1(engine::attention_mode_name(layer_model_->sparse().mode)));
-  s.setValue(QStringLiteral("plan/sink"), layer_model_->sparse().sink);
-  s.setValue(QStringLiteral("plan/window"), layer_model_->sparse().window);
+  layer_map_->saveSettings();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

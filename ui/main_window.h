@@ -11,6 +11,7 @@
 
 #include "engine/runtime/engine.h"
 #include "ui/engine_worker.h"
+#include "ui/run_store.h"
 
 class QAction;
 class QActionGroup;
@@ -51,6 +52,17 @@ class MainWindow : public QMainWindow {
   void setPrompt(const QString& text);
   void startRun();
   void stopRun();
+  // Runs the same configuration n times (Run → Repeat…); the history keeps them as one entry (median, min–max).
+  void startRepeat(int n);
+  // Loads a saved JSON report into the history (File → Open Report…); the error for people, empty on success.
+  QString openReportFile(const QString& path);
+  // The routing plan as a file in the engine's route grammar (File → Save Route… / Load Route…): text
+  // (parse_route_spec) or JSON (load_route_file) by extension; the error, empty on success.
+  QString saveRouteTo(const QString& path);
+  QString loadRouteFrom(const QString& path);
+  // Where finished runs are kept (one JSON file each) and read from at start.
+  const RunStore& runStore() const { return store_; }
+  QAction* exportReportAction() const { return export_action_; }
   // Where the next model load looks for the router shipped for it (empty: the engine's default dirs).
   void setRouterDirs(const std::vector<std::filesystem::path>& dirs);
   // The router of the loaded model (source empty: none).
@@ -135,6 +147,16 @@ class MainWindow : public QMainWindow {
   void addSamplesMenu(QMenu* tools);
   void onLoadProgress(double fraction, const QString& what);
   void endLoad();
+  // Issue-15 additions (main_window_run.cpp): run files, repeats, reloads, the header of the last run.
+  void loadHistory();
+  void addToHistory(const RunEntry& entry, bool persist);
+  void reloadModel();
+  void updateHeader(const engine::RunReport* last_run);
+  void logError(const QString& line);
+  void openReportDialog();
+  void saveRouteDialog();
+  void loadRouteDialog();
+  void repeatDialog();
 
   void onModelLoaded(const engine::ModelSummary& summary);
   void onStarted(const engine::RunReport& header);
@@ -185,6 +207,16 @@ class MainWindow : public QMainWindow {
   bool error_dialogs_ = true;
   int n_layers_ = 0;
   int count_ticket_ = 0;
+  // The runs folder; the Repeat in progress (how many runs, those finished) and the prompt of the run; the loaded
+  // model's summary and header (kept when another open fails) and the path being opened.
+  RunStore store_;
+  int repeat_total_ = 1;
+  std::vector<engine::RunReport> repeat_runs_;
+  std::string run_prompt_;
+  engine::ModelSummary summary_;
+  QString loaded_label_, loaded_tip_;
+  QString loading_path_;
+  QAction* repeat_action_ = nullptr;
 };
 
 }  // namespace flux::ui

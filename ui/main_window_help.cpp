@@ -29,6 +29,10 @@ void MainWindow::log(const QString& line) {
   spdlog::info("{}", line.toStdString());
 }
 
+void MainWindow::logError(const QString& line) {
+  spdlog::error("{}", line.toStdString());
+}
+
 QString MainWindow::diagnostics() const {
   QStringList lines;
   lines << QStringLiteral("FluxScope %1").arg(QApplication::applicationVersion());

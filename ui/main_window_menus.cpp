@@ -40,10 +40,21 @@ void MainWindow::buildMenus() {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open Prompt"), {}, tr("Text (*.txt);;All files (*)"));
     if (!path.isEmpty()) openPromptFile(path);
   });
+  file->addAction(tr("Open &Report…"), this, &MainWindow::openReportDialog)
+      ->setToolTip(tr("Load a saved JSON run report into the Runs list"));
   recent_menu_ = file->addMenu(tr("&Recent Models"));
   addBackendMenu(file);
   file->addSeparator();
+  file->addAction(tr("Save Ro&ute…"), this, &MainWindow::saveRouteDialog)
+      ->setToolTip(tr("Save the routing plan (preset, overrides, SA/FA kinds and parameters) in the route grammar"));
+  file->addAction(tr("&Load Route…"), this, &MainWindow::loadRouteDialog)
+      ->setToolTip(tr("Load a routing plan saved with Save Route… (text or JSON)"));
+  file->addSeparator();
   export_action_ = file->addAction(tr("&Export Report…"), QKeySequence::Save, this, &MainWindow::exportReportDialog);
+  // Nothing to export until a run finished (or a report was opened); the tooltip says so.
+  export_action_->setEnabled(false);
+  export_action_->setToolTip(tr("Run the prompt first (or open a report): there is no run to export yet"));
+  file->setToolTipsVisible(true);
   export_comparison_action_ = file->addAction(tr("Export Co&mparison…"), this, &MainWindow::exportComparisonDialog);
   export_comparison_action_->setToolTip(tr("Select two runs in the Runs dock first"));
   export_comparison_action_->setEnabled(false);
@@ -58,6 +69,9 @@ void MainWindow::buildMenus() {
 
   auto* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(run_action_);
+  repeat_action_ = run->addAction(tr("Re&peat…"), this, &MainWindow::repeatDialog);
+  repeat_action_->setToolTip(tr("Run the same configuration N times: median and spread in one history entry"));
+  connect(run_action_, &QAction::enabledChanged, repeat_action_, &QAction::setEnabled);
   run->addAction(stop_action_);
   auto* tools = addToolBar(tr("Run"));
   tools->setObjectName(QStringLiteral("runToolBar"));

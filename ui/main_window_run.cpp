@@ -4,25 +4,32 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTimer>
+#include <QUuid>
 
-#include "engine/routing/route_spec.h"
+#include <spdlog/spdlog.h>
+
 #include "engine/core/error.h"
+#include "engine/routing/route_spec.h"
 #include "ui/comparison_export.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
+#include "ui/load_error_text.h"
 #include "ui/main_window.h"
 #include "ui/progress_text.h"
 #include "ui/report_export.h"
+#include "ui/route_label.h"
 #include "ui/run_controls.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
@@ -32,19 +39,30 @@ namespace flux::ui {
 
 void MainWindow::openModel(const QString& path) {
   if (running_) stopRun();
-  model_loaded_ = false;
+  // The loaded model stays loaded (and its header shown) until the new one is ready: a failed open keeps it.
   loading_ = true;
+  loading_path_ = path;
   load_cancel_requested_ = false;
   setBusy(false);
-  model_label_->setText(tr("Loading %1…").arg(path));
+  if (!model_loaded_) model_label_->setText(tr("Loading %1…").arg(path));
   progress_->setRange(0, 100);
   progress_->setValue(0);
   progress_->setFormat(tr("loading %p%"));
   progress_->setVisible(true);
   statusBar()->showMessage(tr("Loading %1…").arg(path));
   log(tr("Loading model %1").arg(path));
+  worker_->setLoadSettings(controls_->threads()->value(), controls_->contextSize()->value());
   worker_->arm();
   emit requestLoad(path, backend());
+}
+
+void MainWindow::reloadModel() {
+  // Context size and threads are load settings: reload the same model with them (prompt and history stay).
+  if (!model_loaded_ || loading_) return;
+  log(tr("Reloading with context %1, threads %2")
+          .arg(controls_->contextSize()->value())
+          .arg(controls_->threads()->value()));
+  openModel(QString::fromStdString(summary_.path));
 }
 
 void MainWindow::cancelLoad() {
@@ -100,17 +118,21 @@ void MainWindow::setRoute(const QString& preset, const QString& overrides) {
 }
 
 void MainWindow::startRun() {
-  if (!model_loaded_ || running_) return;
+  startRepeat(controls_->repeat()->value());
+}
+
+void MainWindow::startRepeat(int n) {
+  if (!model_loaded_ || running_ || loading_) return;
   engine::RunRequest request;
   request.prompt = prompt_->toPlainText().toStdString();
   request.settings = controls_->settings();
-  request.route = layer_model_->routeSpec();
+  request.route = layer_map_->routeSpec();  // every routing parameter, in the engine's RouteSpec
   request.settings.route = engine::describe(request.route);
   request.settings.overrides = layer_model_->overridesText().toStdString();
   last_request_ = request;
-  output_->clearTokens();
-  layer_model_->beginRun();
-  charts_->beginRun(n_layers_);
+  run_prompt_ = request.prompt;
+  repeat_total_ = std::max(1, n);
+  repeat_runs_.clear();
   progress_->setRange(0, n_layers_);
   progress_->setValue(0);
   progress_->setFormat(tr("prefill %v/%m"));
@@ -118,9 +140,10 @@ void MainWindow::startRun() {
   prefill_clock_.start();
   setBusy(true);
   statusBar()->showMessage(tr("Tokenizing…"));
-  log(tr("Run: route %1, overrides '%2', max %3 tokens")
+  log(tr("Run: route %1, overrides '%2', max %3 tokens%4")
           .arg(QString::fromStdString(request.settings.route), QString::fromStdString(request.settings.overrides))
-          .arg(request.settings.max_new_tokens));
+          .arg(request.settings.max_new_tokens)
+          .arg(repeat_total_ > 1 ? tr(", repeat ×%1").arg(repeat_total_) : QString()));
   worker_->arm();
   emit requestRun(request);
 }
@@ -135,26 +158,35 @@ void MainWindow::stopRun() {
   statusBar()->showMessage(tr("Stopping…"));
 }
 
-void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
-  n_layers_ = s.config.n_layers;
-  // SA kind: what SA means in runs on this model (the router's trained SA when it has a router).
+void MainWindow::updateHeader(const engine::RunReport* last_run) {
+  const engine::ModelSummary& s = summary_;
+  // SA kind: what SA meant in the last run; before one, what it means on this model (the router's trained SA).
   const engine::AttentionPlan& sa = router_.present() ? router_.sparse : layer_model_->sparse();
-  model_label_->setText(tr("<b>%1</b> — %2, %3 layers, %4/%5 heads, context %6, %7 · <b>%8</b> · SA kind %9")
+  const QString kind = last_run ? tr("last run SA: %1").arg(attentionLabel(last_run->sparse))
+                                : tr("SA kind %1").arg(QString::fromLatin1(engine::attention_mode_name(sa.mode)));
+  model_label_->setText(tr("<b>%1</b> — %2, %3 layers, %4/%5 heads, context %6, %7 · <b>%8</b> · %9")
                             .arg(QString::fromStdString(s.name).toHtmlEscaped(),
                                  QString::fromStdString(s.config.architecture).toHtmlEscaped())
                             .arg(s.config.n_layers)
                             .arg(s.config.n_heads)
                             .arg(s.config.n_kv_heads)
-                            .arg(s.config.context_length)
+                            .arg(last_run ? last_run->settings.context_length : s.config.context_length)
                             .arg(QString::fromStdString(s.quantization).toHtmlEscaped(),
-                                 router_.label().toHtmlEscaped(),
-                                 QString::fromLatin1(engine::attention_mode_name(sa.mode))));
+                                 router_.label().toHtmlEscaped(), kind.toHtmlEscaped()));
   model_label_->setToolTip(router_.present() ? tr("Layer router: %1\n%2").arg(router_.source, router_.description)
                                              : tr("This model has no layer router: the Router preset is not offered"));
+  loaded_label_ = model_label_->text();
+  loaded_tip_ = model_label_->toolTip();
+}
+
+void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
+  n_layers_ = s.config.n_layers;
+  summary_ = s;
+  updateHeader(nullptr);
   layer_model_->setLayerCount(n_layers_);
   // A model with a router starts on the Router preset with the SA it was trained for (as the CLI does).
-  layer_model_->setRouter(router_.present(), router_.threshold, router_.flux_family);
-  layer_model_->setDense(router_.present() ? router_.defaults.dense : engine::AttentionPlan{});
+  layer_map_->setRouter(router_.present(), router_.threshold, router_.flux_family);
+  layer_map_->setDense(router_.present() ? router_.defaults.dense : engine::AttentionPlan{});
   if (router_.present()) layer_map_->setSparse(router_.sparse);
   layer_map_->setRouterAvailable(router_.present(), true);
   if (router_.present()) log(tr("Layer router: %1 — %2").arg(router_.source, router_.description));
@@ -169,6 +201,10 @@ void MainWindow::onModelLoaded(const engine::ModelSummary& s) {
 }
 
 void MainWindow::onStarted(const engine::RunReport& header) {
+  // The engine accepted the run: only now clear what the last run showed (a refused run leaves it as it was).
+  output_->clearTokens();
+  layer_model_->beginRun();
+  charts_->beginRun(n_layers_);
   prefill_clock_.start();  // tokenizing is done: the ETA extrapolates layer times only
   statusBar()->showMessage(tr("Prefilling %1 prompt tokens…").arg(header.prompt_tokens));
   token_count_->setText(tr("%1 / %2 tokens").arg(header.prompt_tokens).arg(header.settings.context_length));
@@ -194,17 +230,56 @@ void MainWindow::onToken(int index, const engine::TokenReport& t) {
 }
 
 void MainWindow::onFinished(const engine::RunReport& r) {
+  const bool ok = r.status == "ok";
+  if (ok && int(repeat_runs_.size()) + 1 < repeat_total_) {
+    // Repeat ×N: the same request again; the entry is added once all N are done.
+    repeat_runs_.push_back(r);
+    statusBar()->showMessage(tr("Repeat: run %1 of %2 done").arg(repeat_runs_.size()).arg(repeat_total_));
+    log(tr("Repeat run %1/%2: prefill %3 ms, decode %4 ms/token")
+            .arg(repeat_runs_.size())
+            .arg(repeat_total_)
+            .arg(r.summary.prefill_ms, 0, 'f', 1)
+            .arg(r.summary.decode_ms_per_token, 0, 'f', 2));
+    progress_->setRange(0, n_layers_);
+    progress_->setValue(0);
+    progress_->setFormat(tr("prefill %v/%m"));
+    worker_->arm();
+    emit requestRun(last_request_);
+    return;
+  }
   setBusy(false);
   progress_->setVisible(false);
-  const QString line = tr("%1 — prompt %2 tokens, TTFT %3 ms, prefill %4 tok/s, decode %5 tok/s")
-                           .arg(QString::fromStdString(r.status))
-                           .arg(r.prompt_tokens)
-                           .arg(r.summary.ttft_ms, 0, 'f', 1)
-                           .arg(r.summary.prefill_tokens_per_s, 0, 'f', 1)
-                           .arg(r.summary.decode_tokens_per_s, 0, 'f', 1);
+  QString line;
+  if (!ok && int(r.layers.size()) < n_layers_) {
+    double done_ms = 0.0;
+    for (const auto& l : r.layers) done_ms += l.prefill_ms;
+    line = tr("Stopped during prefill after %1 of %2 layers (%3 ms of prefill ran) — prompt %4 tokens")
+               .arg(r.layers.size())
+               .arg(n_layers_)
+               .arg(done_ms, 0, 'f', 1)
+               .arg(r.prompt_tokens);
+  } else {
+    line = tr("%1 — prompt %2 tokens, TTFT %3 ms, prefill %4 tok/s, decode %5 tok/s%6")
+               .arg(QString::fromStdString(r.status))
+               .arg(r.prompt_tokens)
+               .arg(r.summary.ttft_ms, 0, 'f', 1)
+               .arg(r.summary.prefill_tokens_per_s, 0, 'f', 1)
+               .arg(r.summary.decode_tokens_per_s, 0, 'f', 1)
+               .arg(repeat_total_ > 1 ? tr(" (last of ×%1)").arg(repeat_runs_.size() + (ok ? 1 : 0)) : QString());
+  }
   statusBar()->showMessage(line);
   log(line);
-  history_model_->add(r);
+  // A Repeat keeps its finished runs as one entry; a stopped run of it is its own entry.
+  if (ok) repeat_runs_.push_back(r);
+  if (!repeat_runs_.empty()) {
+    RunEntry entry{run_prompt_, repeat_runs_, {}};
+    if (entry.size() > 1) entry.group = QUuid::createUuid().toString(QUuid::Id128).toStdString();
+    addToHistory(entry, true);
+  }
+  if (!ok) addToHistory(RunEntry{run_prompt_, {r}, {}}, true);
+  repeat_runs_.clear();
+  repeat_total_ = 1;
+  updateHeader(&r);
   {
     // Show the new run without re-emitting it through the selection handler.
     const QSignalBlocker block(history_view_->selectionModel());
@@ -219,20 +294,45 @@ void MainWindow::onFinished(const engine::RunReport& r) {
 void MainWindow::onFailed(const QString& message) {
   if (loading_ && load_cancel_requested_) {
     endLoad();
-    model_label_->setText(tr("No model loaded — loading was cancelled"));
+    if (model_loaded_) {
+      model_label_->setText(loaded_label_);
+      model_label_->setToolTip(loaded_tip_);
+    } else {
+      model_label_->setText(tr("No model loaded — loading was cancelled"));
+    }
     statusBar()->showMessage(tr("Loading cancelled"), 5000);
     log(tr("Loading cancelled"));
     emit loadCancelled();
     return;
   }
-  if (running_ || loading_) progress_->setVisible(false);
-  loading_ = false;
-  setBusy(false);
-  statusBar()->showMessage(tr("Error: %1").arg(message));
-  log(tr("Error: %1").arg(message));
-  if (!model_loaded_) model_label_->setText(tr("No model loaded — %1").arg(message));
-  emit errorShown(message);
-  if (error_dialogs_) QMessageBox::critical(this, tr("FluxScope"), message);
+  QString text;
+  if (loading_) {
+    // The engine's text goes to the log; the dialog says what to do in the app. The loaded model stays.
+    logError(tr("Opening %1 failed: %2").arg(loading_path_, message));
+    text = loadErrorText(loading_path_, message);
+    if (model_loaded_) text += tr("\n\n%1 is still loaded.").arg(QString::fromStdString(summary_.name));
+    endLoad();
+    if (model_loaded_) {
+      model_label_->setText(loaded_label_);
+      model_label_->setToolTip(loaded_tip_);
+    } else {
+      model_label_->setText(tr("No model loaded — %1").arg(text.toHtmlEscaped()));
+    }
+  } else {
+    logError(tr("Run failed: %1").arg(message));
+    text = runErrorText(message);
+    if (running_) {
+      progress_->setVisible(false);
+      // The charts were reset only if the run had started; show the last finished run again either way.
+      if (has_report_) charts_->showReport(shown_report_);
+    }
+    repeat_runs_.clear();
+    repeat_total_ = 1;
+    setBusy(false);
+  }
+  statusBar()->showMessage(tr("Error: %1").arg(text));
+  emit errorShown(text);
+  if (error_dialogs_) QMessageBox::critical(this, tr("FluxScope"), text);
 }
 
 void MainWindow::scheduleCount() {
@@ -265,12 +365,40 @@ void MainWindow::setBusy(bool busy) {
   stop_action_->setEnabled(busy || loading_);
 }
 
+namespace {
+
+// A run stopped during prefill as the charts show it: every layer on the axis (the unfinished ones empty) and the
+// prefill time of the layers that ran, so the summary says what did run instead of "prefill 0 ms".
+engine::RunReport stoppedRunForCharts(const engine::RunReport& r, int n_layers) {
+  engine::RunReport shown = r;
+  if (r.status == "ok") return shown;
+  if (shown.summary.prefill_ms <= 0.0) {
+    for (const auto& l : r.layers) shown.summary.prefill_ms += l.prefill_ms;
+    shown.summary.prefill_tokens_per_s = shown.summary.prefill_ms > 0 && int(r.layers.size()) >= n_layers
+                                             ? r.prompt_tokens * 1000.0 / shown.summary.prefill_ms
+                                             : 0.0;
+  }
+  int last = -1;
+  for (const auto& l : r.layers) last = std::max(last, l.index);
+  for (int i = last + 1; i < n_layers; ++i) {
+    engine::LayerReport empty;
+    empty.index = i;
+    empty.prefill_ms = 0.0;  // did not run
+    shown.layers.push_back(empty);
+  }
+  return shown;
+}
+
+}  // namespace
+
 void MainWindow::showReport(const engine::RunReport& report) {
   shown_report_ = report;
   has_report_ = true;
+  export_action_->setEnabled(true);
+  export_action_->setToolTip(tr("Export the shown run as JSON, CSV, HTML or PDF (Ctrl+S)"));
   if (!running_) {
     layer_model_->showReport(report);
-    charts_->showReport(report);
+    charts_->showReport(stoppedRunForCharts(report, n_layers_));
     output_->showRun(report);
   }
 }
@@ -282,84 +410,20 @@ void MainWindow::showHistorySelection() {
   } else if (rows.size() == 2) {
     const int a = std::min(rows[0].row(), rows[1].row());
     const int b = std::max(rows[0].row(), rows[1].row());
-    comparison_->compare(history_model_->report(a), history_model_->report(b));
+    comparison_->compare(history_model_->entry(a), history_model_->entry(b));
     comparison_dock_->show();
     comparison_dock_->raise();
   }
   export_comparison_action_->setEnabled(comparison_->hasComparison());
 }
 
-QString MainWindow::exportReportTo(const QString& path) {
-  if (!has_report_) return tr("There is no finished run to export yet.");
-  return exportReport(shown_report_, path, charts_->toSvg());
-}
-
-QString MainWindow::exportComparisonTo(const QString& path) {
-  if (!comparison_->hasComparison()) return tr("Select two runs in the Runs dock to compare them first.");
-  return exportComparison(comparison_->runA(), comparison_->runB(), path);
-}
-
-namespace {
-
-// A save dialog (it asks before replacing a file) and the chosen path with the filter's extension added; empty
-// when cancelled or when the folder cannot be written (the error is shown).
-QString askSavePath(QWidget* parent, const QString& title, const QString& name, const QString& filters) {
-  QString filter;
-  QString path = QFileDialog::getSaveFileName(parent, title, name, filters, &filter);
-  if (path.isEmpty()) return {};
-  if (QFileInfo(path).suffix().isEmpty()) {
-    const qsizetype star = filter.indexOf(QStringLiteral("*."));
-    if (star >= 0) path += filter.mid(star + 1, filter.indexOf(QLatin1Char(')'), star) - star - 1);
-  }
-  const QString error = checkExportPath(path, true);  // the dialog has already asked about replacing
-  if (!error.isEmpty()) {
-    QMessageBox::critical(parent, title, error);
-    return {};
-  }
-  return path;
-}
-
-}  // namespace
-
-void MainWindow::exportReportDialog() {
-  const QString path = askSavePath(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
-                                   tr("JSON (*.json);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"));
-  if (path.isEmpty()) return;
-  const QString error = exportReportTo(path);
-  if (error.isEmpty()) {
-    statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
-    log(tr("Report written to %1").arg(path));
-  } else {
-    log(tr("Export failed: %1").arg(error));
-    QMessageBox::critical(this, tr("Export Report"), error);
-  }
-}
-
-void MainWindow::exportComparisonDialog() {
-  if (!comparison_->hasComparison()) {
-    QMessageBox::information(this, tr("Export Comparison"), exportComparisonTo({}));
-    return;
-  }
-  const QString path = askSavePath(this, tr("Export Comparison"), QStringLiteral("fluxscope-comparison.html"),
-                                   tr("HTML (*.html);;PDF (*.pdf);;JSON (*.json);;CSV (*.csv)"));
-  if (path.isEmpty()) return;
-  const QString error = exportComparisonTo(path);
-  if (error.isEmpty()) {
-    statusBar()->showMessage(tr("Comparison written to %1").arg(path), 5000);
-    log(tr("Comparison written to %1").arg(path));
-  } else {
-    log(tr("Export failed: %1").arg(error));
-    QMessageBox::critical(this, tr("Export Comparison"), error);
-  }
-}
-
-void MainWindow::exportChartsDialog() {
-  const QString path = askSavePath(this, tr("Export Charts"), QStringLiteral("fluxscope-timing.png"),
-                                   tr("PNG image (*.png);;SVG image (*.svg)"));
-  if (path.isEmpty()) return;
-  const bool svg = QFileInfo(path).suffix().toLower() == QStringLiteral("svg");
-  const bool ok = svg ? charts_->exportSvg(path) : charts_->exportPng(path);
-  if (!ok) QMessageBox::critical(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
+void MainWindow::repeatDialog() {
+  bool ok = false;
+  const int n = QInputDialog::getInt(this, tr("Repeat"), tr("Run the same configuration this many times:"),
+                                     std::max(3, controls_->repeat()->value()), 2, 100, 1, &ok);
+  if (!ok) return;
+  controls_->repeat()->setValue(n);
+  startRepeat(n);
 }
 
 QString MainWindow::statusText() const {

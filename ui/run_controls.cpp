@@ -41,6 +41,31 @@ RunControls::RunControls(QWidget* parent) : QWidget(parent) {
   connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
   connect(chat_, &QCheckBox::toggled, this, &RunControls::tokenizationChanged);
   connect(system_, &QLineEdit::textChanged, this, &RunControls::tokenizationChanged);
+  repeat_ = new QSpinBox();
+  repeat_->setRange(1, 100);
+  repeat_->setPrefix(tr("repeat ×"));
+  repeat_->setToolTip(
+      tr("Run the same configuration N times; the history keeps them as one entry with the median "
+         "and min–max (Run → Repeat…)"));
+  context_ = new QSpinBox();
+  context_->setRange(0, 1 << 22);
+  context_->setSingleStep(1024);
+  context_->setPrefix(tr("ctx "));
+  context_->setSpecialValueText(tr("ctx model"));
+  context_->setToolTip(
+      tr("Context size in tokens (0 = the model's own); changing it reloads the model, the prompt "
+         "and the run history stay"));
+  threads_ = new QSpinBox();
+  threads_->setRange(0, 1024);
+  threads_->setPrefix(tr("threads "));
+  threads_->setSpecialValueText(tr("threads all"));
+  threads_->setToolTip(
+      tr("CPU threads (0 = all cores); changing it reloads the model, the prompt and the run "
+         "history stay"));
+  for (QSpinBox* box : {context_, threads_}) {
+    box->setKeyboardTracking(false);  // one reload when the edit is done, not one per digit typed
+    connect(box, &QSpinBox::valueChanged, this, &RunControls::loadSettingsChanged);
+  }
 
   max_tokens_->setPrefix(tr("max new "));
   temperature_->setPrefix(tr("temp "));
@@ -56,6 +81,9 @@ RunControls::RunControls(QWidget* parent) : QWidget(parent) {
   second->setContentsMargins(0, 0, 0, 0);
   second->addWidget(chat_);
   second->addWidget(system_, 1);
+  second->addWidget(context_);
+  second->addWidget(threads_);
+  second->addWidget(repeat_);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(first);
@@ -94,6 +122,9 @@ void RunControls::save() const {
   q.setValue(QStringLiteral("seed"), seed_->value());
   q.setValue(QStringLiteral("chat"), chat_->isChecked());
   q.setValue(QStringLiteral("system_prompt"), system_->text());
+  q.setValue(QStringLiteral("repeat"), repeat_->value());
+  q.setValue(QStringLiteral("context"), context_->value());
+  q.setValue(QStringLiteral("threads"), threads_->value());
 }
 
 void RunControls::restore() {
@@ -106,6 +137,12 @@ void RunControls::restore() {
   seed_->setValue(q.value(QStringLiteral("seed"), seed_->value()).toInt());
   chat_->setChecked(q.value(QStringLiteral("chat"), chat_->isChecked()).toBool());
   system_->setText(q.value(QStringLiteral("system_prompt"), system_->text()).toString());
+  repeat_->setValue(q.value(QStringLiteral("repeat"), repeat_->value()).toInt());
+  // No model is loaded yet at restore: nothing to reload.
+  const QSignalBlocker block_context(context_);
+  const QSignalBlocker block_threads(threads_);
+  context_->setValue(q.value(QStringLiteral("context"), context_->value()).toInt());
+  threads_->setValue(q.value(QStringLiteral("threads"), threads_->value()).toInt());
 }
 
 }  // namespace flux::ui

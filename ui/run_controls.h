@@ -1,5 +1,6 @@
 // The run parameters panel: max new tokens, sampling (temperature, top-k, top-p, seed), chat template and system
-// prompt; converts to and from engine::RunSettings and persists itself in QSettings.
+// prompt, Repeat ×N, and the model-load settings context size and CPU threads (changing those reloads the model);
+// converts to and from engine::RunSettings and persists itself in QSettings.
 #pragma once
 
 #include <QWidget>
@@ -27,10 +28,17 @@ class RunControls : public QWidget {
   QSpinBox* maxTokens() const { return max_tokens_; }
   QCheckBox* chat() const { return chat_; }
   QLineEdit* systemPrompt() const { return system_; }
+  // How many times Run runs the same configuration (Repeat ×N; 1 = once).
+  QSpinBox* repeat() const { return repeat_; }
+  // Model-load settings: context in tokens (0 = the model's) and CPU threads (0 = all cores).
+  QSpinBox* contextSize() const { return context_; }
+  QSpinBox* threads() const { return threads_; }
 
  signals:
   // The prompt's tokenization may change (chat toggle, system prompt).
   void tokenizationChanged();
+  // The context size or thread count was edited: the model must be reloaded with them.
+  void loadSettingsChanged();
 
  private:
   QSpinBox* max_tokens_ = nullptr;
@@ -40,6 +48,9 @@ class RunControls : public QWidget {
   QSpinBox* seed_ = nullptr;
   QCheckBox* chat_ = nullptr;
   QLineEdit* system_ = nullptr;
+  QSpinBox* repeat_ = nullptr;
+  QSpinBox* context_ = nullptr;
+  QSpinBox* threads_ = nullptr;
 };
 
 }  // namespace flux::ui

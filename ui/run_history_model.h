@@ -1,4 +1,5 @@
-// Every finished run of this session as a list model (newest last); rows show time, route, status and speed.
+// The run history as a list model (oldest first): one row per RunEntry — a single run or the N runs of a
+// Repeat ×N — showing time, route kind and parameters, status and speed (medians for repeats).
 #pragma once
 
 #include <QAbstractListModel>
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "engine/runtime/run_report.h"
+#include "ui/run_entry.h"
 
 namespace flux::ui {
 
@@ -16,12 +18,15 @@ class RunHistoryModel : public QAbstractListModel {
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
-  void add(const engine::RunReport& report);
-  const engine::RunReport& report(int row) const { return reports_.at(static_cast<std::size_t>(row)); }
-  int count() const { return static_cast<int>(reports_.size()); }
+  void add(const RunEntry& entry);
+  void add(const engine::RunReport& report, const std::string& prompt = {});
+  const RunEntry& entry(int row) const { return entries_.at(static_cast<std::size_t>(row)); }
+  // The run shown for the row (the entry's last).
+  const engine::RunReport& report(int row) const { return entry(row).shown(); }
+  int count() const { return static_cast<int>(entries_.size()); }
 
  private:
-  std::vector<engine::RunReport> reports_;
+  std::vector<RunEntry> entries_;
 };
 
 }  // namespace flux::ui

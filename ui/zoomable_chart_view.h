@@ -1,10 +1,14 @@
 // A QChartView with the zoom and pan a timing plot needs: drag a horizontal band to zoom in, the mouse wheel zooms
 // around the pointer, Shift+drag or middle-drag or the arrow keys pan, right-click zooms out, double-click or Home
-// resets.
+// resets. Zoom and pan stop at the data (the axes' ranges before the first zoom), and count axes (label format
+// "%d", dynamic ticks) keep whole-number ticks at any zoom.
 #pragma once
 
 #include <QChartView>
+#include <QHash>
 #include <QPoint>
+
+class QValueAxis;
 
 namespace flux::ui {
 
@@ -26,8 +30,17 @@ class ZoomableChartView : public QChartView {
   void keyPressEvent(QKeyEvent* event) override;
 
  private:
+  struct Home {
+    double min = 0.0, max = 0.0, tick_interval = 0.0;
+  };
+  // Remembers the unzoomed ranges (the data) before the first zoom or pan step.
+  void captureHome();
+  // Keeps every value axis inside its home range and count axes on whole ticks; back to home when zoomed out past it.
+  void clampToData();
+
   bool panning_ = false;
   QPoint last_;
+  QHash<QValueAxis*, Home> home_;
 };
 
 }  // namespace flux::ui

@@ -1,5 +1,5 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
-// [--override SPEC] [--run]
+// [--override SPEC] [--route-file F] [--ctx N] [--threads N] [--repeat N] [--open-report F] [--run]
 // [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]; works under
 // QT_QPA_PLATFORM=offscreen. Existing output files are never replaced without --overwrite.
 // Exit codes: 0 ok, 1 run or model error, 2 bad arguments (an output path that cannot or may not be written
@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <utility>
 
 #include <QSpinBox>
 
@@ -40,6 +41,14 @@ int main(int argc, char** argv) {
   parser.addOption({{"n", "n-predict"}, "Max new tokens of the run.", "n"});
   parser.addOption({"sa-kind", "What SA means: streaming, triangle or xattn.", "kind"});
   parser.addOption({"override", "Per-layer overrides, e.g. 0-3=FA,12=SA.", "spec"});
+  parser.addOption({"route-file",
+                    "A routing plan saved with File → Save Route… (route text, or JSON with \"spec\"); applied "
+                    "after --route / --override.",
+                    "path"});
+  parser.addOption({"ctx", "Context size in tokens of the model load (0 = the model's).", "n"});
+  parser.addOption({"threads", "CPU threads of the model load (0 = all cores).", "n"});
+  parser.addOption({"repeat", "Run the same configuration N times (Run → Repeat…): one history entry.", "n"});
+  parser.addOption({"open-report", "Open a saved JSON report into the Runs list (File → Open Report…).", "path"});
   parser.addOption({"run", "Run the prompt once the model is loaded."});
   parser.addOption({"export-report", "Write the finished run's report (.json, .csv, .html or .pdf).", "path"});
   parser.addOption({"screenshot", "Save a PNG of the whole window after the run.", "path"});
@@ -70,6 +79,21 @@ int main(int argc, char** argv) {
   if (parser.isSet("backend")) window.setBackend(backend);
   window.show();
   if (parser.isSet("n-predict")) window.runControls()->maxTokens()->setValue(parser.value("n-predict").toInt());
+  // Before the model loads: they are load settings (no reload happens without a model).
+  if (parser.isSet("ctx")) window.runControls()->contextSize()->setValue(parser.value("ctx").toInt());
+  if (parser.isSet("threads")) window.runControls()->threads()->setValue(parser.value("threads").toInt());
+  const int repeat = parser.isSet("repeat") ? parser.value("repeat").toInt() : 1;
+  if (repeat < 1) {
+    std::fprintf(stderr, "error: --repeat must be 1 or more\n");
+    return 2;
+  }
+  if (parser.isSet("open-report")) {
+    const QString error = window.openReportFile(parser.value("open-report"));
+    if (!error.isEmpty()) {
+      std::fprintf(stderr, "error: --open-report: %s\n", qPrintable(error));
+      return 2;
+    }
+  }
   if (parser.isSet("sa-kind") && !window.layerMap()->setSparseKind(parser.value("sa-kind"))) {
     std::fprintf(stderr, "error: --sa-kind must be streaming, triangle or xattn\n");
     return 2;
@@ -84,7 +108,9 @@ int main(int argc, char** argv) {
   }
   auto quit = [](int code) { QTimer::singleShot(0, [code] { QApplication::exit(code); }); };
   const bool scripted_route = parser.isSet("route") || parser.isSet("override");
+  bool scripted = false;  // the script acts on the first load only (changing ctx/threads later reloads the model)
   QObject::connect(&window, &flux::ui::MainWindow::modelReady, &window, [&] {
+    if (std::exchange(scripted, true)) return;
     // Loading a model with a router resets the SA kind to the router's; the user's --sa-kind wins.
     if (parser.isSet("sa-kind")) window.layerMap()->setSparseKind(parser.value("sa-kind"));
     if (scripted_route) {
@@ -97,7 +123,15 @@ int main(int argc, char** argv) {
         return;
       }
     }
-    if (parser.isSet("run")) window.startRun();
+    if (parser.isSet("route-file")) {
+      const QString error = window.loadRouteFrom(parser.value("route-file"));
+      if (!error.isEmpty()) {
+        std::fprintf(stderr, "error: --route-file: %s\n", qPrintable(error));
+        if (quit_after) quit(2);
+        return;
+      }
+    }
+    if (parser.isSet("run")) window.startRepeat(repeat);
   });
   if (parser.isSet("run")) {
     QObject::connect(&window, &flux::ui::MainWindow::runCompleted, &window, [&] {

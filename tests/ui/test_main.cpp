@@ -5,6 +5,7 @@
 
 #include "tests/ui/ui_tests.h"
 #include "ui/engine_worker.h"
+#include "ui/run_store.h"
 
 int main(int argc, char** argv) {
   qputenv("QT_QPA_PLATFORM",
@@ -17,19 +18,33 @@ int main(int argc, char** argv) {
   // router_ui_test points its windows at its own router dir.
   QTemporaryDir no_routers;
   flux::ui::EngineWorker::setDefaultRouterDirs({std::filesystem::path(no_routers.path().toStdString())});
+  // Every class starts with an empty runs folder of its own (the history is persisted): no class sees another's runs.
+  QTemporaryDir runs;
+  int n_class = 0;
+  const auto fresh_runs = [&] {
+    flux::ui::RunStore::setDefaultFolder(runs.filePath(QStringLiteral("class-%1").arg(++n_class)));
+  };
   int failed = 0;
-  failed += runRunComparisonTest(argc, argv) != 0;
-  failed += runLayerTableModelTest(argc, argv) != 0;
-  failed += runHaystackPromptTest(argc, argv) != 0;
-  failed += runProgressTextTest(argc, argv) != 0;
-  failed += runTextDiffTest(argc, argv) != 0;
-  failed += runTokenOutputViewTest(argc, argv) != 0;
-  failed += runComparisonExportTest(argc, argv) != 0;
-  failed += runMainWindowSettingsTest(argc, argv) != 0;
-  failed += runMainWindowTest(argc, argv) != 0;
-  failed += runModelLoadTest(argc, argv) != 0;
-  failed += runRouterUiTest(argc, argv) != 0;
-  failed += runBlockMaskViewTest(argc, argv) != 0;
-  failed += runAttentionMemoryRunTest(argc, argv) != 0;
+  const auto run = [&](int (*test)(int, char**)) {
+    fresh_runs();
+    failed += test(argc, argv) != 0;
+  };
+  run(runRunComparisonTest);
+  run(runTrustedComparisonTest);
+  run(runLayerTableModelTest);
+  run(runHaystackPromptTest);
+  run(runProgressTextTest);
+  run(runTextDiffTest);
+  run(runTokenOutputViewTest);
+  run(runComparisonExportTest);
+  run(runMainWindowSettingsTest);
+  run(runMainWindowTest);
+  run(runModelLoadTest);
+  run(runRouterUiTest);
+  run(runBlockMaskViewTest);
+  run(runAttentionMemoryRunTest);
+  run(runRoutingParamsTest);
+  run(runRunPersistenceTest);
+  run(runAppBugsTest);
   return failed;
 }

@@ -1,0 +1,191 @@
+// MainWindow's file side: the runs folder (history loaded at start, each finished run saved), File → Open Report…,
+// Save Route… / Load Route… in the engine's route grammar, and the report, comparison and chart exports.
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QItemSelectionModel>
+#include <QListView>
+#include <QMessageBox>
+#include <QStatusBar>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/core/error.h"
+#include "engine/routing/route_spec.h"
+#include "ui/comparison_export.h"
+#include "ui/comparison_view.h"
+#include "ui/layer_map_widget.h"
+#include "ui/main_window.h"
+#include "ui/report_export.h"
+#include "ui/run_history_model.h"
+#include "ui/timing_charts.h"
+
+namespace flux::ui {
+
+void MainWindow::addToHistory(const RunEntry& entry, bool persist) {
+  history_model_->add(entry);
+  if (!persist) return;
+  const QString error = store_.save(entry);
+  if (!error.isEmpty()) logError(error);
+}
+
+void MainWindow::loadHistory() {
+  QStringList skipped;
+  for (const RunEntry& e : store_.load(&skipped)) history_model_->add(e);
+  for (const QString& why : skipped)
+    spdlog::warn("runs folder {}: skipped {}", store_.folder().toStdString(), why.toStdString());
+  if (history_model_->count() > 0)
+    log(tr("Run history: %1 entries from %2").arg(history_model_->count()).arg(store_.folder()));
+}
+
+QString MainWindow::openReportFile(const QString& path) {
+  try {
+    RunEntry entry = readReportFile(path);
+    addToHistory(entry, true);  // kept with the other runs from now on
+    history_view_->selectionModel()->select(history_model_->index(history_model_->count() - 1),
+                                            QItemSelectionModel::ClearAndSelect);
+    showReport(entry.shown());
+    log(tr("Report opened: %1").arg(path));
+    return {};
+  } catch (const std::exception& e) {
+    const QString error = QString::fromStdString(e.what());
+    logError(tr("Open Report failed: %1").arg(error));
+    return error;
+  }
+}
+
+QString MainWindow::saveRouteTo(const QString& path) {
+  const std::string spec = engine::describe(layer_map_->routeSpec());
+  const bool json = QFileInfo(path).suffix().toLower() == QStringLiteral("json");
+  // JSON: the engine's route-file form {"spec": "<text>"}; anything else: the text grammar itself.
+  const std::string text = json ? nlohmann::json{{"spec", spec}}.dump(2) + "\n" : spec + "\n";
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+      f.write(text.data(), qint64(text.size())) != qint64(text.size()))
+    return tr("Cannot write %1: %2").arg(path, f.errorString());
+  log(tr("Route saved to %1: %2").arg(path, QString::fromStdString(spec)));
+  return {};
+}
+
+QString MainWindow::loadRouteFrom(const QString& path) {
+  try {
+    engine::RouteSpec spec;
+    if (QFileInfo(path).suffix().toLower() == QStringLiteral("json")) {
+      spec = engine::load_route_file(path.toStdString());
+    } else {
+      QFile f(path);
+      engine::require(f.open(QIODevice::ReadOnly), "cannot read {}", path.toStdString());
+      spec = engine::parse_route_spec(QString::fromUtf8(f.readAll()).simplified().toStdString());
+    }
+    layer_map_->applyRouteSpec(spec);
+    log(tr("Route loaded from %1: %2").arg(path, QString::fromStdString(engine::describe(spec))));
+    return {};
+  } catch (const std::exception& e) {
+    const QString error = tr("“%1” is not a route FluxScope can use: %2")
+                              .arg(QFileInfo(path).fileName(), QString::fromStdString(e.what()));
+    logError(error);
+    return error;
+  }
+}
+
+QString MainWindow::exportReportTo(const QString& path) {
+  if (!has_report_) return tr("There is no finished run to export yet.");
+  return exportReport(shown_report_, path, charts_->toSvg());
+}
+
+QString MainWindow::exportComparisonTo(const QString& path) {
+  if (!comparison_->hasComparison()) return tr("Select two runs in the Runs dock to compare them first.");
+  return exportComparison(comparison_->entryA(), comparison_->entryB(), path);
+}
+
+namespace {
+
+// A save dialog (it asks before replacing a file) and the chosen path with the filter's extension added; empty
+// when cancelled or when the folder cannot be written (the error is shown).
+QString askSavePath(QWidget* parent, const QString& title, const QString& name, const QString& filters) {
+  QString filter;
+  QString path = QFileDialog::getSaveFileName(parent, title, name, filters, &filter);
+  if (path.isEmpty()) return {};
+  if (QFileInfo(path).suffix().isEmpty()) {
+    const qsizetype star = filter.indexOf(QStringLiteral("*."));
+    if (star >= 0) path += filter.mid(star + 1, filter.indexOf(QLatin1Char(')'), star) - star - 1);
+  }
+  const QString error = checkExportPath(path, true);  // the dialog has already asked about replacing
+  if (!error.isEmpty()) {
+    QMessageBox::critical(parent, title, error);
+    return {};
+  }
+  return path;
+}
+
+}  // namespace
+
+void MainWindow::exportReportDialog() {
+  const QString path = askSavePath(this, tr("Export Report"), QStringLiteral("fluxscope-report.json"),
+                                   tr("JSON (*.json);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"));
+  if (path.isEmpty()) return;
+  const QString error = exportReportTo(path);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
+    log(tr("Report written to %1").arg(path));
+  } else {
+    logError(tr("Export failed: %1").arg(error));
+    QMessageBox::critical(this, tr("Export Report"), error);
+  }
+}
+
+void MainWindow::exportComparisonDialog() {
+  if (!comparison_->hasComparison()) {
+    QMessageBox::information(this, tr("Export Comparison"), exportComparisonTo({}));
+    return;
+  }
+  const QString path = askSavePath(this, tr("Export Comparison"), QStringLiteral("fluxscope-comparison.html"),
+                                   tr("HTML (*.html);;PDF (*.pdf);;JSON (*.json);;CSV (*.csv)"));
+  if (path.isEmpty()) return;
+  const QString error = exportComparisonTo(path);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Comparison written to %1").arg(path), 5000);
+    log(tr("Comparison written to %1").arg(path));
+  } else {
+    logError(tr("Export failed: %1").arg(error));
+    QMessageBox::critical(this, tr("Export Comparison"), error);
+  }
+}
+
+void MainWindow::exportChartsDialog() {
+  const QString path = askSavePath(this, tr("Export Charts"), QStringLiteral("fluxscope-timing.png"),
+                                   tr("PNG image (*.png);;SVG image (*.svg)"));
+  if (path.isEmpty()) return;
+  const bool svg = QFileInfo(path).suffix().toLower() == QStringLiteral("svg");
+  const bool ok = svg ? charts_->exportSvg(path) : charts_->exportPng(path);
+  if (!ok) {
+    logError(tr("Export failed: cannot write %1").arg(path));
+    QMessageBox::critical(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
+  }
+}
+
+void MainWindow::openReportDialog() {
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Open Report"), store_.folder(), tr("FluxScope reports (*.json)"));
+  if (path.isEmpty()) return;
+  const QString error = openReportFile(path);
+  if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Report"), error);
+}
+
+void MainWindow::saveRouteDialog() {
+  const QString path = askSavePath(this, tr("Save Route"), QStringLiteral("route.txt"),
+                                   tr("Route text (*.txt *.route);;Route JSON (*.json)"));
+  if (path.isEmpty()) return;
+  const QString error = saveRouteTo(path);
+  if (!error.isEmpty()) QMessageBox::critical(this, tr("Save Route"), error);
+}
+
+void MainWindow::loadRouteDialog() {
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Load Route"), {}, tr("Routes (*.txt *.route *.json);;All files (*)"));
+  if (path.isEmpty()) return;
+  const QString error = loadRouteFrom(path);
+  if (!error.isEmpty()) QMessageBox::critical(this, tr("Load Route"), error);
+}
+
+}  // namespace flux::ui

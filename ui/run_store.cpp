@@ -1,0 +1,121 @@
+#include "ui/run_store.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QUuid>
+
+#include <algorithm>
+#include <mutex>
+
+#include "engine/core/error.h"
+
+namespace flux::ui {
+namespace {
+
+std::mutex g_folder_mutex;
+QString g_folder;
+
+nlohmann::json runFileJson(const RunEntry& e, int i) {
+  nlohmann::json j = e.runs[static_cast<std::size_t>(i)].to_json();
+  j["app"] = {{"prompt", e.prompt}, {"group", e.group}, {"group_index", i}, {"group_size", e.size()}};
+  return j;
+}
+
+// The run of one file and its app fields.
+struct RunFile {
+  engine::RunReport report;
+  std::string prompt, group;
+  QString name;
+};
+
+RunFile parseRunFile(const QString& path) {
+  QFile f(path);
+  engine::require(f.open(QIODevice::ReadOnly), "cannot read “{}”: {}", path.toStdString(),
+                  f.errorString().toStdString());
+  const QByteArray bytes = f.readAll();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(bytes.begin(), bytes.end());
+  } catch (const nlohmann::json::exception&) {
+    engine::fail(
+        "“{}” is not a JSON file: FluxScope reports are the .json files of File → Export Report… (or "
+        "the command line's export)",
+        QFileInfo(path).fileName().toStdString());
+  }
+  RunFile out;
+  try {
+    out.report = engine::RunReport::from_json(j);
+  } catch (const std::exception& e) {
+    engine::fail("“{}” is not a FluxScope run report ({})", QFileInfo(path).fileName().toStdString(), e.what());
+  }
+  if (j.contains("app") && j["app"].is_object()) {
+    out.prompt = j["app"].value("prompt", "");
+    out.group = j["app"].value("group", "");
+  }
+  out.name = QFileInfo(path).fileName();
+  return out;
+}
+
+}  // namespace
+
+QString RunStore::defaultFolder() {
+  {
+    const std::lock_guard lock(g_folder_mutex);
+    if (!g_folder.isEmpty()) return g_folder;
+  }
+  return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs");
+}
+
+void RunStore::setDefaultFolder(const QString& folder) {
+  const std::lock_guard lock(g_folder_mutex);
+  g_folder = folder;
+}
+
+QString RunStore::save(const RunEntry& e) const {
+  if (!QDir().mkpath(folder_)) return QObject::tr("Cannot create the runs folder %1").arg(folder_);
+  const QString id = QUuid::createUuid().toString(QUuid::Id128).left(8);
+  for (int i = 0; i < e.size(); ++i) {
+    // The start time first, so the names sort by time; the id keeps runs of the same second apart.
+    QString stamp = QString::fromStdString(e.runs[static_cast<std::size_t>(i)].started_at);
+    stamp.replace(QLatin1Char(':'), QLatin1Char('-'));
+    const QString path = QDir(folder_).filePath(QStringLiteral("%1-%2-%3.json").arg(stamp, id).arg(i));
+    QFile f(path);
+    const std::string text = runFileJson(e, i).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        f.write(text.data(), qint64(text.size())) != qint64(text.size()) || !f.flush())
+      return QObject::tr("Cannot write the run file %1: %2").arg(path, f.errorString());
+  }
+  return {};
+}
+
+std::vector<RunEntry> RunStore::load(QStringList* skipped) const {
+  std::vector<RunFile> files;
+  const QStringList names = QDir(folder_).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+  for (const QString& name : names) {
+    try {
+      files.push_back(parseRunFile(QDir(folder_).filePath(name)));
+    } catch (const std::exception& e) {
+      if (skipped) *skipped << QString::fromStdString(e.what());
+    }
+  }
+  std::stable_sort(files.begin(), files.end(),
+                   [](const RunFile& a, const RunFile& b) { return a.report.started_at < b.report.started_at; });
+  std::vector<RunEntry> entries;
+  for (RunFile& f : files) {
+    if (!f.group.empty() && !entries.empty() && entries.back().group == f.group) {
+      entries.back().runs.push_back(std::move(f.report));
+      continue;
+    }
+    entries.push_back(RunEntry{std::move(f.prompt), {std::move(f.report)}, std::move(f.group)});
+  }
+  return entries;
+}
+
+RunEntry readReportFile(const QString& path) {
+  RunFile f = parseRunFile(path);
+  return RunEntry{std::move(f.prompt), {std::move(f.report)}, {}};
+}
+
+}  // namespace flux::ui
