@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "ui/block_mask_raster.h"
+#include "ui/memory_panel.h"
 
 namespace flux::ui {
 namespace {
@@ -57,6 +58,35 @@ QString attentionSection(const engine::RunReport& r, const ReportPictures& pictu
   }
   html += QStringLiteral("</tr></table>\n");
   return html;
+}
+
+// What the run held (the measured MemoryReport); nothing for reports without one (schema 2).
+QString memorySection(const engine::RunReport& r) {
+  const engine::MemoryReport& m = r.memory;
+  if (!m.measured) return {};
+  const auto bytes = [](std::size_t b) {
+    return QStringLiteral("%1 (%2 bytes)").arg(MemoryPanel::formatBytes(b)).arg(qulonglong(b));
+  };
+  std::size_t kv_new = 0;
+  int evicted = 0;
+  for (const auto& l : m.layers) {
+    kv_new += l.kv_new_tokens;
+    evicted += l.evicted;
+  }
+  QString html = QStringLiteral("<h2>Memory</h2>\n<table>\n");
+  html += row(QStringLiteral("weights"), bytes(m.weights));
+  html += row(QStringLiteral("KV reserved"), bytes(m.kv_reserved_total()));
+  html += row(QStringLiteral("of it for new tokens"), bytes(kv_new));
+  html += row(QStringLiteral("KV kept"), bytes(m.kv_kept_total()));
+  html += row(QStringLiteral("KV read by one decode step"), bytes(m.kv_read_total()));
+  html += row(QStringLiteral("workspace"), m.workspace_measured ? bytes(m.workspace) : QStringLiteral("not tracked"));
+  html += row(QStringLiteral("total"), bytes(m.total()));
+  html += row(QStringLiteral("KV if every layer ran FA"), bytes(m.kv_all_fa));
+  html += row(QStringLiteral("KV saving vs all-FA"), QStringLiteral("%1%").arg(m.kv_saving() * 100.0, 0, 'f', 1));
+  html += row(QStringLiteral("evicting layers (decode mode %1)")
+                  .arg(QString::fromLatin1(engine::decode_mode_name(r.sparse.decode))),
+              QString::number(evicted));
+  return html + QStringLiteral("</table>\n");
 }
 
 }  // namespace
@@ -173,6 +203,7 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += QStringLiteral("</table>\n<h2>Charts</h2>\n");
   html += charts_markup;
   html += attentionSection(r, pictures);
+  html += memorySection(r);
   html += QStringLiteral(
       "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>attention</th>"
       "<th>router P(FA)</th><th>source</th><th>prefill ms</th><th>attention ms</th><th>density</th>"

@@ -163,6 +163,9 @@ class AttentionMemoryRunTest : public QObject {
     QCOMPARE(html.count(QStringLiteral("data:image/png;base64,")), 30);  // every layer's mask
     QVERIFY(html.contains(QStringLiteral("<td>%1</td>").arg(r.layers[7].attention_ms, 0, 'f', 3)));
     QVERIFY(html.contains(QStringLiteral("max-width:100%")));
+    QVERIFY(html.contains(QStringLiteral("<tr><th>KV reserved</th><td>%1 (%2 bytes)</td></tr>")
+                              .arg(MemoryPanel::formatBytes(r.memory.kv_reserved_total()))
+                              .arg(qulonglong(r.memory.kv_reserved_total()))));
     const QString pdf = dir.filePath(QStringLiteral("r.pdf"));
     QCOMPARE(w_->exportReportTo(pdf), QString());
     QFile pdf_file(pdf);

@@ -429,6 +429,17 @@ class BlockMaskViewTest : public QObject {
     QVERIFY(html.contains(QStringLiteral("<th>attention ms</th>")));
     QVERIFY(html.contains(QStringLiteral("<td>1.250</td>")));
     QVERIFY(!html.contains(QStringLiteral("<?xml")));  // prologs stay out of the page
+    QVERIFY(!html.contains(QStringLiteral("<h2>Memory</h2>")));  // nothing measured
+    r.memory.measured = true;
+    r.memory.weights = 3 << 20;
+    r.memory.kv_all_fa = 4096;
+    r.memory.layers.resize(2);
+    r.memory.layers[0].kv_reserved = 1024;
+    r.memory.layers[1].kv_reserved = 2048;
+    const QString with_memory = flux::ui::reportHtml(r, {});
+    QVERIFY(with_memory.contains(QStringLiteral("<h2>Memory</h2>")));
+    QVERIFY(with_memory.contains(QStringLiteral("<tr><th>KV reserved</th><td>3.0 KiB (3072 bytes)</td></tr>")));
+    QVERIFY(with_memory.contains(QStringLiteral("<tr><th>KV saving vs all-FA</th><td>25.0%</td></tr>")));
     const QByteArray density = flux::ui::densityChartSvg(r);
     QVERIFY(density.contains("viewBox=\"0 0 "));
     QVERIFY(density.contains("max-width:100%"));
