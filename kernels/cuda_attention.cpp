@@ -93,21 +93,24 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
     FLUX_CUDA_CHECK(cudaMemcpyAsync(&selected, offsets + rows, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx_->stream));
     FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
     stats.density = dense == 0 ? 1.0 : static_cast<double>(selected) / static_cast<double>(dense);
-    if (record_mask) {  // a second round trip, only when the report asks for the selection
-      engine::BlockLists lists;
-      lists.block = plan.block;
-      lists.n_q_blocks = lists.n_kv_blocks = n_blocks;
-      lists.n_heads = n_heads;
-      lists.offsets.resize(static_cast<std::size_t>(rows) + 1);
-      lists.kv_blocks.resize(static_cast<std::size_t>(selected));
-      FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.offsets.data(), offsets, lists.offsets.size() * sizeof(int32_t),
-                                      cudaMemcpyDeviceToHost, ctx_->stream));
-      if (selected > 0) {
-        FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.kv_blocks.data(), blocks, lists.kv_blocks.size() * sizeof(int32_t),
+    if (record_mask) {
+      // Read when the caller asks, after the layer: the device lists stay alive until then (this closure holds them).
+      stats.mask = [this, dev_lists, offsets, blocks, rows, selected, n_blocks, n_heads, block = plan.block] {
+        engine::BlockLists lists;
+        lists.block = block;
+        lists.n_q_blocks = lists.n_kv_blocks = n_blocks;
+        lists.n_heads = n_heads;
+        lists.offsets.resize(static_cast<std::size_t>(rows) + 1);
+        lists.kv_blocks.resize(static_cast<std::size_t>(selected));
+        FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.offsets.data(), offsets, lists.offsets.size() * sizeof(int32_t),
                                         cudaMemcpyDeviceToHost, ctx_->stream));
-      }
-      FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
-      stats.mask = std::make_shared<const engine::BlockMask>(engine::aggregate_heads(lists, n_heads));
+        if (selected > 0) {
+          FLUX_CUDA_CHECK(cudaMemcpyAsync(lists.kv_blocks.data(), blocks, lists.kv_blocks.size() * sizeof(int32_t),
+                                          cudaMemcpyDeviceToHost, ctx_->stream));
+        }
+        FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+        return engine::aggregate_heads(lists, n_heads);
+      };
     }
     dev_offsets = offsets;
     dev_blocks = blocks;
@@ -124,8 +127,11 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
     }
     lists.block = plan.block;
     stats.density = lists.density();
-    if (record_mask && plan.mode == AttentionMode::XAttention)
-      stats.mask = std::make_shared<const engine::BlockMask>(engine::aggregate_heads(lists, n_heads));
+    if (record_mask && plan.mode == AttentionMode::XAttention) {
+      stats.mask = [shared = std::make_shared<const engine::BlockLists>(lists), n_heads] {
+        return engine::aggregate_heads(*shared, n_heads);
+      };
+    }
     if (q.rows == 0) return stats;
     const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
     const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);

@@ -33,17 +33,36 @@ struct GenerateOptions {
   std::string report;
   bool quiet = false;
   int prompt_tokens = 0;  // > 0: a synthetic prompt of this many random token ids (seeded by --seed)
+  bool no_block_masks = false;  // the report keeps no XAttention selections (huge runs)
 };
+
+double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+// One line on what the run held: weights, KV against all-FA for the same prompt and -n, workspace where tracked.
+void print_memory(const engine::MemoryReport& m) {
+  std::string workspace = "workspace not tracked on this backend";
+  if (m.workspace_measured)
+    workspace = fmt::format("workspace {:.1f} MiB (device peak - weights - KV)", mib(m.workspace));
+  const double saving = m.kv_saving() * 100.0;
+  const std::string vs_fa = saving >= 0.5 ? fmt::format("-{:.0f}%", saving) : "no saving";
+  std::fprintf(stderr,
+               "memory: weights %.1f MiB | KV %.2f MiB reserved of %.2f MiB all-FA (%s), %.2f MiB kept, %.2f MiB "
+               "read by the last decode step | %s\n",
+               mib(m.weights), mib(m.kv_reserved_total()), mib(m.kv_all_fa), vs_fa.c_str(), mib(m.kv_kept_total()),
+               mib(m.kv_read_total()), workspace.c_str());
+}
 
 void print_timings(const engine::RunReport& r) {
   const auto& s = r.summary;
   std::fprintf(stderr,
-               "\n\n[%s · %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s), TTFT %.1f ms, decode %zu tokens at "
-               "%.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, peak device memory %.2f GiB, stop: %s\n",
-               r.backend.c_str(), r.device.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s, s.ttft_ms,
-               r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s, s.sa_fraction * 100.0,
-               static_cast<double>(s.kv_bytes) / (1024.0 * 1024.0),
+               "\n\n[%s · %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s; attention %.1f ms of it), TTFT %.1f ms, "
+               "decode %zu tokens at %.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, peak device memory "
+               "%.2f GiB, stop: %s\n",
+               r.backend.c_str(), r.device.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s,
+               s.attention_ms, s.ttft_ms, r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s,
+               s.sa_fraction * 100.0, mib(s.kv_bytes),
                static_cast<double>(s.peak_memory_bytes) / (1024.0 * 1024.0 * 1024.0), r.stop_reason.c_str());
+  print_memory(r.memory);
   std::fprintf(stderr, "route: %s | FA = %s, SA = %s | decode mode: %s\n", r.settings.route.c_str(),
                engine::attention_mode_name(r.dense.mode), engine::attention_mode_name(r.sparse.mode),
                engine::decode_mode_name(r.sparse.decode));
@@ -80,6 +99,7 @@ int run_generate(const GenerateOptions& o) {
   if (o.prompt_tokens > 0)
     request.prompt_tokens = synthetic_prompt(o.prompt_tokens, engine->config().vocab_size, o.sampler.seed);
   request.prefill_chunk = o.model.prefill_chunk;
+  request.record_block_masks = !o.no_block_masks;
   request.settings.chat = o.prompt.chat;
   request.settings.system_prompt = o.prompt.system_prompt;
   request.settings.max_new_tokens = o.n_predict;
@@ -115,6 +135,8 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", o->sampler.seed, "sampling seed");
   cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
   cmd->add_flag("-q,--quiet", o->quiet, "no timing summary on stderr");
+  cmd->add_flag("--no-block-masks", o->no_block_masks,
+                "do not record XAttention block selections in the report (each is n(n+1)/2 bytes for n blocks)");
   cmd->add_option("--prompt-tokens", o->prompt_tokens,
                   "a synthetic prompt of N random token ids instead of -p/-f (required with --random-weights)")
       ->check(CLI::PositiveNumber);

@@ -12,7 +12,8 @@ namespace {
 
 constexpr int kMaxHeads = std::numeric_limits<uint16_t>::max();
 
-// Causal cells of all rows, as BlockLists::density counts them (closed form for n_kv >= n_q: row qb has qb + shift + 1).
+// Causal cells of all rows, as BlockLists::density counts them (closed form for n_kv >= n_q: row qb has
+// qb + shift + 1).
 int64_t causal_cells(int n_q_blocks, int n_kv_blocks) {
   const int64_t shift = int64_t{n_kv_blocks} - n_q_blocks;
   if (n_q_blocks <= 0) return 0;

@@ -7,6 +7,13 @@
 
 namespace flux::engine {
 
+double spans_ms(Backend& backend, const std::vector<TimeSpan>& spans) {
+  double ms = 0.0;
+  // The last span ends last: reading it first waits once, the others have completed by then.
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) ms += backend.elapsed_ms(it->start, it->end);
+  return ms;
+}
+
 Tensor Backend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {
   require(rows >= 0 && cols >= 0, "random tensor: negative shape [{}, {}]", rows, cols);
   std::vector<float> host(static_cast<std::size_t>(rows * cols));

@@ -25,6 +25,11 @@ struct TimeMark {
   std::shared_ptr<void> event;
 };
 
+// Two marks around some work, read later (reading a span may wait for the device: read them once the work is done).
+struct TimeSpan {
+  TimeMark start, end;
+};
+
 // Device memory as a backend's allocator and driver see it (all zero where not tracked: the CPU backend). The GPU soak
 // (tests/soak/cpu_soak.cpp --backend cuda) checks that in_use returns to its baseline after every run.
 struct DeviceMemory {
@@ -37,10 +42,13 @@ struct DeviceMemory {
 // What an attention prefill actually computed, for the report.
 struct AttentionStats {
   double density = 1.0;  // computed KV blocks / causal KV blocks
-  // The data-dependent selection (XAttention), aggregated over heads as soon as it is known so a long prompt's
-  // per-head lists are not kept; null for static kinds (their mask follows from the plan) or when not asked for.
-  std::shared_ptr<const BlockMask> mask;
-  double attention_ms = 0.0;  // Decoder::prefill_layer: the attention_prefill calls alone, on the backend's clock
+  // The data-dependent selection (XAttention) when asked for (record_mask), aggregated over heads; empty for static
+  // kinds (their mask follows from the plan) or when not asked for. Call it once, after the layer's work is done:
+  // CUDA reads its device lists only then, so recording adds neither a wait nor host work to the attention time.
+  std::function<BlockMask()> mask;
+  // Decoder::prefill_layer: around each attention_prefill call (one per chunk), unread so timing adds no wait; the
+  // Session sums them (spans_ms) after the layer's own end mark.
+  std::vector<TimeSpan> attention_spans;
 };
 
 // A decode step's inputs (decode_step.h) in backend memory; set_decode_step writes them in stream order.
@@ -156,5 +164,8 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);
+
+// The summed length of spans on the backend's clock.
+double spans_ms(Backend& backend, const std::vector<TimeSpan>& spans);
 
 }  // namespace flux::engine

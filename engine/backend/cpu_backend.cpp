@@ -191,13 +191,16 @@ AttentionStats CpuBackend::attention_prefill(const Tensor& q, const Tensor& k, c
   // XAttention scores the whole causal square from all queries, so it needs them in one call.
   require(plan.mode != AttentionMode::XAttention || (q_pos0 == 0 && q.rows == n_kv),
           "cpu backend: XAttention prefill must cover the whole prompt in one call");
-  const BlockLists lists = plan_block_lists(plan, f32(q), f32(k), n_kv, n_heads, n_kv_heads, head_dim);
+  BlockLists lists = plan_block_lists(plan, f32(q), f32(k), n_kv, n_heads, n_kv_heads, head_dim);
   attention_prefill_cpu(f32(q), f32(k), f32(v), q.rows, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, lists,
                         f32(out));
   AttentionStats stats;
   stats.density = lists.density();
-  if (record_mask && plan.mode == AttentionMode::XAttention)
-    stats.mask = std::make_shared<const BlockMask>(aggregate_heads(lists, n_heads));
+  if (record_mask && plan.mode == AttentionMode::XAttention) {
+    stats.mask = [shared = std::make_shared<const BlockLists>(std::move(lists)), n_heads] {
+      return aggregate_heads(*shared, n_heads);
+    };
+  }
   return stats;
 }
 

@@ -33,8 +33,8 @@ class Decoder {
   // keys and values of the whole prompt are stored first, then chunk c's queries attend keys [0, end of chunk c)
   // (triangle: [0, pos0 + n), its dense rows are the prompt's last ones). XAttention scores the whole prompt, so its
   // attention runs in one call; the rest of the layer stays chunked. Same result as chunk = 0 (one pass).
-  // The stats carry the attention calls' time alone (attention_ms, summed over chunks: the marks are read once, at
-  // the end of the layer, so timing adds no wait per chunk) and, with record_mask, an XAttention selection.
+  // The stats carry the spans of the attention calls alone (one per chunk, unread: timing adds no wait) and, with
+  // record_mask, an XAttention selection.
   AttentionStats prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,
                                int64_t chunk = 0, bool record_mask = false);
   // Embeds the decode step's token: [1, hidden].

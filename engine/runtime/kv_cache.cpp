@@ -6,8 +6,8 @@
 
 namespace flux::engine {
 
-KvLayout decode_layout(const AttentionPlan& plan, int64_t capacity) {
-  if (plan.mode == AttentionMode::Full) return {};
+KvLayout decode_layout(LayerMode mode, const AttentionPlan& plan, int64_t capacity) {
+  if (mode == LayerMode::FA || plan.mode == AttentionMode::Full) return {};
   if (plan.decode == DecodeMode::Reference) return KvLayout::block_streaming(plan.sink, plan.window, plan.block);
   if (plan.mode != AttentionMode::Streaming) return {};
   return ring_layout(plan.sink, plan.window, capacity);
@@ -114,10 +114,10 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
   layer = std::move(compact);
 }
 
-void KvCache::prepare_decode(int layer_index, const AttentionPlan& plan) {
+void KvCache::prepare_decode(int layer_index, LayerMode mode, const AttentionPlan& plan) {
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
   require(layer.layout.window == 0, "kv cache: layer {} is already prepared for decode", layer_index);
-  const KvLayout target = decode_layout(plan, capacity_);
+  const KvLayout target = decode_layout(mode, plan, capacity_);
   if (target.ring()) {
     make_streaming(layer_index, plan.sink, plan.window);
   } else {
@@ -130,7 +130,9 @@ int64_t KvCache::rows_read(int layer_index) const {
   return flux::engine::rows_read(layer.layout, layer.positions);
 }
 
-int64_t KvCache::reserved_rows(int layer_index) const { return layers_.at(static_cast<std::size_t>(layer_index)).k.rows; }
+int64_t KvCache::reserved_rows(int layer_index) const {
+  return layers_.at(static_cast<std::size_t>(layer_index)).k.rows;
+}
 
 std::size_t KvCache::bytes_new(int layer_index, int64_t prompt_tokens) const {
   return static_cast<std::size_t>(flux::engine::rows_new(reserved_rows(layer_index), prompt_tokens)) * row_bytes();

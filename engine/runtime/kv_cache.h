@@ -9,14 +9,16 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/routing/router_score.h"
 
 namespace flux::engine {
 
 // The sizing rules, shared by KvCache and estimate_memory (memory_report.h) so the estimate is what the cache does.
-// The layout a layer's cache takes after its prefill under `plan` (prepare_decode): dense for FA; DecodeMode::Reference
-// SA: block streaming over the full cache; FluxScope streaming: the sink + window ring, unless sink + window rows hold
-// the whole capacity (then it stays dense); FluxScope triangle and XAttention: dense.
-KvLayout decode_layout(const AttentionPlan& plan, int64_t capacity);
+// The layout a layer's cache takes after its prefill in `mode` under `plan` (prepare_decode): dense for FA, whatever
+// its kind (an FA-side XAttention layer decodes densely, ALGORITHMS.md §4); DecodeMode::Reference SA: block streaming
+// over the full cache; FluxScope streaming: the sink + window ring, unless sink + window rows hold the whole capacity
+// (then it stays dense); FluxScope triangle and XAttention: dense.
+KvLayout decode_layout(LayerMode mode, const AttentionPlan& plan, int64_t capacity);
 // A streaming ring of sink + window rows, or dense when those rows hold the whole capacity.
 KvLayout ring_layout(int64_t sink, int64_t window, int64_t capacity);
 // Rows a layer with that layout allocates: the ring's sink + window, else the capacity.
@@ -45,10 +47,11 @@ class KvCache {
   void advance(int64_t pos);
   // Shrinks a layer to sinks + ring window (call once, after that layer's prefill).
   void make_streaming(int layer, int sink, int window);
-  // After a layer's prefill, sets up how its decode steps read the cache for the plan that ran: FA layers read all;
-  // SA layers per plan.decode (FluxScope: streaming layers make_streaming, triangle/XAttention read all; Reference:
-  // every SA kind reads its block-streaming rows of the full cache, nothing evicted). Call once per layer.
-  void prepare_decode(int layer, const AttentionPlan& plan);
+  // After a layer's prefill, sets up how its decode steps read the cache for the mode and plan that ran
+  // (decode_layout): FA layers read all; SA layers per plan.decode (FluxScope: streaming layers make_streaming,
+  // triangle/XAttention read all; Reference: every SA kind reads its block-streaming rows of the full cache, nothing
+  // evicted). Call once per layer.
+  void prepare_decode(int layer, LayerMode mode, const AttentionPlan& plan);
 
   const Tensor& keys(int layer) const { return layers_[static_cast<std::size_t>(layer)].k; }
   const Tensor& values(int layer) const { return layers_[static_cast<std::size_t>(layer)].v; }

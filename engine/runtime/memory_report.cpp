@@ -44,8 +44,8 @@ MemoryReport estimate_memory(const ModelConfig& config, const RoutingPlan& plan,
     const LayerRoute& route = plan.layers[static_cast<std::size_t>(l)];
     // Until the router runs the layer is FA (Session: from_router layers start as FA); FA never evicts, so this is
     // the upper bound of what the router can choose.
-    const AttentionPlan attention = route.from_router ? plan.dense : plan.attention_for(l);
-    const KvLayout layout = decode_layout(attention, capacity);
+    const LayerMode mode = route.from_router ? LayerMode::FA : route.mode;
+    const KvLayout layout = decode_layout(mode, plan.attention_of(mode), capacity);
     const int64_t reserved = reserved_rows(layout, capacity);
     LayerMemory lm;
     lm.kv_reserved = static_cast<std::size_t>(reserved) * row;

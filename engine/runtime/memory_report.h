@@ -21,7 +21,7 @@ struct LayerMemory {
   std::size_t kv_read = 0;        // the rows the newest decode step reads
   std::size_t kv_new_tokens = 0;  // of kv_reserved: the rows beyond the prompt, reserved for tokens still to come
   bool evicted = false;           // a streaming ring (FluxScope decode mode): positions before the window are dropped
-  bool router_decides = false;    // estimate only: the router decides this layer at run time (counted as FA = upper bound)
+  bool router_decides = false;    // estimate only: the router decides this layer at run time (counted FA: upper bound)
 
   bool operator==(const LayerMemory&) const = default;
 };

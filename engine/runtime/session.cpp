@@ -45,7 +45,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
           return attention;
         },
         prefill_chunk_, record_block_masks_);
-    kv_.prepare_decode(l, attention);  // per attention.decode: FluxScope streaming evicts, Reference never does
+    kv_.prepare_decode(l, route.mode, attention);  // SA per attention.decode: FluxScope streaming evicts, Reference never
     const TimeMark end = backend.mark();
     if (on_layer) {
       LayerReport r;
@@ -56,10 +56,10 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
       r.router_logits = router_logits;
       r.router_threshold = route.router_threshold;
       r.source = route.source;
-      r.prefill_ms = backend.elapsed_ms(start, end);
+      r.prefill_ms = backend.elapsed_ms(start, end);  // waits for the layer: its attention spans are done too
       r.router_ms = router_ms;
-      r.attention_ms = stats.attention_ms;
-      if (stats.mask) r.block_mask = *stats.mask;
+      r.attention_ms = spans_ms(backend, stats.attention_spans);
+      if (stats.mask) r.block_mask = stats.mask();
       r.kv_bytes = kv_.bytes(l);
       r.kv_bytes_kept = kv_.bytes_kept(l);
       r.kv_bytes_read = kv_.bytes_read(l);

@@ -53,9 +53,10 @@ double run_prefill(BackendPair& p, const PrefillCase& c, const AttentionPlan& pl
   EXPECT_EQ(gs.mask != nullptr, plan.mode == AttentionMode::XAttention);
   EXPECT_EQ(cs.mask != nullptr, plan.mode == AttentionMode::XAttention);
   if (gs.mask && cs.mask) {
-    EXPECT_EQ(gs.mask->n_heads, n_heads);
-    EXPECT_DOUBLE_EQ(gs.mask->density(), gs.density);
-    EXPECT_EQ(*gs.mask, *cs.mask) << "XAttention selection, n " << c.n << " block " << plan.block;
+    const BlockMask gm = gs.mask(), cm = cs.mask();
+    EXPECT_EQ(gm.n_heads, n_heads);
+    EXPECT_DOUBLE_EQ(gm.density(), gs.density);
+    EXPECT_EQ(gm, cm) << "XAttention selection, n " << c.n << " block " << plan.block;
   }
   if (gpu_density) *gpu_density = gs.density;
   if (cpu_density) *cpu_density = cs.density;

@@ -67,7 +67,7 @@ TEST(ReferenceDecode, EveryStepEqualsDenseSoftmaxOverTheBlockStreamingKeys) {
     KvCache kv(*backend, 1, kv_dim, capacity);
     kv.store(0, 0, backend->upload(std::span(keys).first(static_cast<std::size_t>(prompt * kv_dim)), prompt, kv_dim),
              backend->upload(std::span(values).first(static_cast<std::size_t>(prompt * kv_dim)), prompt, kv_dim));
-    kv.prepare_decode(0, sa_plan(mode, DecodeMode::Reference));
+    kv.prepare_decode(0, LayerMode::SA, sa_plan(mode, DecodeMode::Reference));
     EXPECT_EQ(kv.layout(0).block, kBlock);
     DecodeStep step = backend->make_decode_step();
     for (int64_t p = prompt; p < capacity; ++p) {

@@ -109,6 +109,14 @@ TEST(MemoryEstimate, FollowsTheCacheRulesPerLayer) {
   // Newest step at position 118: the sink block [0, 16) and the local blocks from (ceil(118/16) + 1)·16 - 32 = 112.
   EXPECT_EQ(r.layers[0].kv_read, (16 + 119 - 112) * row);
   EXPECT_LT(r.layers[0].kv_read, r.layers[2].kv_read);
+  // An FA-side XAttention layer decodes densely in Reference mode too; only SA layers read block streaming.
+  RoutingPlan xattn_fa = plan_with({LayerMode::SA, LayerMode::FA, LayerMode::FA, LayerMode::FA},
+                                   AttentionMode::Streaming, DecodeMode::Reference);
+  xattn_fa.dense = xattn_fa.sparse;
+  xattn_fa.dense.mode = AttentionMode::XAttention;
+  const MemoryReport x = estimate_memory(c, xattn_fa, prompt, max_new, context, 4);
+  EXPECT_EQ(x.layers[1].kv_read, 119 * row);
+  EXPECT_EQ(x.layers[0].kv_read, (16 + 119 - 112) * row);
 
   // The context bounds the capacity: a 500-token prompt with 100 new tokens in a 512 context.
   const MemoryReport full = estimate_memory(c, plan_with(std::vector<LayerMode>(4, LayerMode::FA),
