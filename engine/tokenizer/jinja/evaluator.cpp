@@ -74,6 +74,22 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   return Value(op == "//" ? q : m);
 }
 
+// Whether `v` is or holds the dict `target` (by identity).
+bool holds(const Value& v, const Dict* target, int depth) {
+  require(depth < 128, "value nested deeper than 128 levels");
+  if (v.is_dict()) {
+    if (&v.as_dict() == target) return true;
+    for (const auto& entry : v.as_dict().entries) {
+      if (holds(entry.second, target, depth + 1)) return true;
+    }
+  } else if (v.is_list()) {
+    for (const Value& item : v.as_list()) {
+      if (holds(item, target, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
 bool contains(const Value& container, const Value& item) {
   if (container.is_string()) {
     require(item.is_string(), "'in <string>' requires a string on the left, not {}", item.type_name());
@@ -166,10 +182,13 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
         require(callee.is_function(), "'{{% call %}}' of something that is not a macro");
         Args args = eval_args(call, 1);
         // caller() renders the block's body where the block stands, with the caller's parameters bound.
-        const std::vector<std::shared_ptr<Scope>> here = scopes_;
+        const WeakScopes here(scopes_.begin(), scopes_.end());
         args.named.emplace_back("caller", Value(Function([this, &node, here](const Args& a) {
           std::vector<std::shared_ptr<Scope>> saved = std::move(scopes_);
-          scopes_ = here;
+          for (const std::weak_ptr<Scope>& scope : here) {
+            if (auto alive = scope.lock()) scopes_.push_back(std::move(alive));
+          }
+          if (scopes_.empty()) scopes_.push_back(saved.front());
           scopes_.push_back(std::make_shared<Scope>());
           for (size_t i = 0; i < node.names.size(); ++i) {
             const Value* v = a.get(i, node.names[i]);
@@ -227,6 +246,7 @@ Evaluator::Flow Evaluator::exec_for(const Node& node, std::string& out) {
   const auto n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
     step();
+    scopes_.back() = std::make_shared<Scope>();  // as jinja2: a set in one iteration is gone in the next
     const Value& item = items[static_cast<size_t>(i)];
     bind(item);
     Dict loop;
@@ -257,6 +277,9 @@ void Evaluator::exec_set(const Node& node) {
     Value target = lookup(node.names[0]);
     require(target.is_dict() && target.as_dict().is_namespace,
             "cannot assign attribute '{}' on '{}': only a namespace() takes attributes", node.attr, node.names[0]);
+    // Values are shared by reference: a namespace inside itself would be a cycle that is never freed.
+    require(!holds(value, &target.as_dict(), 0), "cannot assign '{}.{}': a namespace cannot contain itself",
+            node.names[0], node.attr);
     target.as_dict().set(node.attr, std::move(value));
     return;
   }
@@ -270,7 +293,9 @@ void Evaluator::exec_set(const Node& node) {
 }
 
 Value Evaluator::make_macro(const Node& node) {
-  return Value(Function([this, &node](const Args& a) {
+  // The macro sees the scopes where it was defined (a loop variable, say), as a jinja2 closure does.
+  const WeakScopes defined_in(scopes_.begin(), scopes_.end());
+  return Value(Function([this, &node, defined_in](const Args& a) {
     Args args;
     args.positional = a.positional;
     Value caller;
@@ -281,11 +306,11 @@ Value Evaluator::make_macro(const Node& node) {
         args.named.emplace_back(k, v);
       }
     }
-    return call_macro(node, args, caller);
+    return call_macro(node, defined_in, args, caller);
   }));
 }
 
-Value Evaluator::call_macro(const Node& node, const Args& args, const Value& caller) {
+Value Evaluator::call_macro(const Node& node, const WeakScopes& defined_in, const Args& args, const Value& caller) {
   require(call_depth_ < limits_.max_call_depth, "macro '{}' nested more than {} calls deep (endless recursion?)",
           node.text, limits_.max_call_depth);
   require(args.positional.size() <= node.names.size(), "macro '{}' takes {} arguments, {} given", node.text,
@@ -296,7 +321,12 @@ Value Evaluator::call_macro(const Node& node, const Args& args, const Value& cal
     require(known, "macro '{}' has no parameter '{}'", node.text, k);
   }
   std::vector<std::shared_ptr<Scope>> saved = std::move(scopes_);
-  scopes_ = {saved.front(), std::make_shared<Scope>()};
+  scopes_.clear();
+  for (const std::weak_ptr<Scope>& scope : defined_in) {
+    if (auto alive = scope.lock()) scopes_.push_back(std::move(alive));  // a finished loop's scope is gone
+  }
+  if (scopes_.empty() || scopes_.front() != saved.front()) scopes_.insert(scopes_.begin(), saved.front());
+  scopes_.push_back(std::make_shared<Scope>());
   ++call_depth_;
   std::string out;
   try {

@@ -37,7 +37,9 @@ class Evaluator {
   Flow exec_for(const Node& node, std::string& out);
   void exec_set(const Node& node);
   Value make_macro(const Node& node);
-  Value call_macro(const Node& node, const Args& args, const Value& caller);
+  // Weak: a macro is stored in the scope it captures, and a strong capture would be a reference cycle.
+  using WeakScopes = std::vector<std::weak_ptr<Scope>>;
+  Value call_macro(const Node& node, const WeakScopes& defined_in, const Args& args, const Value& caller);
 
   Value eval(const Expr& e);
   Value eval_binary(const Expr& e);

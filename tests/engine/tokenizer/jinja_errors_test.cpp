@@ -78,9 +78,13 @@ TEST(JinjaErrors, RecursionAndNestingAreBounded) {
   EXPECT_ERROR(compile_error(repeat("{% if true %}", 5000)), "nesting deeper than");
   EXPECT_ERROR(compile_error("{{ " + repeat("not ", 5000) + "x }}"), "nesting deeper than");
   EXPECT_ERROR(compile_error("{{ " + repeat("-", 5000) + "1 }}"), "nesting deeper than");
-  // A namespace that holds itself cannot be printed or serialised forever.
-  EXPECT_ERROR(render_error("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns | tojson }}"), "nested deeper than 128");
-  EXPECT_ERROR(render_error("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"), "nested deeper than 128");
+  // A namespace cannot hold itself (a reference cycle would leak and print forever), directly or through another.
+  EXPECT_ERROR(render_error("{% set ns = namespace() %}{% set ns.me = ns %}"), "a namespace cannot contain itself");
+  EXPECT_ERROR(render_error("{% set a = namespace() %}{% set b = namespace(x=[a]) %}{% set a.b = b %}"),
+               "cannot assign 'a.b'");
+  EXPECT_ERROR(render_error("{% set ns = namespace(v=1) %}{% for i in range(200) %}{% set ns.v = [ns.v] %}{% endfor %}"
+                            "{{ ns.v | tojson }}"),
+               "nested deeper than 128");
 }
 
 TEST(JinjaErrors, HugeOutputsStopAtTheSizeLimit) {

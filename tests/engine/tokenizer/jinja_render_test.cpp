@@ -69,6 +69,11 @@ TEST(JinjaRender, SetScopingAndNamespace) {
   EXPECT_EQ(render("{% set a, b = 'p', 'q' %}{{ b }}{{ a }}"), "qp");
   EXPECT_EQ(render("{% set block %}x{{ 1 + 1 }}y{% endset %}[{{ block }}]"), "[x2y]");
   EXPECT_ERROR(error_of([] { render("{% set d = {} %}{% set d.x = 1 %}"); }), "only a namespace()");
+  // Each iteration starts afresh (jinja2): the set of iteration 1 is gone in iteration 2.
+  EXPECT_EQ(render("{% set x = 5 %}{% for i in [1, 2] %}[{{ x }}]{% set x = i %}{% endfor %}"), "[5][5]");
+  // A macro sees the scope it was defined in, and top-level sets made after its definition.
+  EXPECT_EQ(render("{% for i in [7] %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %}"), "7");
+  EXPECT_EQ(render("{% macro m() %}{{ g }}{% endmacro %}{% set g = 1 %}{{ m() }}"), "1");
 }
 
 TEST(JinjaRender, MacrosAndCall) {
