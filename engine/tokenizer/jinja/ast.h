@@ -11,25 +11,25 @@
 namespace flux::engine::jinja {
 
 enum class ExprKind {
-  Literal,    // literal
-  Name,       // name
+  Literal,      // literal
+  Name,         // name
   ListLiteral,  // kids: items (tuples are lists too)
   DictLiteral,  // kids: key0, value0, key1, value1, ...
-  Attr,       // kids[0].name
-  Subscript,  // kids[0][kids[1]]
-  Slice,      // kids[0][kids[1]:kids[2]:kids[3]], absent parts null
-  Call,       // kids[0](kids[1..]): the last keywords.size() kids are keyword arguments
-  Filter,     // kids[0] | name(kids[1..]), keywords as for Call
-  Test,       // kids[0] is [not] name(kids[1..]), keywords as for Call
-  Neg,        // -kids[0]
-  Pos,        // +kids[0]
-  Not,        // not kids[0]
-  And,        // kids[0] and kids[1]
-  Or,         // kids[0] or kids[1]
-  Binary,     // kids[0] name kids[1], name one of + - * / // % **
-  Compare,    // kids[0] ops[0] kids[1] ops[1] kids[2] ... (chained as in Python)
-  Concat,     // kids[0] ~ kids[1] ~ ...
-  Cond,       // kids[0] if kids[1] else kids[2] (kids[2] null: undefined)
+  Attr,         // kids[0].name
+  Subscript,    // kids[0][kids[1]]
+  Slice,        // kids[0][kids[1]:kids[2]:kids[3]], absent parts null
+  Call,         // kids[0](kids[1..]): the last keywords.size() kids are keyword arguments
+  Filter,       // kids[0] | name(kids[1..]), keywords as for Call
+  Test,         // kids[0] is [not] name(kids[1..]), keywords as for Call
+  Neg,          // -kids[0]
+  Pos,          // +kids[0]
+  Not,          // not kids[0]
+  And,          // kids[0] and kids[1]
+  Or,           // kids[0] or kids[1]
+  Binary,       // kids[0] name kids[1], name one of + - * / // % **
+  Compare,      // kids[0] ops[0] kids[1] ops[1] kids[2] ... (chained as in Python)
+  Concat,       // kids[0] ~ kids[1] ~ ...
+  Cond,         // kids[0] if kids[1] else kids[2] (kids[2] null: undefined)
 };
 
 struct Expr {

@@ -144,7 +144,9 @@ Value Evaluator::lookup(const std::string& name) const {
   return Value();
 }
 
-void Evaluator::assign(const std::string& name, Value value) { (*scopes_.back())[name] = std::move(value); }
+void Evaluator::assign(const std::string& name, Value value) {
+  (*scopes_.back())[name] = std::move(value);
+}
 
 Evaluator::Flow Evaluator::exec_body(const Body& body, std::string& out) {
   for (const NodePtr& node : body) {
@@ -159,23 +161,32 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
     const Nest nest(nesting_, limits_.max_nesting);
     step();
     switch (node.kind) {
-      case NodeKind::Text: emit(out, node.text); break;
-      case NodeKind::Output: emit(out, eval(*node.exprs[0]).str()); break;
+      case NodeKind::Text:
+        emit(out, node.text);
+        break;
+      case NodeKind::Output:
+        emit(out, eval(*node.exprs[0]).str());
+        break;
       case NodeKind::If:
         for (size_t i = 0; i < node.exprs.size(); ++i) {
           if (eval(*node.exprs[i]).truthy()) return exec_body(node.bodies[i], out);
         }
         if (node.bodies.size() > node.exprs.size()) return exec_body(node.bodies.back(), out);
         break;
-      case NodeKind::For: return exec_for(node, out);
-      case NodeKind::Set: exec_set(node); break;
+      case NodeKind::For:
+        return exec_for(node, out);
+      case NodeKind::Set:
+        exec_set(node);
+        break;
       case NodeKind::SetBlock: {
         std::string captured;
         exec_body(node.bodies[0], captured);
         assign(node.names[0], Value(std::move(captured)));
         break;
       }
-      case NodeKind::Macro: assign(node.text, make_macro(node)); break;
+      case NodeKind::Macro:
+        assign(node.text, make_macro(node));
+        break;
       case NodeKind::CallBlock: {
         const Expr& call = *node.exprs[0];
         const Value callee = eval(*call.kids[0]);
@@ -184,31 +195,33 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
         // caller() renders the block's body where the block stands, with the caller's parameters bound.
         const WeakScopes here(scopes_.begin(), scopes_.end());
         args.named.emplace_back("caller", Value(Function([this, &node, here](const Args& a) {
-          std::vector<std::shared_ptr<Scope>> saved = std::move(scopes_);
-          for (const std::weak_ptr<Scope>& scope : here) {
-            if (auto alive = scope.lock()) scopes_.push_back(std::move(alive));
-          }
-          if (scopes_.empty()) scopes_.push_back(saved.front());
-          scopes_.push_back(std::make_shared<Scope>());
-          for (size_t i = 0; i < node.names.size(); ++i) {
-            const Value* v = a.get(i, node.names[i]);
-            assign(node.names[i], v != nullptr ? *v : Value());
-          }
-          std::string body;
-          try {
-            exec_body(node.bodies[0], body);
-          } catch (...) {
-            scopes_ = std::move(saved);
-            throw;
-          }
-          scopes_ = std::move(saved);
-          return Value(std::move(body));
-        })));
+                                  std::vector<std::shared_ptr<Scope>> saved = std::move(scopes_);
+                                  for (const std::weak_ptr<Scope>& scope : here) {
+                                    if (auto alive = scope.lock()) scopes_.push_back(std::move(alive));
+                                  }
+                                  if (scopes_.empty()) scopes_.push_back(saved.front());
+                                  scopes_.push_back(std::make_shared<Scope>());
+                                  for (size_t i = 0; i < node.names.size(); ++i) {
+                                    const Value* v = a.get(i, node.names[i]);
+                                    assign(node.names[i], v != nullptr ? *v : Value());
+                                  }
+                                  std::string body;
+                                  try {
+                                    exec_body(node.bodies[0], body);
+                                  } catch (...) {
+                                    scopes_ = std::move(saved);
+                                    throw;
+                                  }
+                                  scopes_ = std::move(saved);
+                                  return Value(std::move(body));
+                                })));
         emit(out, callee.as_function()(args).str());
         break;
       }
-      case NodeKind::Break: return Flow::Break;
-      case NodeKind::Continue: return Flow::Continue;
+      case NodeKind::Break:
+        return Flow::Break;
+      case NodeKind::Continue:
+        return Flow::Continue;
     }
   } catch (...) {
     rethrow_located(node.line, node.column);
@@ -262,9 +275,9 @@ Evaluator::Flow Evaluator::exec_for(const Node& node, std::string& out) {
     if (i > 0) loop.set("previtem", items[static_cast<size_t>(i - 1)]);
     if (i + 1 < n) loop.set("nextitem", items[static_cast<size_t>(i + 1)]);
     loop.set("cycle", Value(Function([i](const Args& a) {
-      require(!a.positional.empty(), "loop.cycle() needs at least one value");
-      return a.positional[static_cast<size_t>(i) % a.positional.size()];
-    })));
+               require(!a.positional.empty(), "loop.cycle() needs at least one value");
+               return a.positional[static_cast<size_t>(i) % a.positional.size()];
+             })));
     assign("loop", Value(std::move(loop)));
     if (exec_body(node.bodies[0], out) == Flow::Break) break;
   }
@@ -350,7 +363,8 @@ Args Evaluator::eval_args(const Expr& e, size_t first) {
   Args args;
   const size_t named_from = e.kids.size() - e.keywords.size();
   for (size_t i = first; i < named_from; ++i) args.positional.push_back(eval(*e.kids[i]));
-  for (size_t i = named_from; i < e.kids.size(); ++i) args.named.emplace_back(e.keywords[i - named_from], eval(*e.kids[i]));
+  for (size_t i = named_from; i < e.kids.size(); ++i)
+    args.named.emplace_back(e.keywords[i - named_from], eval(*e.kids[i]));
   return args;
 }
 
@@ -359,8 +373,10 @@ Value Evaluator::eval(const Expr& e) {
     const Nest nest(nesting_, limits_.max_nesting);
     step();
     switch (e.kind) {
-      case ExprKind::Literal: return e.literal;
-      case ExprKind::Name: return lookup(e.name);
+      case ExprKind::Literal:
+        return e.literal;
+      case ExprKind::Name:
+        return lookup(e.name);
       case ExprKind::ListLiteral: {
         List list;
         for (const ExprPtr& k : e.kids) list.push_back(eval(*k));
@@ -371,8 +387,10 @@ Value Evaluator::eval(const Expr& e) {
         for (size_t i = 0; i + 1 < e.kids.size(); i += 2) dict.set(eval(*e.kids[i]).str(), eval(*e.kids[i + 1]));
         return Value(std::move(dict));
       }
-      case ExprKind::Attr: return get_attribute(eval(*e.kids[0]), e.name, size_limit_);
-      case ExprKind::Subscript: return get_item(eval(*e.kids[0]), eval(*e.kids[1]));
+      case ExprKind::Attr:
+        return get_attribute(eval(*e.kids[0]), e.name, size_limit_);
+      case ExprKind::Subscript:
+        return get_item(eval(*e.kids[0]), eval(*e.kids[1]));
       case ExprKind::Slice: {
         const auto part = [&](size_t i) { return e.kids[i] ? eval(*e.kids[i]) : Value(); };
         return get_slice(eval(*e.kids[0]), part(1), part(2), part(3));
@@ -402,7 +420,8 @@ Value Evaluator::eval(const Expr& e) {
         if (v.kind() == Value::Kind::Float) return Value(-v.as_float());
         return Value(checked(v.as_int() == std::numeric_limits<int64_t>::min(), -v.as_int()));
       }
-      case ExprKind::Not: return Value(!eval(*e.kids[0]).truthy());
+      case ExprKind::Not:
+        return Value(!eval(*e.kids[0]).truthy());
       case ExprKind::And: {
         Value left = eval(*e.kids[0]);
         return left.truthy() ? eval(*e.kids[1]) : left;
@@ -411,8 +430,10 @@ Value Evaluator::eval(const Expr& e) {
         Value left = eval(*e.kids[0]);
         return left.truthy() ? left : eval(*e.kids[1]);
       }
-      case ExprKind::Binary: return eval_binary(e);
-      case ExprKind::Compare: return eval_compare(e);
+      case ExprKind::Binary:
+        return eval_binary(e);
+      case ExprKind::Compare:
+        return eval_compare(e);
       case ExprKind::Concat: {
         std::string out;
         for (const ExprPtr& k : e.kids) {
@@ -473,14 +494,22 @@ Value Evaluator::eval_compare(const Expr& e) {
     Value right = eval(*e.kids[i + 1]);
     const std::string& op = e.ops[i];
     bool ok = false;
-    if (op == "==") ok = equals(left, right);
-    else if (op == "!=") ok = !equals(left, right);
-    else if (op == "<") ok = less_than(left, right);
-    else if (op == ">") ok = less_than(right, left);
-    else if (op == "<=") ok = !less_than(right, left);
-    else if (op == ">=") ok = !less_than(left, right);
-    else if (op == "in") ok = contains(right, left);
-    else ok = !contains(right, left);
+    if (op == "==")
+      ok = equals(left, right);
+    else if (op == "!=")
+      ok = !equals(left, right);
+    else if (op == "<")
+      ok = less_than(left, right);
+    else if (op == ">")
+      ok = less_than(right, left);
+    else if (op == "<=")
+      ok = !less_than(right, left);
+    else if (op == ">=")
+      ok = !less_than(left, right);
+    else if (op == "in")
+      ok = contains(right, left);
+    else
+      ok = !contains(right, left);
     if (!ok) return Value(false);
     left = std::move(right);
   }

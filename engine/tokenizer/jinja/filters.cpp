@@ -41,7 +41,8 @@ Value attribute_of(const Value& item, const std::string& attribute, const SizeLi
     const size_t dot = attribute.find('.', start);
     const std::string part = attribute.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (v.is_undefined()) return v;
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
     // jinja2's getitem: the item first (dict key, list index), then the attribute (a str method).
     if (digits) {
       v = get_item(v, Value(static_cast<int64_t>(std::stoll(part))));
@@ -142,12 +143,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (const char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -163,7 +175,8 @@ Value sorted(const Value& v, const Args& args, const SizeLimit& limit) {
     Value k = attribute != nullptr ? attribute_of(item, attribute->str(), limit) : item;
     return fold && k.is_string() ? Value(ascii_case(k.as_string(), false)) : k;
   };
-  std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) { return less_than(key(a), key(b)); });
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const Value& a, const Value& b) { return less_than(key(a), key(b)); });
   if (reverse != nullptr && reverse->truthy()) std::reverse(items.begin(), items.end());
   return Value(std::move(items));
 }
@@ -172,10 +185,10 @@ Value sorted(const Value& v, const Args& args, const SizeLimit& limit) {
 
 bool is_filter(const std::string& name) {
   static constexpr std::string_view names[] = {
-      "trim", "tojson", "length", "count", "upper", "lower", "capitalize", "title", "replace", "default", "d",
-      "first", "last", "join", "selectattr", "rejectattr", "select", "reject", "map", "list", "string", "int",
-      "float", "items", "abs", "reverse", "sort", "unique", "min", "max", "sum", "safe", "escape", "e", "attr",
-      "round", "wordcount", "dictsort"};
+      "trim",   "tojson", "length", "count", "upper",      "lower",      "capitalize", "title",   "replace", "default",
+      "d",      "first",  "last",   "join",  "selectattr", "rejectattr", "select",     "reject",  "map",     "list",
+      "string", "int",    "float",  "items", "abs",        "reverse",    "sort",       "unique",  "min",     "max",
+      "sum",    "safe",   "escape", "e",     "attr",       "round",      "wordcount",  "dictsort"};
   for (const std::string_view n : names) {
     if (n == name) return true;
   }
@@ -205,10 +218,10 @@ Value apply_filter(const std::string& name, const Value& v, const Args& args, co
   if (name == "replace") {
     const Value* count = args.get(2, "count");
     return get_attribute(Value(v.str()), "replace", limit)
-        .as_function()(Args{{args.get(0, "old") ? *args.get(0, "old") : Value(),
-                              args.get(1, "new") ? *args.get(1, "new") : Value(),
-                              count != nullptr ? *count : Value(int64_t{-1})},
-                             {}});
+        .as_function()(
+            Args{{args.get(0, "old") ? *args.get(0, "old") : Value(),
+                  args.get(1, "new") ? *args.get(1, "new") : Value(), count != nullptr ? *count : Value(int64_t{-1})},
+                 {}});
   }
   if (name == "default" || name == "d") {
     const Value* fallback = args.get(0, "default_value");
@@ -256,7 +269,8 @@ Value apply_filter(const std::string& name, const Value& v, const Args& args, co
   }
   if (name == "abs") {
     require(v.is_number(), "abs needs a number, got {}", v.type_name());
-    return v.kind() == Value::Kind::Float ? Value(std::fabs(v.as_float())) : Value(static_cast<int64_t>(std::llabs(v.as_int())));
+    return v.kind() == Value::Kind::Float ? Value(std::fabs(v.as_float()))
+                                          : Value(static_cast<int64_t>(std::llabs(v.as_int())));
   }
   if (name == "round") {
     const Value* precision = args.get(0, "precision");
@@ -293,12 +307,15 @@ Value apply_filter(const std::string& name, const Value& v, const Args& args, co
     for (const Value& item : iterate(v)) {
       const Value x = attribute != nullptr ? attribute_of(item, attribute->str(), limit) : item;
       require(x.is_number() && total.is_number(), "sum needs numbers, got {}", x.type_name());
-      total = total.kind() == Value::Kind::Float || x.kind() == Value::Kind::Float ? Value(total.as_float() + x.as_float())
-                                                                                   : Value(total.as_int() + x.as_int());
+      total = total.kind() == Value::Kind::Float || x.kind() == Value::Kind::Float
+                  ? Value(total.as_float() + x.as_float())
+                  : Value(total.as_int() + x.as_int());
     }
     return total;
   }
-  if (name == "wordcount") return Value(static_cast<int64_t>(get_attribute(Value(v.str()), "split", limit).as_function()({}).as_list().size()));
+  if (name == "wordcount")
+    return Value(
+        static_cast<int64_t>(get_attribute(Value(v.str()), "split", limit).as_function()({}).as_list().size()));
   if (name == "safe") return v;
   if (name == "escape" || name == "e") return Value(html_escape(v.str()));
   if (name == "attr") {

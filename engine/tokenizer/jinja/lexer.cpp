@@ -8,7 +8,9 @@
 namespace flux::engine::jinja {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // jinja2 turns every \r\n and \r into \n and drops one trailing newline (keep_trailing_newline=False).
 std::string normalize_newlines(const std::string& source) {
@@ -217,17 +219,38 @@ class Lexer {
       const char e = src_[i + 1];
       i += 2;
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case '\n': break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\n':
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -237,8 +260,8 @@ class Lexer {
           for (size_t k = 0; k < n; ++k) {
             const char h = src_[i + k];
             if (!std::isxdigit(static_cast<unsigned char>(h))) error(i - 2, "bad \\x/\\u escape in a string literal");
-            cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0'
-                                                                                             : (std::tolower(h) - 'a' + 10));
+            cp = cp * 16 + static_cast<uint32_t>(
+                               std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
           }
           if (cp > 0x10FFFF) error(i - 2, "escape beyond U+10FFFF in a string literal");
           append_utf8(cp, value);
@@ -269,7 +292,9 @@ class Lexer {
   int line_of(size_t at) const {
     return static_cast<int>(std::upper_bound(line_starts_.begin(), line_starts_.end(), at) - line_starts_.begin());
   }
-  int column_of(size_t at) const { return static_cast<int>(at - line_starts_[static_cast<size_t>(line_of(at) - 1)]) + 1; }
+  int column_of(size_t at) const {
+    return static_cast<int>(at - line_starts_[static_cast<size_t>(line_of(at) - 1)]) + 1;
+  }
 
   [[noreturn]] void error(size_t at, const std::string& message) const {
     fail("template:{}:{}: {}", line_of(at), column_of(at), message);

@@ -17,7 +17,7 @@ enum class TokenKind {
   String,      // a string literal, escapes already decoded
   Integer,
   Float,
-  Operator,    // + - * / // % ** ~ == != < <= > >= = ( ) [ ] { } , . : |
+  Operator,  // + - * / // % ** ~ == != < <= > >= = ( ) [ ] { } , . : |
   End,
 };
 

@@ -275,7 +275,8 @@ Value get_item(const Value& obj, const Value& key) {
     if (i < 0 || i >= n) return Value();
     if (obj.is_list()) return obj.as_list()[static_cast<size_t>(i)];
     const std::vector<size_t> cps = code_point_offsets(obj.as_string());
-    return Value(obj.as_string().substr(cps[static_cast<size_t>(i)], cps[static_cast<size_t>(i) + 1] - cps[static_cast<size_t>(i)]));
+    return Value(obj.as_string().substr(cps[static_cast<size_t>(i)],
+                                        cps[static_cast<size_t>(i) + 1] - cps[static_cast<size_t>(i)]));
   }
   return Value();
 }
@@ -305,8 +306,10 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
 
 List iterate(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::Undefined: return {};
-    case Value::Kind::Array: return value.as_list();
+    case Value::Kind::Undefined:
+      return {};
+    case Value::Kind::Array:
+      return value.as_list();
     case Value::Kind::Map: {
       List keys;
       for (const auto& entry : value.as_dict().entries) keys.emplace_back(entry.first);
@@ -319,17 +322,23 @@ List iterate(const Value& value) {
       for (size_t i = 0; i + 1 < cps.size(); ++i) chars.emplace_back(s.substr(cps[i], cps[i + 1] - cps[i]));
       return chars;
     }
-    default: fail("'{}' object is not iterable", value.type_name());
+    default:
+      fail("'{}' object is not iterable", value.type_name());
   }
 }
 
 int64_t length_of(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::Undefined: return 0;
-    case Value::Kind::String: return static_cast<int64_t>(code_point_offsets(value.as_string()).size() - 1);
-    case Value::Kind::Array: return static_cast<int64_t>(value.as_list().size());
-    case Value::Kind::Map: return static_cast<int64_t>(value.as_dict().entries.size());
-    default: fail("object of type '{}' has no len()", value.type_name());
+    case Value::Kind::Undefined:
+      return 0;
+    case Value::Kind::String:
+      return static_cast<int64_t>(code_point_offsets(value.as_string()).size() - 1);
+    case Value::Kind::Array:
+      return static_cast<int64_t>(value.as_list().size());
+    case Value::Kind::Map:
+      return static_cast<int64_t>(value.as_dict().entries.size());
+    default:
+      fail("object of type '{}' has no len()", value.type_name());
   }
 }
 

@@ -28,7 +28,8 @@ class Parser {
     while (true) {
       const Token& t = peek();
       if (t.kind == TokenKind::End) {
-        if (ends.size() != 0) error(t, fmt::format("missing '{{% {} %}}' before the end of the template", *ends.begin()));
+        if (ends.size() != 0)
+          error(t, fmt::format("missing '{{% {} %}}' before the end of the template", *ends.begin()));
         return body;
       }
       if (t.kind == TokenKind::Text) {
@@ -353,7 +354,8 @@ class Parser {
         if (res.ec != std::errc()) error(t, "integer literal out of range");
         return literal(Value(v), t);
       }
-      case TokenKind::Float: return literal(Value(std::stod(t.text)), t);
+      case TokenKind::Float:
+        return literal(Value(std::stod(t.text)), t);
       case TokenKind::Operator:
         if (t.text == "(") {
           if (accept_op(")")) return expr(ExprKind::ListLiteral, t);
@@ -393,7 +395,8 @@ class Parser {
           return dict;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     error(t, t.kind == TokenKind::End || t.kind == TokenKind::VarEnd || t.kind == TokenKind::BlockEnd
                  ? std::string("unexpected end of expression")
@@ -497,7 +500,8 @@ class Parser {
         if (accept_op("(")) {
           parse_call_args(*test);
         } else if ((t.kind == TokenKind::Name || t.kind == TokenKind::String || t.kind == TokenKind::Integer ||
-                    t.kind == TokenKind::Float || (t.kind == TokenKind::Operator && (t.text == "[" || t.text == "{"))) &&
+                    t.kind == TokenKind::Float ||
+                    (t.kind == TokenKind::Operator && (t.text == "[" || t.text == "{"))) &&
                    !peek_name("else") && !peek_name("or") && !peek_name("and") && !peek_name("is")) {
           test->kids.push_back(parse_postfix(parse_primary()));
         }
@@ -581,6 +585,8 @@ class Parser {
 
 }  // namespace
 
-Body parse(const std::vector<Token>& tokens, int max_depth) { return Parser(tokens, max_depth).parse_template(); }
+Body parse(const std::vector<Token>& tokens, int max_depth) {
+  return Parser(tokens, max_depth).parse_template();
+}
 
 }  // namespace flux::engine::jinja

@@ -12,7 +12,8 @@ namespace {
 
 // jinja2 rejects unknown filters and tests when it compiles, even in branches that never run; so do we.
 void check_names(const Expr& e) {
-  if (e.kind == ExprKind::Filter) require(is_filter(e.name), "template:{}:{}: unknown filter '{}'", e.line, e.column, e.name);
+  if (e.kind == ExprKind::Filter)
+    require(is_filter(e.name), "template:{}:{}: unknown filter '{}'", e.line, e.column, e.name);
   if (e.kind == ExprKind::Test) require(is_test(e.name), "template:{}:{}: unknown test '{}'", e.line, e.column, e.name);
   for (const ExprPtr& k : e.kids) {
     if (k) check_names(*k);

@@ -31,10 +31,10 @@ bool all_case(const Value& v, bool upper) {
 
 bool is_test(const std::string& name) {
   static constexpr std::string_view names[] = {
-      "defined", "undefined", "none", "string", "mapping", "iterable", "sequence", "number", "integer",
-      "float", "boolean", "true", "false", "callable", "equalto", "eq", "==", "ne", "!=", "lt", "<",
-      "le", "<=", "gt", ">", "ge", ">=", "in", "odd", "even", "divisibleby", "lower", "upper", "sameas",
-      "escaped", "filter", "test"};
+      "defined",     "undefined", "none",  "string",   "mapping", "iterable", "sequence", "number", "integer", "float",
+      "boolean",     "true",      "false", "callable", "equalto", "eq",       "==",       "ne",     "!=",      "lt",
+      "<",           "le",        "<=",    "gt",       ">",       "ge",       ">=",       "in",     "odd",     "even",
+      "divisibleby", "lower",     "upper", "sameas",   "escaped", "filter",   "test"};
   for (const std::string_view n : names) {
     if (n == name) return true;
   }

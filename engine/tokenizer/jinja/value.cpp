@@ -79,13 +79,27 @@ void json_string(const std::string& s, std::string& out) {
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20) {
           out += fmt::format("\\u{:04x}", u);
@@ -106,17 +120,27 @@ void json_into(const Value& v, int indent, int depth, std::string& out) {
   // Python's separators: ", " and ": " without indent, "," and ": " with it.
   const char* item_sep = indent < 0 ? ", " : ",";
   switch (v.kind()) {
-    case Value::Kind::Undefined: fail("tojson: Object of type Undefined is not JSON serializable");
-    case Value::Kind::Callable: fail("tojson: a function is not JSON serializable");
-    case Value::Kind::None: out += "null"; return;
-    case Value::Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::Int: out += std::to_string(v.as_int()); return;
+    case Value::Kind::Undefined:
+      fail("tojson: Object of type Undefined is not JSON serializable");
+    case Value::Kind::Callable:
+      fail("tojson: a function is not JSON serializable");
+    case Value::Kind::None:
+      out += "null";
+      return;
+    case Value::Kind::Bool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::Int:
+      out += std::to_string(v.as_int());
+      return;
     case Value::Kind::Float: {
       const double f = v.as_float();
       out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : float_repr(f);
       return;
     }
-    case Value::Kind::String: json_string(v.as_string(), out); return;
+    case Value::Kind::String:
+      json_string(v.as_string(), out);
+      return;
     case Value::Kind::Array: {
       const List& list = v.as_list();
       if (list.empty()) {
@@ -189,10 +213,14 @@ Value Value::none() {
 
 int64_t Value::as_int() const {
   switch (kind()) {
-    case Kind::Bool: return as_bool() ? 1 : 0;
-    case Kind::Int: return std::get<int64_t>(data_);
-    case Kind::Float: return static_cast<int64_t>(std::get<double>(data_));
-    default: fail("expected a number, got {}", type_name());
+    case Kind::Bool:
+      return as_bool() ? 1 : 0;
+    case Kind::Int:
+      return std::get<int64_t>(data_);
+    case Kind::Float:
+      return static_cast<int64_t>(std::get<double>(data_));
+    default:
+      fail("expected a number, got {}", type_name());
   }
 }
 
@@ -204,37 +232,56 @@ double Value::as_float() const {
 bool Value::truthy() const {
   switch (kind()) {
     case Kind::Undefined:
-    case Kind::None: return false;
-    case Kind::Bool: return as_bool();
-    case Kind::Int: return as_int() != 0;
-    case Kind::Float: return as_float() != 0.0;
-    case Kind::String: return !as_string().empty();
-    case Kind::Array: return !as_list().empty();
-    case Kind::Map: return !as_dict().entries.empty();
-    case Kind::Callable: return true;
+    case Kind::None:
+      return false;
+    case Kind::Bool:
+      return as_bool();
+    case Kind::Int:
+      return as_int() != 0;
+    case Kind::Float:
+      return as_float() != 0.0;
+    case Kind::String:
+      return !as_string().empty();
+    case Kind::Array:
+      return !as_list().empty();
+    case Kind::Map:
+      return !as_dict().entries.empty();
+    case Kind::Callable:
+      return true;
   }
   return false;
 }
 
 std::string Value::str() const {
   switch (kind()) {
-    case Kind::Undefined: return "";
-    case Kind::String: return as_string();
-    default: return repr();
+    case Kind::Undefined:
+      return "";
+    case Kind::String:
+      return as_string();
+    default:
+      return repr();
   }
 }
 
-std::string Value::repr() const { return repr_at(0); }
+std::string Value::repr() const {
+  return repr_at(0);
+}
 
 std::string Value::repr_at(int depth) const {
   require(depth < 128, "value nested deeper than 128 levels (a namespace that contains itself?)");
   switch (kind()) {
-    case Kind::Undefined: return "";
-    case Kind::None: return "None";
-    case Kind::Bool: return as_bool() ? "True" : "False";
-    case Kind::Int: return std::to_string(as_int());
-    case Kind::Float: return float_repr(as_float());
-    case Kind::String: return string_repr(as_string());
+    case Kind::Undefined:
+      return "";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return as_bool() ? "True" : "False";
+    case Kind::Int:
+      return std::to_string(as_int());
+    case Kind::Float:
+      return float_repr(as_float());
+    case Kind::String:
+      return string_repr(as_string());
     case Kind::Array: {
       std::string out = "[";
       for (size_t i = 0; i < as_list().size(); ++i) out += (i ? ", " : "") + as_list()[i].repr_at(depth + 1);
@@ -248,25 +295,31 @@ std::string Value::repr_at(int depth) const {
       }
       return out + "}";
     }
-    case Kind::Callable: return "<function>";
+    case Kind::Callable:
+      return "<function>";
   }
   return "";
 }
 
 std::string Value::type_name() const {
-  static const char* const names[] = {"undefined", "NoneType", "bool", "int", "float", "str", "list", "dict",
-                                      "function"};
+  static const char* const names[] = {"undefined", "NoneType", "bool", "int",     "float",
+                                      "str",       "list",     "dict", "function"};
   return names[static_cast<int>(kind())];
 }
 
 Value Value::from_json(const nlohmann::ordered_json& json) {
   switch (json.type()) {
-    case nlohmann::ordered_json::value_t::null: return none();
-    case nlohmann::ordered_json::value_t::boolean: return Value(json.get<bool>());
+    case nlohmann::ordered_json::value_t::null:
+      return none();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(json.get<bool>());
     case nlohmann::ordered_json::value_t::number_integer:
-    case nlohmann::ordered_json::value_t::number_unsigned: return Value(json.get<int64_t>());
-    case nlohmann::ordered_json::value_t::number_float: return Value(json.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(json.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_unsigned:
+      return Value(json.get<int64_t>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(json.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(json.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       List list;
       for (const auto& item : json) list.push_back(from_json(item));
@@ -277,7 +330,8 @@ Value Value::from_json(const nlohmann::ordered_json& json) {
       for (const auto& [k, v] : json.items()) dict.set(k, from_json(v));
       return Value(std::move(dict));
     }
-    default: return Value();
+    default:
+      return Value();
   }
 }
 
@@ -290,8 +344,10 @@ bool equals(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case K::Undefined:
-    case K::None: return true;
-    case K::String: return a.as_string() == b.as_string();
+    case K::None:
+      return true;
+    case K::String:
+      return a.as_string() == b.as_string();
     case K::Array: {
       const List &x = a.as_list(), &y = b.as_list();
       if (x.size() != y.size()) return false;
@@ -309,8 +365,10 @@ bool equals(const Value& a, const Value& b) {
       }
       return true;
     }
-    case K::Callable: return &a.as_function() == &b.as_function();
-    default: return false;
+    case K::Callable:
+      return &a.as_function() == &b.as_function();
+    default:
+      return false;
   }
 }
 

@@ -64,7 +64,7 @@ class Value {
   bool is_function() const { return kind() == Kind::Callable; }
 
   bool as_bool() const { return std::get<bool>(data_); }
-  int64_t as_int() const;  // bool and int; float truncates
+  int64_t as_int() const;   // bool and int; float truncates
   double as_float() const;  // bool, int or float
   const std::string& as_string() const { return std::get<std::string>(data_); }
   const List& as_list() const { return *std::get<std::shared_ptr<List>>(data_); }

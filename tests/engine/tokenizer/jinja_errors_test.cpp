@@ -73,7 +73,8 @@ TEST(JinjaErrors, EndlessLoopsStopAtTheStepBudget) {
 TEST(JinjaErrors, RecursionAndNestingAreBounded) {
   EXPECT_ERROR(render_error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
                "macro 'f' nested more than 64 calls deep");
-  EXPECT_ERROR(compile_error("{{ " + repeat("(", 5000) + "1" + repeat(")", 5000) + " }}"), "nesting deeper than 100 levels");
+  EXPECT_ERROR(compile_error("{{ " + repeat("(", 5000) + "1" + repeat(")", 5000) + " }}"),
+               "nesting deeper than 100 levels");
   EXPECT_ERROR(compile_error("{{ " + repeat("[", 5000) + repeat("]", 5000) + " }}"), "nesting deeper than");
   EXPECT_ERROR(compile_error(repeat("{% if true %}", 5000)), "nesting deeper than");
   EXPECT_ERROR(compile_error("{{ " + repeat("not ", 5000) + "x }}"), "nesting deeper than");
@@ -97,8 +98,7 @@ TEST(JinjaErrors, HugeOutputsStopAtTheSizeLimit) {
                             "{% endfor %}",
                             limits),
                "output size limit");
-  EXPECT_ERROR(render_error("{{ ('ab' * 100000) | replace('', 'xxxxxxxxxx') }}", limits),
-               "output size limit");
+  EXPECT_ERROR(render_error("{{ ('ab' * 100000) | replace('', 'xxxxxxxxxx') }}", limits), "output size limit");
   EXPECT_ERROR(render_error("{{ 2 ** 100000000000 }}"), "integer overflow");
 }
 

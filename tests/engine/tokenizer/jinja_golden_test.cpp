@@ -2,6 +2,8 @@
 // with Python's jinja2 under transformers' settings) renders byte for byte as jinja2 rendered it.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -57,16 +59,43 @@ int check_file(const std::string& name) {
     }
   }
   EXPECT_EQ(matched, static_cast<int>(golden.at("cases").size()));
+  // Measured, not asserted: the cost of one render (the successful cases, repeated).
+  const auto start = std::chrono::steady_clock::now();
+  int renders = 0;
+  for (int rep = 0; rep < 20; ++rep) {
+    for (const auto& c : golden.at("cases")) {
+      if (!c.contains("expected")) continue;
+      renders += !tmpl.render(inputs_of(c)).empty();
+    }
+  }
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ measure ] %s: %.1f us per render (%d renders)\n", name.c_str(), renders ? us / renders : 0.0, renders);
   return matched;
 }
 
 }  // namespace
 
-TEST(JinjaGolden, SmolLM2FromTheDemoGguf) { EXPECT_EQ(check_file("smollm2"), 6); }
-TEST(JinjaGolden, Qwen3WithThinkingAndTools) { EXPECT_GE(check_file("qwen3"), 12); }
-TEST(JinjaGolden, Llama31WithDateAndTools) { EXPECT_GE(check_file("llama31"), 11); }
-TEST(JinjaGolden, MistralV03) { EXPECT_GE(check_file("mistral_v03"), 8); }
-TEST(JinjaGolden, Gemma2) { EXPECT_GE(check_file("gemma2"), 6); }
-TEST(JinjaGolden, Gemma3) { EXPECT_GE(check_file("gemma3"), 7); }
-TEST(JinjaGolden, Phi3) { EXPECT_GE(check_file("phi3"), 6); }
-TEST(JinjaGolden, EveryConstruct) { EXPECT_GE(check_file("constructs"), 3); }
+TEST(JinjaGolden, SmolLM2FromTheDemoGguf) {
+  EXPECT_EQ(check_file("smollm2"), 6);
+}
+TEST(JinjaGolden, Qwen3WithThinkingAndTools) {
+  EXPECT_GE(check_file("qwen3"), 12);
+}
+TEST(JinjaGolden, Llama31WithDateAndTools) {
+  EXPECT_GE(check_file("llama31"), 11);
+}
+TEST(JinjaGolden, MistralV03) {
+  EXPECT_GE(check_file("mistral_v03"), 8);
+}
+TEST(JinjaGolden, Gemma2) {
+  EXPECT_GE(check_file("gemma2"), 6);
+}
+TEST(JinjaGolden, Gemma3) {
+  EXPECT_GE(check_file("gemma3"), 7);
+}
+TEST(JinjaGolden, Phi3) {
+  EXPECT_GE(check_file("phi3"), 6);
+}
+TEST(JinjaGolden, EveryConstruct) {
+  EXPECT_GE(check_file("constructs"), 3);
+}

@@ -22,7 +22,8 @@ TEST(JinjaRender, TextAndOutput) {
   EXPECT_EQ(render("plain"), "plain");
   EXPECT_EQ(render("a{{ x }}b", {{"x", 5}}), "a5b");
   EXPECT_EQ(render("{{ 'it''s' }}|{{ \"q\\\"\" }}|{{ 'tab\\tnl\\n' }}|{{ '\\u00e9' }}"), "its|q\"|tab\tnl\n|\xC3\xA9");
-  EXPECT_EQ(render("{{ none }} {{ true }} {{ 3.0 }} {{ [1, 'a'] }} {{ {'k': none} }}"), "None True 3.0 [1, 'a'] {'k': None}");
+  EXPECT_EQ(render("{{ none }} {{ true }} {{ 3.0 }} {{ [1, 'a'] }} {{ {'k': none} }}"),
+            "None True 3.0 [1, 'a'] {'k': None}");
 }
 
 TEST(JinjaRender, WhitespaceControlAndTransformersSettings) {
@@ -87,7 +88,8 @@ TEST(JinjaRender, MacrosAndCall) {
 TEST(JinjaRender, ExpressionsAndPrecedence) {
   EXPECT_EQ(render("{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 2 ** 3 ** 2 }} {{ -2 ** 2 }} {{ 7 // -2 }} {{ -7 % 3 }}"),
             "7 9 64 4 -4 2");
-  EXPECT_EQ(render("{{ 7 / 2 }} {{ 4 / 2 }} {{ 1.5 + 1 }} {{ 'a' ~ 1 ~ none }} {{ 'ab' * 2 }}"), "3.5 2.0 2.5 a1None abab");
+  EXPECT_EQ(render("{{ 7 / 2 }} {{ 4 / 2 }} {{ 1.5 + 1 }} {{ 'a' ~ 1 ~ none }} {{ 'ab' * 2 }}"),
+            "3.5 2.0 2.5 a1None abab");
   EXPECT_EQ(render("{{ not 1 == 2 }} {{ 1 < 2 <= 2 }} {{ 'b' in 'abc' }} {{ 3 not in [1] }} {{ 'k' in {'k': 1} }}"),
             "True True True True True");
   EXPECT_EQ(render("{{ 0 or 'x' }} {{ 1 and 0 }} {{ 'y' if 0 else 'n' }} [{{ 'y' if 0 }}]"), "x 0 n []");
