@@ -77,9 +77,8 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
                             tr("Within noise: the min–max spreads of A and B overlap; a single run has no spread"),
                             tr("B minus A of the attention op alone")};
   for (int c = 0; c < tips.size(); ++c) table_->horizontalHeaderItem(c)->setToolTip(tips[c]);
-  // Columns as wide as their contents (a narrow dock scrolls rather than clipping); the last one stretches.
+  // Columns as wide as their contents (a narrow dock scrolls rather than clipping); the chart gets the rest.
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  table_->horizontalHeader()->setStretchLastSection(true);
   table_->verticalHeader()->hide();
   table_->verticalHeader()->setDefaultSectionSize(20);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -87,34 +86,38 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
       tr("Per-layer prefill time of run A and B, B minus A, and A/B (> 1: B faster); rows that ran a "
          "different mode are bold and marked ≠; grey deltas are within the noise"));
 
-  delta_total_ = new QBarSet(tr("Δ layer ms"));
+  delta_total_ = new QBarSet(tr("Δ layer ms (B − A)"));
   delta_total_->setColor(QColor(0x55, 0x55, 0x60));
-  delta_attention_ = new QBarSet(tr("Δ attention ms"));
+  delta_attention_ = new QBarSet(tr("Δ attention ms (B − A)"));
   delta_attention_->setColor(QColor(0xe8, 0x8a, 0x1a));
   auto* bars = new QBarSeries();
   bars->append(delta_total_);
   bars->append(delta_attention_);
   auto* chart = new QChart();
-  chart->setTitle(tr("B − A per layer (ms; < 0: B faster)"));
   chart->addSeries(bars);
   layer_axis_ = new QValueAxis();
-  layer_axis_->setTitleText(tr("layer"));
   layer_axis_->setLabelFormat(QStringLiteral("%d"));
   layer_axis_->setTickType(QValueAxis::TicksDynamic);
   layer_axis_->setTickAnchor(0.0);
   layer_axis_->setTickInterval(5.0);
   ms_axis_ = new QValueAxis();
-  ms_axis_->setTitleText(tr("ms"));
+  ms_axis_->setLabelFormat(QStringLiteral("%.0f"));
   chart->addAxis(layer_axis_, Qt::AlignBottom);
   chart->addAxis(ms_axis_, Qt::AlignLeft);
   bars->attachAxis(layer_axis_);
   bars->attachAxis(ms_axis_);
-  chart->legend()->setAlignment(Qt::AlignBottom);
+  // No titles: the dock is short, the plot gets the height (the legend and the tooltip say what it shows).
+  chart->legend()->setAlignment(Qt::AlignTop);
+  QFont small = chart->legend()->font();
+  small.setPointSizeF(small.pointSizeF() * 0.85);
+  chart->legend()->setFont(small);
+  layer_axis_->setLabelsFont(small);
+  ms_axis_->setLabelsFont(small);
   chart->setMargins(QMargins(2, 2, 2, 2));
   chart->setBackgroundVisible(false);
   chart_view_ = new ZoomableChartView(chart);
   chart_view_->setRenderHint(QPainter::Antialiasing);
-  chart_view_->setMinimumWidth(260);
+  chart_view_->setMinimumWidth(340);
   chart_view_->setToolTip(
       tr("Per-layer difference B − A of the whole layer's prefill time and of the attention op "
          "alone (medians).\nDrag to zoom, wheel zooms, double-click resets"));
@@ -124,8 +127,8 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   auto* top = new QSplitter(Qt::Horizontal);
   top->addWidget(table_);
   top->addWidget(chart_view_);
-  top->setStretchFactor(0, 3);
-  top->setStretchFactor(1, 2);
+  top->setStretchFactor(0, 1);
+  top->setStretchFactor(1, 1);
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
   split->addWidget(diff_);
@@ -227,8 +230,10 @@ void ComparisonView::fillChart() {
   chart_view_->resetZoom();
   layer_axis_->setRange(-0.5, std::max<int>(1, int(c.layers.size())) - 0.5);
   ms_axis_->setRange(lo - pad, hi + pad);
-  chart_view_->chart()->setTitle(c.prefill_comparable ? tr("B − A per layer (ms; < 0: B faster)")
-                                                      : tr("B − A per layer (ms) — different prompts: not a speedup"));
+  // Different prompts: the bars are differences, not a speedup; the legend says so.
+  const QString suffix = c.prefill_comparable ? QString() : tr(" — not comparable");
+  delta_total_->setLabel(tr("Δ layer ms (B − A)") + suffix);
+  delta_attention_->setLabel(tr("Δ attention ms (B − A)") + suffix);
 }
 
 QList<double> ComparisonView::deltaValues(bool attention_only) const {

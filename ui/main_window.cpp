@@ -301,7 +301,7 @@ void MainWindow::estimateMemory() {
   engine::RunRequest request;
   request.prompt = prompt_->toPlainText().toStdString();
   request.settings = controls_->settings();
-  request.route = layer_model_->routeSpec();
+  request.route = layer_map_->routeSpec();  // every routing parameter (decode mode, block, ...), as a run gets
   emit requestEstimate(++estimate_ticket_, request);
 }
 

@@ -19,6 +19,11 @@ QVariant RunHistoryModel::data(const QModelIndex& index, int role) const {
                              .arg(index.row() + 1)
                              .arg(QString::fromStdString(r.started_at).mid(11, 8), routeLabel(r), status);
     const QString tokens = tr("%1 prompt + %2 new tokens").arg(r.prompt_tokens).arg(r.tokens.size());
+    if (r.status != "ok")  // a stopped run has no TTFT or speed: say what ran
+      return tr("%1\n%2\nstopped after %3 layers and %4 tokens")
+          .arg(head, tokens)
+          .arg(r.layers.size())
+          .arg(r.tokens.size());
     if (e.size() == 1)
       return tr("%1\n%2\nTTFT %3 ms · %4 tok/s")
           .arg(head, tokens)

@@ -204,6 +204,8 @@ class AppBugsTest : public QObject {
     for (const auto& l : r.layers) ran_ms += l.prefill_ms;
     QVERIFY(w_->statusText().contains(QString::number(ran_ms, 'f', 1)));
     QVERIFY(!w_->charts()->headline().contains(QStringLiteral("Running")));
+    const QString row = w_->history()->data(w_->history()->index(w_->history()->count() - 1)).toString();
+    QVERIFY2(row.contains(QStringLiteral("stopped after %1 layers").arg(ran)), qPrintable(row));
     w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
   }
 

@@ -190,6 +190,7 @@ class RoutingParamsTest : public QObject {
     QCOMPARE(again.layerModel()->sparse().mode, AttentionMode::XAttention);
     // Back to the defaults for the classes after this one (they share the settings home).
     m2->setSparse(flux::engine::AttentionPlan{AttentionMode::Streaming});
+    m2->setPreset(QStringLiteral("fa"));
     again.close();
   }
 
