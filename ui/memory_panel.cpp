@@ -137,7 +137,8 @@ void MemoryPanel::showEstimateError(const QString& message) {
 
 void MemoryPanel::showMeasured(const engine::RunReport& report) {
   measured_ = report.memory;
-  measured_layers_ = report.layers;
+  measured_layers_.clear();
+  for (const auto& l : report.layers) measured_layers_.emplace_back(l.mode, l.attention);  // not the block masks
   measured_decode_ = report.sparse.decode;
   has_measured_ = report.memory.measured;
   fillTotals(ColMeasured, measured_, has_measured_);
@@ -169,9 +170,9 @@ void MemoryPanel::fillLayers() {
     LayerMode m = LayerMode::FA;
     bool decided = true;
     if (has_measured_ && i < measured_layers_.size()) {
-      m = measured_layers_[i].mode;
+      m = measured_layers_[i].first;
       mode = QStringLiteral("%1 %2").arg(QString::fromLatin1(engine::layer_mode_name(m)),
-                                         QString::fromStdString(measured_layers_[i].attention));
+                                         QString::fromStdString(measured_layers_[i].second));
     } else if (has_estimate_ && i < plan_.layers.size()) {
       m = plan_.layers[i].mode;
       decided = !(i < estimate_.layers.size() && estimate_.layers[i].router_decides);

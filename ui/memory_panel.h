@@ -56,7 +56,7 @@ class MemoryPanel : public QWidget {
   engine::MemoryReport estimate_;
   engine::RoutingPlan plan_;
   engine::MemoryReport measured_;
-  std::vector<engine::LayerReport> measured_layers_;
+  std::vector<std::pair<engine::LayerMode, std::string>> measured_layers_;  // mode and attention kind that ran
   engine::DecodeMode measured_decode_ = engine::DecodeMode::FluxScope;
   QString estimate_error_;
   bool has_estimate_ = false;
