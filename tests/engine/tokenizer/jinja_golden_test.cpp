@@ -99,3 +99,16 @@ TEST(JinjaGolden, Phi3) {
 TEST(JinjaGolden, EveryConstruct) {
   EXPECT_GE(check_file("constructs"), 3);
 }
+
+TEST(JinjaGolden, SmolLM2TemplateEqualsTheChatMLFamily) {
+  // The model's own template, rendered, is what the hard-coded ChatML family produced for it: a drop-in replacement.
+  const std::string source = load("smollm2").at("template");
+  const JinjaChatTemplate tmpl = JinjaChatTemplate::compile(source);
+  for (const bool with_system : {false, true}) {
+    ChatTemplateInputs in;
+    if (with_system) in.messages.push_back({"system", "Be brief."});
+    in.messages.push_back({"user", "Hi there"});
+    EXPECT_EQ(tmpl.render(in), apply_chat_template(detect_chat_format(source, "llama"), in.messages, true,
+                                                   default_system_prompt(source)));
+  }
+}
