@@ -244,6 +244,7 @@ void apply_overrides(RoutingPlan& plan, const std::vector<LayerOverride>& overri
       LayerRoute& r = plan.layers[static_cast<std::size_t>(l)];
       r.mode = o.mode;
       r.source = DecisionSource::Override;
+      r.router_opinion = r.router_opinion || r.from_router;
       r.from_router = false;
     }
   }

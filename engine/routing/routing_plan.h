@@ -20,6 +20,8 @@ struct LayerRoute {
   std::optional<RouterScore> router_score;  // empty until a router ran on this layer
   DecisionSource source = DecisionSource::Default;
   bool from_router = false;       // the Layer Router decides this layer during prefill (mode is FA until then)
+  bool router_opinion = false;    // an override of a router-decided layer: the router still scores it, for display
+                                  // (the report's router_score), and the override decides
   float router_threshold = 0.5f;  // the threshold decide_layer uses for this layer
 };
 

@@ -34,11 +34,12 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
     const AttentionStats stats = decoder_.prefill_layer(
         l, x, 0, kv_,
         [&](int layer, const Tensor& queries, const Tensor& keys) {
-          if (!route.from_router || router_ == nullptr) return attention;
+          if (!(route.from_router || route.router_opinion) || router_ == nullptr) return attention;
           const RouterDecision d =
               run_router(layer, router_->family() == RouterFamily::Flux ? queries : keys, router_ms);
           route.router_score = d.score;
           router_logits = d.logits;
+          if (!route.from_router) return attention;  // an override: the router's opinion is reported, not followed
           route.mode = decide_layer(d.score, route.router_threshold);
           route.source = DecisionSource::Router;
           attention = plan.attention_of(route.mode);

@@ -63,9 +63,16 @@ TEST(RouterSession, ThresholdOverridesAndNoRouter) {
   EXPECT_EQ(reports[0].mode, LayerMode::SA);
   EXPECT_EQ(reports[1].mode, LayerMode::SA);
   EXPECT_EQ(reports[1].source, DecisionSource::Override);
-  EXPECT_FALSE(reports[1].router_score.has_value());
+  // The router still scores an overridden layer (its opinion, shown greyed in the app) but the override decides.
+  ASSERT_TRUE(reports[1].router_score.has_value());
+  EXPECT_NEAR(reports[1].router_score->prob, 1.0 / (1.0 + std::exp(4.0)), 1e-6);
+  EXPECT_EQ(decide_layer(*reports[1].router_score, 0.9f), LayerMode::FA);  // it would have chosen FA
   EXPECT_EQ(reports[2].mode, LayerMode::FA);
   EXPECT_EQ(reports[2].source, DecisionSource::Router);
+
+  // A preset without the router never runs it, overrides or not.
+  const RoutingPlan fa = resolve(parse_route_spec("fa override=1=SA"), 3, route_defaults(&router));
+  for (const auto& r : prefill(t, &router, fa, 20)) EXPECT_FALSE(r.router_score.has_value()) << r.index;
 
   const auto none = prefill(t, nullptr, resolve(RouteSpec{}, 3, route_defaults(nullptr)), 20);
   for (const auto& r : none) {
