@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -40,6 +41,9 @@ class Evaluator {
   // Weak: a macro is stored in the scope it captures, and a strong capture would be a reference cycle.
   using WeakScopes = std::vector<std::weak_ptr<Scope>>;
   Value call_macro(const Node& node, const WeakScopes& defined_in, const Args& args, const Value& caller);
+  // Renders `body` in the scopes `captured` (those still alive, under the root) plus a fresh one that `bind` fills
+  // with the arguments; the current scopes come back afterwards, on errors too.
+  std::string run_in(const WeakScopes& captured, const Body& body, const std::function<void()>& bind);
 
   Value eval(const Expr& e);
   Value eval_binary(const Expr& e);
@@ -53,7 +57,8 @@ class Evaluator {
 
   RenderLimits limits_;
   SizeLimit size_limit_;
-  std::vector<std::shared_ptr<Scope>> scopes_;  // innermost last; [0] holds the globals
+  std::shared_ptr<Scope> root_;                 // the globals and top-level sets
+  std::vector<std::shared_ptr<Scope>> scopes_;  // innermost last; [0] is root_
   int64_t steps_ = 0;
   int call_depth_ = 0;
   int nesting_ = 0;
