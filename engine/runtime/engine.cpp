@@ -90,6 +90,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
   e->context_length_ = options.context_length > 0 ? options.context_length : files.config().context_length;
   e->chat_format_ = detect_chat_format(files.vocab().chat_template, files.config().architecture);
   e->default_system_prompt_ = default_system_prompt(files.vocab().chat_template);
+  e->load_chat_template(files.vocab().chat_template);
   DecoderWeights weights = load_decoder_weights(
       files, *e->backend_,
       [&](double f, const std::string& tensor) {
@@ -102,20 +103,51 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
   return e;
 }
 
+void Engine::load_chat_template(const std::string& jinja_text) {
+  const std::string family(chat_format_name(chat_format_));
+  if (jinja_text.empty()) {
+    chat_template_source_ = family + " (built in: the model has no chat template)";
+    return;
+  }
+  try {
+    chat_template_ = std::make_shared<const JinjaChatTemplate>(JinjaChatTemplate::compile(jinja_text));
+    chat_template_source_ = "the model's Jinja template";
+  } catch (const Error& e) {
+    chat_template_source_ = family + " (built in: " + e.what() + ")";
+    spdlog::warn("{}: the model's chat template does not compile, using the built-in {} format: {}", summary_.name,
+                 family, e.what());
+  }
+}
+
 std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const RunSettings& settings) const {
   require(tokenizer_ != nullptr, "{} has no tokenizer: give the prompt as token ids", summary_.name);
   std::string text = prompt;
+  std::string bos_text;
+  if (tokenizer_->bos_id()) bos_text = tokenizer_->token_text(*tokenizer_->bos_id());
   if (settings.chat) {
-    std::vector<ChatMessage> messages;
-    const std::string& system = settings.system_prompt.empty() ? default_system_prompt_ : settings.system_prompt;
-    if (!system.empty()) messages.push_back({"system", system});
     // A pasted or file prompt usually ends in a newline the user did not mean as part of the question.
     const auto end = prompt.find_last_not_of(" \t\r\n");
-    messages.push_back({"user", end == std::string::npos ? std::string() : prompt.substr(0, end + 1)});
-    text = apply_chat_template(chat_format_, messages, true, "");
+    const ChatMessage user{"user", end == std::string::npos ? std::string() : prompt.substr(0, end + 1)};
+    if (chat_template_) {
+      // The template inserts its own default system prompt when the conversation has none.
+      ChatTemplateInputs in;
+      if (!settings.system_prompt.empty()) in.messages.push_back({"system", settings.system_prompt});
+      in.messages.push_back(user);
+      in.bos_token = bos_text;
+      if (tokenizer_->eos_id()) in.eos_token = tokenizer_->token_text(*tokenizer_->eos_id());
+      text = chat_template_->render(in);  // a render error (e.g. "System role not supported") fails the run
+    } else {
+      std::vector<ChatMessage> messages;
+      const std::string& system = settings.system_prompt.empty() ? default_system_prompt_ : settings.system_prompt;
+      if (!system.empty()) messages.push_back({"system", system});
+      messages.push_back(user);
+      text = apply_chat_template(chat_format_, messages, true, "");
+    }
   }
   std::vector<int32_t> ids;
-  if (tokenizer_->add_bos() && tokenizer_->bos_id()) ids.push_back(*tokenizer_->bos_id());
+  // Llama-3, Mistral and Gemma templates print BOS themselves; encode() turns that text into the id.
+  const bool printed_bos = settings.chat && !bos_text.empty() && text.starts_with(bos_text);
+  if (tokenizer_->add_bos() && tokenizer_->bos_id() && !printed_bos) ids.push_back(*tokenizer_->bos_id());
   const std::vector<int32_t> body = tokenizer_->encode(text, settings.chat);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;

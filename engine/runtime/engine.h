@@ -18,6 +18,7 @@
 #include "engine/runtime/run_observer.h"
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/chat_template_jinja.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace flux::engine {
@@ -63,6 +64,9 @@ class Engine {
   Decoder& decoder() { return *decoder_; }
   int context_length() const { return context_length_; }
   ChatFormat chat_format() const { return chat_format_; }
+  // How --chat prompts are built: "the model's Jinja template", or the built-in family and why (no template, or
+  // the template's compile error).
+  const std::string& chat_template_source() const { return chat_template_source_; }
 
   // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
   std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
@@ -89,6 +93,7 @@ class Engine {
  private:
   Engine() = default;
   static std::unique_ptr<Engine> load_random(const EngineOptions& options, const LoadProgress& progress);
+  void load_chat_template(const std::string& jinja_text);  // compile it, or note why the built-in family is used
   // The request's prompt as token ids, checked against the context (run() and estimate_memory()).
   std::vector<int32_t> prompt_of(const RunRequest& request) const;
   // report.memory after a run: the cache's KV, the weights, and the workspace where the device tracks its peak.
@@ -99,6 +104,8 @@ class Engine {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Decoder> decoder_;
   ChatFormat chat_format_ = ChatFormat::Raw;
+  std::shared_ptr<const JinjaChatTemplate> chat_template_;  // the model's own template, when it compiles
+  std::string chat_template_source_;
   std::string default_system_prompt_;
   int context_length_ = 0;
   std::optional<LayerRouter> router_;

@@ -51,6 +51,28 @@ TEST_F(SmolLM2, GreedyChatAnswersParis) {
   EXPECT_GT(report.prompt_tokens, 10);
 }
 
+// --chat renders the model's own Jinja template (tokenizer.chat_template in the GGUF), which for SmolLM2 gives the
+// same prompt as the built-in ChatML family did: with its default system prompt, and with the user's.
+TEST_F(SmolLM2, ChatPromptComesFromTheModelsJinjaTemplate) {
+  ASSERT_NE(engine_, nullptr);
+  EXPECT_EQ(engine_->chat_template_source(), "the model's Jinja template");
+  const Tokenizer& tok = engine_->tokenizer();
+  RunSettings chat;
+  chat.chat = true;
+  const std::string builtin = apply_chat_template(
+      ChatFormat::ChatML, {{"system", "You are a helpful AI assistant named SmolLM, trained by Hugging Face"},
+                           {"user", "Hi there"}},
+      true);
+  std::vector<int32_t> want;
+  if (tok.add_bos() && tok.bos_id()) want.push_back(*tok.bos_id());
+  for (const int32_t id : tok.encode(builtin, true)) want.push_back(id);
+  EXPECT_EQ(engine_->tokenize_prompt("Hi there\n", chat), want);
+  chat.system_prompt = "Answer in French.";
+  const std::vector<int32_t> with_system = engine_->tokenize_prompt("Hi there", chat);
+  EXPECT_NE(tok.decode(with_system).find("Answer in French."), std::string::npos);
+  EXPECT_EQ(tok.decode(with_system).find("named SmolLM"), std::string::npos);
+}
+
 TEST_F(SmolLM2, PromptOverTheContextIsAClearError) {
   ASSERT_NE(engine_, nullptr);
   RunRequest request;
