@@ -33,6 +33,7 @@ struct GenerateOptions {
   std::string report;
   bool quiet = false;
   int prompt_tokens = 0;  // > 0: a synthetic prompt of this many random token ids (seeded by --seed)
+  bool overwrite = false;       // --report may replace an existing file
   bool no_block_masks = false;  // the report keeps no XAttention selections (huge runs)
 };
 
@@ -92,6 +93,9 @@ int run_generate(const GenerateOptions& o) {
     const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
     engine::require(std::filesystem::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0,
                     "--report {}: cannot write the report: {} is not a writable directory", o.report, dir.string());
+    std::error_code ec;  // symlink_status: a dangling link is there too, and would be followed
+    engine::require(o.overwrite || !std::filesystem::exists(std::filesystem::symlink_status(path, ec)),
+                    "--report {}: the file exists (give --overwrite to replace it)", o.report);
   }
   auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::RunRequest request;
@@ -134,6 +138,7 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("--repeat-last-n", o->sampler.repeat_last_n, "tokens the penalty looks back");
   cmd->add_option("--seed", o->sampler.seed, "sampling seed");
   cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
+  cmd->add_flag("--overwrite", o->overwrite, "let --report replace an existing file");
   cmd->add_flag("-q,--quiet", o->quiet, "no timing summary on stderr");
   cmd->add_flag("--no-block-masks", o->no_block_masks,
                 "do not record XAttention block selections in the report (each is n(n+1)/2 bytes for n blocks)");

@@ -15,7 +15,7 @@ timeout "${TESTS_S:-200}" build-gpu/tests/flux_gpu_tests --gtest_filter="$filter
 echo "gpu tests rc=$?"
 grep -E '^\[  (PASSED|FAILED)|metric\] (layer|cuda)' "$out/gpu_tests.log" | head -60
 timeout "${RUN_S:-240}" build-gpu/app/fluxscope-cli generate --random-weights qwen3-8b --backend cuda --router none \
-  -c 131328 --prompt-tokens 131072 -n 8 --route "every-other sa=xattn" --report "$out/r128k.json" \
+  -c 131328 --prompt-tokens 131072 -n 8 --route "every-other sa=xattn" --report "$out/r128k.json" --overwrite \
   > "$out/r128k.log" 2>&1
 echo "128K run rc=$?"
 tail -5 "$out/r128k.log"

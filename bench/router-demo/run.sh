@@ -8,7 +8,7 @@ cli=${1:-../../build/app/fluxscope-cli}
 shift || true
 model=../../models/SmolLM2-135M-Instruct.Q4_1.gguf
 for p in needle summarize; do
-  echo "== $p: $("$cli" generate -m "$model" --chat --temp 0 -n 24 -q -f "$p.txt" --report "$p.json" "$@" 2>/dev/null |
+  echo "== $p: $("$cli" generate -m "$model" --chat --temp 0 -n 24 -q -f "$p.txt" --report "$p.json" --overwrite "$@" 2>/dev/null |
     tr '\n' ' ')"
 done
 python3 - <<'PY'

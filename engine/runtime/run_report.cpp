@@ -1,9 +1,12 @@
 #include "engine/runtime/run_report.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 
 #include "engine/core/error.h"
 
@@ -282,18 +285,33 @@ void RunReport::save(const std::filesystem::path& path) const {
   // Model names and prompts may hold invalid UTF-8 (a GGUF string, a pasted prompt): write U+FFFD rather than throw.
   const std::string text =
       ext == ".json" ? to_json().dump(2, ' ', false, json::error_handler_t::replace) + "\n" : to_csv();
-  const std::filesystem::path tmp = path.string() + ".part";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    require(f.good(), "{}: cannot write report: {}", path.string(), std::strerror(errno));
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    f.close();
-    require(f.good(), "{}: writing the report failed: {}", path.string(), std::strerror(errno));
+  // A temporary file of its own in the same folder, renamed over the target: a reader never sees half a report, and
+  // two processes writing the same path leave one whole report, not an interleaving.
+  std::string tmp = path.string() + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  require(fd >= 0, "{}: cannot write report: {}", path.string(), std::strerror(errno));
+  std::size_t done = 0;
+  int err = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
   }
+  if (::fchmod(fd, 0644) != 0 && err == 0) err = errno;  // mkstemp makes 0600; a report is an ordinary file
+  if (::close(fd) != 0 && err == 0) err = errno;
   std::error_code ec;
+  if (err != 0) {
+    std::filesystem::remove(tmp, ec);
+    fail("{}: writing the report failed: {}", path.string(), std::strerror(err));
+  }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    std::filesystem::remove(tmp, ec);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
     fail("{}: cannot write report: {}", path.string(), ec.message());
   }
 }

@@ -58,6 +58,20 @@ expect_error "prompt over context" "context" -- generate -m "$model" -c 64 -n 4 
 expect_error "empty prompt" "empty" -- generate -m "$model" -n 4 -p "   "
 expect_error "unwritable report" "report" -- generate -m "$model" -n 2 -p "hi" --report /nonexistent-dir/r.json
 expect_error "report extension" ".json or .csv" -- generate -m "$model" -n 2 -p "hi" --report "$tmp/r.txt"
+printf 'keep me' > "$tmp/existing.json"
+expect_error "existing report" "the file exists (give --overwrite" -- generate -m "$model" -n 2 -p "hi" \
+  --report "$tmp/existing.json"
+ln -sf "$tmp/nowhere/target.json" "$tmp/dangling.json"
+expect_error "dangling symlink report" "the file exists" -- generate -m "$model" -n 2 -p "hi" --report "$tmp/dangling.json"
+if [ "$(cat "$tmp/existing.json")" != "keep me" ] || [ -e "$tmp/nowhere" ]; then
+  echo "FAIL existing report: the file was changed or the link followed"; failures=$((failures + 1))
+fi
+if timeout 120 "$cli" generate -m "$model" -n 2 -p "hi" -q --report "$tmp/existing.json" --overwrite > /dev/null 2>&1 &&
+   grep -q '"schema_version"' "$tmp/existing.json"; then
+  echo "ok   --overwrite replaces the report"
+else
+  echo "FAIL --overwrite did not replace the report"; failures=$((failures + 1))
+fi
 expect_error "bad override" "override" -- generate -m "$model" -n 2 -p "hi" --override 99=SA
 expect_error "bad detokenize id" "outside the vocabulary" -- tokenize -m "$model" --detokenize -p "1 2 999999"
 expect_error "missing prompt file" "cannot read" -- generate -m "$model" -f "$tmp/nope.txt"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -206,7 +208,22 @@ TEST(RunReport, SaveWritesJsonAndCsvAndRejectsBadPaths) {
   r.save(dir / "r.csv");
   std::ifstream f(dir / "r.json");
   EXPECT_EQ(nlohmann::json::parse(f), r.to_json());
-  EXPECT_FALSE(std::filesystem::exists(dir / "r.json.part"));
+  // Only the two reports remain (the temporary files were renamed over them), readable by others.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 2);
+  EXPECT_NE(std::filesystem::status(dir / "r.json").permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  // Two writers of one path at once leave one whole report, never an interleaving.
+  RunReport other = sample_report();
+  other.output_text = std::string(200'000, 'x');
+  std::thread a([&] { for (int i = 0; i < 20; ++i) r.save(dir / "same.json"); });
+  std::thread b([&] { for (int i = 0; i < 20; ++i) other.save(dir / "same.json"); });
+  a.join();
+  b.join();
+  std::ifstream same(dir / "same.json");
+  const nlohmann::json got = nlohmann::json::parse(same);
+  EXPECT_TRUE(got == r.to_json() || got == other.to_json());
   EXPECT_THROW(r.save(dir / "r.txt"), Error);
   EXPECT_THROW(r.save("/nonexistent-dir/r.json"), Error);
   std::filesystem::remove_all(dir);
