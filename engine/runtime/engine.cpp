@@ -8,6 +8,7 @@
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
 #include "engine/model/weight_loader.h"
+#include "engine/tokenizer/chat_template_jinja.h"
 #include "engine/routing/router_file.h"
 #include "engine/runtime/sampler.h"
 #include "engine/runtime/session.h"

@@ -18,10 +18,11 @@
 #include "engine/runtime/run_observer.h"
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/chat_template.h"
-#include "engine/tokenizer/chat_template_jinja.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace flux::engine {
+
+class JinjaChatTemplate;  // engine/tokenizer/chat_template_jinja.h (kept out of this header: Qt code includes it)
 
 struct EngineOptions {
   std::string backend = "auto";  // "auto" (CUDA when a GPU is present), "cpu", "cuda"

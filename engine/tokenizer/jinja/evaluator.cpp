@@ -46,7 +46,7 @@ void Evaluator::step() {
           limits_.max_steps);
 }
 
-void Evaluator::emit(std::string& out, const std::string& text) const {
+void Evaluator::append_output(std::string& out, const std::string& text) const {
   size_limit_.check(out.size() + text.size(), "the output");
   out += text;
 }
@@ -77,10 +77,10 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
     step();
     switch (node.kind) {
       case NodeKind::Text:
-        emit(out, node.text);
+        append_output(out, node.text);
         break;
       case NodeKind::Output:
-        emit(out, eval(*node.exprs[0]).str());
+        append_output(out, eval(*node.exprs[0]).str());
         break;
       case NodeKind::If:
         for (size_t i = 0; i < node.exprs.size(); ++i) {
@@ -117,7 +117,7 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
                                     }
                                   }));
                                 })));
-        emit(out, callee.as_function()(args).str());
+        append_output(out, callee.as_function()(args).str());
         break;
       }
       case NodeKind::Break:

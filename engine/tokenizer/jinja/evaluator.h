@@ -52,7 +52,7 @@ class Evaluator {
 
   Value lookup(const std::string& name) const;
   void assign(const std::string& name, Value value);
-  void emit(std::string& out, const std::string& text) const;
+  void append_output(std::string& out, const std::string& text) const;
   void step();
 
   RenderLimits limits_;
