@@ -20,7 +20,13 @@ namespace flux::engine {
 std::unique_ptr<Backend> make_backend(const std::string& name, int threads) {
   if (name == "cpu") return make_cpu_backend(threads);
 #ifdef FLUX_HAVE_CUDA
-  if (name == "cuda") return make_cuda_backend();
+  if (name == "cuda") {
+    // Same words with or without CUDA in the build: a missing GPU or driver is the user's situation, not a crash.
+    require(cuda_device_available(),
+            "backend 'cuda' is not available: no usable CUDA device on this machine (no NVIDIA GPU, or its driver is "
+            "missing or older than this build's CUDA runtime); use --backend cpu or auto");
+    return make_cuda_backend();
+  }
   if (name == "auto") return cuda_device_available() ? make_cuda_backend() : make_cpu_backend(threads);
 #else
   if (name == "auto") return make_cpu_backend(threads);
