@@ -1,6 +1,7 @@
 #include "engine/model/model_files.h"
 
-#include <regex>
+#include <cctype>
+#include <string_view>
 
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
@@ -20,6 +21,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "<prefix>-00001-of-00003.gguf" -> "<prefix>"; std::nullopt for any other name. (No std::regex: GCC 12 warns
+// maybe-uninitialized inside it under -O2 + sanitizers.)
+std::optional<std::string> gguf_shard_prefix(const std::string& file) {
+  constexpr std::string_view kTail = "-00000-of-00000.gguf";
+  if (file.size() <= kTail.size()) return std::nullopt;
+  const std::string_view tail = std::string_view(file).substr(file.size() - kTail.size());
+  for (std::size_t i = 0; i < kTail.size(); ++i) {
+    const bool digit_slot = kTail[i] == '0';
+    const bool ok = digit_slot ? std::isdigit(static_cast<unsigned char>(tail[i])) != 0 : tail[i] == kTail[i];
+    if (!ok) return std::nullopt;
+  }
+  return file.substr(0, file.size() - kTail.size());
+}
+
 // llama.cpp's gguf-split writes <prefix>-00001-of-00003.gguf ...: the first shard holds the metadata and its share of
 // the tensors, every shard says split.no (0-based) and split.count. Returns all shards in order, opened and checked,
 // given the first; names the first when another is given.
@@ -27,15 +42,14 @@ std::vector<std::shared_ptr<GgufFile>> open_gguf_shards(const fs::path& path, st
   const uint64_t count = first->find_uint("split.count").value_or(1);
   if (count <= 1) return {first};
   const uint64_t number = first->find_uint("split.no").value_or(0);
-  static const std::regex kShardName(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
-  std::smatch m;
   const std::string file = path.filename().string();
-  require(std::regex_match(file, m, kShardName),
+  const std::optional<std::string> prefix = gguf_shard_prefix(file);
+  require(prefix.has_value(),
           "{}: shard {} of {} of a split GGUF, but its name does not follow gguf-split's <name>-00001-of-{:05}.gguf, "
           "so the other shards cannot be found (merge them with llama-gguf-split --merge)",
           path.string(), number + 1, count, count);
   auto shard_path = [&](uint64_t i) {
-    return path.parent_path() / fmt::format("{}-{:05}-of-{:05}.gguf", m[1].str(), i + 1, count);
+    return path.parent_path() / fmt::format("{}-{:05}-of-{:05}.gguf", *prefix, i + 1, count);
   };
   require(number == 0, "{}: shard {} of {} of a split GGUF: open the first shard, {}", path.string(), number + 1,
           count, shard_path(0).string());
