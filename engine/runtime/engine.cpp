@@ -3,10 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
+#include "engine/format/json_input.h"
 #include "engine/model/weight_loader.h"
 #include "engine/tokenizer/chat_template_jinja.h"
 #include "engine/routing/router_file.h"
@@ -41,13 +42,8 @@ namespace {
 std::optional<nlohmann::json> read_hf_config(const std::filesystem::path& path) {
   const std::filesystem::path p =
       std::filesystem::is_directory(path) ? path / "config.json" : path.parent_path() / "config.json";
-  std::ifstream in(p);
-  if (!in.good()) return std::nullopt;
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
+  // ModelFiles::open has read and validated this file already; the same bounded, non-blocking reader here.
+  return parse_json_limited(read_input_file(p, "model config", std::size_t{16} << 20), p.string());
 }
 
 std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options,
