@@ -156,6 +156,12 @@ std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const Ru
   return ids;
 }
 
+void Engine::swap_router(std::optional<LayerRouter>& router, std::string& source) {
+  if (router) check_router_matches(*router, config());
+  std::swap(router_, router);
+  std::swap(router_source_, source);
+}
+
 RouteDefaults Engine::route_defaults() const { return flux::engine::route_defaults(router()); }
 
 RoutingPlan Engine::plan(const RouteSpec& spec) const { return resolve(spec, config().n_layers, route_defaults()); }

@@ -80,6 +80,10 @@ class Engine {
   const LayerRouter* router() const { return router_ ? &*router_ : nullptr; }
   // Where the router came from: its file, "checkpoint", or "" without a router.
   const std::string& router_source() const { return router_source_; }
+  // Exchanges the Layer Router and its source with `router` / `source`, both ways, so one loaded model runs several
+  // router files in turn (sweep and perplexity baselines). A router that does not fit the model throws Error and
+  // nothing changes.
+  void swap_router(std::optional<LayerRouter>& router, std::string& source);
 
   // The memory a run of `request` will hold, before running it (tokenizes and plans; memory_report.h): the KV per
   // layer by the cache's own rules, weights as the backend holds them, workspace not estimated (0). Throws Error for

@@ -1,5 +1,8 @@
 #include "engine/runtime/session.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/core/error.h"
 
 namespace flux::engine {
@@ -116,6 +119,42 @@ std::vector<float> Session::prefill_all_logits(std::span<const int32_t> tokens, 
   const Tensor logits = decoder_.logits(x);
   std::vector<float> out(static_cast<std::size_t>(logits.numel()));
   decoder_.backend().download(logits, out);
+  return out;
+}
+
+std::vector<double> Session::prefill_target_logprobs(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                                                     int64_t first_target,
+                                                     const std::function<void(const LayerReport&)>& on_layer,
+                                                     int64_t block_rows) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  require(first_target >= 1 && first_target < n, "scoring: first target {} outside 1..{} (a prompt of {} tokens)",
+          first_target, n - 1, n);
+  require(block_rows > 0, "scoring: block of {} rows must be > 0", block_rows);
+  const int vocab = decoder_.config().vocab_size;
+  for (int64_t k = first_target; k < n; ++k)
+    require(tokens[static_cast<std::size_t>(k)] >= 0 && tokens[static_cast<std::size_t>(k)] < vocab,
+            "token id {} is outside the vocabulary (0..{})", tokens[static_cast<std::size_t>(k)], vocab - 1);
+  Tensor x = run_prefill(tokens, plan, on_layer);
+  Backend& backend = decoder_.backend();
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(n - first_target));
+  std::vector<float> host;
+  // Row p of x predicts token p + 1: rows [first_target − 1, n − 1) score targets [first_target, n).
+  for (int64_t row0 = first_target - 1; row0 < n - 1; row0 += block_rows) {
+    check_cancel();
+    const int64_t rows = std::min(block_rows, n - 1 - row0);
+    const Tensor logits = decoder_.logits(backend.row_view(x, row0, rows));
+    host.resize(static_cast<std::size_t>(logits.numel()));
+    backend.download(logits, host);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = host.data() + r * vocab;
+      const float max = *std::max_element(row, row + vocab);
+      double sum = 0.0;
+      for (int v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v]) - max);
+      const int32_t target = tokens[static_cast<std::size_t>(row0 + r + 1)];
+      out.push_back(static_cast<double>(row[target]) - max - std::log(sum));
+    }
+  }
   return out;
 }
 

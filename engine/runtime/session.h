@@ -35,6 +35,13 @@ class Session {
                         const std::function<void(const LayerReport&)>& on_layer = {});
   // Same, returning the logits of every prompt position [n, vocab] (reference checks).
   std::vector<float> prefill_all_logits(std::span<const int32_t> tokens, const RoutingPlan& plan);
+  // Same, for teacher-forced scoring (perplexity): log p(tokens[k] | tokens[0..k)) for k in [first_target, n), in
+  // fp64. Final norm + lm_head run on block_rows positions at a time, so at most [block_rows, vocab] logits exist
+  // (an 8K-token chunk's [n, vocab] would be 1.6 GB on SmolLM2); any backend, through Decoder::logits.
+  std::vector<double> prefill_target_logprobs(std::span<const int32_t> tokens, const RoutingPlan& plan,
+                                              int64_t first_target = 1,
+                                              const std::function<void(const LayerReport&)>& on_layer = {},
+                                              int64_t block_rows = 256);
   // Feeds one token at the next position; returns its logits [vocab].
   std::vector<float> decode(int32_t token);
   // Same, leaving the logits [1, vocab] on the backend, in a buffer the next step overwrites. The first step is
