@@ -20,6 +20,11 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                  "no model file: random weights of a real shape (benchmarks; no tokenizer, use --prompt-tokens)")
       ->check(CLI::IsMember({"qwen3-8b", "llama3.1-8b", "smollm2-135m"}));
   app.add_option("--weights-seed", o.random_seed, "seed of --random-weights");
+  app.add_option("--cpu-weights", o.cpu_weights,
+                 "CPU weight storage: native (GGUF blocks and 16-bit types stay as stored) or f32 (the reference)")
+      ->check(CLI::IsMember({"native", "f32"}));
+  app.add_option("--random-quant", o.random_quant, "store --random-weights as these GGML blocks (e.g. q4_k)")
+      ->check(CLI::IsMember({"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "f16", "bf16"}));
   app.add_option("--prefill-chunk", o.prefill_chunk,
                  "prompt rows per prefill chunk, so long prompts fit in memory (0 = the whole prompt at once)")
       ->check(CLI::NonNegativeNumber);
@@ -123,6 +128,8 @@ engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* 
   e.context_length = o.context;
   e.random_weights = o.random_weights;
   e.random_seed = o.random_seed;
+  e.cpu_weights = o.cpu_weights;
+  e.random_quant = o.random_quant;
   return e;
 }
 

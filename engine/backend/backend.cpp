@@ -2,7 +2,10 @@
 // download + host sampling); device backends override them to keep the data on the device.
 #include "engine/backend/backend.h"
 
+#include "engine/backend/random_blocks.h"
 #include "engine/backend/random_fill.h"
+#include "engine/backend/weight_dtype.h"
+#include "engine/format/ggml_quant.h"
 #include "engine/core/error.h"
 
 namespace flux::engine {
@@ -20,6 +23,21 @@ Tensor Backend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {
   for (std::size_t i = 0; i < host.size(); ++i) host[i] = random_uniform(seed, i, scale);
   return upload(host, rows, cols);
 }
+
+Tensor Backend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) {
+  std::vector<float> host(static_cast<std::size_t>(rows * cols));
+  dequantize(type, bytes, host);
+  return upload(host, rows, cols);
+}
+
+Tensor Backend::random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type) {
+  if (type == StorageType::F32) return random(rows, cols, scale, seed);
+  std::vector<std::byte> blocks(static_cast<std::size_t>(tensor_bytes(type, rows * cols)));
+  fill_random_blocks(type, blocks, rows, cols, scale, seed);
+  return upload_weight(type, blocks, rows, cols);
+}
+
+std::string Backend::weight_execution(const Tensor& w) const { return dtype_name(w.dtype); }
 
 int32_t Backend::sample_token(const Tensor& logits, const SampleParams& params) {
   require(logits.rows == 1 && logits.cols > 0, "sample_token: logits must be one row, got [{}, {}]", logits.rows,

@@ -16,6 +16,7 @@
 #include "engine/backend/small_mlp.h"
 #include "engine/backend/tensor.h"
 #include "engine/backend/token_sampling.h"
+#include "engine/core/tensor_view.h"
 
 namespace flux::engine {
 
@@ -78,6 +79,15 @@ class Backend {
   // on seed and i). The default generates on the host and uploads one tensor at a time; CUDA generates on the device,
   // so random 8B-parameter models need no host copy.
   virtual Tensor random(int64_t rows, int64_t cols, float scale, uint64_t seed);
+  // A [rows, cols] weight as a model file stores it (`bytes` of `type`, row-major, rows already in HF order). The
+  // default dequantizes to fp32 and calls upload (CUDA stores that as BF16); the CPU backend keeps the block quants
+  // and 16-bit types it multiplies directly (cpu/weight_matmul.h).
+  virtual Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols);
+  // A random weight stored as `type` blocks (random_blocks.h: values within [-scale, scale]). The default builds
+  // the blocks on the host and calls upload_weight; the CPU backend fills its own storage in place.
+  virtual Tensor random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type);
+  // How matmuls with weight w execute, for reports: "q4_1 x q8", "bf16", "f32". The default names w's dtype.
+  virtual std::string weight_execution(const Tensor& w) const;
 
   // Elementwise and row ops on [tokens, features] activations.
   virtual void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) = 0;

@@ -7,11 +7,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "engine/attention/attention_cpu.h"
+#include "engine/backend/cpu/weight_matmul.h"
+#include "engine/backend/random_blocks.h"
+#include "engine/backend/weight_dtype.h"
 #include "engine/core/error.h"
+#include "engine/format/ggml_quant.h"
 
 #include <spdlog/spdlog.h>
 
@@ -62,6 +68,53 @@ Tensor CpuBackend::upload(std::span<const float> host, int64_t rows, int64_t col
   return t;
 }
 
+namespace {
+
+// Weight storage of `bytes` bytes, 64-byte aligned for the SIMD loads.
+Tensor weight_storage(DType dtype, int64_t rows, int64_t cols, std::size_t bytes) {
+  auto storage = std::shared_ptr<std::byte[]>(new (std::align_val_t{64}) std::byte[std::max<std::size_t>(bytes, 1)],
+                                              [](std::byte* p) { ::operator delete[](p, std::align_val_t{64}); });
+  Tensor t;
+  t.data = storage.get();
+  t.storage = std::shared_ptr<void>(storage, storage.get());
+  t.dtype = dtype;
+  t.rows = rows;
+  t.cols = cols;
+  return t;
+}
+
+// The types the CPU multiplies without converting (F32 goes through upload).
+std::optional<DType> native_weight_dtype(StorageType type) {
+  const std::optional<DType> d = dtype_for_storage(type);
+  return d && *d != DType::F32 ? d : std::nullopt;
+}
+
+}  // namespace
+
+Tensor CpuBackend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) {
+  const std::optional<DType> dtype = native_weight_dtype(type);
+  if (!dtype) return Backend::upload_weight(type, bytes, rows, cols);
+  require(static_cast<int64_t>(bytes.size()) == tensor_bytes(type, rows * cols) &&
+              cols % block_elems(type) == 0,
+          "cpu backend: {} weight [{}, {}] of {} bytes", storage_type_name(type), rows, cols, bytes.size());
+  Tensor t = weight_storage(*dtype, rows, cols, bytes.size());
+  std::memcpy(t.data, bytes.data(), bytes.size());
+  return t;
+}
+
+Tensor CpuBackend::random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type) {
+  const std::optional<DType> dtype = native_weight_dtype(type);
+  if (!dtype) return Backend::random_weight(rows, cols, scale, seed, type);
+  require(cols % block_elems(type) == 0, "cpu backend: {} columns are not whole {} blocks", cols,
+          storage_type_name(type));
+  const auto bytes = static_cast<std::size_t>(tensor_bytes(type, rows * cols));
+  Tensor t = weight_storage(*dtype, rows, cols, bytes);
+  fill_random_blocks(type, {static_cast<std::byte*>(t.data), bytes}, rows, cols, scale, seed);
+  return t;
+}
+
+std::string CpuBackend::weight_execution(const Tensor& w) const { return cpu::execution_type(w.dtype); }
+
 void CpuBackend::download(const Tensor& t, std::span<float> host) {
   require(static_cast<int64_t>(host.size()) == t.numel(), "cpu backend: download of [{}, {}] into {} values",
           t.rows, t.cols, host.size());
@@ -94,6 +147,10 @@ void CpuBackend::embed(const Tensor& table, std::span<const int32_t> ids, Tensor
   for (std::size_t i = 0; i < ids.size(); ++i) {
     require(ids[i] >= 0 && ids[i] < table.rows, "token id {} is outside the vocabulary (0..{})", ids[i],
             table.rows - 1);
+    if (table.dtype != DType::F32) {
+      cpu::weight_row_f32(table, ids[i], f32(out) + static_cast<int64_t>(i) * out.cols);
+      continue;
+    }
     std::memcpy(f32(out) + static_cast<int64_t>(i) * out.cols, f32(table) + ids[i] * table.cols,
                 static_cast<std::size_t>(table.cols) * sizeof(float));
   }
@@ -125,6 +182,7 @@ void CpuBackend::head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, fl
 void CpuBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.cols == w.cols, "cpu backend: matmul inner dimensions differ ({} vs {})", x.cols, w.cols);
   require_shape(out, x.rows, w.rows, "matmul output");
+  if (w.dtype != DType::F32) return cpu::weight_matmul(x, w, out);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.rows), static_cast<int>(w.rows),
               static_cast<int>(x.cols), 1.0f, f32(x), static_cast<int>(x.cols), f32(w), static_cast<int>(w.cols),
               0.0f, f32(out), static_cast<int>(out.cols));

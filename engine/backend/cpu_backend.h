@@ -1,4 +1,5 @@
-// The CPU reference backend: fp32 everywhere, OpenBLAS for GEMMs, OpenMP loops for the rest. It defines what the
+// The CPU reference backend: fp32 activations, OpenBLAS for fp32 GEMMs, OpenMP loops for the rest; weights kept in
+// their file's blocks multiply through cpu/weight_matmul.h. It defines what the
 // CUDA backend is checked against, so clarity wins over cleverness here.
 #pragma once
 
@@ -14,6 +15,10 @@ class CpuBackend final : public Backend {
   std::string device_name() const override;
 
   Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) override;
+  // Keeps GGML block quants (Q4_0..Q8_0, Q4_K, Q5_K, Q6_K) and F16/BF16 as stored; other types go to fp32.
+  Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) override;
+  Tensor random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type) override;
+  std::string weight_execution(const Tensor& w) const override;
   Tensor empty(int64_t rows, int64_t cols) override;
   void download(const Tensor& t, std::span<float> host) override;
   Tensor row_view(const Tensor& t, int64_t row0, int64_t n) override;

@@ -7,7 +7,9 @@
 
 namespace flux::engine {
 
-enum class DType : uint8_t { F32, BF16 };
+// How a tensor's elements are stored. Activations are F32 (BF16 on CUDA); weights may also keep their file's
+// 16-bit or GGML block layout on the CPU (weight_dtype.h: names and row sizes).
+enum class DType : uint8_t { F32, BF16, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K };
 
 struct Tensor {
   std::shared_ptr<void> storage;  // keeps the allocation alive; type known only to the owning backend

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "engine/backend/weight_dtype.h"
+
 namespace flux::engine {
 
 std::size_t weight_bytes(const DecoderWeights& w) {
@@ -9,7 +11,7 @@ std::size_t weight_bytes(const DecoderWeights& w) {
   std::size_t bytes = 0;
   auto add = [&](const Tensor& t) {
     if (t.empty() || !seen.insert(t.storage ? t.storage.get() : t.data).second) return;
-    bytes += static_cast<std::size_t>(t.numel()) * (t.dtype == DType::BF16 ? 2 : 4);
+    bytes += static_cast<std::size_t>(t.rows * dtype_row_bytes(t.dtype, t.cols));
   };
   add(w.embed_tokens);
   for (const LayerWeights& l : w.layers) {

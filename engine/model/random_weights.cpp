@@ -1,5 +1,6 @@
 #include "engine/model/random_weights.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "engine/backend/random_fill.h"
@@ -79,11 +80,26 @@ ModelConfig random_preset_config(std::string_view preset) {
   return c;
 }
 
-DecoderWeights make_random_weights(const ModelConfig& c, Backend& backend, uint64_t seed) {
+StorageType random_matrix_type(std::string_view name) {
+  if (name.empty() || name == "f32") return StorageType::F32;
+  for (StorageType t : {StorageType::Q4_0, StorageType::Q4_1, StorageType::Q5_0, StorageType::Q5_1, StorageType::Q8_0,
+                        StorageType::Q4_K, StorageType::Q5_K, StorageType::Q6_K, StorageType::F16, StorageType::BF16}) {
+    std::string lower = storage_type_name(t);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower == name) return t;
+  }
+  fail("random weights cannot be stored as '{}' (use q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k, f16 or bf16)",
+       name);
+}
+
+DecoderWeights make_random_weights(const ModelConfig& c, Backend& backend, uint64_t seed, StorageType matrices) {
   // Uniform on [-a, a) has std a / sqrt(3): a = 0.02 * sqrt(3) gives HF's initializer_range 0.02.
   const float scale = 0.02f * std::sqrt(3.0f);
   uint64_t ordinal = 0;
-  auto weight = [&](int64_t rows, int64_t cols) { return backend.random(rows, cols, scale, mix64(seed + ++ordinal)); };
+  auto weight = [&](int64_t rows, int64_t cols) {
+    return backend.random_weight(rows, cols, scale, mix64(seed + ++ordinal), matrices);
+  };
+  auto vector = [&](int64_t n) { return backend.random(1, n, scale, mix64(seed + ++ordinal)); };
   auto ones = [&](int64_t n) {
     const std::vector<float> host(static_cast<std::size_t>(n), 1.0f);
     return backend.upload(host, 1, n);
@@ -98,9 +114,9 @@ DecoderWeights make_random_weights(const ModelConfig& c, Backend& backend, uint6
     L.v_proj = weight(c.kv_dim(), c.hidden);
     L.o_proj = weight(c.hidden, c.q_dim());
     if (c.attention_bias) {
-      L.q_bias = weight(1, c.q_dim());
-      L.k_bias = weight(1, c.kv_dim());
-      L.v_bias = weight(1, c.kv_dim());
+      L.q_bias = vector(c.q_dim());
+      L.k_bias = vector(c.kv_dim());
+      L.v_bias = vector(c.kv_dim());
     }
     if (c.qk_norm) {
       L.q_norm = ones(c.head_dim);

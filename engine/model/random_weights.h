@@ -18,7 +18,11 @@ namespace flux::engine {
 std::vector<std::string> random_weight_presets();
 // Throws Error listing the presets for an unknown name.
 ModelConfig random_preset_config(std::string_view preset);
-DecoderWeights make_random_weights(const ModelConfig& config, Backend& backend, uint64_t seed);
+// Matrices (projections, embeddings) stored as `matrices` (Backend::random_weight; F32: Backend::random).
+DecoderWeights make_random_weights(const ModelConfig& config, Backend& backend, uint64_t seed,
+                                   StorageType matrices = StorageType::F32);
+// --random-quant's names ("q4_k", "q8_0", "bf16", ...; "" = F32) as storage types; throws Error for others.
+StorageType random_matrix_type(std::string_view name);
 // Parameters of a decoder with this config (embeddings counted once when tied).
 int64_t parameter_count(const ModelConfig& config);
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/backend/weight_dtype.h"
 #include "engine/core/error.h"
 #include "engine/format/tensor_convert.h"
 
@@ -54,19 +55,41 @@ void validate_decoder_tensors(const ModelFiles& files) {
   }
 }
 
-void unpermute_rope_rows(std::vector<float>& w, int n_heads, int head_dim, int64_t cols) {
-  // The converter stored HF row (h, t, i) — half t ∈ {0,1}, index i < d/2 — at row (h, i, t).
+namespace {
+
+// The converter stored HF row (h, t, i) — half t ∈ {0,1}, index i < d/2 — at row (h, i, t).
+template <typename T>
+void unpermute_rows(std::vector<T>& w, int n_heads, int head_dim, int64_t row_elems) {
   const int half = head_dim / 2;
-  std::vector<float> out(w.size());
+  std::vector<T> out(w.size());
   for (int h = 0; h < n_heads; ++h)
     for (int i = 0; i < half; ++i)
       for (int t = 0; t < 2; ++t) {
         const int64_t src = int64_t{h} * head_dim + i * 2 + t;
         const int64_t dst = int64_t{h} * head_dim + t * half + i;
-        std::memcpy(&out[static_cast<std::size_t>(dst * cols)], &w[static_cast<std::size_t>(src * cols)],
-                    static_cast<std::size_t>(cols) * sizeof(float));
+        std::memcpy(&out[static_cast<std::size_t>(dst * row_elems)], &w[static_cast<std::size_t>(src * row_elems)],
+                    static_cast<std::size_t>(row_elems) * sizeof(T));
       }
   w.swap(out);
+}
+
+// The head count of a GGUF-permuted Q/K projection, 0 for every other tensor.
+int permuted_heads(const ModelFiles& files, const std::string& hf_name, const TensorView& t) {
+  if (!files.rope_permuted() || t.shape.size() != 2) return 0;
+  const ModelConfig& c = files.config();
+  if (hf_name.ends_with("self_attn.q_proj.weight")) return c.n_heads;
+  if (hf_name.ends_with("self_attn.k_proj.weight")) return c.n_kv_heads;
+  return 0;
+}
+
+}  // namespace
+
+void unpermute_rope_rows(std::vector<float>& w, int n_heads, int head_dim, int64_t cols) {
+  unpermute_rows(w, n_heads, head_dim, cols);
+}
+
+void unpermute_rope_rows(std::vector<std::byte>& w, int n_heads, int head_dim, int64_t row_bytes) {
+  unpermute_rows(w, n_heads, head_dim, row_bytes);
 }
 
 std::vector<float> load_tensor_f32(const ModelFiles& files, const std::string& hf_name) {
@@ -74,17 +97,12 @@ std::vector<float> load_tensor_f32(const ModelFiles& files, const std::string& h
   require(t != nullptr, "{}: missing tensor {}", files.path().string(), hf_name);
   std::vector<float> data(static_cast<std::size_t>(t->numel()));
   to_f32(*t, data);
-  if (files.rope_permuted() && t->shape.size() == 2) {
-    const ModelConfig& c = files.config();
-    const bool is_q = hf_name.ends_with("self_attn.q_proj.weight");
-    const bool is_k = hf_name.ends_with("self_attn.k_proj.weight");
-    if (is_q || is_k) unpermute_rope_rows(data, is_q ? c.n_heads : c.n_kv_heads, c.head_dim, t->shape[1]);
-  }
+  if (const int heads = permuted_heads(files, hf_name, *t)) unpermute_rope_rows(data, heads, files.config().head_dim, t->shape[1]);
   return data;
 }
 
 DecoderWeights load_decoder_weights(const ModelFiles& files, Backend& backend, const WeightProgress& progress,
-                                    const std::atomic<bool>* cancel) {
+                                    const std::atomic<bool>* cancel, WeightStorage storage) {
   validate_decoder_tensors(files);
   const ModelConfig& c = files.config();
   const std::vector<RequiredTensor> required = required_tensors(c);
@@ -92,10 +110,20 @@ DecoderWeights load_decoder_weights(const ModelFiles& files, Backend& backend, c
   auto load = [&](const std::string& name) {
     if (cancel != nullptr && cancel->load()) throw Error("loading cancelled");
     const TensorView* t = files.find(name);
-    std::vector<float> data = load_tensor_f32(files, name);
     const int64_t rows = t->shape.size() == 2 ? t->shape[0] : 1;
     const int64_t cols = t->shape.back();
-    Tensor out = backend.upload(data, rows, cols);
+    Tensor out;
+    if (storage == WeightStorage::Native && t->shape.size() == 2 && dtype_for_storage(t->type)) {
+      if (const int heads = permuted_heads(files, name, *t)) {
+        std::vector<std::byte> bytes(t->bytes.begin(), t->bytes.end());
+        unpermute_rope_rows(bytes, heads, c.head_dim, static_cast<int64_t>(bytes.size()) / rows);
+        out = backend.upload_weight(t->type, bytes, rows, cols);
+      } else {
+        out = backend.upload_weight(t->type, t->bytes, rows, cols);
+      }
+    } else {
+      out = backend.upload(load_tensor_f32(files, name), rows, cols);
+    }
     if (progress) progress(static_cast<double>(++done) / static_cast<double>(required.size()), name);
     return out;
   };

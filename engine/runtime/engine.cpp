@@ -78,6 +78,11 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
   return router;
 }
 
+WeightStorage weight_storage(const std::string& cpu_weights) {
+  require(cpu_weights == "native" || cpu_weights == "f32", "cpu weights '{}': use native or f32", cpu_weights);
+  return cpu_weights == "f32" ? WeightStorage::F32 : WeightStorage::Native;
+}
+
 }  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const EngineOptions& options,
@@ -99,7 +104,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
       [&](double f, const std::string& tensor) {
         if (progress) progress(f, tensor);
       },
-      cancel);
+      cancel, weight_storage(options.cpu_weights));
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);
   e->router_ = load_engine_router(files, options, e->router_source_);
   spdlog::info("loaded {} ({} layers, {} backend)", path.string(), files.config().n_layers, e->backend_->name());

@@ -19,10 +19,13 @@ std::unique_ptr<Engine> Engine::load_random(const EngineOptions& options, const 
   e->summary_.format = "random";
   e->summary_.config = config;
   e->summary_.n_params = parameter_count(config);
-  e->summary_.quantization = e->backend_->bytes_per_element() == 2 ? "BF16" : "F32";
+  const StorageType matrices = random_matrix_type(options.random_quant);
+  e->summary_.quantization = matrices != StorageType::F32            ? storage_type_name(matrices)
+                             : e->backend_->bytes_per_element() == 2 ? "BF16"
+                                                                     : "F32";
   e->summary_.chat_format = "raw";
-  e->decoder_ =
-      std::make_unique<Decoder>(config, make_random_weights(config, *e->backend_, options.random_seed), *e->backend_);
+  e->decoder_ = std::make_unique<Decoder>(config, make_random_weights(config, *e->backend_, options.random_seed, matrices),
+                                          *e->backend_);
   e->backend_->synchronize();
   if (progress) progress(1.0, config.name);
   spdlog::info("{}: {} layers, {:.2f} B parameters, seed {}, {} backend", config.name, config.n_layers,

@@ -1,0 +1,43 @@
+// The portable body: every type through unpack_sub, integer dots per 16-element half.
+#include "engine/backend/cpu/quant_blocks.h"
+#include "engine/backend/cpu/quant_dot.h"
+
+namespace flux::engine::cpu {
+namespace {
+
+template <DType T>
+float dot_scalar(const uint8_t* w, const Q8Block* a, int64_t cols) {
+  constexpr BlockShape shape = block_shape(T);
+  constexpr int subs = shape.elems / 32;
+  float acc = 0.0f;
+  SubBlock sb;
+  for (int64_t b = 0; b < cols / shape.elems; ++b, w += shape.bytes) {
+    for (int s = 0; s < subs; ++s, ++a) {
+      unpack_sub(T, w, s, sb);
+      for (int h = 0; h < 2; ++h) {
+        int dot = 0;
+        for (int j = 16 * h; j < 16 * h + 16; ++j) dot += sb.q[j] * a->q[j];
+        acc += a->d * (sb.scale[h] * static_cast<float>(dot) + sb.offset[h] * static_cast<float>(a->sum[h]));
+      }
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+RowDot row_dot_scalar(DType type) {
+  switch (type) {
+    case DType::Q4_0: return dot_scalar<DType::Q4_0>;
+    case DType::Q4_1: return dot_scalar<DType::Q4_1>;
+    case DType::Q5_0: return dot_scalar<DType::Q5_0>;
+    case DType::Q5_1: return dot_scalar<DType::Q5_1>;
+    case DType::Q8_0: return dot_scalar<DType::Q8_0>;
+    case DType::Q4_K: return dot_scalar<DType::Q4_K>;
+    case DType::Q5_K: return dot_scalar<DType::Q5_K>;
+    case DType::Q6_K: return dot_scalar<DType::Q6_K>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace flux::engine::cpu

@@ -1,0 +1,121 @@
+#include "engine/backend/cpu/weight_matmul.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "engine/backend/cpu/quant_dot.h"
+#include "engine/backend/weight_dtype.h"
+#include "engine/core/error.h"
+#include "engine/format/ggml_quant.h"
+
+namespace flux::engine::cpu {
+namespace {
+
+std::atomic<int> g_forced_path{static_cast<int>(GemmPath::Auto)};
+
+GemmPath env_path() {
+  const char* env = std::getenv("FLUX_CPU_GEMM");
+  if (env == nullptr || *env == '\0') return GemmPath::Auto;
+  const std::string_view v(env);
+  if (v == "q8") return GemmPath::Q8;
+  if (v == "tile") return GemmPath::DequantTile;
+  fail("FLUX_CPU_GEMM={}: use q8 or tile", v);
+}
+
+const uint8_t* row_bytes(const Tensor& w, int64_t row, int64_t bytes_per_row) {
+  return static_cast<const uint8_t*>(w.data) + row * bytes_per_row;
+}
+
+// Output rows per scheduling chunk: small enough that a thread slowed by another process hands the rest of the
+// matrix to the others, large enough that the schedule costs nothing next to the dot products.
+int64_t chunk_rows(int64_t rows, int64_t minimum, int64_t maximum) {
+  const int64_t threads = std::max(1, omp_get_max_threads());
+  const int64_t chunk = rows / (8 * threads);
+  return std::clamp<int64_t>(chunk - chunk % 8, minimum, maximum);
+}
+
+void matmul_q8(const Tensor& x, const Tensor& w, Tensor& out) {
+  const int64_t n = x.rows, cols = x.cols, rows = w.rows, blocks = cols / kQ8Block;
+  const int64_t rb = dtype_row_bytes(w.dtype, cols);
+  std::vector<Q8Block> a(static_cast<std::size_t>(n * blocks));
+  const auto* xs = static_cast<const float*>(x.data);
+#pragma omp parallel for if (n > 4)
+  for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols);
+  const RowDot dot = row_dot(w.dtype, active_isa());
+  auto* o = static_cast<float*>(out.data);
+  const int64_t chunk = chunk_rows(rows, 8, 64);
+  const int64_t n_chunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const int64_t end = std::min(rows, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const uint8_t* wr = row_bytes(w, i, rb);
+      for (int64_t r = 0; r < n; ++r) o[r * rows + i] = dot(wr, a.data() + r * blocks, cols);
+    }
+  }
+}
+
+void matmul_dequant_tiles(const Tensor& x, const Tensor& w, Tensor& out) {
+  const int64_t n = x.rows, cols = x.cols, rows = w.rows;
+  const int64_t rb = dtype_row_bytes(w.dtype, cols);
+  const StorageType st = storage_for_dtype(w.dtype);
+  const int64_t tile = chunk_rows(rows, 16, 128);
+  const int64_t n_tiles = (rows + tile - 1) / tile;
+  const auto* xs = static_cast<const float*>(x.data);
+  auto* o = static_cast<float*>(out.data);
+  // Inside the parallel region OpenBLAS (OpenMP build) runs each call on the calling thread.
+#pragma omp parallel
+  {
+    std::vector<float> buf(static_cast<std::size_t>(tile * cols));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < n_tiles; ++t) {
+      const int64_t r0 = t * tile, m = std::min(tile, rows - r0);
+      for (int64_t i = 0; i < m; ++i)
+        dequantize_row(st, reinterpret_cast<const std::byte*>(row_bytes(w, r0 + i, rb)), buf.data() + i * cols, cols);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(m),
+                  static_cast<int>(cols), 1.0f, xs, static_cast<int>(cols), buf.data(), static_cast<int>(cols), 0.0f,
+                  o + r0, static_cast<int>(rows));
+    }
+  }
+}
+
+}  // namespace
+
+GemmPath gemm_path(DType weight, int64_t n) {
+  if (!is_block_quant(weight)) return GemmPath::DequantTile;
+  static const GemmPath env = env_path();
+  auto forced = static_cast<GemmPath>(g_forced_path.load(std::memory_order_relaxed));
+  if (forced == GemmPath::Auto) forced = env;
+  if (forced != GemmPath::Auto) return forced;
+  return n >= kDequantTileMinRows ? GemmPath::DequantTile : GemmPath::Q8;
+}
+
+void force_gemm_path(GemmPath path) { g_forced_path.store(static_cast<int>(path), std::memory_order_relaxed); }
+
+void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
+  require(x.dtype == DType::F32 && out.dtype == DType::F32 && w.dtype != DType::F32,
+          "cpu weight matmul: fp32 activations and a stored weight expected");
+  if (gemm_path(w.dtype, x.rows) == GemmPath::Q8)
+    matmul_q8(x, w, out);
+  else
+    matmul_dequant_tiles(x, w, out);
+}
+
+void weight_row_f32(const Tensor& w, int64_t row, float* out) {
+  const int64_t rb = dtype_row_bytes(w.dtype, w.cols);
+  dequantize_row(storage_for_dtype(w.dtype), reinterpret_cast<const std::byte*>(row_bytes(w, row, rb)), out, w.cols);
+}
+
+std::string execution_type(DType weight) {
+  if (weight == DType::F32) return "f32";
+  if (is_block_quant(weight)) return std::string(dtype_name(weight)) + " x q8";
+  return std::string(dtype_name(weight)) + " x f32";
+}
+
+}  // namespace flux::engine::cpu

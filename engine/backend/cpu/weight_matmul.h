@@ -1,0 +1,33 @@
+// out = x · wᵀ on the CPU for a weight kept in its file's storage (weight_dtype.h): block quants through Q8
+// activations and the quant_dot.h bodies (decode and short prefills), or, for long prefills and 16-bit weights,
+// tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the measurements
+// that pick the crossover.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/backend/tensor.h"
+
+namespace flux::engine::cpu {
+
+enum class GemmPath : uint8_t { Auto, Q8, DequantTile };
+
+// Activation rows from which Auto dequantizes tiles instead of quantizing activations.
+constexpr int64_t kDequantTileMinRows = 16;
+
+// x [n, in] fp32, w [out, in] in any non-F32 weight dtype, out [n, out] fp32. Parallel over blocks of output rows
+// (OpenMP, dynamic schedule) with the threads the backend set.
+void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out);
+
+// The path Auto takes for n activation rows; `forced` (or FLUX_CPU_GEMM=q8|tile) overrides it for block quants.
+GemmPath gemm_path(DType weight, int64_t n);
+void force_gemm_path(GemmPath path);
+
+// Row `row` of w as fp32 (embedding lookups).
+void weight_row_f32(const Tensor& w, int64_t row, float* out);
+
+// What multiplies what for a weight of this dtype, for reports: "q4_1 x q8", "bf16 x f32", "f32".
+std::string execution_type(DType weight);
+
+}  // namespace flux::engine::cpu
