@@ -14,6 +14,7 @@
 
 #include "engine/attention/attention_cpu.h"
 #include "engine/backend/cpu/weight_matmul.h"
+#include "engine/backend/cpu_threads.h"
 #include "engine/backend/random_blocks.h"
 #include "engine/backend/weight_dtype.h"
 #include "engine/core/error.h"
@@ -34,11 +35,14 @@ void require_shape(const Tensor& t, int64_t rows, int64_t cols, const char* what
 
 }  // namespace
 
-CpuBackend::CpuBackend(int n_threads)
-    : n_threads_(n_threads > 0 ? n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
+CpuBackend::CpuBackend(int n_threads) {
+  const CpuThreadChoice choice = choose_cpu_threads(n_threads);
+  n_threads_ = choice.threads;
+  spdlog::info("cpu backend: {}", choice.reason);
   // OpenBLAS built on OpenMP shares our thread pool. The pthread build runs its own threads, and OpenMP workers
   // spinning next to them made decode 100x slower on a 16-core machine: then BLAS gets the cores and our loops one.
   const bool blas_on_openmp = openblas_get_parallel() == 2;
+  omp_set_dynamic(0);  // -t N means N: the runtime may not shrink teams on its own
   omp_set_num_threads(blas_on_openmp ? n_threads_ : 1);
   openblas_set_num_threads(n_threads_);
   if (!blas_on_openmp)
