@@ -18,5 +18,6 @@ Command add_tokenize_command(CLI::App& app);
 Command add_convert_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_sweep_command(CLI::App& app);
+Command add_perplexity_command(CLI::App& app);
 
 }  // namespace flux::cli

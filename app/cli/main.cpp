@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   const std::vector<flux::cli::Command> commands = {
       flux::cli::add_generate_command(app), flux::cli::add_inspect_command(app),
       flux::cli::add_tokenize_command(app), flux::cli::add_convert_command(app), flux::cli::add_bench_command(app),
-      flux::cli::add_sweep_command(app)};
+      flux::cli::add_sweep_command(app), flux::cli::add_perplexity_command(app)};
   CLI11_PARSE(app, argc, argv);
   try {
     for (const auto& command : commands)

@@ -1,6 +1,8 @@
 // `sweep`: run a task file (JSONL: needle-in-a-haystack grid + robust tasks, tools/router/make_eval_set.py) under
-// several routes — router, all-FA, all-SA of each kind — with one loaded model; score each answer and report
-// accuracy, SA fraction and timings per task kind and route, plus the needle context × depth grid.
+// several routes — router, all-FA, all-SA of each kind, and the static baselines at the router's SA fraction
+// (route_set.h) — with one loaded model; score each answer and report accuracy, SA fraction and timings per task kind
+// and route, the spread over random layer sets, the router's margins over each baseline, and the needle grid.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -11,8 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/route_set.h"
 #include "app/cli/run_options.h"
+#include "app/cli/sweep_comparison.h"
 #include "engine/core/error.h"
+#include "engine/runtime/answer_check.h"
 
 namespace flux::cli {
 namespace {
@@ -27,19 +32,14 @@ struct SweepTask {
 struct SweepOptions {
   ModelOptions model;
   RouteOptions route;  // router file, SA parameters; the route itself comes from --routes
+  RouteSetOptions routes;
   std::string tasks;
-  std::string routes = "router,fa,sa:streaming,sa:triangle,sa:xattn";
   bool routes_given = false;  // --routes on the command line (else a model without a router skips "router")
+  std::string match_on = "all";  // the tasks whose router SA fraction the matched baselines take
   int n_predict = 32;
   int limit = 0;
   std::string out, csv;
 };
-
-std::string lower_trimmed(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 std::vector<SweepTask> load_tasks(const std::string& path) {
   std::ifstream in(path);
@@ -70,7 +70,7 @@ std::vector<SweepTask> load_tasks(const std::string& path) {
       engine::require(messages.back().at("role") == "user", "the last message must have role user");
       t.prompt = messages.back().at("content").get<std::string>();
       t.answer = j.at("answer").get<std::string>();
-      engine::require(!lower_trimmed(t.answer).empty(), "empty answer");
+      engine::require(!engine::lower_trimmed(t.answer).empty(), "empty answer");
       tasks.push_back(std::move(t));
     } catch (const nlohmann::json::exception& e) {
       engine::fail("sweep: {} line {}: {}", path, line_no, e.what());
@@ -82,42 +82,12 @@ std::vector<SweepTask> load_tasks(const std::string& path) {
   return tasks;
 }
 
-// "router", "fa", "sa" (the router's SA kind or streaming), "sa:KIND".
-RouteOptions route_for(const RouteOptions& base, const std::string& spec) {
-  RouteOptions r = base;
-  if (spec == "router" || spec == "fa" || spec == "sa") {
-    r.route = spec;
-  } else if (spec == "sa:streaming" || spec == "sa:triangle" || spec == "sa:xattn") {
-    r.route = "sa";
-    r.sa_kind = spec.substr(3);
-  } else {
-    engine::fail("sweep: unknown route '{}' (router, fa, sa, sa:streaming, sa:triangle, sa:xattn)", spec);
-  }
-  return r;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t end = std::min(s.find(',', start), s.size());
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 // Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + '"';
-}
-
-// Correct iff the generated text contains the answer (both lower-cased and trimmed).
-bool is_correct(const std::string& output, const std::string& answer) {
-  return lower_trimmed(output).find(lower_trimmed(answer)) != std::string::npos;
 }
 
 struct Cell {
@@ -167,18 +137,18 @@ void print_needle_grids(const std::map<GridKey, Cell>& grid, const std::vector<s
 int run_sweep(const SweepOptions& o) {
   std::vector<SweepTask> tasks = load_tasks(o.tasks);
   if (o.limit > 0 && static_cast<int>(tasks.size()) > o.limit) tasks.resize(static_cast<std::size_t>(o.limit));
-  std::vector<std::string> routes = split_commas(o.routes);
-  engine::require(!routes.empty(), "sweep: --routes is empty");
-  for (const auto& r : routes) route_for(o.route, r);  // fail before loading the model
+  RouteSet set(o.routes, o.route);  // unknown routes fail before the model loads
   auto engine = engine::Engine::load(resolve_model_path(o.model.model), engine_options(o.model, &o.route));
-  if (engine->router() == nullptr && !o.routes_given) {
-    std::erase(routes, std::string("router"));
-    std::fprintf(stderr, "sweep: the model has no layer router; skipping route 'router'\n");
-  }
   if (engine->router() == nullptr) {
-    for (const auto& r : routes)
-      engine::require(r != "router", "sweep: route 'router' needs a router (--router FILE), and the model has none");
+    const auto& names = set.names();
+    if (std::find(names.begin(), names.end(), "router") != names.end()) {
+      engine::require(!o.routes_given,
+                      "sweep: route 'router' needs a router (--router FILE), and the model has none");
+      set.drop("router");
+      std::fprintf(stderr, "sweep: the model has no layer router; skipping route 'router'\n");
+    }
   }
+  set.load_routers(*engine);
   // Every prompt must fit before the first run, so a long sweep does not die half-way.
   for (const SweepTask& t : tasks) {
     engine::RunSettings s;
@@ -188,54 +158,92 @@ int run_sweep(const SweepOptions& o) {
                     "sweep: {} line {} (task {}): the prompt has {} tokens, + {} to generate exceeds the context {}",
                     o.tasks, t.line, t.id, n, o.n_predict, engine->context_length());
   }
-  std::fprintf(stderr, "sweep: %zu tasks x %zu routes on %s (%s), router: %s\n", tasks.size(), routes.size(),
-               engine->summary().name.c_str(), engine->backend().name().c_str(),
+  std::fprintf(stderr, "sweep: %zu tasks x %zu routes%s on %s (%s), router: %s\n", tasks.size(), set.names().size(),
+               set.has_matched() ? " (random:match counts once)" : "", engine->summary().name.c_str(),
+               engine->backend().name().c_str(),
                engine->router_source().empty() ? "none" : engine->router_source().c_str());
 
   nlohmann::json results = nlohmann::json::array();
+  std::vector<SweepOutcome> outcomes;
+  std::vector<std::string> routes;                              // as run: the matched ones after the others
   std::map<std::pair<std::string, std::string>, Cell> by_kind;  // (kind, route)
   std::map<GridKey, Cell> grid;                                 // needle tasks only
-  for (const SweepTask& t : tasks) {
-    for (const std::string& spec : routes) {
-      const RouteOptions ro = route_for(o.route, spec);
-      engine::RunRequest request;
-      request.prompt = t.prompt;
-      request.settings.chat = true;
-      request.settings.system_prompt = t.system_prompt;
-      request.settings.max_new_tokens = o.n_predict;
-      request.route = route_spec(ro);
-      const engine::RunReport rep = engine->run(request, nullptr, nullptr);
-      engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
-      const bool correct = is_correct(rep.output_text, t.answer);
-      std::string modes;
-      for (const auto& l : rep.layers) modes += l.mode == engine::LayerMode::SA ? 'S' : 'F';
-      results.push_back({{"id", t.id},
-                         {"kind", t.kind},
-                         {"task", t.task},
-                         {"context_tokens", t.context_tokens},
-                         {"prompt_tokens", rep.prompt_tokens},
-                         {"depth", t.depth < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.depth)},
-                         {"route", spec},
-                         {"answer", t.answer},
-                         {"output", rep.output_text},
-                         {"correct", correct},
-                         {"sa_fraction", rep.summary.sa_fraction},
-                         {"prefill_ms", rep.summary.prefill_ms},
-                         {"decode_ms_per_token", rep.summary.decode_ms_per_token},
-                         {"modes", modes},
-                         {"router_fa_probs", router_fa_probs(rep)}});
-      for (Cell* c :
-           {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
-        if (c == nullptr) continue;
-        c->n += 1;
-        c->correct += correct;
-        c->sa += rep.summary.sa_fraction;
-        c->prefill_ms += rep.summary.prefill_ms;
-        c->decode_ms += rep.summary.decode_ms_per_token;
+  auto run_all = [&](const std::vector<RouteChoice>& choices) {
+    for (const RouteChoice& c : choices) routes.push_back(c.name);
+    for (std::size_t ti = 0; ti < tasks.size(); ++ti) {
+      const SweepTask& t = tasks[ti];
+      for (const RouteChoice& choice : choices) {
+        const std::string& spec = choice.name;
+        engine::RunRequest request;
+        request.prompt = t.prompt;
+        request.settings.chat = true;
+        request.settings.system_prompt = t.system_prompt;
+        request.settings.max_new_tokens = o.n_predict;
+        request.route = route_spec(choice.options);
+        const engine::RunReport rep =
+            set.run_under(*engine, choice, [&] { return engine->run(request, nullptr, nullptr); });
+        engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
+        const bool correct = engine::answer_in_output(rep.output_text, t.answer);
+        std::string modes;
+        for (const auto& l : rep.layers) modes += l.mode == engine::LayerMode::SA ? 'S' : 'F';
+        results.push_back({{"id", t.id},
+                           {"kind", t.kind},
+                           {"task", t.task},
+                           {"context_tokens", t.context_tokens},
+                           {"prompt_tokens", rep.prompt_tokens},
+                           {"depth", t.depth < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.depth)},
+                           {"route", spec},
+                           {"group", choice.group},
+                           {"route_spec", rep.settings.route},
+                           {"answer", t.answer},
+                           {"output", rep.output_text},
+                           {"correct", correct},
+                           {"sa_fraction", rep.summary.sa_fraction},
+                           {"prefill_ms", rep.summary.prefill_ms},
+                           {"decode_ms_per_token", rep.summary.decode_ms_per_token},
+                           {"modes", modes},
+                           {"router_fa_probs", router_fa_probs(rep)}});
+        outcomes.push_back({ti, t.kind, spec, choice.group, correct, rep.summary.sa_fraction});
+        for (Cell* c :
+             {&by_kind[{t.kind, spec}], t.kind == "needle" ? &grid[{spec, t.context_tokens, t.depth}] : nullptr}) {
+          if (c == nullptr) continue;
+          c->n += 1;
+          c->correct += correct;
+          c->sa += rep.summary.sa_fraction;
+          c->prefill_ms += rep.summary.prefill_ms;
+          c->decode_ms += rep.summary.decode_ms_per_token;
+        }
+        std::fprintf(stderr, "%-28s %-16s %s sa %3.0f%% prefill %7.1f ms  %s\n", t.id.c_str(), spec.c_str(),
+                     correct ? "ok  " : "MISS", rep.summary.sa_fraction * 100.0, rep.summary.prefill_ms,
+                     modes.c_str());
       }
-      std::fprintf(stderr, "%-28s %-13s %s sa %3.0f%% prefill %7.1f ms  %s\n", t.id.c_str(), spec.c_str(),
-                   correct ? "ok  " : "MISS", rep.summary.sa_fraction * 100.0, rep.summary.prefill_ms, modes.c_str());
     }
+  };
+  run_all(set.fixed());
+  nlohmann::json match = nullptr;
+  if (set.has_matched()) {
+    // The router's mean SA fraction over the --match-on tasks sets the matched baselines' share.
+    double sum = 0.0;
+    int n = 0;
+    for (const auto& out : outcomes)
+      if (out.route == "router" && (o.match_on == "all" || out.kind == o.match_on)) {
+        sum += out.sa_fraction;
+        ++n;
+      }
+    engine::require(n > 0, "sweep: --match-on {}: the task file has no {} tasks", o.match_on, o.match_on);
+    const double f = sum / n;
+    const int n_layers = engine->config().n_layers;
+    const std::vector<RouteChoice> matched = set.matched(f, n_layers);
+    nlohmann::json sets = nlohmann::json::object();
+    for (const auto& c : matched) sets[c.name] = c.sa_layers;
+    match = {{"on", o.match_on},
+             {"router_sa_fraction", f},
+             {"sa_layers", matched_sa_layers(f, n_layers)},
+             {"n_layers", n_layers},
+             {"layer_sets", sets}};
+    std::fprintf(stderr, "sweep: router SA fraction %.3f on %s tasks -> %d of %d layers SA for the matched routes\n",
+                 f, o.match_on.c_str(), matched_sa_layers(f, n_layers), n_layers);
+    run_all(matched);
   }
 
   nlohmann::json summary = nlohmann::json::array();
@@ -254,6 +262,8 @@ int run_sweep(const SweepOptions& o) {
                        {"prefill_ms", c.prefill_ms / n},
                        {"decode_ms_per_token", c.decode_ms / n}});
   }
+  const nlohmann::json comparison = compare_routes(outcomes, routes);
+  print_route_comparison(comparison);
   print_needle_grids(grid, routes);
   nlohmann::json grid_json = nlohmann::json::array();
   for (const auto& [key, c] : grid) {
@@ -273,6 +283,9 @@ int run_sweep(const SweepOptions& o) {
       {"routes", routes},
       {"n_predict", o.n_predict},
       {"summary", summary},
+      {"match", match},
+      {"route_summary", comparison["routes"]},
+      {"margins", comparison["margins"]},
       {"needle_grid", grid_json},
       {"results", results}};
   if (!o.out.empty()) {
@@ -308,8 +321,10 @@ Command add_sweep_command(CLI::App& app) {
   add_route_options(*cmd, o->route);
   cmd->add_option("--tasks", o->tasks, "task file, one JSON object per line (tools/router/make_eval_set.py)")
       ->required();
-  CLI::Option* routes =
-      cmd->add_option("--routes", o->routes, "comma-separated: router, fa, sa, sa:streaming, sa:triangle, sa:xattn");
+  CLI::Option* routes = add_route_set_options(*cmd, o->routes, "router,fa,sa:streaming,sa:triangle,sa:xattn");
+  cmd->add_option("--match-on", o->match_on,
+                  "first-k:match / random:match take the router's mean SA fraction over these tasks")
+      ->check(CLI::IsMember({"all", "needle", "robust"}));
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate per task (greedy)")->check(CLI::PositiveNumber);
   cmd->add_option("--limit", o->limit, "run only the first N tasks")->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", o->out, "write the results as JSON");

@@ -1,0 +1,208 @@
+#include "app/cli/route_set.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "engine/core/error.h"
+#include "engine/routing/router_file.h"
+
+namespace flux::cli {
+
+using engine::fail;
+using engine::require;
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+CLI::Option* add_route_set_options(CLI::App& app, RouteSetOptions& o, const std::string& default_routes) {
+  o.routes = default_routes;
+  CLI::Option* routes = app.add_option(
+      "--routes", o.routes,
+      "comma-separated routes: router, fa, sa, sa:streaming, sa:triangle, sa:xattn, first-k:N, every-other; "
+      "first-k:match and random:match (static layer sets at the router's measured mean SA fraction, rounded to "
+      "round(f*layers) SA layers; need 'router' in the list); NAME of a --route-file or --named-router");
+  app.add_option("--route-file", o.route_files,
+                 "NAME=FILE.json: a route JSON (e.g. the best fixed layer set) compared as route NAME (repeatable)");
+  app.add_option("--named-router", o.named_routers,
+                 "NAME=ROUTER.safetensors: another router file, run as preset 'router' under route NAME, e.g. "
+                 "elastic=resources/routers/SmolLM2-135M-Instruct.router.safetensors (repeatable)");
+  app.add_option("--random-seeds", o.random_seeds, "random:match: how many random layer sets (seeds 1..S)")
+      ->check(CLI::PositiveNumber);
+  return routes;
+}
+
+namespace {
+
+std::pair<std::string, std::string> name_and_value(const std::string& item, const char* flag) {
+  const std::size_t eq = item.find('=');
+  require(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), "{} '{}': expected NAME=PATH", flag, item);
+  return {item.substr(0, eq), item.substr(eq + 1)};
+}
+
+bool is_preset(const std::string& name) {
+  return name == "router" || name == "fa" || name == "sa" || name == "every-other" || name.starts_with("first-k:") ||
+         name.starts_with("sa:");
+}
+
+}  // namespace
+
+RouteSet::RouteSet(const RouteSetOptions& options, const RouteOptions& base)
+    : base_(base), random_seeds_(options.random_seeds) {
+  require(random_seeds_ > 0, "--random-seeds {} must be > 0", random_seeds_);
+  std::vector<std::string> defined;
+  for (const auto& item : options.route_files) {
+    auto [name, path] = name_and_value(item, "--route-file");
+    require(path.size() > 5 && path.ends_with(".json"), "--route-file {}: {} is not a .json route file", name, path);
+    engine::load_route_file(path);  // fail now, before a model loads
+    route_files_[name] = path;
+    defined.push_back(name);
+  }
+  for (const auto& item : options.named_routers) {
+    auto [name, path] = name_and_value(item, "--named-router");
+    routers_[name].path = path;
+    defined.push_back(name);
+  }
+  std::set<std::string> seen;
+  for (const auto& name : defined) {
+    require(!is_preset(name) && name != "first-k:match" && name != "random:match",
+            "route name '{}' is taken by a preset; pick another NAME", name);
+    require(seen.insert(name).second, "route name '{}' is defined twice", name);
+  }
+  names_ = split_commas(options.routes);
+  for (const auto& name : defined)  // a defined route is meant to run: listed or not
+    if (std::find(names_.begin(), names_.end(), name) == names_.end()) names_.push_back(name);
+  require(!names_.empty(), "--routes is empty");
+  std::set<std::string> listed;
+  for (const auto& name : names_) {
+    require(listed.insert(name).second, "route '{}' is listed twice", name);
+    if (name == "first-k:match") first_k_match_ = true;
+    else if (name == "random:match") random_match_ = true;
+    else if (name.starts_with("sa:"))
+      require(name == "sa:streaming" || name == "sa:triangle" || name == "sa:xattn",
+              "unknown route '{}' (SA kinds: sa:streaming, sa:triangle, sa:xattn)", name);
+    else if (is_preset(name)) engine::parse_route_spec(name);  // first-k:N must parse
+    else if (!route_files_.contains(name) && !routers_.contains(name))
+      fail("unknown route '{}' (router, fa, sa, sa:KIND, first-k:N, every-other, first-k:match, random:match, or a "
+           "NAME from --route-file / --named-router)",
+           name);
+  }
+  if (has_matched())
+    require(listed.contains("router"),
+            "first-k:match and random:match take the router's measured SA fraction: add 'router' to --routes");
+}
+
+void RouteSet::drop(const std::string& name) {
+  std::erase(names_, name);
+  if (name == "router" && has_matched())
+    fail("first-k:match and random:match need the route 'router', and the model has no router (--router FILE)");
+}
+
+std::vector<RouteChoice> RouteSet::fixed() const {
+  std::vector<RouteChoice> out;
+  for (const auto& name : names_) {
+    if (name == "first-k:match" || name == "random:match") continue;
+    RouteChoice c;
+    c.name = c.group = name;
+    c.options = base_;
+    if (name.starts_with("sa:")) {
+      c.options.route = "sa";
+      c.options.sa_kind = name.substr(3);
+    } else if (const auto f = route_files_.find(name); f != route_files_.end()) {
+      c.options.route = f->second;
+    } else if (routers_.contains(name)) {
+      c.options.route = "router";
+      c.router = name;
+    } else {
+      c.options.route = name;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int matched_sa_layers(double sa_fraction, int n_layers) {
+  require(sa_fraction >= 0.0 && sa_fraction <= 1.0, "SA fraction {} outside [0, 1]", sa_fraction);
+  return static_cast<int>(std::lround(sa_fraction * n_layers));
+}
+
+std::vector<int> random_layer_set(int n_layers, int count, uint64_t seed) {
+  require(count >= 0 && count <= n_layers, "{} SA layers of {}", count, n_layers);
+  std::vector<int> layers(static_cast<std::size_t>(n_layers));
+  std::iota(layers.begin(), layers.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (int i = n_layers - 1; i > 0; --i)  // Fisher–Yates; the modulo bias of 2^64 % (i + 1) is negligible
+    std::swap(layers[static_cast<std::size_t>(i)], layers[rng() % static_cast<uint64_t>(i + 1)]);
+  layers.resize(static_cast<std::size_t>(count));
+  std::sort(layers.begin(), layers.end());
+  return layers;
+}
+
+std::vector<RouteChoice> RouteSet::matched(double router_sa_fraction, int n_layers) const {
+  const int k = matched_sa_layers(router_sa_fraction, n_layers);
+  std::vector<RouteChoice> out;
+  for (const auto& name : names_) {
+    if (name == "first-k:match") {
+      RouteChoice c;
+      c.name = c.group = name;
+      c.options = base_;
+      c.options.route = fmt::format("first-k:{}", n_layers - k);
+      for (int l = n_layers - k; l < n_layers; ++l) c.sa_layers.push_back(l);
+      out.push_back(std::move(c));
+    } else if (name == "random:match") {
+      std::set<std::vector<int>> drawn;
+      for (int s = 1; s <= random_seeds_; ++s) {
+        // Seed s draws the set; a set an earlier seed drew is redrawn from s + 1000·attempt, so the S sets differ.
+        std::vector<int> set;
+        for (int attempt = 0; attempt < 100; ++attempt) {
+          set = random_layer_set(n_layers, k, static_cast<uint64_t>(s) + 1000u * static_cast<uint64_t>(attempt));
+          if (!drawn.contains(set)) break;
+        }
+        if (!drawn.insert(set).second) {
+          std::fprintf(stderr, "random:match: only %zu distinct sets of %d SA layers in %d; running those\n",
+                       drawn.size(), k, n_layers);
+          break;
+        }
+        RouteChoice c;
+        c.name = fmt::format("random:match#{}", s);
+        c.group = name;
+        c.seed = s;
+        c.sa_layers = set;
+        c.options = base_;
+        std::string overrides;
+        for (int l : set) overrides += fmt::format("{}{}=SA", overrides.empty() ? "" : ",", l);
+        c.options.route = overrides.empty() ? "fa" : "fa override=" + overrides;
+        out.push_back(std::move(c));
+      }
+    }
+  }
+  return out;
+}
+
+void RouteSet::load_routers(engine::Engine& engine) {
+  for (auto& [name, r] : routers_) {
+    r.router = engine::load_router(r.path);
+    r.source = r.path;
+    try {
+      engine.swap_router(r.router, r.source);  // checks it against the model
+    } catch (const engine::Error& e) {
+      fail("--named-router {}={}: {}", name, r.path, e.what());
+    }
+    engine.swap_router(r.router, r.source);  // and back
+  }
+}
+
+}  // namespace flux::cli

@@ -1,0 +1,91 @@
+// The routes that `sweep` and `perplexity` compare, by name (--routes), including the static baselines of the null
+// hypothesis "a fixed layer set with the router's SA share does as well":
+//   router, fa, sa, sa:KIND (streaming | triangle | xattn), first-k:N, every-other   presets (route_spec.h)
+//   first-k:match     first-k:N with N = L − round(f·L), f = the router's mean SA fraction on the same input
+//   random:match      --random-seeds S random sets of round(f·L) SA layers, one route per seed (random:match#1..S)
+//   NAME              a --route-file NAME=FILE.json (the engine's route JSON) or a --named-router NAME=ROUTER file
+//                     (preset router under that router file, e.g. elastic=resources/routers/...safetensors)
+// The matched routes need "router" in the same list: it runs first and its measured fraction sets theirs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/cli/run_options.h"
+
+namespace flux::cli {
+
+struct RouteSetOptions {
+  std::string routes;
+  std::vector<std::string> route_files;    // NAME=FILE.json
+  std::vector<std::string> named_routers;  // NAME=ROUTER.safetensors
+  int random_seeds = 5;
+};
+// --routes (its help lists the names above), --route-file, --named-router, --random-seeds.
+CLI::Option* add_route_set_options(CLI::App& app, RouteSetOptions& o, const std::string& default_routes);
+
+struct RouteChoice {
+  std::string name;    // in tables and JSON; random:match#S for the seeds
+  std::string group;   // random:match for every seed, else the name
+  RouteOptions options;
+  std::string router;  // a --named-router name: runs under that router file; "" = the engine's router
+  std::vector<int> sa_layers;  // matched baselines: the SA layers they force
+  int seed = 0;                // random:match: 1..S
+};
+
+// The comma-separated list, names split from their definitions (nothing loaded yet).
+class RouteSet {
+ public:
+  RouteSet(const RouteSetOptions& options, const RouteOptions& base);  // throws Error naming an unknown route
+
+  const std::vector<std::string>& names() const { return names_; }  // as listed, defined names appended
+  void drop(const std::string& name);  // e.g. "router" on a model without one
+  // The routes that do not depend on the router's measurement, in list order.
+  std::vector<RouteChoice> fixed() const;
+  bool has_matched() const { return first_k_match_ || random_match_; }
+  // first-k:match and random:match#1..S for the router's measured mean SA fraction on n_layers layers.
+  std::vector<RouteChoice> matched(double router_sa_fraction, int n_layers) const;
+
+  // Loads the --named-router files (checked against the model) once; run_under swaps one in around a run.
+  void load_routers(engine::Engine& engine);
+  template <typename F>
+  auto run_under(engine::Engine& engine, const RouteChoice& route, F&& run) {
+    if (route.router.empty()) return run();
+    Loaded& r = routers_.at(route.router);
+    engine.swap_router(r.router, r.source);
+    struct Back {
+      engine::Engine& e;
+      Loaded& r;
+      ~Back() { e.swap_router(r.router, r.source); }
+    } back{engine, r};
+    return run();
+  }
+
+ private:
+  struct Loaded {
+    std::string path;
+    std::optional<engine::LayerRouter> router;
+    std::string source;
+  };
+  RouteOptions base_;
+  std::vector<std::string> names_;
+  std::map<std::string, std::string> route_files_;
+  std::map<std::string, Loaded> routers_;
+  bool first_k_match_ = false, random_match_ = false;
+  int random_seeds_ = 5;
+};
+
+// The matched layer counts: round(f·L) SA layers (half away from zero), so the achieved fraction is within 1/(2L)
+// of the router's; first-k gets N = L − that many FA layers first.
+int matched_sa_layers(double sa_fraction, int n_layers);
+// `count` distinct layers of [0, n_layers), drawn by a seeded Fisher–Yates over std::mt19937_64 (the same sets on
+// every platform: no std::uniform_int_distribution), sorted.
+std::vector<int> random_layer_set(int n_layers, int count, uint64_t seed);
+
+std::vector<std::string> split_commas(const std::string& s);
+
+}  // namespace flux::cli
