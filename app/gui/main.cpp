@@ -15,6 +15,7 @@
 
 #include <QSpinBox>
 
+#include "engine/backend/cpu_threads.h"
 #include "ui/app_log.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
@@ -23,6 +24,7 @@
 #include "ui/run_controls.h"
 
 int main(int argc, char** argv) {
+  flux::engine::restart_with_passive_openmp(argv);  // before any OpenMP use (see cpu_threads.h)
   QApplication app(argc, argv);
   QApplication::setApplicationName("FluxScope");
   QApplication::setOrganizationName("FluxScope");

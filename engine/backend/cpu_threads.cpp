@@ -1,6 +1,7 @@
 #include "engine/backend/cpu_threads.h"
 
 #include <sched.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,10 +18,6 @@
 
 namespace flux::engine {
 namespace {
-
-// Spin iterations of a waiting libgomp worker before it sleeps: a few microseconds, enough to bridge the gap between
-// the back-to-back regions of one decode step, too short to burn a shared core's time slice while idle.
-constexpr const char* kSpinCount = "10000";
 
 std::vector<int> allowed_cpus() {
   cpu_set_t set;
@@ -98,30 +95,24 @@ double idle_cpu_cores(int sample_ms) {
 CpuThreadChoice choose_cpu_threads(int requested) {
   CpuThreadChoice c;
   c.usable_cores = usable_cpu_cores();
-  if (requested > 0) {
-    c.threads = requested;
-    c.idle_cores = -1.0;
-    c.reason = fmt::format("{} threads as requested ({} usable cores)", requested, c.usable_cores);
-    return c;
-  }
-  // 100 ms: /proc/stat counts in 10 ms jiffies; long enough to see a busy core, short next to loading a model.
-  c.idle_cores = idle_cpu_cores(100);
-  if (c.idle_cores < 0) {
-    c.threads = c.usable_cores;
-    c.reason = fmt::format("{} threads: all usable cores (/proc/stat unreadable)", c.threads);
-    return c;
-  }
-  // A core counts as free when mostly idle: 1.7 idle cores run two threads, 1.3 run one.
-  const int free_cores = static_cast<int>(std::floor(c.idle_cores + 0.3));
-  c.threads = std::clamp(free_cores, 1, c.usable_cores);
-  c.reason = fmt::format("{} threads: {:.1f} of {} usable cores idle (-t N to choose)", c.threads, c.idle_cores,
-                         c.usable_cores);
+  c.threads = requested > 0 ? requested : c.usable_cores;
+  c.reason = requested > 0 ? fmt::format("{} threads as requested ({} usable cores)", requested, c.usable_cores)
+                           : fmt::format("{} threads: every usable core (-t N to choose)", c.threads);
+  if (!openmp_waits_passively() && c.threads > 1)
+    c.reason += "; OpenMP workers spin (OMP_WAIT_POLICY is not passive): slow when other programs keep a core busy";
   return c;
 }
 
-void restart_with_short_openmp_spin(char** argv) {
+bool openmp_waits_passively() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  return (policy != nullptr && strcasecmp(policy, "passive") == 0) || (spin != nullptr && std::atoll(spin) == 0 &&
+                                                                       spin[0] == '0');
+}
+
+void restart_with_passive_openmp(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  if (setenv("GOMP_SPINCOUNT", kSpinCount, 1) != 0) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
   execv("/proc/self/exe", argv);
   // Still here: the variable stays set for any child; this process keeps libgomp's default.
 }
