@@ -1,9 +1,11 @@
 // The one scoring rule of needle and retrieval tasks, shared by the CLI's `sweep` and the app's needle grid:
-// a generated text is correct iff it contains the expected answer, both lower-cased (ASCII) and trimmed.
+// a generated text is correct iff it contains the expected answer (every one of them, for multi-value tasks), both
+// lower-cased (ASCII) and trimmed.
 #pragma once
 
 #include <cctype>
 #include <string>
+#include <vector>
 
 namespace flux::engine {
 
@@ -15,6 +17,12 @@ inline std::string lower_trimmed(std::string s) {
 
 inline bool answer_in_output(const std::string& output, const std::string& answer) {
   return lower_trimmed(output).find(lower_trimmed(answer)) != std::string::npos;
+}
+
+inline bool answers_in_output(const std::string& output, const std::vector<std::string>& answers) {
+  for (const std::string& a : answers)
+    if (!answer_in_output(output, a)) return false;
+  return !answers.empty();
 }
 
 }  // namespace flux::engine

@@ -1,11 +1,13 @@
 """Procedural tasks for training and evaluating the Layer Router (no downloads).
 
-Two kinds, as in Flux/Elastic Attention's task-dependent sparsity targets:
-- "needle" (sparsity-sensitive): a fact hidden at some depth of a long filler text, asked for at the end; the answer is
-  far outside a streaming window, so all-SA layers cannot see it.
-- "robust" (sparsity-tolerant): the answer follows from the last few hundred tokens (continue a count, recall a
-  fact stated in the last lines), so SA layers lose nothing.
-Every task is a user message plus the expected answer string; lengths are set in tokens with the model's tokenizer.
+Two kinds, as in Flux Attention's task-dependent sparsity targets (each task type gets its own λ pair in training):
+- "needle" (sparsity-sensitive; RULER-style): single key (passkey, variable), multi-key, multi-value, variable
+  tracking, frequent-word extraction, QA over a synthetic document — the fact lies far outside a streaming window,
+  so all-SA layers cannot see it.
+- "robust" (sparsity-tolerant): continuation (count), summarise-style, local copy, recent facts, in-context
+  classification — the answer follows from the last few hundred tokens, so SA layers lose nothing.
+One template family per kind (HELD_OUT_TEMPLATES) is never trained on. Every task is a user message plus the expected
+answer(s); lengths are set in tokens with the model's tokenizer.
 """
 import random
 
@@ -117,27 +119,131 @@ def robust_summary(tok, rng, context_tokens, _depth):
     return msg, city
 
 
+WORDS = ["apple", "river", "stone", "cloud", "tiger", "piano", "candle", "forest", "mirror", "rocket", "garden",
+         "pencil", "window", "ladder", "bottle", "castle", "dragon", "feather", "island", "jacket", "lemon", "magnet",
+         "needle", "orange", "pepper", "quartz", "saddle", "tunnel", "violin", "walnut", "yogurt", "zipper"]
+
+
+def needle_multivalue(tok, rng, context_tokens, depth):
+    """RULER multi-value: one key with two values at two places; both must be named."""
+    word = rng.choice(WORDS)
+    values = [str(rng.randint(1000, 9999)) for _ in range(2)]
+    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    first = int(round(depth * len(sentences)))
+    second = rng.randint(first + 1, max(first + 2, int(0.85 * len(sentences))))
+    sentences.insert(second, f"Another special magic number for {word} is {values[1]}")
+    sentences.insert(first, f"One of the special magic numbers for {word} is {values[0]}")
+    msg = (". ".join(sentences) + f"\n\nWhat are the two special magic numbers for {word}? "
+           "Answer with the two numbers only.")
+    return msg, values
+
+
+def needle_vartrack(tok, rng, context_tokens, depth):
+    """RULER variable tracking, two hops: VAR A = value at `depth`, VAR B = VAR A later; asked for VAR B."""
+    value = str(rng.randint(10000, 99999))
+    a, b = rng.sample(["ALPHA", "BRAVO", "DELTA", "ECHO", "KILO", "OSCAR", "SIERRA", "TANGO"], 2)
+    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    first = int(round(depth * len(sentences)))
+    second = rng.randint(first + 1, max(first + 2, int(0.85 * len(sentences))))
+    sentences.insert(second, f"VAR {b} = VAR {a}")
+    sentences.insert(first, f"VAR {a} = {value}")
+    msg = ". ".join(sentences) + f"\n\nWhat number is VAR {b} equal to? Answer with the number only."
+    return msg, value
+
+
+def needle_freqword(tok, rng, context_tokens, depth):
+    """Frequent-word extraction: a word list at `depth` in which one word appears 12 times and every other word at
+    most twice; asked at the end which word is the most frequent."""
+    target, others = rng.choice(WORDS), [w for w in WORDS]
+    others.remove(target)
+    items = [target] * 12 + [w for w in rng.sample(others, 20) for _ in range(rng.randint(1, 2))]
+    rng.shuffle(items)
+    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences.insert(int(round(depth * len(sentences))), "Word list: " + " ".join(items))
+    msg = ". ".join(sentences) + "\n\nWhich word appears most often in the word list? Answer with the word only."
+    return msg, target
+
+
+def needle_kv_record(tok, rng, context_tokens, depth):
+    """Held-out template family (never trained on): a table of records at `depth`, one asked by its id."""
+    ids = rng.sample(range(100, 999), 6)
+    values = [rng.choice(WORDS) for _ in ids]
+    table = "; ".join(f"record R{i} holds the word {v}" for i, v in zip(ids, values))
+    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences.insert(int(round(depth * len(sentences))), "Archive table: " + table)
+    ask = rng.randrange(len(ids))
+    msg = ". ".join(sentences) + f"\n\nWhich word does record R{ids[ask]} hold? Answer with the word only."
+    return msg, values[ask]
+
+
+def robust_icl_classify(tok, rng, context_tokens, _depth):
+    """In-context classification: labelled examples right before the question."""
+    fruit = ["apple", "pear", "cherry", "banana", "mango", "plum", "grape", "peach"]
+    animal = ["dog", "cat", "horse", "tiger", "mouse", "sheep", "goat", "zebra"]
+    shots = [(w, "fruit") for w in rng.sample(fruit, 3)] + [(w, "animal") for w in rng.sample(animal, 3)]
+    rng.shuffle(shots)
+    label = rng.choice(["fruit", "animal"])
+    query = rng.choice([w for w in (fruit if label == "fruit" else animal) if w not in dict(shots)])
+    lines = "\n".join(f"{w}: {c}" for w, c in shots)
+    msg = (_filler_tokens(tok, context_tokens) + f"\n\nClassify each word as fruit or animal.\n{lines}\n{query}:"
+           "\nAnswer with fruit or animal only.")
+    return msg, label
+
+
+def robust_list_item(tok, rng, context_tokens, _depth):
+    """Held-out template family (never trained on): an item of a short list given at the end."""
+    items = rng.sample(["eggs", "milk", "bread", "apples", "rice", "butter", "cheese", "onions"], 4)
+    k = rng.randrange(4)
+    nth = ["first", "second", "third", "fourth"][k]
+    msg = (_filler_tokens(tok, context_tokens) + f"\n\nShopping list: {', '.join(items)}.\n"
+           f"What is the {nth} item on the shopping list? Answer with the item only.")
+    return msg, items[k]
+
+
 NEEDLE_TASKS = {"passkey": needle_passkey, "variable": needle_variable, "docqa": needle_docqa,
-                "multikey": needle_multikey}
+                "multikey": needle_multikey, "multivalue": needle_multivalue, "vartrack": needle_vartrack,
+                "freqword": needle_freqword, "kv_record": needle_kv_record}
 ROBUST_TASKS = {"count": robust_count, "recent_code": robust_recent_code, "recent_variable": robust_recent_variable,
-                "repeat": robust_repeat, "summary": robust_summary}
+                "repeat": robust_repeat, "summary": robust_summary, "icl_classify": robust_icl_classify,
+                "list_item": robust_list_item}
+# Template families kept out of training (and of the trainer's validation split): the sweep's held-out set has
+# them, so its table tells whether the router generalizes to a prompt form it never saw.
+HELD_OUT_TEMPLATES = {"kv_record", "list_item"}
+TASK_TYPES = sorted(NEEDLE_TASKS) + sorted(ROBUST_TASKS)  # one (λ1, λ2) pair each in training
 
 
 def make_task(tok, rng, kind, name, context_tokens, depth):
     table = NEEDLE_TASKS if kind == "needle" else ROBUST_TASKS
     msg, answer = table[name](tok, rng, context_tokens, depth)
-    return {"kind": kind, "task": name, "context_tokens": context_tokens, "depth": depth if kind == "needle" else None,
-            "messages": [{"role": "user", "content": msg}], "answer": answer}
+    answers = answer if isinstance(answer, list) else [answer]
+    task = {"kind": kind, "task": name, "context_tokens": context_tokens,
+            "depth": depth if kind == "needle" else None, "held_out_template": name in HELD_OUT_TEMPLATES,
+            "messages": [{"role": "user", "content": msg}], "answer": answers[0]}
+    if len(answers) > 1:
+        task["answers"] = answers  # all must appear in the output (the sweep and the trainer score so)
+    return task
+
+
+def task_answers(task):
+    return task.get("answers") or [task["answer"]]
+
+
+def is_correct(task, text):
+    """The one scoring rule (the sweep's too): every expected answer appears in the output, case-insensitive."""
+    low = text.lower()
+    return all(a.lower() in low for a in task_answers(task))
 
 
 def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
-    """n tasks, half needle, half robust. A needle's depth is uniform over [0, 1 − FAR_TOKENS/context] so the fact
-    lies more than a window + a block before the question (the SA layers cannot see it)."""
+    """n training/validation tasks, half needle, half robust, from the trained template families only. A needle's
+    depth is uniform over [0, 1 − FAR_TOKENS/context] so the fact lies more than a window + a block before the
+    question (the SA layers cannot see it)."""
     rng = random.Random(seed)
+    families = {k: sorted(set(t) - HELD_OUT_TEMPLATES) for k, t in (("needle", NEEDLE_TASKS), ("robust", ROBUST_TASKS))}
     out = []
     for i in range(n):
         kind = "needle" if i % 2 == 0 else "robust"
-        name = rng.choice(sorted(NEEDLE_TASKS if kind == "needle" else ROBUST_TASKS))
+        name = rng.choice(families[kind])
         ctx = rng.randint(min_tokens, max_tokens)
         depth = round(rng.uniform(0.0, max(0.0, 1.0 - FAR_TOKENS / ctx)), 2)
         out.append(make_task(tok, rng, kind, name, ctx, depth))
@@ -146,16 +252,20 @@ def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
 
 def needle_grid(tok, seed, contexts=(1024, 2048, 4096, 7680), depths=(0.0, 0.25, 0.5, 0.75, 1.0), per_cell=2,
                 n_robust=20):
-    """The sweep's held-out set: a context x depth needle grid plus robust prompts."""
+    """The sweep's held-out set: a context x depth needle grid plus robust prompts, over every template family
+    (the held-out families included, marked held_out_template)."""
     rng = random.Random(seed)
     out = []
+    needle_names, robust_names = sorted(NEEDLE_TASKS), sorted(ROBUST_TASKS)
+    at = 0
     for ctx in contexts:
         for depth in depths:
             for _ in range(per_cell):
-                out.append(make_task(tok, rng, "needle", rng.choice(sorted(NEEDLE_TASKS)), ctx, depth))
+                out.append(make_task(tok, rng, "needle", needle_names[at % len(needle_names)], ctx, depth))
+                at += 1
     for i in range(n_robust):
         ctx = contexts[i % len(contexts)]
-        out.append(make_task(tok, rng, "robust", sorted(ROBUST_TASKS)[i % len(ROBUST_TASKS)], ctx, None))
+        out.append(make_task(tok, rng, "robust", robust_names[i % len(robust_names)], ctx, None))
     for i, t in enumerate(out):
         t["id"] = f"{t['kind']}-{t['task']}-{t['context_tokens']}-{i}"
     return out

@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""Trains a Layer Router for a frozen HF Llama/Qwen3 model (ALGORITHMS.md §5–6) and exports our router format.
+"""Trains a Flux-family Layer Router for a frozen HF Llama/Qwen3 model (ALGORITHMS.md §5–6, the authors' recipe)
+and exports our router format (family "flux").
 
-  python3 tools/router/train_router.py --model /root/smol-hf --out router.safetensors [--steps 300] [--seed 0]
+  python3 tools/router/train_router.py --model /root/smol-hf --out router.safetensors [--steps 600] [--seed 0]
 
 What it does:
-1. Generates procedural tasks (router_tasks.py): "needle" (sparsity-sensitive) and "robust" (sparsity-tolerant).
+1. Generates procedural tasks (router_tasks.py): "needle" (sparsity-sensitive) and "robust" (sparsity-tolerant)
+   types, the held-out template families left out.
 2. Runs the frozen model with full attention (HF generate) to get its own answer to each prompt; keeps the prompts it
    answers correctly. The router is trained to keep THAT output (cross-entropy on the FA answer tokens) while sending
-   as many layers to SA as the task kind allows.
-3. Replaces every attention forward with: router logit from boundary-pooled pre-RoPE keys → Gumbel-sigmoid with a
-   straight-through hard decision r → output = r·SA + (1−r)·FA, SA = streaming in its 128-token block form (the
-   engine's definition). Loss = CE + λ1·v + λ2·v² with v the one-sided violation of the task's SA-fraction target,
-   λ by gradient ascent. Only the router trains.
-4. Evaluates held-out tasks under all-FA, all-SA and the router's hard decisions (teacher-forced exact match of the
-   FA answer = what greedy decoding would produce), exports the router and a JSON log.
+   as many layers to SA as the task type allows.
+3. Replaces every attention forward with: the router's two logits from the ctx_q-pooled pre-RoPE queries (mean over
+   query heads) → Gumbel-softmax with a straight-through one-hot, the FA component r_FA → output =
+   r_FA·FA + (1 − r_FA)·SA, SA = streaming in its 128-token block form (the engine's definition). τ: cosine 1.5 → 1.0
+   over the first 60 % of the steps. Loss = CE + λ1[type]·|Ω − t| + λ2[type]·(Ω − t)² with Ω the SA fraction and t
+   the type's target; the λ pairs (one per task type) are maximised by AdamW (lr 1e-3), as the authors' trainer does.
+   Only the router trains: the base model stays frozen (the authors' default also trains q/k/v; we do not).
+4. Ranks the layers by the loss of sending that one layer to SA on the training split (the "best fixed set"
+   baseline: route files for every SA count), evaluates held-out tasks under all-FA, all-SA and the router's hard
+   decisions (teacher-forced exact match of the FA answer = what greedy decoding would produce), exports the router
+   and a JSON log.
 """
 import argparse
 import json
@@ -28,7 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import router_tasks  # noqa: E402
-from router_model import Router, pool_keys  # noqa: E402
+from router_model import Router, pool_queries  # noqa: E402
 
 
 def streaming_block_mask(n, sink, window, block, device):
@@ -43,14 +49,16 @@ def streaming_block_mask(n, sink, window, block, device):
 class RoutedAttention:
     """Shared state of all patched attention layers for one forward pass."""
 
-    def __init__(self, router, sink, window, block):
-        self.router, self.sink, self.window, self.block = router, sink, window, block
-        self.mode = "train"  # train | fa | sa | hard | stats (fa, recording pooled keys)
+    def __init__(self, router, sink, window, block, pool_size):
+        self.router, self.sink, self.window, self.block, self.pool_size = router, sink, window, block, pool_size
+        # train | fa | sa | hard | stats (fa, recording pooled queries) | single (layer `single_layer` SA, rest FA)
+        self.mode = "train"
+        self.single_layer = -1
         self.pooled = []
         self.n_prompt = 0
         self.tau = 1.0
-        self.r = []       # per layer r (train: straight-through), in layer order
-        self.probs = []   # per layer sigmoid(logit)
+        self.r = []       # per layer r = the SA weight 1 − r_FA (train: straight-through), in layer order
+        self.probs = []   # per layer P(FA) = softmax(logits)[1]
         self._mask = None
 
     def sa_mask(self, n, device):
@@ -58,26 +66,29 @@ class RoutedAttention:
             self._mask = streaming_block_mask(n, self.sink, self.window, self.block, device)
         return self._mask
 
-    def decide(self, layer, keys_pre_rope):
-        """keys_pre_rope [n, Hkv, d] → the mixing weight r (tensor scalar) of this layer."""
-        pooled = pool_keys(keys_pre_rope, self.n_prompt)
+    def decide(self, layer, queries_pre_rope):
+        """queries_pre_rope [n, Hq, d] → the SA mixing weight r (tensor scalar) of this layer."""
+        pooled = pool_queries(queries_pre_rope, self.n_prompt, self.pool_size)
         if self.mode == "stats":
             self.pooled.append(pooled.detach())
-        logit = self.router.layers[layer](pooled)
-        prob = torch.sigmoid(logit)
-        self.probs.append(prob.detach())
+        logits = self.router.layers[layer](pooled)  # [2]; index 1 = FA (the authors' "retrieval" side)
+        self.probs.append(torch.softmax(logits.detach().float(), -1)[1])
+        one = torch.ones((), device=logits.device)
         if self.mode in ("fa", "stats"):
-            r = torch.zeros((), device=logit.device)
+            r = 0 * one
         elif self.mode == "sa":
-            r = torch.ones((), device=logit.device)
-        elif self.mode == "hard":
-            r = (logit > 0).float()
-        else:  # Gumbel-sigmoid, straight-through
-            u = torch.rand((), device=logit.device)
-            g = -torch.log(-torch.log(u + 1e-9) + 1e-9)
-            soft = torch.sigmoid((logit + g) / self.tau)
-            hard = (soft > 0.5).float()
-            r = hard + soft - soft.detach()
+            r = one
+        elif self.mode == "single":
+            r = one if layer == self.single_layer else 0 * one
+        elif self.mode == "hard":  # the engine's rule: FA iff logit1 > logit0 (ties → SA)
+            r = (logits[1] <= logits[0]).float()
+        else:  # Gumbel-softmax, straight-through one-hot; the FA component r_FA, as the authors' router
+            u = torch.rand_like(logits)
+            g = -torch.log(-torch.log(u + 1e-8) + 1e-8)
+            soft = torch.softmax((logits + g) / self.tau, -1)
+            hard = torch.zeros_like(soft).scatter_(-1, soft.argmax(-1, keepdim=True), 1.0)
+            r_fa = (hard + soft - soft.detach())[1]
+            r = 1 - r_fa
         self.r.append(r)
         return r
 
@@ -97,25 +108,21 @@ def patch_attention(model, state):
             q = _attn.q_proj(hidden_states).view(b, n, hq, d)
             k = _attn.k_proj(hidden_states).view(b, n, hkv, d)
             v = _attn.v_proj(hidden_states).view(b, n, hkv, d)
-            if hasattr(_attn, "q_norm"):  # Qwen3 QK-norm, before RoPE (the router reads normed keys)
+            if hasattr(_attn, "q_norm"):  # Qwen3 QK-norm, before RoPE (the router reads normed queries)
                 q, k = _attn.q_norm(q), _attn.k_norm(k)
-            r = state.decide(_idx, k[0])
+            r = state.decide(_idx, q[0])
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
             cos, sin = position_embeddings
             q, k = apply_rotary_pos_emb(q, k, cos, sin)
             k = k.repeat_interleave(hq // hkv, dim=1)
             v = v.repeat_interleave(hq // hkv, dim=1)
-            outs = {}
-            if state.mode != "sa":  # fa, stats, train, hard
-                outs["fa"] = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            if state.mode not in ("fa", "stats"):
-                outs["sa"] = F.scaled_dot_product_attention(q, k, v, attn_mask=state.sa_mask(n, q.device))
-            if state.mode in ("fa", "stats"):
-                o = outs["fa"]
-            elif state.mode == "sa":
-                o = outs["sa"]
-            else:
-                o = r.to(q.dtype) * outs["sa"] + (1 - r).to(q.dtype) * outs["fa"]
+            # Training mixes both outputs (the gradient reaches the router through r); fixed modes compute one.
+            mixed = state.mode in ("train", "hard")
+            use_sa = state.mode == "sa" or (state.mode == "single" and _idx == state.single_layer)
+            fa = F.scaled_dot_product_attention(q, k, v, is_causal=True) if mixed or not use_sa else None
+            sa = (F.scaled_dot_product_attention(q, k, v, attn_mask=state.sa_mask(n, q.device))
+                  if mixed or use_sa else None)
+            o = r.to(q.dtype) * sa + (1 - r).to(q.dtype) * fa if mixed else (sa if use_sa else fa)
             o = o.transpose(1, 2).reshape(b, n, hq * d)
             return _attn.o_proj(o), None
 
@@ -157,8 +164,8 @@ def fa_answers(model, tok, tasks, max_new, device, log, batch=8):
                 gen = gen[:gen.index(tok.eos_token_id) + 1]
             text = tok.decode(gen, skip_special_tokens=True)
             t["fa_text"], t["fa_ids"] = text, gen
-            t["fa_correct"] = t["answer"].lower() in text.lower()
-            t["answer_tokens"] = answer_token_positions(tok, gen, t["answer"])
+            t["fa_correct"] = router_tasks.is_correct(t, text)
+            t["answer_tokens"] = answer_token_positions(tok, gen, router_tasks.task_answers(t))
     kept = [t for t in tasks if t["fa_correct"]]
     by_task = {}
     for t in tasks:
@@ -171,19 +178,22 @@ def fa_answers(model, tok, tasks, max_new, device, log, batch=8):
     return kept
 
 
-def answer_token_positions(tok, gen, answer):
-    """Indices of the generated tokens that spell the answer (the loss and the metric look only at these, so a
-    rephrased but correct reply costs nothing); all tokens when the answer is not found."""
+def answer_token_positions(tok, gen, answers):
+    """Indices of the generated tokens that spell the answers (the loss and the metric look only at these, so a
+    rephrased but correct reply costs nothing); all tokens when an answer is not found."""
     text, spans = "", []
     for i in range(len(gen)):
         piece = tok.decode(gen[:i + 1], skip_special_tokens=True)
         spans.append((len(text), len(piece)))
         text = piece
-    at = text.lower().find(answer.lower())
-    if at < 0:
-        return list(range(len(gen)))
-    end = at + len(answer)
-    return [i for i, (b, e) in enumerate(spans) if e > at and b < end] or list(range(len(gen)))
+    picked = set()
+    for answer in answers:
+        at = text.lower().find(answer.lower())
+        if at < 0:
+            return list(range(len(gen)))
+        end = at + len(answer)
+        picked.update(i for i, (b, e) in enumerate(spans) if e > at and b < end)
+    return sorted(picked) or list(range(len(gen)))
 
 
 def forward_loss(model, state, t, device):
@@ -202,7 +212,7 @@ def forward_loss(model, state, t, device):
 
 @torch.no_grad()
 def standardize_router_inputs(model, state, tasks, device, log):
-    """Per-layer mean/std of the pooled keys over the training prompts → the routers' input standardization."""
+    """Per-layer mean/std of the pooled queries over the training prompts → the routers' input standardization."""
     state.mode = "stats"
     per_layer = None
     for t in tasks:
@@ -211,9 +221,9 @@ def standardize_router_inputs(model, state, tasks, device, log):
         if per_layer is None:
             per_layer = [[] for _ in state.pooled]
         for i, p in enumerate(state.pooled):
-            per_layer[i].append(p.float())  # [n_kv_heads, d]
+            per_layer[i].append(p.float())  # [d]
     for i, rows in enumerate(per_layer):
-        x = torch.cat(rows, 0)
+        x = torch.stack(rows, 0)
         state.router.layers[i].mu.copy_(x.mean(0))
         state.router.layers[i].sigma.copy_(x.std(0).clamp_min(1e-3))
     log(f"router input standardization from {len(tasks)} prompts")
@@ -240,29 +250,68 @@ def evaluate(model, state, tasks, device):
     return out
 
 
+@torch.no_grad()
+def layer_sensitivity(model, state, tasks, n_layers, device):
+    """The answer-token CE of each layer sent alone to SA (all others FA), averaged over `tasks`, minus the all-FA
+    CE: the ranking behind the "best fixed set" baseline (the k least harmful layers), found on the training split."""
+    def mean_ce(mode, layer=-1):
+        state.mode, state.single_layer = mode, layer
+        return sum(float(forward_loss(model, state, t, device)[0]) for t in tasks) / len(tasks)
+    base = mean_ce("fa")
+    return [mean_ce("single", layer) - base for layer in range(n_layers)]
+
+
+def write_fixed_sets(out_dir, ranking, sink, window):
+    """Route files (the engine's route JSON) for the best fixed set of every size k: the k least harmful layers SA,
+    the rest FA — `fluxscope-cli sweep --route-file`, `generate --route FILE`."""
+    os.makedirs(out_dir, exist_ok=True)
+    for k in range(1, len(ranking)):
+        layers = sorted(ranking[:k])
+        with open(os.path.join(out_dir, f"best-fixed-k{k:02d}.json"), "w") as f:
+            json.dump({"preset": "fa", "overrides": ",".join(f"{l}=SA" for l in layers), "sa_kind": "streaming",
+                       "sink": sink, "window": window}, f)
+            f.write("\n")
+
+
+def cosine_tau(step, total, start=1.5, end=1.0, fraction=0.6):
+    """The authors' temperature: cosine from `start` to `end` over the first `fraction` of the steps, then `end`."""
+    span = max(1, math.ceil(total * fraction))
+    return end if step >= span else end + 0.5 * (start - end) * (1 + math.cos(math.pi * step / span))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="HF directory (fluxscope-cli convert --to safetensors)")
     ap.add_argument("--out", required=True, help="router file to write (our safetensors format)")
     ap.add_argument("--log", default=None, help="JSON log summary (default: OUT with .json)")
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--train-tasks", type=int, default=160)
-    ap.add_argument("--eval-tasks", type=int, default=48)
-    ap.add_argument("--min-tokens", type=int, default=768)
+    ap.add_argument("--fixed-sets", default=None,
+                    help="folder for the best-fixed-set route files (default: OUT's folder/best-fixed)")
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--train-tasks", type=int, default=240)
+    ap.add_argument("--eval-tasks", type=int, default=64)
+    ap.add_argument("--sensitivity-tasks", type=int, default=32, help="training tasks for the layer ranking")
+    ap.add_argument("--min-tokens", type=int, default=1024)
     ap.add_argument("--max-tokens", type=int, default=7680)
     ap.add_argument("--sink", type=int, default=128)
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--block", type=int, default=128)
-    ap.add_argument("--target-robust", type=float, default=0.9, help="SA-fraction floor on robust tasks")
-    ap.add_argument("--target-needle", type=float, default=0.3, help="SA-fraction ceiling on needle tasks")
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--lr-lambda", type=float, default=0.05)
-    ap.add_argument("--tau-end", type=float, default=0.3)
+    ap.add_argument("--pool-size", type=int, default=100, help="ctx_q pool_size (the authors' config default)")
+    ap.add_argument("--target-robust", type=float, default=1.0, help="SA-fraction target of robust types")
+    ap.add_argument("--target-needle", type=float, default=0.25, help="SA-fraction target of needle (QA) types")
+    ap.add_argument("--lr", type=float, default=5e-4, help="router learning rate")
+    ap.add_argument("--lr-lambda", type=float, default=1e-3, help="multipliers' learning rate (gradient ascent)")
+    ap.add_argument("--tau-start", type=float, default=1.5)
+    ap.add_argument("--tau-end", type=float, default=1.0)
+    ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--max-new", type=int, default=24)
     ap.add_argument("--time-budget-s", type=float, default=1e9,
                     help="whole-run budget (from start, model load included): training stops in time to evaluate "
                          "and export within it")
-    ap.add_argument("--eval-reserve-s", type=float, default=40, help="part of the budget kept for evaluation")
+    ap.add_argument("--eval-reserve-s", type=float, default=60, help="part of the budget kept for the layer ranking, "
+                    "evaluation and export")
+    ap.add_argument("--export-dtype", choices=["f32", "f16"], default="f16",
+                    help="tensor type of the router file (f16: 9 MB for SmolLM2 instead of 18 MB; the evaluation "
+                         "below runs the fp32 weights, the sweep the file)")
     ap.add_argument("--model-name", default=None, help="the router config's model name (default: the HF dir name)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -286,7 +335,7 @@ def main():
     cfg = model.config
     n_layers = cfg.num_hidden_layers
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    log(f"model {a.model}: {n_layers} layers, {cfg.num_key_value_heads} kv heads, head_dim {head_dim}, {a.device}")
+    log(f"model {a.model}: {n_layers} layers, {cfg.num_attention_heads} query heads, head_dim {head_dim}, {a.device}")
 
     train = router_tasks.sample_tasks(tok, a.seed * 1000 + 1, a.train_tasks, a.min_tokens, a.max_tokens)
     held = router_tasks.sample_tasks(tok, a.seed * 1000 + 2, a.eval_tasks, a.min_tokens, a.max_tokens)
@@ -295,13 +344,19 @@ def main():
     if not train:
         sys.exit("error: the model answered none of the training tasks under full attention")
 
-    router = Router(n_layers, cfg.num_key_value_heads, head_dim).to(a.device)
-    state = RoutedAttention(router, a.sink, a.window, a.block)
+    router = Router(n_layers, cfg.num_key_value_heads, head_dim, family="flux").to(a.device)
+    state = RoutedAttention(router, a.sink, a.window, a.block, a.pool_size)
     patch_attention(model, state)
     standardize_router_inputs(model, state, train, a.device, log)
-    opt = torch.optim.AdamW(router.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    # The schedules (warmup + cosine LR, τ annealing) run over `plan["total"]` steps: --steps, or fewer when the
-    # time budget cannot fit them (estimated from steps 10-30), so a budget-limited run still ends annealed.
+    types = router_tasks.TASK_TYPES
+    target = {t: (a.target_needle if t in router_tasks.NEEDLE_TASKS else a.target_robust) for t in types}
+    lam1 = torch.nn.Parameter(torch.zeros(len(types), device=a.device))
+    lam2 = torch.nn.Parameter(torch.zeros(len(types), device=a.device))
+    opt = torch.optim.AdamW([{"params": router.parameters(), "lr": a.lr},
+                             {"params": [lam1, lam2], "lr": a.lr_lambda, "maximize": True}],
+                            betas=(0.9, 0.95), weight_decay=0.1)
+    # The schedules (warmup + cosine LR, τ) run over `plan["total"]` steps: --steps, or fewer when the time budget
+    # cannot fit them (estimated from steps 10-30), so a budget-limited run still ends annealed.
     plan = {"total": a.steps}
 
     def lr_factor(s):
@@ -310,8 +365,6 @@ def main():
         return (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    lam = {"robust": [0.0, 0.0], "needle": [0.0, 0.0]}
-    target = {"robust": a.target_robust, "needle": a.target_needle}
     rng = random.Random(a.seed)
     t_train = time.time()
     deadline = t_start + a.time_budget_s - a.eval_reserve_s
@@ -330,41 +383,44 @@ def main():
                 plan["total"] = max(20, fit)
                 log(f"{per_step:.2f}s/step: the time budget fits {plan['total']} steps; schedules shortened")
         state.mode = "train"
-        state.tau = max(a.tau_end, (a.tau_end / 1.0) ** (step / max(1, plan["total"] - 1)))
+        state.tau = cosine_tau(step, plan["total"], a.tau_start, a.tau_end)
         t = rng.choice(train)
         ce, _ = forward_loss(model, state, t, a.device)
         omega = torch.stack(state.r).mean()
-        kind = t["kind"]
-        # One-sided violation: robust wants Ω ≥ target, needle wants Ω ≤ target.
-        viol = F.relu(target[kind] - omega) if kind == "robust" else F.relu(omega - target[kind])
-        l1, l2 = lam[kind]
-        loss = ce + l1 * viol + l2 * viol * viol
+        ti = types.index(t["task"])
+        diff = omega - target[t["task"]]
+        reg = lam1[ti] * diff.abs() + lam2[ti] * diff * diff
+        loss = ce + reg
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(router.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(router.parameters(), a.clip)
         opt.step()
         sched.step()
-        v = float(viol.detach())
-        lam[kind][0] += a.lr_lambda * v  # gradient ascent on the multipliers
-        lam[kind][1] += a.lr_lambda * v * v
-        hist.append({"step": step, "kind": kind, "ce": float(ce.detach()), "loss": float(loss.detach()),
-                     "omega": float(omega.detach())})
+        hist.append({"step": step, "kind": t["kind"], "task": t["task"], "ce": float(ce.detach()),
+                     "loss": float(loss.detach()), "omega": float(omega.detach())})
         steps_done = step + 1
         if step % 25 == 0 or step == plan["total"] - 1:
             recent = hist[-50:]
             by = {k: [h for h in recent if h["kind"] == k] for k in ("robust", "needle")}
             msg = " ".join(f"{k}: ce {sum(h['ce'] for h in v) / len(v):.3f} Ω {sum(h['omega'] for h in v) / len(v):.2f}"
                            for k, v in by.items() if v)
-            log(f"step {step:4d} τ {state.tau:.2f} λ r{lam['robust'][0]:.2f} n{lam['needle'][0]:.2f} | {msg} "
-                f"| {time.time() - t_train:.0f}s")
+            log(f"step {step:4d} τ {state.tau:.2f} λ1 max {float(lam1.max()):.3f} | {msg} | {time.time() - t_train:.0f}s")
     train_s = time.time() - t_train
 
+    sens_tasks = train[:a.sensitivity_tasks]
+    sensitivity = layer_sensitivity(model, state, sens_tasks, n_layers, a.device)
+    ranking = sorted(range(n_layers), key=lambda l: sensitivity[l])
+    fixed_dir = a.fixed_sets or os.path.join(os.path.dirname(os.path.abspath(a.out)), "best-fixed")
+    write_fixed_sets(fixed_dir, ranking, a.sink, a.window)
+    log(f"layer ranking (least harmful SA first, {len(sens_tasks)} training prompts): {ranking}; route files in "
+        f"{fixed_dir}")
+
     ev = evaluate(model, state, held, a.device)
-    config = {"pooling": "boundary", "pool_first": 100, "pool_last": 100, "temperature": 1.0, "threshold": 0.5,
-              "sa_kind": "streaming", "sink": a.sink, "window": a.window, "block": a.block, "n_last": 128,
-              "n_layers": n_layers, "n_kv_heads": cfg.num_key_value_heads, "head_dim": head_dim,
-              "model": a.model_name or os.path.basename(os.path.normpath(a.model))}
-    router.export(a.out, config)
+    config = {"pooling": "ctx_q", "pool_first": a.pool_size, "pool_last": a.pool_size, "temperature": 1.0,
+              "threshold": 0.5, "fa_kind": "full", "sa_kind": "streaming", "sink": a.sink, "window": a.window,
+              "block": a.block, "n_last": 128, "n_layers": n_layers, "n_kv_heads": cfg.num_key_value_heads,
+              "head_dim": head_dim, "model": a.model_name or os.path.basename(os.path.normpath(a.model))}
+    router.export(a.out, config, dtype=torch.float16 if a.export_dtype == "f16" else torch.float32)
     log(f"wrote {a.out}")
     log("held-out (teacher-forced: the answer tokens of the FA reply all argmax, counted where FA was right):")
     log(f"{'kind/mode':<16} {'accuracy':>8} {'SA frac':>8} {'n':>4}")
@@ -378,8 +434,11 @@ def main():
     summary = {"command": " ".join(sys.argv), "seed": a.seed, "steps_done": steps_done,
                "steps_planned": plan["total"], "train_seconds": round(train_s, 1),
                "total_seconds": round(time.time() - t_start, 1), "train_tasks_kept": len(train),
-               "eval_tasks_kept": len(held), "targets": target, "lambda": lam, "router_config": config,
-               "final_last_100_steps": final, "heldout_layer_prob_router": held_probs, "eval": ev, "log": lines}
+               "eval_tasks_kept": len(held), "targets": target,
+               "lambda": {t: [round(float(lam1[i]), 4), round(float(lam2[i]), 4)] for i, t in enumerate(types)},
+               "router_config": config, "layer_sensitivity": [round(x, 4) for x in sensitivity],
+               "layer_ranking": ranking, "final_last_100_steps": final, "heldout_layer_prob_router_fa": held_probs,
+               "eval": ev, "log": lines}
     with open(a.log or os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump(summary, f, indent=1)
 
