@@ -2,18 +2,24 @@
 // as a markdown table (mean ± sd over repetitions). Timings, not tests: results go to bench/RESULTS.md.
 // Decode steps sample greedily on the backend and feed the token back (what generate does: one id read per step).
 // --roofline adds the HBM bound: bytes read per token (weights + the KV the step attends) over the device copy
-// bandwidth measured in the same process.
+// bandwidth measured in the same process. Each row also gives the prefill's SA layers and its attention time (the
+// per-layer attention_ms of the run report, summed), so a sparse route's saving shows where it happens; on the CPU
+// the header says how idle the cores were just before (other programs slow every number). --json writes the rows.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <sstream>
 
 #include "app/cli/commands.h"
 #include "app/cli/run_options.h"
+#include "engine/backend/cpu_threads.h"
 #include "engine/core/error.h"
 #include "engine/model/random_weights.h"
 #include "engine/runtime/session.h"
+
+#include <nlohmann/json.hpp>
 
 namespace flux::cli {
 namespace {
@@ -26,6 +32,7 @@ struct BenchOptions {
   int repetitions = 3;
   int warmup = 1;  // untimed runs before the first length (kernels, GEMM heuristics and pools warm up once)
   bool roofline = false;
+  std::string json;  // also write the rows here
   uint64_t seed = 1;
 };
 
@@ -88,8 +95,9 @@ int run_bench(const BenchOptions& o) {
   const std::string& route = plan.spec;
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
   std::uniform_int_distribution<int32_t> token(0, engine->config().vocab_size - 1);
-  std::printf("model: %s | backend: %s (%s) | route: %s | FA = %s, SA = %s, decode %s | router: %s\n\n",
-              engine->summary().name.c_str(), backend.name().c_str(), backend.device_name().c_str(), route.c_str(),
+  std::printf("model: %s | backend: %s (%s) | weights: %s | route: %s | FA = %s, SA = %s, decode %s | router: %s\n\n",
+              engine->summary().name.c_str(), backend.name().c_str(), backend.device_name().c_str(),
+              engine::weight_execution(engine->decoder().weights(), backend).c_str(), route.c_str(),
               engine::attention_mode_name(plan.dense.mode), engine::attention_mode_name(plan.sparse.mode),
               engine::decode_mode_name(plan.decode()),
               engine->router_source().empty() ? "none" : engine->router_source().c_str());
@@ -99,16 +107,24 @@ int run_bench(const BenchOptions& o) {
       plan.sparse.sink, plan.sparse.window, plan.sparse.n_last, plan.sparse.block,
       static_cast<long long>(o.model.prefill_chunk), engine->config().n_layers,
       static_cast<double>(engine::parameter_count(engine->config())) * 1e-9);
+  if (backend.name() == "cpu") {
+    const double idle = engine::idle_cpu_cores(200);
+    std::printf("cpu: %d usable cores, %.1f idle over 200 ms before the run\n", engine::usable_cpu_cores(), idle);
+  }
   const double bandwidth = o.roofline ? copy_bandwidth(backend) : 0.0;
   if (o.roofline) std::printf("device copy bandwidth (1 GiB D2D, read + write): %.0f GB/s\n", bandwidth * 1e-9);
-  std::printf("\n| n_prompt | n_gen | prefill ms | prefill tok/s | decode ms/token | decode tok/s | peak GiB |%s\n",
-              o.roofline ? " roofline ms/token | decode / roofline |" : "");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|%s\n", o.roofline ? "---:|---:|" : "");
+  std::printf(
+      "\n| n_prompt | n_gen | prefill ms | prefill tok/s | SA layers | attention ms | decode ms/token | decode tok/s | "
+      "peak GiB |%s\n",
+      o.roofline ? " roofline ms/token | decode / roofline |" : "");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|%s\n", o.roofline ? "---:|---:|" : "");
+  nlohmann::json rows = nlohmann::json::array();
   bool warmed = false;
   for (int n_prompt : parse_list(o.prompt_lengths)) {
     engine::require(n_prompt + o.n_gen <= engine->context_length(), "bench: {} + {} tokens exceed the context {}",
                     n_prompt, o.n_gen, engine->context_length());
-    std::vector<double> prefill_ms, decode_ms;
+    std::vector<double> prefill_ms, decode_ms, attention_ms;
+    int sa_layers = 0;
     double read_bytes = 0.0;
     backend.reset_peak_memory();
     const int warmups = warmed ? 0 : o.warmup;
@@ -120,28 +136,58 @@ int run_bench(const BenchOptions& o) {
       session.set_router(engine->router());  // route "router": the router decides during prefill (its cost included)
       session.set_prefill_chunk(o.model.prefill_chunk);
       const engine::SampleParams greedy;
+      double attention = 0.0;
+      sa_layers = 0;
+      const auto on_layer = [&](const engine::LayerReport& r) {
+        attention += r.attention_ms;
+        sa_layers += r.mode == engine::LayerMode::SA;
+      };
       auto t0 = backend.mark();
-      engine::Tensor logits = session.prefill_logits(prompt, plan);
+      engine::Tensor logits = session.prefill_logits(prompt, plan, on_layer);
       int32_t next = backend.sample_token(logits, greedy);
       auto t1 = backend.mark();
       for (int i = 0; i < o.n_gen; ++i) next = backend.sample_token(session.decode_logits(next), greedy);
       auto t2 = backend.mark();
       if (rep < warmups) continue;
       prefill_ms.push_back(backend.elapsed_ms(t0, t1));
+      attention_ms.push_back(attention);
       if (o.n_gen > 0) decode_ms.push_back(backend.elapsed_ms(t1, t2) / o.n_gen);
       read_bytes = decode_bytes(engine->config(), session.kv_cache(), backend.bytes_per_element());
     }
     const Stat p = stat(prefill_ms);
     const Stat d = o.n_gen > 0 ? stat(decode_ms) : Stat{};
+    const Stat a = stat(attention_ms);
     const double peak_gib = static_cast<double>(backend.peak_memory_bytes()) / (1024.0 * 1024.0 * 1024.0);
-    std::printf("| %d | %d | %.1f ± %.1f | %.1f | %.2f ± %.2f | %.2f | %.2f |", n_prompt, o.n_gen, p.mean, p.sd,
-                n_prompt * 1000.0 / p.mean, d.mean, d.sd, d.mean > 0 ? 1000.0 / d.mean : 0.0, peak_gib);
+    std::printf("| %d | %d | %.1f ± %.1f | %.1f | %d | %.1f | %.2f ± %.2f | %.2f | %.2f |", n_prompt, o.n_gen, p.mean,
+                p.sd, n_prompt * 1000.0 / p.mean, sa_layers, a.mean, d.mean, d.sd, d.mean > 0 ? 1000.0 / d.mean : 0.0,
+                peak_gib);
+    rows.push_back({{"n_prompt", n_prompt},
+                    {"n_gen", o.n_gen},
+                    {"prefill_ms", prefill_ms},
+                    {"prefill_tok_s", n_prompt * 1000.0 / p.mean},
+                    {"sa_layers", sa_layers},
+                    {"attention_ms", attention_ms},
+                    {"decode_ms_per_token", decode_ms},
+                    {"decode_tok_s", d.mean > 0 ? 1000.0 / d.mean : 0.0},
+                    {"peak_bytes", backend.peak_memory_bytes()}});
     if (o.roofline) {
       const double bound_ms = read_bytes / bandwidth * 1e3;
       std::printf(" %.2f | %.2fx |", bound_ms, d.mean / bound_ms);
     }
     std::printf("\n");
     std::fflush(stdout);
+  }
+  if (!o.json.empty()) {
+    const nlohmann::json doc = {{"model", engine->summary().name},
+                                {"backend", backend.name()},
+                                {"device", backend.device_name()},
+                                {"route", route},
+                                {"n_layers", engine->config().n_layers},
+                                {"rows", rows}};
+    std::ofstream f(o.json);
+    engine::require(f.good(), "bench: cannot write {}", o.json);
+    f << doc.dump(1) << '\n';
+    engine::require(f.good(), "bench: writing {} failed", o.json);
   }
   return 0;
 }
@@ -160,6 +206,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("-w,--warmup", o->warmup, "untimed runs before the first length")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--roofline", o->roofline,
                 "measure the device copy bandwidth and print decode against its HBM bound (bytes read / bandwidth)");
+  cmd->add_option("--json", o->json, "also write the rows (every repetition's times) as JSON to this file");
   return {cmd, [o] { return run_bench(*o); }};
 }
 

@@ -56,10 +56,10 @@ void print_memory(const engine::MemoryReport& m) {
 void print_timings(const engine::RunReport& r) {
   const auto& s = r.summary;
   std::fprintf(stderr,
-               "\n\n[%s · %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s; attention %.1f ms of it), TTFT %.1f ms, "
+               "\n\n[%s · %s · weights %s] prompt %d tokens, prefill %.1f ms (%.1f tok/s; attention %.1f ms of it), TTFT %.1f ms, "
                "decode %zu tokens at %.2f ms/token (%.1f tok/s), SA layers %.0f%%, KV %.2f MiB, peak device memory "
                "%.2f GiB, stop: %s\n",
-               r.backend.c_str(), r.device.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s,
+               r.backend.c_str(), r.device.c_str(), r.execution.c_str(), r.prompt_tokens, s.prefill_ms, s.prefill_tokens_per_s,
                s.attention_ms, s.ttft_ms, r.tokens.size(), s.decode_ms_per_token, s.decode_tokens_per_s,
                s.sa_fraction * 100.0, mib(s.kv_bytes),
                static_cast<double>(s.peak_memory_bytes) / (1024.0 * 1024.0 * 1024.0), r.stop_reason.c_str());

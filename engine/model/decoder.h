@@ -25,6 +25,7 @@ class Decoder {
   const ModelConfig& config() const { return config_; }
   Backend& backend() { return backend_; }
   std::size_t weight_bytes() const { return flux::engine::weight_bytes(weights_); }
+  const DecoderWeights& weights() const { return weights_; }
 
   // Embeds tokens into hidden states [n, hidden].
   Tensor embed(std::span<const int32_t> tokens);

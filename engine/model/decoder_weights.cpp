@@ -1,7 +1,10 @@
 #include "engine/model/decoder_weights.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
+#include "engine/backend/backend.h"
 #include "engine/backend/weight_dtype.h"
 
 namespace flux::engine {
@@ -23,6 +26,25 @@ std::size_t weight_bytes(const DecoderWeights& w) {
   add(w.final_norm);
   add(w.lm_head);
   return bytes;
+}
+
+std::string weight_execution(const DecoderWeights& w, const Backend& backend) {
+  std::map<std::string, std::size_t> bytes;
+  std::set<const void*> seen;
+  auto add = [&](const Tensor& t) {
+    if (t.empty() || !seen.insert(t.storage ? t.storage.get() : t.data).second) return;
+    bytes[backend.weight_execution(t)] += static_cast<std::size_t>(t.rows * dtype_row_bytes(t.dtype, t.cols));
+  };
+  add(w.embed_tokens);
+  add(w.lm_head);
+  for (const LayerWeights& l : w.layers)
+    for (const Tensor* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj}) add(*t);
+  std::vector<std::pair<std::size_t, std::string>> kinds;
+  for (const auto& [name, n] : bytes) kinds.emplace_back(n, name);
+  std::sort(kinds.rbegin(), kinds.rend());
+  std::string out;
+  for (const auto& k : kinds) out += (out.empty() ? "" : " + ") + k.second;
+  return out;
 }
 
 }  // namespace flux::engine

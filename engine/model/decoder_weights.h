@@ -2,9 +2,14 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "engine/backend/tensor.h"
+
+namespace flux::engine {
+class Backend;
+}
 
 namespace flux::engine {
 
@@ -26,5 +31,9 @@ struct DecoderWeights {
 
 // Bytes the backend holds for these weights (each storage counted once: tied embeddings share one).
 std::size_t weight_bytes(const DecoderWeights& weights);
+
+// How the matrices multiply on `backend` (Backend::weight_execution), the kinds by bytes, largest first, joined
+// with " + ": "q4_1 x q8 + q8_0 x q8" for the demo model on the CPU, "bf16" on CUDA, "f32" for the reference.
+std::string weight_execution(const DecoderWeights& weights, const Backend& backend);
 
 }  // namespace flux::engine

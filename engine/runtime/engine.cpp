@@ -216,6 +216,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   report.architecture = cfg.architecture;
   report.backend = backend_->name();
   report.device = backend_->device_name();
+  report.execution = weight_execution(decoder_->weights(), *backend_);
   report.settings = request.settings;
   report.settings.context_length = context_length_;
   const RoutingPlan plan = this->plan(request.route);

@@ -100,6 +100,7 @@ json RunReport::to_json() const {
   j["router"] = router.empty() ? nlohmann::json(nullptr) : nlohmann::json(router);
   j["router_description"] = router_description;
   j["backend"] = {{"name", backend}, {"device", device}};
+  if (!execution.empty()) j["backend"]["execution"] = execution;
   j["settings"] = {{"chat", settings.chat},
                    {"system_prompt", settings.system_prompt},
                    {"max_new_tokens", settings.max_new_tokens},
@@ -173,6 +174,7 @@ RunReport RunReport::from_json(const json& j) {
     r.router_description = j.value("router_description", "");
     r.backend = j.at("backend").at("name").get<std::string>();
     r.device = j.at("backend").at("device").get<std::string>();
+    r.execution = j.at("backend").value("execution", "");
     const json& s = j.at("settings");
     r.settings.chat = s.at("chat").get<bool>();
     r.settings.system_prompt = s.at("system_prompt").get<std::string>();

@@ -76,6 +76,7 @@ struct RunReport {
   std::string started_at;     // ISO 8601, UTC
   std::string model_name, model_path, architecture;
   std::string backend, device;
+  std::string execution;      // how the weights multiply (weight_execution: "q4_1 x q8", "bf16", "f32"); "" if unknown
   std::string router;         // the router's file, "checkpoint", or "" (none)
   std::string router_description;  // family, input, pooling and decision rule (describe_router), "" without one
   RunSettings settings;

@@ -63,11 +63,11 @@ void force_isa(std::optional<Isa> isa) {
   g_forced.store(isa ? static_cast<int>(*isa) : -1, std::memory_order_relaxed);
 }
 
-RowDot row_dot(DType type, Isa isa) {
+RowDot row_dot(DType type, Isa isa, bool residual) {
   RowDot f = nullptr;
-  if (isa == Isa::Avx512Vnni) f = row_dot_avx512(type);
-  if (f == nullptr && isa >= Isa::Avx2) f = row_dot_avx2(type);
-  if (f == nullptr) f = row_dot_scalar(type);
+  if (isa == Isa::Avx512Vnni) f = row_dot_avx512(type, residual);
+  if (f == nullptr && isa >= Isa::Avx2) f = row_dot_avx2(type, residual);
+  if (f == nullptr) f = row_dot_scalar(type, residual);
   require(f != nullptr, "no CPU dot-product kernel for weight type {}", static_cast<int>(type));
   return f;
 }

@@ -21,14 +21,14 @@ bool isa_supported(Isa isa);
 void force_isa(std::optional<Isa> isa);
 
 // dot(w_row, a_row) over `cols` elements (a multiple of 256 for K-quants, of 32 otherwise): w_row holds cols /
-// block-size GGML blocks of `type`, a_row cols / 32 Q8 blocks.
+// block-size GGML blocks of `type`, a_row cols / 32 Q8 blocks (with their residual level for a residual body).
 using RowDot = float (*)(const uint8_t* w_row, const Q8Block* a_row, int64_t cols);
-// The body for `type` (a block quant) at `isa`.
-RowDot row_dot(DType type, Isa isa);
+// The body for `type` (a block quant) at `isa`; `residual` reads both levels of the activations.
+RowDot row_dot(DType type, Isa isa, bool residual);
 
 // Per-ISA tables (quant_dot_scalar.cpp, quant_dot_avx2.cpp, quant_dot_avx512.cpp); null for a type a body lacks.
-RowDot row_dot_scalar(DType type);
-RowDot row_dot_avx2(DType type);
-RowDot row_dot_avx512(DType type);
+RowDot row_dot_scalar(DType type, bool residual);
+RowDot row_dot_avx2(DType type, bool residual);
+RowDot row_dot_avx512(DType type, bool residual);
 
 }  // namespace flux::engine::cpu

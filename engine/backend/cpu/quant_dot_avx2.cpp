@@ -15,12 +15,14 @@ namespace flux::engine::cpu {
 #undef FLUX_DOT_U8S8
 #undef FLUX_SIMD_TARGET
 
-RowDot row_dot_avx2(DType type) { return simd_table(type); }
+RowDot row_dot_avx2(DType type, bool residual) {
+  return residual ? simd_table<true>(type) : simd_table<false>(type);
+}
 
 }  // namespace flux::engine::cpu
 #else
 #include "engine/backend/cpu/quant_dot.h"
 namespace flux::engine::cpu {
-RowDot row_dot_avx2(DType) { return nullptr; }
+RowDot row_dot_avx2(DType, bool) { return nullptr; }
 }  // namespace flux::engine::cpu
 #endif

@@ -5,7 +5,7 @@
 namespace flux::engine::cpu {
 namespace {
 
-template <DType T>
+template <DType T, bool kResidual>
 float dot_scalar(const uint8_t* w, const Q8Block* a, int64_t cols) {
   constexpr BlockShape shape = block_shape(T);
   constexpr int subs = shape.elems / 32;
@@ -15,29 +15,36 @@ float dot_scalar(const uint8_t* w, const Q8Block* a, int64_t cols) {
     for (int s = 0; s < subs; ++s, ++a) {
       unpack_sub(T, w, s, sb);
       for (int h = 0; h < 2; ++h) {
-        int dot = 0;
+        int dot = 0, dot2 = 0;
         for (int j = 16 * h; j < 16 * h + 16; ++j) dot += sb.q[j] * a->q[j];
         acc += a->d * (sb.scale[h] * static_cast<float>(dot) + sb.offset[h] * static_cast<float>(a->sum[h]));
+        if constexpr (kResidual) {
+          for (int j = 16 * h; j < 16 * h + 16; ++j) dot2 += sb.q[j] * a->q2[j];
+          acc += a->d2 * (sb.scale[h] * static_cast<float>(dot2) + sb.offset[h] * static_cast<float>(a->sum2[h]));
+        }
       }
     }
   }
   return acc;
 }
 
-}  // namespace
-
-RowDot row_dot_scalar(DType type) {
+template <bool R>
+RowDot table(DType type) {
   switch (type) {
-    case DType::Q4_0: return dot_scalar<DType::Q4_0>;
-    case DType::Q4_1: return dot_scalar<DType::Q4_1>;
-    case DType::Q5_0: return dot_scalar<DType::Q5_0>;
-    case DType::Q5_1: return dot_scalar<DType::Q5_1>;
-    case DType::Q8_0: return dot_scalar<DType::Q8_0>;
-    case DType::Q4_K: return dot_scalar<DType::Q4_K>;
-    case DType::Q5_K: return dot_scalar<DType::Q5_K>;
-    case DType::Q6_K: return dot_scalar<DType::Q6_K>;
+    case DType::Q4_0: return dot_scalar<DType::Q4_0, R>;
+    case DType::Q4_1: return dot_scalar<DType::Q4_1, R>;
+    case DType::Q5_0: return dot_scalar<DType::Q5_0, R>;
+    case DType::Q5_1: return dot_scalar<DType::Q5_1, R>;
+    case DType::Q8_0: return dot_scalar<DType::Q8_0, R>;
+    case DType::Q4_K: return dot_scalar<DType::Q4_K, R>;
+    case DType::Q5_K: return dot_scalar<DType::Q5_K, R>;
+    case DType::Q6_K: return dot_scalar<DType::Q6_K, R>;
     default: return nullptr;
   }
 }
+
+}  // namespace
+
+RowDot row_dot_scalar(DType type, bool residual) { return residual ? table<true>(type) : table<false>(type); }
 
 }  // namespace flux::engine::cpu

@@ -18,6 +18,19 @@ namespace flux::engine::cpu {
 namespace {
 
 std::atomic<int> g_forced_path{static_cast<int>(GemmPath::Auto)};
+std::atomic<int> g_residual{-1};
+
+bool residual_activations() {
+  const int forced = g_residual.load(std::memory_order_relaxed);
+  if (forced >= 0) return forced == 1;
+  static const bool env = [] {
+    const char* v = std::getenv("FLUX_CPU_ACT");
+    if (v == nullptr || *v == '\0' || std::string_view(v) == "q8x2") return true;
+    require(std::string_view(v) == "q8", "FLUX_CPU_ACT={}: use q8 or q8x2", v);
+    return false;
+  }();
+  return env;
+}
 
 GemmPath env_path() {
   const char* env = std::getenv("FLUX_CPU_GEMM");
@@ -41,13 +54,14 @@ int64_t chunk_rows(int64_t rows, int64_t minimum, int64_t maximum) {
 }
 
 void matmul_q8(const Tensor& x, const Tensor& w, Tensor& out) {
+  const bool residual = residual_activations();
   const int64_t n = x.rows, cols = x.cols, rows = w.rows, blocks = cols / kQ8Block;
   const int64_t rb = dtype_row_bytes(w.dtype, cols);
   std::vector<Q8Block> a(static_cast<std::size_t>(n * blocks));
   const auto* xs = static_cast<const float*>(x.data);
 #pragma omp parallel for if (n > 4)
-  for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols);
-  const RowDot dot = row_dot(w.dtype, active_isa());
+  for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols, residual);
+  const RowDot dot = row_dot(w.dtype, active_isa(), residual);
   auto* o = static_cast<float*>(out.data);
   const int64_t chunk = chunk_rows(rows, 8, 64);
   const int64_t n_chunks = (rows + chunk - 1) / chunk;
@@ -96,6 +110,12 @@ GemmPath gemm_path(DType weight, int64_t n) {
   return n >= kDequantTileMinRows ? GemmPath::DequantTile : GemmPath::Q8;
 }
 
+void force_residual_activations(std::optional<bool> on) {
+  g_residual.store(on ? static_cast<int>(*on) : -1, std::memory_order_relaxed);
+}
+
+bool activations_have_residual() { return residual_activations(); }
+
 void force_gemm_path(GemmPath path) { g_forced_path.store(static_cast<int>(path), std::memory_order_relaxed); }
 
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
@@ -114,7 +134,7 @@ void weight_row_f32(const Tensor& w, int64_t row, float* out) {
 
 std::string execution_type(DType weight) {
   if (weight == DType::F32) return "f32";
-  if (is_block_quant(weight)) return std::string(dtype_name(weight)) + " x q8";
+  if (is_block_quant(weight)) return std::string(dtype_name(weight)) + (residual_activations() ? " x q8x2" : " x q8");
   return std::string(dtype_name(weight)) + " x f32";
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/backend/tensor.h"
@@ -24,10 +25,15 @@ void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out);
 GemmPath gemm_path(DType weight, int64_t n);
 void force_gemm_path(GemmPath path);
 
+// Whether the Q8 path quantizes activations in two levels (q8_activations.h; default on, FLUX_CPU_ACT=q8 for one).
+bool activations_have_residual();
+void force_residual_activations(std::optional<bool> on);  // nullopt: back to the default / FLUX_CPU_ACT
+
 // Row `row` of w as fp32 (embedding lookups).
 void weight_row_f32(const Tensor& w, int64_t row, float* out);
 
-// What multiplies what for a weight of this dtype, for reports: "q4_1 x q8", "bf16 x f32", "f32".
+// What multiplies what for a weight of this dtype, for reports: "q4_1 x q8x2" (two-level Q8 activations), "q4_1 x
+// q8", "bf16 x f32", "f32".
 std::string execution_type(DType weight);
 
 }  // namespace flux::engine::cpu
