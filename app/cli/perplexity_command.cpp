@@ -150,8 +150,9 @@ int run_perplexity(PerplexityOptions& o) {
     }
   }
   set.load_routers(*engine);
-  const int chunk = o.chunk > 0 ? o.chunk : o.model.context > 0 ? o.model.context
-                                                                  : std::min(engine->context_length(), 2048);
+  const int chunk = o.chunk > 0           ? o.chunk
+                    : o.model.context > 0 ? o.model.context
+                                          : std::min(engine->context_length(), 2048);
   require(chunk >= 2 && chunk <= engine->context_length(), "perplexity: --chunk {} must be in 2..{} (the context)",
           chunk, engine->context_length());
   int64_t text_tokens = 0;
@@ -170,8 +171,9 @@ int run_perplexity(PerplexityOptions& o) {
     for (const RouteChoice& r : set.matched(router_sa, engine->config().n_layers))
       scores.push_back(score_route(*engine, set, r, chunks, o));
 
-  std::printf("| route | tokens scored | perplexity | bits/token | SA fraction | prefill ms | prefill tok/s |\n"
-              "|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| route | tokens scored | perplexity | bits/token | SA fraction | prefill ms | prefill tok/s |\n"
+      "|---|---:|---:|---:|---:|---:|---:|\n");
   nlohmann::json routes = nlohmann::json::array();
   std::map<std::string, std::vector<double>> group_ppl, group_bits;
   for (const auto& s : scores) {
@@ -210,8 +212,7 @@ int run_perplexity(PerplexityOptions& o) {
         {"model", engine->summary().name},
         {"backend", engine->backend().name()},
         {"device", engine->backend().device_name()},
-        {"router",
-         engine->router_source().empty() ? nlohmann::json(nullptr) : nlohmann::json(engine->router_source())},
+        {"router", engine->router_source().empty() ? nlohmann::json(nullptr) : nlohmann::json(engine->router_source())},
         {"file", o.file},
         {"text_tokens", text_tokens},
         {"chunk", chunk},

@@ -89,16 +89,20 @@ RouteSet::RouteSet(const RouteSetOptions& options, const RouteOptions& base)
   std::set<std::string> listed;
   for (const auto& name : names_) {
     require(listed.insert(name).second, "route '{}' is listed twice", name);
-    if (name == "first-k:match") first_k_match_ = true;
-    else if (name == "random:match") random_match_ = true;
+    if (name == "first-k:match")
+      first_k_match_ = true;
+    else if (name == "random:match")
+      random_match_ = true;
     else if (name.starts_with("sa:"))
       require(name == "sa:streaming" || name == "sa:triangle" || name == "sa:xattn",
               "unknown route '{}' (SA kinds: sa:streaming, sa:triangle, sa:xattn)", name);
-    else if (is_preset(name)) engine::parse_route_spec(name);  // first-k:N must parse
+    else if (is_preset(name))
+      engine::parse_route_spec(name);  // first-k:N must parse
     else if (!route_files_.contains(name) && !routers_.contains(name))
-      fail("unknown route '{}' (router, fa, sa, sa:KIND, first-k:N, every-other, first-k:match, random:match, or a "
-           "NAME from --route-file / --named-router)",
-           name);
+      fail(
+          "unknown route '{}' (router, fa, sa, sa:KIND, first-k:N, every-other, first-k:match, random:match, or a "
+          "NAME from --route-file / --named-router)",
+          name);
   }
   if (has_matched())
     require(listed.contains("router"),

@@ -29,10 +29,10 @@ struct RouteSetOptions {
 CLI::Option* add_route_set_options(CLI::App& app, RouteSetOptions& o, const std::string& default_routes);
 
 struct RouteChoice {
-  std::string name;    // in tables and JSON; random:match#S for the seeds
-  std::string group;   // random:match for every seed, else the name
+  std::string name;   // in tables and JSON; random:match#S for the seeds
+  std::string group;  // random:match for every seed, else the name
   RouteOptions options;
-  std::string router;  // a --named-router name: runs under that router file; "" = the engine's router
+  std::string router;          // a --named-router name: runs under that router file; "" = the engine's router
   std::vector<int> sa_layers;  // matched baselines: the SA layers they force
   int seed = 0;                // random:match: 1..S
 };
@@ -43,7 +43,7 @@ class RouteSet {
   RouteSet(const RouteSetOptions& options, const RouteOptions& base);  // throws Error naming an unknown route
 
   const std::vector<std::string>& names() const { return names_; }  // as listed, defined names appended
-  void drop(const std::string& name);  // e.g. "router" on a model without one
+  void drop(const std::string& name);                               // e.g. "router" on a model without one
   // The routes that do not depend on the router's measurement, in list order.
   std::vector<RouteChoice> fixed() const;
   bool has_matched() const { return first_k_match_ || random_match_; }

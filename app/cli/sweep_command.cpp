@@ -24,6 +24,7 @@ namespace {
 
 struct SweepTask {
   std::string id, kind, task, system_prompt, prompt, answer;
+  std::vector<std::string> answers;  // every one must appear (multi-value tasks); else {answer}
   int line = 0;  // in the task file, for error messages
   int context_tokens = 0;
   double depth = -1.0;  // < 0: none
@@ -34,7 +35,7 @@ struct SweepOptions {
   RouteOptions route;  // router file, SA parameters; the route itself comes from --routes
   RouteSetOptions routes;
   std::string tasks;
-  bool routes_given = false;  // --routes on the command line (else a model without a router skips "router")
+  bool routes_given = false;     // --routes on the command line (else a model without a router skips "router")
   std::string match_on = "all";  // the tasks whose router SA fraction the matched baselines take
   int n_predict = 32;
   int limit = 0;
@@ -71,6 +72,9 @@ std::vector<SweepTask> load_tasks(const std::string& path) {
       t.prompt = messages.back().at("content").get<std::string>();
       t.answer = j.at("answer").get<std::string>();
       engine::require(!engine::lower_trimmed(t.answer).empty(), "empty answer");
+      t.answers = j.value("answers", std::vector<std::string>{t.answer});
+      for (const std::string& a : t.answers)
+        engine::require(!engine::lower_trimmed(a).empty(), "empty answer in answers");
       tasks.push_back(std::move(t));
     } catch (const nlohmann::json::exception& e) {
       engine::fail("sweep: {} line {}: {}", path, line_no, e.what());
@@ -142,8 +146,7 @@ int run_sweep(const SweepOptions& o) {
   if (engine->router() == nullptr) {
     const auto& names = set.names();
     if (std::find(names.begin(), names.end(), "router") != names.end()) {
-      engine::require(!o.routes_given,
-                      "sweep: route 'router' needs a router (--router FILE), and the model has none");
+      engine::require(!o.routes_given, "sweep: route 'router' needs a router (--router FILE), and the model has none");
       set.drop("router");
       std::fprintf(stderr, "sweep: the model has no layer router; skipping route 'router'\n");
     }
@@ -183,7 +186,7 @@ int run_sweep(const SweepOptions& o) {
         const engine::RunReport rep =
             set.run_under(*engine, choice, [&] { return engine->run(request, nullptr, nullptr); });
         engine::require(rep.status == "ok", "sweep: task {} route {}: {}", t.id, spec, rep.error);
-        const bool correct = engine::answer_in_output(rep.output_text, t.answer);
+        const bool correct = engine::answers_in_output(rep.output_text, t.answers);
         std::string modes;
         for (const auto& l : rep.layers) modes += l.mode == engine::LayerMode::SA ? 'S' : 'F';
         results.push_back({{"id", t.id},
@@ -214,8 +217,7 @@ int run_sweep(const SweepOptions& o) {
           c->decode_ms += rep.summary.decode_ms_per_token;
         }
         std::fprintf(stderr, "%-28s %-16s %s sa %3.0f%% prefill %7.1f ms  %s\n", t.id.c_str(), spec.c_str(),
-                     correct ? "ok  " : "MISS", rep.summary.sa_fraction * 100.0, rep.summary.prefill_ms,
-                     modes.c_str());
+                     correct ? "ok  " : "MISS", rep.summary.sa_fraction * 100.0, rep.summary.prefill_ms, modes.c_str());
       }
     }
   };
@@ -241,8 +243,8 @@ int run_sweep(const SweepOptions& o) {
              {"sa_layers", matched_sa_layers(f, n_layers)},
              {"n_layers", n_layers},
              {"layer_sets", sets}};
-    std::fprintf(stderr, "sweep: router SA fraction %.3f on %s tasks -> %d of %d layers SA for the matched routes\n",
-                 f, o.match_on.c_str(), matched_sa_layers(f, n_layers), n_layers);
+    std::fprintf(stderr, "sweep: router SA fraction %.3f on %s tasks -> %d of %d layers SA for the matched routes\n", f,
+                 o.match_on.c_str(), matched_sa_layers(f, n_layers), n_layers);
     run_all(matched);
   }
 

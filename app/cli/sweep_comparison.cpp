@@ -29,8 +29,8 @@ struct Tally {
 }  // namespace
 
 nlohmann::json compare_routes(const std::vector<SweepOutcome>& outcomes, const std::vector<std::string>& route_order) {
-  std::map<std::string, std::map<std::string, Tally>> acc;  // route → kind → tally
-  std::map<std::string, std::pair<double, int>> sa;         // route → (sum, n)
+  std::map<std::string, std::map<std::string, Tally>> acc;     // route → kind → tally
+  std::map<std::string, std::pair<double, int>> sa;            // route → (sum, n)
   std::map<std::string, std::map<std::size_t, bool>> correct;  // route → task → correct
   std::map<std::string, std::string> group_of;
   std::set<std::string> kinds;

@@ -68,15 +68,17 @@ TEST(TargetLogprobs, EqualLogSoftmaxOfAllLogitsForTwoRoutes) {
     Session session(*t.decoder, 512);
     session.set_router(&router);
     std::vector<LayerMode> modes;
-    const std::vector<double> got =
-        session.prefill_target_logprobs(tokens, plan, 1, [&](const LayerReport& r) { modes.push_back(r.mode); }, 37);
+    const std::vector<double> got = session.prefill_target_logprobs(
+        tokens, plan, 1, [&](const LayerReport& r) { modes.push_back(r.mode); }, 37);
     expect_equal_logprobs(got, want);
     const std::vector<LayerMode> expected = std::string(spec) == "fa"
                                                 ? std::vector<LayerMode>(3, LayerMode::FA)
                                                 : std::vector<LayerMode>{LayerMode::SA, LayerMode::FA, LayerMode::SA};
     EXPECT_EQ(modes, expected);
-    if (fa_logprobs.empty()) fa_logprobs = got;
-    else EXPECT_NE(got, fa_logprobs);  // the SA layers (window 32 of 250 tokens) change the scores
+    if (fa_logprobs.empty())
+      fa_logprobs = got;
+    else
+      EXPECT_NE(got, fa_logprobs);  // the SA layers (window 32 of 250 tokens) change the scores
   }
 }
 
