@@ -19,6 +19,9 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // The pthread build of OpenBLAS starts its own threads for products above 65536 * 4 multiply-adds, which
 // oversubscribes (and warns) inside an OpenMP region; tiles are sized so every product stays under that.
 constexpr int64_t kSerialGemmMacs = 262144;
+// Decode attention below this many multiply-adds per step and layer (both of K and V counted once) runs on the calling
+// thread: with 9 heads x 64 dims that is up to ~900 cached rows.
+constexpr int64_t kParallelDecodeMacs = int64_t{1} << 19;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -244,10 +247,13 @@ void attention_decode_cpu(const float* q, const float* k, const float* v, std::s
   require(total >= 1, "attention decode: no KV entries to attend to");
   const int64_t d = head_dim, ldk = int64_t{n_kv_heads} * d, group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-#pragma omp parallel
+  // A parallel region wakes the workers (microseconds each with passive OpenMP waits): only worth it once the heads'
+  // reads outweigh that. Dynamic: a head left to a thread that shares its core with another program goes elsewhere.
+  const bool parallel = total * n_heads * d >= kParallelDecodeMacs;
+#pragma omp parallel if (parallel)
   {
     std::vector<float> s(static_cast<std::size_t>(total));
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int h = 0; h < n_heads; ++h) {
       const float* qh = q + h * d;
       const float* kh = k + (h / group) * d;

@@ -242,6 +242,30 @@ TEST(AttentionDecode, StreamingRangesMatchTokenExactMask) {
   }
 }
 
+// Long enough caches that decode runs its heads in parallel (the demo model's 9/3 heads, d 64, 1500 and 4100 rows):
+// dense and block-streaming ranges (two runs, odd lengths) against the naive masked reference.
+TEST(AttentionDecode, ParallelHeadsMatchNaiveOnLongCaches) {
+  const int hq = 9, hkv = 3, d = 64;
+  for (int64_t n_ctx : {1499, 4099}) {
+    const Qkv x = make_qkv(1, n_ctx + 1, hq, hkv, d, 71 + static_cast<uint32_t>(n_ctx));
+    std::vector<float> dense(static_cast<std::size_t>(hq * d));
+    attention_decode_cpu(x.q.data(), x.k.data(), x.v.data(), n_ctx + 1, hq, hkv, d, dense.data());
+    EXPECT_LT(rel_error(dense, naive_attention(x, n_ctx, [](int, int64_t i, int64_t j) { return j <= i; })), 1e-5);
+    AttentionPlan plan = small_plan(AttentionMode::Streaming, false, 128);
+    plan.sink = 128;
+    plan.window = 1024;
+    const std::vector<KvRange> ranges = decode_ranges(plan, n_ctx);
+    ASSERT_EQ(ranges.size(), 2u);
+    std::vector<float> sparse(dense.size());
+    attention_decode_cpu(x.q.data(), x.k.data(), x.v.data(), ranges, hq, hkv, d, sparse.data());
+    plan.token_exact = true;
+    const auto want = naive_attention(x, n_ctx, [&](int, int64_t i, int64_t j) {
+      return mask_allows(plan, n_ctx + 1, i, j);
+    });
+    EXPECT_LT(rel_error(sparse, want), 1e-5) << n_ctx;
+  }
+}
+
 TEST(AttentionDecode, RejectsEmptyOrUnorderedRanges) {
   const std::vector<float> q(64), k(64 * 10), v(64 * 10);
   std::vector<float> out(64);
