@@ -62,6 +62,9 @@ void EngineWorker::registerTypes() {
   qRegisterMetaType<flux::engine::MemoryReport>();
   qRegisterMetaType<flux::engine::RunRequest>();
   qRegisterMetaType<flux::ui::RouterInfo>();
+  qRegisterMetaType<flux::ui::NeedleGridSpec>();
+  qRegisterMetaType<flux::ui::NeedleCell>();
+  qRegisterMetaType<flux::ui::NeedleGrid>();
 }
 
 void EngineWorker::loadModel(const QString& path, const QString& backend) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/runtime/engine.h"
+#include "ui/needle_grid.h"
 
 Q_DECLARE_METATYPE(flux::engine::RunReport)
 Q_DECLARE_METATYPE(flux::engine::LayerReport)
@@ -38,6 +39,9 @@ struct RouterInfo {
 
 Q_DECLARE_METATYPE(flux::engine::RunRequest)
 Q_DECLARE_METATYPE(flux::ui::RouterInfo)
+Q_DECLARE_METATYPE(flux::ui::NeedleGridSpec)
+Q_DECLARE_METATYPE(flux::ui::NeedleCell)
+Q_DECLARE_METATYPE(flux::ui::NeedleGrid)
 
 namespace flux::ui {
 
@@ -69,6 +73,10 @@ class EngineWorker : public QObject {
   void countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
   // The memory the request's run would hold (Engine::estimate_memory); answers with memoryEstimated.
   void estimateMemory(int ticket, const flux::engine::RunRequest& request);
+  // The needle grid (engine_worker_needle.cpp): every context × depth × route cell of `spec` as a run of `base`
+  // (its settings; its route is the grid's "plan" route), the filler sized with the tokenizer to each context.
+  // cancel() stops it like a run: the grid ends with the cells that finished, marked cancelled.
+  void runNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
 
  signals:
   void loadProgress(double fraction, const QString& what);
@@ -84,6 +92,9 @@ class EngineWorker : public QObject {
   void tokensCounted(int ticket, int tokens, int context_length, double ms);
   // error: empty when the estimate is valid, else why there is none (e.g. the prompt is empty or too long).
   void memoryEstimated(int ticket, const flux::engine::MemoryReport& estimate, const QString& error);
+  // done = cells finished so far (this one included) of total.
+  void needleCellFinished(int done, int total, const flux::ui::NeedleCell& cell);
+  void needleGridFinished(const flux::ui::NeedleGrid& grid);
 
  private:
   std::unique_ptr<engine::Engine> engine_;

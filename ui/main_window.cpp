@@ -32,6 +32,7 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include "engine/routing/route_spec.h"
 #include "ui/app_log.h"
 #include "ui/attention_map_panel.h"
 #include "ui/comparison_view.h"
@@ -40,6 +41,7 @@
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
 #include "ui/memory_panel.h"
+#include "ui/needle_grid_view.h"
 #include "ui/run_controls.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
@@ -60,6 +62,7 @@ MainWindow::MainWindow() {
   buildCentre();
   buildDocks();
   buildMenus();
+  connectNeedleGrid();
   count_timer_ = new QTimer(this);
   count_timer_->setSingleShot(true);
   count_timer_->setInterval(300);
@@ -216,6 +219,9 @@ void MainWindow::buildDocks() {
   auto* memory = dock(tr("Memory"), QStringLiteral("memoryDock"), memory_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(comparison_dock_, attention);
   tabifyDockWidget(attention, memory);
+  needle_view_ = new NeedleGridView();
+  needle_dock_ = dock(tr("Needle grid"), QStringLiteral("needleGridDock"), needle_view_, Qt::BottomDockWidgetArea);
+  tabifyDockWidget(memory, needle_dock_);
   timing->raise();
   resizeDocks({runs, map}, {210, 540}, Qt::Horizontal);
   resizeDocks({timing}, {340}, Qt::Vertical);
@@ -296,13 +302,19 @@ void MainWindow::dropEvent(QDropEvent* event) {
   event->acceptProposedAction();
 }
 
-void MainWindow::estimateMemory() {
-  if (!model_loaded_ || running_) return;
+engine::RunRequest MainWindow::currentRequest() const {
   engine::RunRequest request;
   request.prompt = prompt_->toPlainText().toStdString();
   request.settings = controls_->settings();
-  request.route = layer_map_->routeSpec();  // every routing parameter (decode mode, block, ...), as a run gets
-  emit requestEstimate(++estimate_ticket_, request);
+  request.route = layer_map_->routeSpec();  // every routing parameter (decode mode, block, ...), in a RouteSpec
+  request.settings.route = engine::describe(request.route);
+  request.settings.overrides = layer_model_->overridesText().toStdString();
+  return request;
+}
+
+void MainWindow::estimateMemory() {
+  if (!model_loaded_ || running_) return;
+  emit requestEstimate(++estimate_ticket_, currentRequest());
 }
 
 }  // namespace flux::ui

@@ -31,6 +31,7 @@ class EngineWorker;
 class LayerMapWidget;
 class LayerTableModel;
 class MemoryPanel;
+class NeedleGridView;
 class RunControls;
 class RunHistoryModel;
 class TimingCharts;
@@ -54,6 +55,16 @@ class MainWindow : public QMainWindow {
   void stopRun();
   // Runs the same configuration n times (Run → Repeat…); the history keeps them as one entry (median, min–max).
   void startRepeat(int n);
+  // The run the prompt, the run settings and the layer map's plan describe (what Run, the memory estimate and the
+  // needle grid's "plan" route all start from).
+  engine::RunRequest currentRequest() const;
+  // Tools → Needle Sweep… (main_window_needle.cpp): runs the grid on the worker (Stop cancels it), shows it in the
+  // Needle grid dock and saves it in the runs folder.
+  void startNeedleGrid(const NeedleGridSpec& spec);
+  // Shows a saved grid file in the Needle grid dock (File → Open Needle Grid…); the error, empty on success.
+  QString openNeedleGridFile(const QString& path);
+  NeedleGridView* needleGrid() const { return needle_view_; }
+  QDockWidget* needleGridDock() const { return needle_dock_; }
   // Loads a saved JSON report into the history (File → Open Report…); the error for people, empty on success.
   QString openReportFile(const QString& path);
   // The routing plan as a file in the engine's route grammar (File → Save Route… / Load Route…): text
@@ -117,6 +128,9 @@ class MainWindow : public QMainWindow {
   void requestRun(const flux::engine::RunRequest& request);
   void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
   void requestEstimate(int ticket, const flux::engine::RunRequest& request);
+  void requestNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
+  // A needle grid ended (finished, cancelled or stopped by an error) and was saved at path (empty: not saved).
+  void needleGridCompleted(const flux::ui::NeedleGrid& grid, const QString& path);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -157,6 +171,11 @@ class MainWindow : public QMainWindow {
   void saveRouteDialog();
   void loadRouteDialog();
   void repeatDialog();
+  void needleGridDialog();
+  void openNeedleGridDialog();
+  void connectNeedleGrid();
+  void onNeedleCell(int done, int total, const NeedleCell& cell);
+  void onNeedleGrid(const NeedleGrid& grid);
 
   void onModelLoaded(const engine::ModelSummary& summary);
   void onStarted(const engine::RunReport& header);
@@ -217,6 +236,10 @@ class MainWindow : public QMainWindow {
   QString loaded_label_, loaded_tip_;
   QString loading_path_;
   QAction* repeat_action_ = nullptr;
+  // Issue 15 point 6: the needle grid dock and whether a grid is running (running_ is set too).
+  NeedleGridView* needle_view_ = nullptr;
+  QDockWidget* needle_dock_ = nullptr;
+  bool needle_running_ = false;
 };
 
 }  // namespace flux::ui

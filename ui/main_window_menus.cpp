@@ -42,6 +42,8 @@ void MainWindow::buildMenus() {
   });
   file->addAction(tr("Open &Report…"), this, &MainWindow::openReportDialog)
       ->setToolTip(tr("Load a saved JSON run report into the Runs list"));
+  file->addAction(tr("Open &Needle Grid…"), this, &MainWindow::openNeedleGridDialog)
+      ->setToolTip(tr("Show a needle grid saved by Tools → Needle Sweep… in the Needle grid dock"));
   recent_menu_ = file->addMenu(tr("&Recent Models"));
   addBackendMenu(file);
   file->addSeparator();
@@ -88,6 +90,9 @@ void MainWindow::buildMenus() {
   auto* tools_menu = menuBar()->addMenu(tr("&Tools"));
   tools_menu->addAction(tr("&Needle in a Haystack…"), this, &MainWindow::haystackDialog)
       ->setToolTip(tr("Filler text of a chosen length with one fact hidden at a chosen depth, plus its question"));
+  auto* sweep = tools_menu->addAction(tr("Needle &Sweep…"), this, &MainWindow::needleGridDialog);
+  sweep->setToolTip(tr("Run a context × depth grid of needle prompts for chosen routes, each cell scored"));
+  connect(run_action_, &QAction::enabledChanged, sweep, &QAction::setEnabled);
   addSamplesMenu(tools_menu);
 
   auto* help = menuBar()->addMenu(tr("&Help"));

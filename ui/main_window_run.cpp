@@ -123,12 +123,7 @@ void MainWindow::startRun() {
 
 void MainWindow::startRepeat(int n) {
   if (!model_loaded_ || running_ || loading_) return;
-  engine::RunRequest request;
-  request.prompt = prompt_->toPlainText().toStdString();
-  request.settings = controls_->settings();
-  request.route = layer_map_->routeSpec();  // every routing parameter, in the engine's RouteSpec
-  request.settings.route = engine::describe(request.route);
-  request.settings.overrides = layer_model_->overridesText().toStdString();
+  const engine::RunRequest request = currentRequest();
   last_request_ = request;
   run_prompt_ = request.prompt;
   repeat_total_ = std::max(1, n);
@@ -328,6 +323,7 @@ void MainWindow::onFailed(const QString& message) {
     }
     repeat_runs_.clear();
     repeat_total_ = 1;
+    needle_running_ = false;
     setBusy(false);
   }
   statusBar()->showMessage(tr("Error: %1").arg(text));

@@ -94,6 +94,7 @@ std::vector<RunEntry> RunStore::load(QStringList* skipped) const {
   std::vector<RunFile> files;
   const QStringList names = QDir(folder_).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
   for (const QString& name : names) {
+    if (name.endsWith(kNeedleGridSuffix)) continue;  // a needle grid, not a run
     try {
       files.push_back(parseRunFile(QDir(folder_).filePath(name)));
     } catch (const std::exception& e) {
@@ -111,6 +112,50 @@ std::vector<RunEntry> RunStore::load(QStringList* skipped) const {
     entries.push_back(RunEntry{std::move(f.prompt), {std::move(f.report)}, std::move(f.group)});
   }
   return entries;
+}
+
+QString RunStore::saveGrid(const NeedleGrid& grid, QString* error) const {
+  const auto failed = [&](const QString& why) {
+    if (error) *error = why;
+    return QString();
+  };
+  if (!QDir().mkpath(folder_)) return failed(QObject::tr("Cannot create the runs folder %1").arg(folder_));
+  QString stamp = QString::fromStdString(grid.started_at);
+  stamp.replace(QLatin1Char(':'), QLatin1Char('-'));
+  const QString path = QDir(folder_).filePath(stamp + QLatin1Char('-') +
+                                              QUuid::createUuid().toString(QUuid::Id128).left(8) + kNeedleGridSuffix);
+  const std::string text = needleGridToJson(grid).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+      f.write(text.data(), qint64(text.size())) != qint64(text.size()) || !f.flush())
+    return failed(QObject::tr("Cannot write the needle grid %1: %2").arg(path, f.errorString()));
+  return path;
+}
+
+QStringList RunStore::grids() const {
+  QStringList paths;
+  for (const QString& name : QDir(folder_).entryList({QLatin1Char('*') + kNeedleGridSuffix}, QDir::Files, QDir::Name))
+    paths << QDir(folder_).filePath(name);
+  return paths;
+}
+
+NeedleGrid readNeedleGridFile(const QString& path) {
+  QFile f(path);
+  engine::require(f.open(QIODevice::ReadOnly), "cannot read “{}”: {}", path.toStdString(),
+                  f.errorString().toStdString());
+  const QByteArray bytes = f.readAll();
+  const std::string name = QFileInfo(path).fileName().toStdString();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(bytes.begin(), bytes.end());
+  } catch (const nlohmann::json::exception&) {
+    engine::fail("“{}” is not a JSON file: needle grids are the .needle-grid.json files of the runs folder", name);
+  }
+  try {
+    return needleGridFromJson(j);
+  } catch (const std::exception& e) {
+    engine::fail("“{}”: {}", name, e.what());
+  }
 }
 
 RunEntry readReportFile(const QString& path) {

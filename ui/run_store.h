@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "ui/needle_grid.h"
 #include "ui/run_entry.h"
 
 namespace flux::ui {
@@ -25,6 +26,10 @@ class RunStore {
   // Every run file in the folder, oldest first, the runs of one Repeat as one entry. A file that is not a run
   // report is skipped and named in `skipped` (with why), never fatal.
   std::vector<RunEntry> load(QStringList* skipped = nullptr) const;
+  // Needle grids (Tools → Needle Sweep…) live next to the runs as "<start>-<id>.needle-grid.json"; the run reader
+  // leaves them alone. saveGrid: the file's path, or the error in *error. grids: their paths, oldest first.
+  QString saveGrid(const NeedleGrid& grid, QString* error = nullptr) const;
+  QStringList grids() const;
 
  private:
   QString folder_;
@@ -33,5 +38,9 @@ class RunStore {
 // A report file (an engine report, or a run file of the runs folder with its prompt) as a history entry; throws
 // engine::Error with a message for people when it is not one (not JSON, not a FluxScope report, unreadable).
 RunEntry readReportFile(const QString& path);
+// A needle grid file; throws engine::Error naming the file when it is not one.
+NeedleGrid readNeedleGridFile(const QString& path);
+// File names of the runs folder that are needle grids, not runs.
+inline const QString kNeedleGridSuffix = QStringLiteral(".needle-grid.json");
 
 }  // namespace flux::ui

@@ -3,6 +3,11 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 
+#include <cstdio>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "tests/ui/ui_tests.h"
 #include "ui/engine_worker.h"
 #include "ui/run_store.h"
@@ -24,27 +29,42 @@ int main(int argc, char** argv) {
   const auto fresh_runs = [&] {
     flux::ui::RunStore::setDefaultFolder(runs.filePath(QStringLiteral("class-%1").arg(++n_class)));
   };
-  int failed = 0;
-  const auto run = [&](int (*test)(int, char**)) {
-    fresh_runs();
-    failed += test(argc, argv) != 0;
+  // `flux_ui_tests NeedleGridTest [Qt Test args]` runs one class; without a class name, all of them.
+  const std::vector<std::pair<const char*, int (*)(int, char**)>> classes = {
+      {"RunComparisonTest", runRunComparisonTest},
+      {"TrustedComparisonTest", runTrustedComparisonTest},
+      {"LayerTableModelTest", runLayerTableModelTest},
+      {"HaystackPromptTest", runHaystackPromptTest},
+      {"ProgressTextTest", runProgressTextTest},
+      {"TextDiffTest", runTextDiffTest},
+      {"TokenOutputViewTest", runTokenOutputViewTest},
+      {"ComparisonExportTest", runComparisonExportTest},
+      {"MainWindowSettingsTest", runMainWindowSettingsTest},
+      {"MainWindowTest", runMainWindowTest},
+      {"ModelLoadTest", runModelLoadTest},
+      {"RouterUiTest", runRouterUiTest},
+      {"BlockMaskViewTest", runBlockMaskViewTest},
+      {"AttentionMemoryRunTest", runAttentionMemoryRunTest},
+      {"RoutingParamsTest", runRoutingParamsTest},
+      {"RunPersistenceTest", runRunPersistenceTest},
+      {"AppBugsTest", runAppBugsTest},
+      {"NeedleGridTest", runNeedleGridTest},
   };
-  run(runRunComparisonTest);
-  run(runTrustedComparisonTest);
-  run(runLayerTableModelTest);
-  run(runHaystackPromptTest);
-  run(runProgressTextTest);
-  run(runTextDiffTest);
-  run(runTokenOutputViewTest);
-  run(runComparisonExportTest);
-  run(runMainWindowSettingsTest);
-  run(runMainWindowTest);
-  run(runModelLoadTest);
-  run(runRouterUiTest);
-  run(runBlockMaskViewTest);
-  run(runAttentionMemoryRunTest);
-  run(runRoutingParamsTest);
-  run(runRunPersistenceTest);
-  run(runAppBugsTest);
+  const char* only = argc > 1 && std::string_view(argv[1]).ends_with("Test") ? argv[1] : nullptr;
+  // QApplication keeps argc/argv: the classes get a copy without the class name.
+  std::vector<char*> args(argv, argv + argc);
+  if (only) args.erase(args.begin() + 1);
+  int n_args = int(args.size());
+  int failed = 0, matched = 0;
+  for (const auto& [name, test] : classes) {
+    if (only && std::string_view(name) != only) continue;
+    ++matched;
+    fresh_runs();
+    failed += test(n_args, args.data()) != 0;
+  }
+  if (only && matched == 0) {
+    std::fprintf(stderr, "no test class %s\n", only);
+    return 1;
+  }
   return failed;
 }

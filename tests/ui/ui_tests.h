@@ -18,3 +18,4 @@ int runRunPersistenceTest(int argc, char** argv);
 int runAppBugsTest(int argc, char** argv);
 int runBlockMaskViewTest(int argc, char** argv);
 int runAttentionMemoryRunTest(int argc, char** argv);
+int runNeedleGridTest(int argc, char** argv);

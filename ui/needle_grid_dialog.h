@@ -1,0 +1,50 @@
+// Tools → Needle Sweep…: the grid to run — contexts (tokens; "1K" = 1024), depths (%), routes (router, fa, each SA
+// kind, the layer map's current plan), max new tokens — and the grids saved in the runs folder to reopen instead.
+// The values are kept in the settings for the next time.
+#pragma once
+
+#include <QDialog>
+#include <QStringList>
+
+#include <vector>
+
+#include "ui/needle_grid.h"
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QSpinBox;
+
+namespace flux::ui {
+
+// "1K, 2K, 300" → {1024, 2048, 300}; empty with *error set when an item is not a positive whole number.
+std::vector<int> parseNeedleList(const QString& text, bool k_suffix, QString* error);
+
+class NeedleGridDialog : public QDialog {
+  Q_OBJECT
+ public:
+  // plan: the layer map's route as text (the "current plan" route); saved: grid files, oldest first.
+  NeedleGridDialog(bool has_router, const QString& plan, const QStringList& saved, QWidget* parent = nullptr);
+  // The grid the fields describe; error set (and the spec empty) when a field does not parse.
+  NeedleGridSpec spec(QString* error) const;
+  // The saved grid picked with "Open saved grid" (the dialog then ends with Accepted and spec() is not used).
+  QString chosenGrid() const { return chosen_; }
+  QLineEdit* contexts() const { return contexts_; }
+  QLineEdit* depths() const { return depths_; }
+  QSpinBox* maxTokens() const { return max_tokens_; }
+  QCheckBox* route(const QString& name) const;
+
+ private:
+  void updateCount();
+  void saveSettings() const;
+  QLineEdit* contexts_ = nullptr;
+  QLineEdit* depths_ = nullptr;
+  QSpinBox* max_tokens_ = nullptr;
+  std::vector<QCheckBox*> routes_;
+  QLabel* count_ = nullptr;
+  QListWidget* saved_ = nullptr;
+  QString chosen_;
+};
+
+}  // namespace flux::ui
