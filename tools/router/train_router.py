@@ -318,6 +318,7 @@ def main():
     a = ap.parse_args()
 
     t_start = time.time()
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     random.seed(a.seed)
     torch.manual_seed(a.seed)
     lines = []
@@ -382,6 +383,8 @@ def main():
             if fit < plan["total"]:
                 plan["total"] = max(20, fit)
                 log(f"{per_step:.2f}s/step: the time budget fits {plan['total']} steps; schedules shortened")
+            if a.device.startswith("cuda"):
+                log(f"peak GPU memory after 30 steps: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
         state.mode = "train"
         state.tau = cosine_tau(step, plan["total"], a.tau_start, a.tau_end)
         t = rng.choice(train)
@@ -404,7 +407,7 @@ def main():
             by = {k: [h for h in recent if h["kind"] == k] for k in ("robust", "needle")}
             msg = " ".join(f"{k}: ce {sum(h['ce'] for h in v) / len(v):.3f} Ω {sum(h['omega'] for h in v) / len(v):.2f}"
                            for k, v in by.items() if v)
-            log(f"step {step:4d} τ {state.tau:.2f} λ1 max {float(lam1.max()):.3f} | {msg} | {time.time() - t_train:.0f}s")
+            log(f"step {step:4d} τ {state.tau:.2f} λ1 max {float(lam1.detach().max()):.3f} | {msg} | {time.time() - t_train:.0f}s")
     train_s = time.time() - t_train
 
     sens_tasks = train[:a.sensitivity_tasks]
@@ -435,7 +438,7 @@ def main():
                "steps_planned": plan["total"], "train_seconds": round(train_s, 1),
                "total_seconds": round(time.time() - t_start, 1), "train_tasks_kept": len(train),
                "eval_tasks_kept": len(held), "targets": target,
-               "lambda": {t: [round(float(lam1[i]), 4), round(float(lam2[i]), 4)] for i, t in enumerate(types)},
+               "lambda": {t: [round(float(lam1[i].detach()), 4), round(float(lam2[i].detach()), 4)] for i, t in enumerate(types)},
                "router_config": config, "layer_sensitivity": [round(x, 4) for x in sensitivity],
                "layer_ranking": ranking, "final_last_100_steps": final, "heldout_layer_prob_router_fa": held_probs,
                "eval": ev, "log": lines}
