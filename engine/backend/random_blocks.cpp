@@ -19,15 +19,24 @@ struct ScaleFields {
 
 ScaleFields scale_fields(StorageType type) {
   switch (type) {
-    case StorageType::Q4_0: return {0, -1, 1.0f / 8, 0};           // d (q - 8), q < 16
-    case StorageType::Q4_1: return {0, 2, 2.0f / 15, -1.0f};       // d q + m
-    case StorageType::Q5_0: return {0, -1, 1.0f / 16, 0};          // d (q - 16), q < 32
-    case StorageType::Q5_1: return {0, 2, 2.0f / 31, -1.0f};
-    case StorageType::Q8_0: return {0, -1, 1.0f / 128, 0};         // d q, |q| <= 128
-    case StorageType::Q4_K: return {0, 2, 1.0f / (63 * 15), 1.0f / 63};  // d sc q - dmin mn, sc, mn < 64
-    case StorageType::Q5_K: return {0, 2, 1.0f / (63 * 31), 1.0f / 63};
-    case StorageType::Q6_K: return {208, -1, 1.0f / (128 * 32), 0};      // d sc (q - 32), |sc| <= 128
-    default: fail("random weights cannot be stored as {}", storage_type_name(type));
+    case StorageType::Q4_0:
+      return {0, -1, 1.0f / 8, 0};  // d (q - 8), q < 16
+    case StorageType::Q4_1:
+      return {0, 2, 2.0f / 15, -1.0f};  // d q + m
+    case StorageType::Q5_0:
+      return {0, -1, 1.0f / 16, 0};  // d (q - 16), q < 32
+    case StorageType::Q5_1:
+      return {0, 2, 2.0f / 31, -1.0f};
+    case StorageType::Q8_0:
+      return {0, -1, 1.0f / 128, 0};  // d q, |q| <= 128
+    case StorageType::Q4_K:
+      return {0, 2, 1.0f / (63 * 15), 1.0f / 63};  // d sc q - dmin mn, sc, mn < 64
+    case StorageType::Q5_K:
+      return {0, 2, 1.0f / (63 * 31), 1.0f / 63};
+    case StorageType::Q6_K:
+      return {208, -1, 1.0f / (128 * 32), 0};  // d sc (q - 32), |sc| <= 128
+    default:
+      fail("random weights cannot be stored as {}", storage_type_name(type));
   }
 }
 

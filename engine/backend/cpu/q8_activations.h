@@ -13,10 +13,10 @@ namespace flux::engine::cpu {
 constexpr int kQ8Block = 32;
 
 struct Q8Block {
-  float d = 0.0f;          // value = d * q (+ d2 * q2)
-  float d2 = 0.0f;         // 0 without the residual level
-  int16_t sum[2] = {};     // sum of q over elements [0, 16) and [16, 32)
-  int16_t sum2[2] = {};    // the same for q2
+  float d = 0.0f;        // value = d * q (+ d2 * q2)
+  float d2 = 0.0f;       // 0 without the residual level
+  int16_t sum[2] = {};   // sum of q over elements [0, 16) and [16, 32)
+  int16_t sum2[2] = {};  // the same for q2
   int8_t q[kQ8Block] = {};
   int8_t q2[kQ8Block] = {};
 };

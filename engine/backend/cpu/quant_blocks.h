@@ -35,15 +35,24 @@ struct BlockShape {
 
 constexpr BlockShape block_shape(DType t) {
   switch (t) {
-    case DType::Q4_0: return {32, 18};
-    case DType::Q4_1: return {32, 20};
-    case DType::Q5_0: return {32, 22};
-    case DType::Q5_1: return {32, 24};
-    case DType::Q8_0: return {32, 34};
-    case DType::Q4_K: return {256, 144};
-    case DType::Q5_K: return {256, 176};
-    case DType::Q6_K: return {256, 210};
-    default: return {1, 0};
+    case DType::Q4_0:
+      return {32, 18};
+    case DType::Q4_1:
+      return {32, 20};
+    case DType::Q5_0:
+      return {32, 22};
+    case DType::Q5_1:
+      return {32, 24};
+    case DType::Q8_0:
+      return {32, 34};
+    case DType::Q4_K:
+      return {256, 144};
+    case DType::Q5_K:
+      return {256, 176};
+    case DType::Q6_K:
+      return {256, 210};
+    default:
+      return {1, 0};
   }
 }
 

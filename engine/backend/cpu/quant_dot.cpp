@@ -37,9 +37,12 @@ std::atomic<int> g_forced{-1};
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512Vnni: return "avx512-vnni";
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512Vnni:
+      return "avx512-vnni";
   }
   return "?";
 }

@@ -23,6 +23,8 @@ RowDot row_dot_avx2(DType type, bool residual) {
 #else
 #include "engine/backend/cpu/quant_dot.h"
 namespace flux::engine::cpu {
-RowDot row_dot_avx2(DType, bool) { return nullptr; }
+RowDot row_dot_avx2(DType, bool) {
+  return nullptr;
+}
 }  // namespace flux::engine::cpu
 #endif

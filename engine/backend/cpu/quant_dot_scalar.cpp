@@ -31,20 +31,31 @@ float dot_scalar(const uint8_t* w, const Q8Block* a, int64_t cols) {
 template <bool R>
 RowDot table(DType type) {
   switch (type) {
-    case DType::Q4_0: return dot_scalar<DType::Q4_0, R>;
-    case DType::Q4_1: return dot_scalar<DType::Q4_1, R>;
-    case DType::Q5_0: return dot_scalar<DType::Q5_0, R>;
-    case DType::Q5_1: return dot_scalar<DType::Q5_1, R>;
-    case DType::Q8_0: return dot_scalar<DType::Q8_0, R>;
-    case DType::Q4_K: return dot_scalar<DType::Q4_K, R>;
-    case DType::Q5_K: return dot_scalar<DType::Q5_K, R>;
-    case DType::Q6_K: return dot_scalar<DType::Q6_K, R>;
-    default: return nullptr;
+    case DType::Q4_0:
+      return dot_scalar<DType::Q4_0, R>;
+    case DType::Q4_1:
+      return dot_scalar<DType::Q4_1, R>;
+    case DType::Q5_0:
+      return dot_scalar<DType::Q5_0, R>;
+    case DType::Q5_1:
+      return dot_scalar<DType::Q5_1, R>;
+    case DType::Q8_0:
+      return dot_scalar<DType::Q8_0, R>;
+    case DType::Q4_K:
+      return dot_scalar<DType::Q4_K, R>;
+    case DType::Q5_K:
+      return dot_scalar<DType::Q5_K, R>;
+    case DType::Q6_K:
+      return dot_scalar<DType::Q6_K, R>;
+    default:
+      return nullptr;
   }
 }
 
 }  // namespace
 
-RowDot row_dot_scalar(DType type, bool residual) { return residual ? table<true>(type) : table<false>(type); }
+RowDot row_dot_scalar(DType type, bool residual) {
+  return residual ? table<true>(type) : table<false>(type);
+}
 
 }  // namespace flux::engine::cpu

@@ -115,9 +115,13 @@ void force_residual_activations(std::optional<bool> on) {
   g_residual.store(on ? static_cast<int>(*on) : -1, std::memory_order_relaxed);
 }
 
-bool activations_have_residual() { return residual_activations(); }
+bool activations_have_residual() {
+  return residual_activations();
+}
 
-void force_gemm_path(GemmPath path) { g_forced_path.store(static_cast<int>(path), std::memory_order_relaxed); }
+void force_gemm_path(GemmPath path) {
+  g_forced_path.store(static_cast<int>(path), std::memory_order_relaxed);
+}
 
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.dtype == DType::F32 && out.dtype == DType::F32 && w.dtype != DType::F32,

@@ -93,41 +93,42 @@ TEST_P(QuantMatmul, MatchesDequantizedFp32WithinTheQ8RoundingBound) {
     const std::vector<float> x = random_activations(s.n, s.cols, 5 + static_cast<uint64_t>(s.rows));
     const Tensor xt = backend.upload(x, s.n, s.cols);
     for (const bool residual : {false, true})
-    for (const GemmPath path : {GemmPath::Q8, GemmPath::DequantTile}) {
-      cpu::force_residual_activations(residual);
-      const std::vector<float> xq = q8_rounded(x, s.cols, residual);
-      // 16-bit weights have no Q8 path: both settings take the tiles.
-      const bool q8 = path == GemmPath::Q8 && is_block_quant(dtype);
-      for (const Isa isa : isas()) {
-        if (!q8 && isa != Isa::Scalar) continue;  // the tile path has no per-ISA body of ours
-        cpu::force_isa(isa);
-        cpu::force_gemm_path(path);
-        Tensor out = backend.empty(s.n, s.rows);
-        backend.matmul(xt, wt, out);
-        std::vector<float> y(static_cast<std::size_t>(s.n * s.rows));
-        backend.download(out, y);
-        for (int64_t r = 0; r < s.n; ++r)
-          for (int64_t o = 0; o < s.rows; ++o) {
-            // exact: the product of what the kernel multiplies (Q8-rounded or fp32 x) in double; bound: the
-            // activation rounding (|x - d q| <= d / 2 per element) times |w|, plus fp32 accumulation.
-            double exact = 0, reference = 0, magnitude = 0, rounding = 0;
-            for (int64_t c = 0; c < s.cols; ++c) {
-              const double wv = w.f32[static_cast<std::size_t>(o * s.cols + c)];
-              const double xv = x[static_cast<std::size_t>(r * s.cols + c)];
-              const double xqv = xq[static_cast<std::size_t>(r * s.cols + c)];
-              exact += wv * (q8 ? xqv : xv);
-              reference += wv * xv;
-              magnitude += std::fabs(wv * xv);
-              rounding += std::fabs(wv) * std::fabs(xv - xqv);
+      for (const GemmPath path : {GemmPath::Q8, GemmPath::DequantTile}) {
+        cpu::force_residual_activations(residual);
+        const std::vector<float> xq = q8_rounded(x, s.cols, residual);
+        // 16-bit weights have no Q8 path: both settings take the tiles.
+        const bool q8 = path == GemmPath::Q8 && is_block_quant(dtype);
+        for (const Isa isa : isas()) {
+          if (!q8 && isa != Isa::Scalar) continue;  // the tile path has no per-ISA body of ours
+          cpu::force_isa(isa);
+          cpu::force_gemm_path(path);
+          Tensor out = backend.empty(s.n, s.rows);
+          backend.matmul(xt, wt, out);
+          std::vector<float> y(static_cast<std::size_t>(s.n * s.rows));
+          backend.download(out, y);
+          for (int64_t r = 0; r < s.n; ++r)
+            for (int64_t o = 0; o < s.rows; ++o) {
+              // exact: the product of what the kernel multiplies (Q8-rounded or fp32 x) in double; bound: the
+              // activation rounding (|x - d q| <= d / 2 per element) times |w|, plus fp32 accumulation.
+              double exact = 0, reference = 0, magnitude = 0, rounding = 0;
+              for (int64_t c = 0; c < s.cols; ++c) {
+                const double wv = w.f32[static_cast<std::size_t>(o * s.cols + c)];
+                const double xv = x[static_cast<std::size_t>(r * s.cols + c)];
+                const double xqv = xq[static_cast<std::size_t>(r * s.cols + c)];
+                exact += wv * (q8 ? xqv : xv);
+                reference += wv * xv;
+                magnitude += std::fabs(wv * xv);
+                rounding += std::fabs(wv) * std::fabs(xv - xqv);
+              }
+              const double got = y[static_cast<std::size_t>(r * s.rows + o)];
+              const double fp32_slack = 1e-5 * magnitude + 1e-7;
+              ASSERT_NEAR(got, exact, fp32_slack)
+                  << storage_type_name(type) << " " << cpu::isa_name(isa) << " n=" << s.n << " row " << o
+                  << (q8 ? " q8" : " tile") << (residual ? "x2" : "");
+              ASSERT_NEAR(got, reference, rounding + fp32_slack) << storage_type_name(type) << " row " << o;
             }
-            const double got = y[static_cast<std::size_t>(r * s.rows + o)];
-            const double fp32_slack = 1e-5 * magnitude + 1e-7;
-            ASSERT_NEAR(got, exact, fp32_slack) << storage_type_name(type) << " " << cpu::isa_name(isa) << " n=" << s.n
-                                                << " row " << o << (q8 ? " q8" : " tile") << (residual ? "x2" : "");
-            ASSERT_NEAR(got, reference, rounding + fp32_slack) << storage_type_name(type) << " row " << o;
-          }
+        }
       }
-    }
   }
 }
 
@@ -167,7 +168,9 @@ TEST_P(QuantMatmul, EmbeddingRowsAreTheDequantizedRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, QuantMatmul, ::testing::ValuesIn(kTypes),
-                         [](const ::testing::TestParamInfo<StorageType>& p) { return std::string(storage_type_name(p.param)); });
+                         [](const ::testing::TestParamInfo<StorageType>& p) {
+                           return std::string(storage_type_name(p.param));
+                         });
 
 TEST(QuantMatmulSetup, TypesWithoutACpuBodyAreStoredAsFp32) {
   CpuBackend backend(1);

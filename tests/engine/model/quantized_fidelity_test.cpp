@@ -35,7 +35,9 @@ int32_t argmax(const float* logits, int64_t n) {
   return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
 }
 
-RoutingPlan full_attention(const Engine& e) { return make_preset_plan("fa", e.config().n_layers, AttentionPlan{}); }
+RoutingPlan full_attention(const Engine& e) {
+  return make_preset_plan("fa", e.config().n_layers, AttentionPlan{});
+}
 
 // argmax of the next-token logits after every prefix tokens[0..p].
 std::vector<int32_t> top1(Engine& e, const std::vector<int32_t>& tokens) {
@@ -72,7 +74,7 @@ class ForceQ8 {
 };
 
 struct Fidelity {
-  int agree = 0, positions = 0;  // teacher-forced top-1
+  int agree = 0, positions = 0;    // teacher-forced top-1
   int identical = 0, prompts = 0;  // greedy continuations equal for every token
 };
 
@@ -102,7 +104,8 @@ Fidelity measure(Engine& native, Engine& f32, std::span<const char* const> docs,
     ids.insert(ids.end(), continuation.begin(), continuation.end() - 1);
     const std::vector<int32_t> r = top1(f32, ids);
     int same = 0;
-    while (same < n_greedy && r[n_prompt - 1 + static_cast<std::size_t>(same)] == continuation[static_cast<std::size_t>(same)])
+    while (same < n_greedy &&
+           r[n_prompt - 1 + static_cast<std::size_t>(same)] == continuation[static_cast<std::size_t>(same)])
       ++same;
     std::printf("greedy: %d / %d tokens identical after \"%s\"\n", same, n_greedy, prompt);
     f.identical += same == n_greedy;
