@@ -28,6 +28,7 @@
 #include <QStyleFactory>
 #include <QSysInfo>
 #include <QTableView>
+#include <QThreadPool>
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
@@ -54,6 +55,8 @@ MainWindow::MainWindow() {
   setAcceptDrops(true);
   installAppLogger();
   EngineWorker::registerTypes();
+  io_pool_ = new QThreadPool(this);
+  io_pool_->setMaxThreadCount(1);
   worker_ = new EngineWorker();
   worker_->moveToThread(&thread_);
   connectWorker();
@@ -86,6 +89,7 @@ MainWindow::MainWindow() {
 }
 
 MainWindow::~MainWindow() {
+  io_pool_->waitForDone();  // its tasks post their results to this window
   worker_->cancel();
   thread_.quit();
   thread_.wait();

@@ -21,6 +21,7 @@ class QListView;
 class QMenu;
 class QPlainTextEdit;
 class QProgressBar;
+class QThreadPool;
 class QTimer;
 
 namespace flux::ui {
@@ -65,8 +66,15 @@ class MainWindow : public QMainWindow {
   QString openNeedleGridFile(const QString& path);
   NeedleGridView* needleGrid() const { return needle_view_; }
   QDockWidget* needleGridDock() const { return needle_dock_; }
-  // Loads a saved JSON report into the history (File → Open Report…); the error for people, empty on success.
+  // Loads a saved JSON report into the history (File → Open Report…): the JSON is parsed (and the copy for the runs
+  // folder written) on a pool thread, the window only adds and shows the entry; reportOpened tells when. The
+  // waiting form (scripts, tests) keeps the event loop running and returns the error, empty on success.
+  void openReportFileAsync(const QString& path);
   QString openReportFile(const QString& path);
+  // Whether the runs folder has been read (on a pool thread at start; historyLoaded says when).
+  bool historyReady() const { return history_ready_; }
+  // Entries kept from the runs folder at start (QSettings "runs/keep", default 200): older run files are removed.
+  static int keptRuns();
   // The routing plan as a file in the engine's route grammar (File → Save Route… / Load Route…): text
   // (parse_route_spec) or JSON (load_route_file) by extension; the error, empty on success.
   QString saveRouteTo(const QString& path);
@@ -131,6 +139,8 @@ class MainWindow : public QMainWindow {
   void requestNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
   // A needle grid ended (finished, cancelled or stopped by an error) and was saved at path (empty: not saved).
   void needleGridCompleted(const flux::ui::NeedleGrid& grid, const QString& path);
+  void reportOpened(const QString& path, const QString& error);
+  void historyLoaded(int entries);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -240,6 +250,9 @@ class MainWindow : public QMainWindow {
   NeedleGridView* needle_view_ = nullptr;
   QDockWidget* needle_dock_ = nullptr;
   bool needle_running_ = false;
+  // Point 2: file work off the GUI thread (Open Report's parse and save, the runs folder at start).
+  QThreadPool* io_pool_ = nullptr;
+  bool history_ready_ = false;
 };
 
 }  // namespace flux::ui

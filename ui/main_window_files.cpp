@@ -1,14 +1,19 @@
 // MainWindow's file side: the runs folder (history loaded at start, each finished run saved), File → Open Report…,
 // Save Route… / Load Route… in the engine's route grammar, and the report, comparison and chart exports.
+#include <QEventLoop>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QItemSelectionModel>
 #include <QListView>
 #include <QMessageBox>
+#include <QSettings>
 #include <QStatusBar>
+#include <QThreadPool>
 
 #include <spdlog/spdlog.h>
+
+#include <memory>
 
 #include "engine/core/error.h"
 #include "engine/routing/route_spec.h"
@@ -29,29 +34,76 @@ void MainWindow::addToHistory(const RunEntry& entry, bool persist) {
   if (!error.isEmpty()) logError(error);
 }
 
+int MainWindow::keptRuns() {
+  return std::max(1, QSettings().value(QStringLiteral("runs/keep"), 200).toInt());
+}
+
 void MainWindow::loadHistory() {
-  QStringList skipped;
-  for (const RunEntry& e : store_.load(&skipped)) history_model_->add(e);
-  for (const QString& why : skipped)
-    spdlog::warn("runs folder {}: skipped {}", store_.folder().toStdString(), why.toStdString());
-  if (history_model_->count() > 0)
-    log(tr("Run history: %1 entries from %2").arg(history_model_->count()).arg(store_.folder()));
+  // The folder may hold many large reports: read (and prune) it on the pool, add the entries when they are in.
+  const RunStore store = store_;
+  const int keep = keptRuns();
+  io_pool_->start([this, store, keep] {
+    auto loaded = std::make_shared<RunStore::Loaded>(store.load(keep));
+    QMetaObject::invokeMethod(this, [this, loaded] {
+      // Runs that finished meanwhile stay after the older ones.
+      history_model_->prepend(loaded->entries);
+      for (const QString& why : loaded->skipped)
+        spdlog::warn("runs folder {}: skipped {}", store_.folder().toStdString(), why.toStdString());
+      if (loaded->removed > 0)
+        log(tr("Runs folder: kept the newest %1 run files, removed %2 older ones (setting runs/keep = %1)")
+                .arg(keptRuns())
+                .arg(loaded->removed));
+      if (!loaded->entries.empty())
+        log(tr("Run history: %1 entries from %2").arg(loaded->entries.size()).arg(store_.folder()));
+      history_ready_ = true;
+      emit historyLoaded(int(loaded->entries.size()));
+    });
+  });
+}
+
+void MainWindow::openReportFileAsync(const QString& path) {
+  const RunStore store = store_;
+  io_pool_->start([this, store, path] {
+    // Parse and keep a copy in the runs folder here; the window only adds and shows the entry.
+    auto entry = std::make_shared<RunEntry>();
+    QString error;
+    try {
+      *entry = readReportFile(path);
+      const QString save_error = store.save(*entry);
+      if (!save_error.isEmpty()) spdlog::error("{}", save_error.toStdString());
+    } catch (const std::exception& e) {
+      error = QString::fromStdString(e.what());
+    }
+    QMetaObject::invokeMethod(this, [this, path, entry, error] {
+      if (!error.isEmpty()) {
+        logError(tr("Open Report failed: %1").arg(error));
+      } else {
+        history_model_->add(*entry);
+        {
+          const QSignalBlocker block(history_view_->selectionModel());  // shown once below, not twice
+          history_view_->selectionModel()->select(history_model_->index(history_model_->count() - 1),
+                                                  QItemSelectionModel::ClearAndSelect);
+        }
+        showReport(entry->shown());
+        log(tr("Report opened: %1").arg(path));
+      }
+      emit reportOpened(path, error);
+    });
+  });
 }
 
 QString MainWindow::openReportFile(const QString& path) {
-  try {
-    RunEntry entry = readReportFile(path);
-    addToHistory(entry, true);  // kept with the other runs from now on
-    history_view_->selectionModel()->select(history_model_->index(history_model_->count() - 1),
-                                            QItemSelectionModel::ClearAndSelect);
-    showReport(entry.shown());
-    log(tr("Report opened: %1").arg(path));
-    return {};
-  } catch (const std::exception& e) {
-    const QString error = QString::fromStdString(e.what());
-    logError(tr("Open Report failed: %1").arg(error));
-    return error;
-  }
+  QEventLoop loop;
+  QString result;
+  const auto c = connect(this, &MainWindow::reportOpened, &loop, [&](const QString& p, const QString& error) {
+    if (p != path) return;
+    result = error;
+    loop.quit();
+  });
+  openReportFileAsync(path);
+  loop.exec();
+  disconnect(c);
+  return result;
 }
 
 QString MainWindow::saveRouteTo(const QString& path) {
@@ -168,8 +220,14 @@ void MainWindow::openReportDialog() {
   const QString path =
       QFileDialog::getOpenFileName(this, tr("Open Report"), store_.folder(), tr("FluxScope reports (*.json)"));
   if (path.isEmpty()) return;
-  const QString error = openReportFile(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Report"), error);
+  // Not waited for: the window stays live while the file is parsed; a wrong file gets its dialog when it is known.
+  auto* context = new QObject(this);
+  connect(this, &MainWindow::reportOpened, context, [this, path, context](const QString& p, const QString& error) {
+    if (p != path) return;
+    context->deleteLater();
+    if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Report"), error);
+  });
+  openReportFileAsync(path);
 }
 
 void MainWindow::saveRouteDialog() {

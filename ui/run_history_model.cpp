@@ -62,3 +62,14 @@ void RunHistoryModel::add(const engine::RunReport& report, const std::string& pr
 }
 
 }  // namespace flux::ui
+
+namespace flux::ui {
+
+void RunHistoryModel::prepend(const std::vector<RunEntry>& entries) {
+  if (entries.empty()) return;
+  beginInsertRows({}, 0, int(entries.size()) - 1);
+  entries_.insert(entries_.begin(), entries.begin(), entries.end());
+  endInsertRows();
+}
+
+}  // namespace flux::ui

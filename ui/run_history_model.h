@@ -19,6 +19,8 @@ class RunHistoryModel : public QAbstractListModel {
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
   void add(const RunEntry& entry);
+  // Older entries (the runs folder read at start) before the ones already listed.
+  void prepend(const std::vector<RunEntry>& entries);
   void add(const engine::RunReport& report, const std::string& prompt = {});
   const RunEntry& entry(int row) const { return entries_.at(static_cast<std::size_t>(row)); }
   // The run shown for the row (the entry's last).

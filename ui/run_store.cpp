@@ -7,6 +7,7 @@
 #include <QUuid>
 
 #include <algorithm>
+#include <climits>
 #include <mutex>
 
 #include "engine/core/error.h"
@@ -91,10 +92,25 @@ QString RunStore::save(const RunEntry& e) const {
 }
 
 std::vector<RunEntry> RunStore::load(QStringList* skipped) const {
+  Loaded all = load(INT_MAX);
+  if (skipped) *skipped << all.skipped;
+  return std::move(all.entries);
+}
+
+RunStore::Loaded RunStore::load(int keep) const {
+  Loaded out;
+  QStringList names = QDir(folder_).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+  names.erase(std::remove_if(names.begin(), names.end(),
+                             [](const QString& n) { return n.endsWith(kNeedleGridSuffix); }),  // grids, not runs
+              names.end());
+  // The names start with the run's start time: the first ones are the oldest.
+  while (names.size() > keep) {
+    if (QFile::remove(QDir(folder_).filePath(names.front()))) ++out.removed;
+    names.removeFirst();
+  }
+  QStringList* skipped = &out.skipped;
   std::vector<RunFile> files;
-  const QStringList names = QDir(folder_).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
   for (const QString& name : names) {
-    if (name.endsWith(kNeedleGridSuffix)) continue;  // a needle grid, not a run
     try {
       files.push_back(parseRunFile(QDir(folder_).filePath(name)));
     } catch (const std::exception& e) {
@@ -111,7 +127,8 @@ std::vector<RunEntry> RunStore::load(QStringList* skipped) const {
     }
     entries.push_back(RunEntry{std::move(f.prompt), {std::move(f.report)}, std::move(f.group)});
   }
-  return entries;
+  out.entries = std::move(entries);
+  return out;
 }
 
 QString RunStore::saveGrid(const NeedleGrid& grid, QString* error) const {

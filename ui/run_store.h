@@ -26,6 +26,13 @@ class RunStore {
   // Every run file in the folder, oldest first, the runs of one Repeat as one entry. A file that is not a run
   // report is skipped and named in `skipped` (with why), never fatal.
   std::vector<RunEntry> load(QStringList* skipped = nullptr) const;
+  // The start of the app: only the newest `keep` run files are read; older ones are removed from the folder.
+  struct Loaded {
+    std::vector<RunEntry> entries;
+    QStringList skipped;
+    int removed = 0;  // run files removed (older than the newest `keep`)
+  };
+  Loaded load(int keep) const;
   // Needle grids (Tools → Needle Sweep…) live next to the runs as "<start>-<id>.needle-grid.json"; the run reader
   // leaves them alone. saveGrid: the file's path, or the error in *error. grids: their paths, oldest first.
   QString saveGrid(const NeedleGrid& grid, QString* error = nullptr) const;

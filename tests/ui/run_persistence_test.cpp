@@ -8,6 +8,7 @@
 #include <QItemSelectionModel>
 #include <QListView>
 #include <QPlainTextEdit>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -74,7 +75,8 @@ class RunPersistenceTest : public QObject {
       QCOMPARE(jsonFiles(folder), 1);
       first_json = r.to_json().dump();
     }
-    MainWindow again;  // a restart: no model needed to see the history
+    MainWindow again;  // a restart: no model needed to see the history (read on a pool thread)
+    QTRY_VERIFY(again.historyReady());
     QCOMPARE(again.history()->count(), 1);
     const flux::ui::RunEntry& e = again.history()->entry(0);
     QCOMPARE(QString::fromStdString(e.prompt), prompt);
@@ -103,6 +105,41 @@ class RunPersistenceTest : public QObject {
     QVERIFY(QFile::remove(other.fileName()));
   }
 
+  void runsFolderKeepsTheNewestN() {
+    const QString class_folder = flux::ui::RunStore::defaultFolder();
+    QTemporaryDir dir;
+    const flux::ui::RunStore store(dir.filePath(QStringLiteral("runs")));
+    for (int i = 0; i < 5; ++i) {
+      RunReport r;
+      r.started_at = QStringLiteral("2026-01-0%1T10:00:00Z").arg(i + 1).toStdString();
+      r.output_text = std::to_string(i);
+      QCOMPARE(store.save(flux::ui::RunEntry{"prompt " + std::to_string(i), {r}, {}}), QString());
+    }
+    flux::ui::NeedleGrid grid;  // a needle grid in the folder is neither read as a run nor pruned
+    grid.started_at = "2025-12-31T10:00:00Z";
+    QVERIFY(!store.saveGrid(grid).isEmpty());
+    const flux::ui::RunStore::Loaded loaded = store.load(3);
+    QCOMPARE(loaded.removed, 2);
+    QCOMPARE(int(loaded.entries.size()), 3);
+    QCOMPARE(loaded.entries.front().prompt, std::string("prompt 2"));  // the newest three, oldest first
+    QCOMPARE(loaded.entries.back().prompt, std::string("prompt 4"));
+    QCOMPARE(jsonFiles(store.folder()), 3 + 1);
+    QCOMPARE(store.grids().size(), 1);
+    // The window reads it on a pool thread with the setting, and says what it removed.
+    QSettings().setValue(QStringLiteral("runs/keep"), 2);
+    flux::ui::RunStore::setDefaultFolder(store.folder());
+    {
+      MainWindow w;
+      QSignalSpy loaded_spy(&w, &MainWindow::historyLoaded);
+      QTRY_VERIFY(w.historyReady());
+      QCOMPARE(w.history()->count(), 2);
+      QCOMPARE(w.history()->entry(0).prompt, std::string("prompt 3"));
+    }
+    QSettings().remove(QStringLiteral("runs/keep"));
+    QCOMPARE(jsonFiles(store.folder()), 2 + 1);
+    flux::ui::RunStore::setDefaultFolder(class_folder);
+  }
+
   void openReportRoundTripsAFile() {
     auto w = loadedWindow();
     w->setPrompt(QStringLiteral("Say hello."));
@@ -110,6 +147,7 @@ class RunPersistenceTest : public QObject {
     const QString path = dir_.filePath(QStringLiteral("exported.json"));
     QCOMPARE(w->exportReportTo(path), QString());
     MainWindow fresh;
+    QTRY_VERIFY(fresh.historyReady());
     const int n = fresh.history()->count();
     QCOMPARE(fresh.openReportFile(path), QString());
     QCOMPARE(fresh.history()->count(), n + 1);
@@ -167,6 +205,7 @@ class RunPersistenceTest : public QObject {
     // After a restart the three runs are one entry again.
     w.reset();
     MainWindow again;
+    QTRY_VERIFY(again.historyReady());
     QCOMPARE(again.history()->count(), entries + 1);
     QCOMPARE(again.history()->entry(entries).size(), 3);
   }
