@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backend/cpu/half_dot.h"
 #include "engine/backend/cpu/quant_dot.h"
 #include "engine/backend/weight_dtype.h"
 #include "engine/core/error.h"
@@ -75,6 +76,23 @@ void matmul_q8(const Tensor& x, const Tensor& w, Tensor& out) {
   }
 }
 
+// 16-bit weights at decode sizes: widened in registers, activations stay fp32.
+void matmul_half(const Tensor& x, const Tensor& w, Tensor& out) {
+  const int64_t n = x.rows, cols = x.cols, rows = w.rows;
+  const HalfDot dot = half_dot(w.dtype, active_isa());
+  const auto* xs = static_cast<const float*>(x.data);
+  const auto* ws = static_cast<const uint16_t*>(w.data);
+  auto* o = static_cast<float*>(out.data);
+  const int64_t chunk = chunk_rows(rows, 8, 8, 64);
+  const int64_t n_chunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const int64_t end = std::min(rows, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i)
+      for (int64_t r = 0; r < n; ++r) o[r * rows + i] = dot(ws + i * cols, xs + r * cols, cols);
+  }
+}
+
 void matmul_dequant_tiles(const Tensor& x, const Tensor& w, Tensor& out) {
   const int64_t n = x.rows, cols = x.cols, rows = w.rows;
   const int64_t rb = dtype_row_bytes(w.dtype, cols);
@@ -102,8 +120,7 @@ void matmul_dequant_tiles(const Tensor& x, const Tensor& w, Tensor& out) {
 
 }  // namespace
 
-GemmPath gemm_path(DType weight, int64_t n) {
-  if (!is_block_quant(weight)) return GemmPath::DequantTile;
+GemmPath gemm_path(DType /*weight: every kind has both paths*/, int64_t n) {
   static const GemmPath env = env_path();
   auto forced = static_cast<GemmPath>(g_forced_path.load(std::memory_order_relaxed));
   if (forced == GemmPath::Auto) forced = env;
@@ -126,10 +143,12 @@ void force_gemm_path(GemmPath path) {
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.dtype == DType::F32 && out.dtype == DType::F32 && w.dtype != DType::F32,
           "cpu weight matmul: fp32 activations and a stored weight expected");
-  if (gemm_path(w.dtype, x.rows) == GemmPath::Q8)
+  if (gemm_path(w.dtype, x.rows) == GemmPath::DequantTile)
+    matmul_dequant_tiles(x, w, out);
+  else if (is_block_quant(w.dtype))
     matmul_q8(x, w, out);
   else
-    matmul_dequant_tiles(x, w, out);
+    matmul_half(x, w, out);
 }
 
 void weight_row_f32(const Tensor& w, int64_t row, float* out) {

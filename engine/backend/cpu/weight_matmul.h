@@ -1,6 +1,6 @@
 // out = x · wᵀ on the CPU for a weight kept in its file's storage (weight_dtype.h): block quants through Q8
-// activations and the quant_dot.h bodies (decode and short prefills), or, for long prefills and 16-bit weights,
-// tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the measurements
+// activations and the quant_dot.h bodies (decode and short prefills; 16-bit weights: half_dot.h), or, for long
+// prefills, tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the measurements
 // that pick the crossover.
 #pragma once
 
@@ -21,7 +21,8 @@ constexpr int64_t kDequantTileMinRows = 16;
 // (OpenMP, dynamic schedule) with the threads the backend set.
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out);
 
-// The path Auto takes for n activation rows; `forced` (or FLUX_CPU_GEMM=q8|tile) overrides it for block quants.
+// The path Auto takes for n activation rows; `forced` (or FLUX_CPU_GEMM=q8|tile) overrides it. For F16/BF16
+// weights "Q8" means their direct GEMV (half_dot.h: fp32 activations, weights widened in registers).
 GemmPath gemm_path(DType weight, int64_t n);
 void force_gemm_path(GemmPath path);
 
