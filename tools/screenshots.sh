@@ -1,24 +1,51 @@
 #!/usr/bin/env bash
-# Renders the README's screenshots of the desktop app under Xvfb into docs/screenshots/ (real runs on the demo model
-# with the shipped Layer Router). Settings and logs go to a temporary home, so the pictures show the default layout
-# whatever the user's own saved window state is.
-# Usage: tools/screenshots.sh [build dir]
+# Renders the README's and docs/app.md's screenshots of the desktop app under Xvfb into docs/screenshots/ (real runs
+# on the demo model with the shipped Layer Router). Settings, logs and the runs folder go to a temporary home, so
+# the pictures show the default layout whatever the user's own saved state is.
+# Usage: tools/screenshots.sh [build dir] [name...]   (names: main attention memory needle comparison; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
+shift || true
+want="${*:-main attention memory needle comparison}"
 model=models/SmolLM2-135M-Instruct.Q4_1.gguf
 mkdir -p docs/screenshots
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data"
-shot() {  # shot NAME ARGS...
+shot() {  # shot NAME ARGS... (the run, then the window at 1400x900)
   local name=$1
   shift
-  xvfb-run -a -s "-screen 0 1600x1000x24" "$build/app/fluxscope" --model "$model" --run --quit-after-run \
+  rm -rf "$home/data"  # every picture starts with an empty runs folder
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$build/app/fluxscope" --model "$model" --quit-after-run \
     --overwrite --screenshot "docs/screenshots/$name.png" "$@"
   echo "docs/screenshots/$name.png"
 }
-# The router decides every layer (probability bars, router time stacked on the prefill bars).
-shot main-window --prompt-file resources/prompts/long_article.txt -n 48
-# Dark palette, all-SA with the first four layers forced FA.
-shot main-window-dark --dark --prompt-file resources/prompts/short.txt --route sa --override 0-3=FA -n 48
+both() {  # both NAME ARGS...: light and dark
+  local name=$1
+  shift
+  shot "$name" "$@"
+  shot "$name-dark" --dark "$@"
+}
+has() { [[ " $want " == *" $1 "* ]]; }
+article=resources/prompts/long_article.txt
+# SA parameters small enough that a 1K-token needle falls out of the streaming window.
+small_sa="$home/small-sa.txt"
+echo "fa sink=64 window=256 n_last=64" >"$small_sa"
+if has main; then
+  # The router decides every layer (probability bars, router time stacked on the prefill bars).
+  shot main-window --run --prompt-file "$article" -n 48
+  # Dark palette, all-SA with the first four layers forced FA.
+  shot main-window-dark --run --dark --prompt-file resources/prompts/short.txt --route sa --override 0-3=FA -n 48
+fi
+# Issue 15: the attention map (XAttention's recorded selection), the memory panel (SA with layers 0-3 FA: the saving
+# against all-FA), the needle grid (fa vs streaming and triangle with small SA windows), a trusted comparison
+# (all-FA vs the router over the same prompt, Repeat ×3 each: medians, noise verdicts).
+if has attention; then both attention-map --run --prompt-file "$article" --route sa --sa-kind xattn -n 8 \
+  --show-dock attention; fi
+if has memory; then both memory-panel --run --prompt-file "$article" --route sa --override 0-3=FA -n 32 \
+  --show-dock memory; fi
+if has needle; then both needle-grid --route-file "$small_sa" --needle-grid 512,1K/0,50,100/fa,sa:streaming,sa:triangle \
+  -n 16 --show-dock needle; fi
+if has comparison; then both trusted-comparison --run --prompt-file "$article" --route fa --repeat 3 \
+  --compare-with-route router -n 8 --show-dock comparison; fi

@@ -78,13 +78,13 @@ void MainWindow::openReportFileAsync(const QString& path) {
       if (!error.isEmpty()) {
         logError(tr("Open Report failed: %1").arg(error));
       } else {
-        history_model_->add(*entry);
+        history_model_->add(std::move(*entry));
+        const int row = history_model_->count() - 1;
         {
           const QSignalBlocker block(history_view_->selectionModel());  // shown once below, not twice
-          history_view_->selectionModel()->select(history_model_->index(history_model_->count() - 1),
-                                                  QItemSelectionModel::ClearAndSelect);
+          history_view_->selectionModel()->select(history_model_->index(row), QItemSelectionModel::ClearAndSelect);
         }
-        showReport(entry->shown());
+        showReport(history_model_->report(row));
         log(tr("Report opened: %1").arg(path));
       }
       emit reportOpened(path, error);

@@ -394,7 +394,10 @@ void MainWindow::showReport(const engine::RunReport& report) {
   export_action_->setToolTip(tr("Export the shown run as JSON, CSV, HTML or PDF (Ctrl+S)"));
   if (!running_) {
     layer_model_->showReport(report);
-    charts_->showReport(stoppedRunForCharts(report, n_layers_));
+    if (report.status == "ok")
+      charts_->showReport(report);  // no copy of a large report (its block masks) for the charts
+    else
+      charts_->showReport(stoppedRunForCharts(report, n_layers_));
     output_->showRun(report);
   }
 }

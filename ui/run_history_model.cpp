@@ -50,10 +50,10 @@ QVariant RunHistoryModel::data(const QModelIndex& index, int role) const {
   return {};
 }
 
-void RunHistoryModel::add(const RunEntry& entry) {
+void RunHistoryModel::add(RunEntry entry) {
   if (entry.runs.empty()) return;
   beginInsertRows({}, count(), count());
-  entries_.push_back(entry);
+  entries_.push_back(std::move(entry));
   endInsertRows();
 }
 

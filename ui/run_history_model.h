@@ -18,7 +18,7 @@ class RunHistoryModel : public QAbstractListModel {
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
-  void add(const RunEntry& entry);
+  void add(RunEntry entry);  // moved in: a report opened from a file is not copied again
   // Older entries (the runs folder read at start) before the ones already listed.
   void prepend(const std::vector<RunEntry>& entries);
   void add(const engine::RunReport& report, const std::string& prompt = {});

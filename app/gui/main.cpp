@@ -1,16 +1,22 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
 // [--override SPEC] [--route-file F] [--ctx N] [--threads N] [--repeat N] [--open-report F] [--run]
-// [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]; works under
+// [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]
+// [--compare-with-route ROUTE] [--needle-grid CONTEXTS/DEPTHS/ROUTES] [--show-dock NAME] [--measure-open REPORT]; works under
 // QT_QPA_PLATFORM=offscreen. Existing output files are never replaced without --overwrite.
 // Exit codes: 0 ok, 1 run or model error, 2 bad arguments (an output path that cannot or may not be written
 // included), 3 export or screenshot failed.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QItemSelectionModel>
+#include <QListView>
 #include <QTimer>
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <utility>
 
 #include <QSpinBox>
@@ -20,6 +26,8 @@
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
 #include "ui/main_window.h"
+#include "ui/needle_grid_dialog.h"
+#include "ui/run_history_model.h"
 #include "ui/report_export.h"
 #include "ui/run_controls.h"
 
@@ -58,6 +66,21 @@ int main(int argc, char** argv) {
   parser.addOption({"dark", "Start with the dark palette (View → Dark palette)."});
   parser.addOption({"backend", "Backend of the model load: auto, cpu or cuda (File → Backend).", "name"});
   parser.addOption({"quit-after-run", "Quit when the run finishes (exit 1 on an error)."});
+  parser.addOption({"compare-with-route",
+                    "After the run(s), run the same prompt again with this route (a preset) and compare the two "
+                    "entries in the Comparison dock.",
+                    "route"});
+  parser.addOption({"needle-grid",
+                    "Instead of --run: the needle grid CONTEXTS/DEPTHS/ROUTES, e.g. 512,1K/0,50,100/fa,sa:streaming "
+                    "(Tools → Needle Sweep…; -n = new tokens per cell).",
+                    "spec"});
+  parser.addOption({"show-dock",
+                    "Raise a dock before the screenshot: timing, comparison, attention, memory, needle, runs, map.",
+                    "name"});
+  parser.addOption({"measure-open",
+                    "Open a report through File → Open Report with a 5 ms ticker on the GUI thread, print the "
+                    "longest event-loop stall and quit (a measurement; no model needed).",
+                    "report"});
   parser.process(app);
 
   const bool quit_after = parser.isSet("quit-after-run");
@@ -80,6 +103,37 @@ int main(int argc, char** argv) {
   if (parser.isSet("dark")) window.setDark(true);
   if (parser.isSet("backend")) window.setBackend(backend);
   window.show();
+  if (parser.isSet("measure-open")) {
+    // The window's event loop while a report opens: a 5 ms ticker records the longest gap until the report is
+    // shown and its attention map rastered (a settle of 1 s after reportOpened covers the raster).
+    const QString path = parser.value("measure-open");
+    auto* ticker = new QTimer(&window);
+    auto* since = new QElapsedTimer();
+    auto* total = new QElapsedTimer();
+    auto max_gap = std::make_shared<qint64>(0);
+    ticker->setInterval(5);
+    QObject::connect(ticker, &QTimer::timeout, [=] { *max_gap = std::max(*max_gap, since->restart()); });
+    QObject::connect(&window, &flux::ui::MainWindow::reportOpened, &window,
+                     [=, &window](const QString&, const QString& error) {
+                       const qint64 opened = total->elapsed();
+                       if (auto* d = window.findChild<QDockWidget*>("attentionDock")) d->raise();
+                       QTimer::singleShot(1000, &window, [=] {
+                         std::printf("measure-open %s: %s; reportOpened after %lld ms; longest GUI-thread stall "
+                                     "%lld ms (5 ms ticker, until 1 s after the report was shown)\n",
+                                     qPrintable(path), error.isEmpty() ? "opened" : qPrintable(error), opened,
+                                     *max_gap);
+                         std::fflush(stdout);
+                         QApplication::exit(error.isEmpty() ? 0 : 1);
+                       });
+                     });
+    QTimer::singleShot(300, &window, [=, &window] {  // once the window is up and the history read
+      since->start();
+      total->start();
+      ticker->start();
+      window.openReportFileAsync(path);
+    });
+    return app.exec();
+  }
   if (parser.isSet("n-predict")) window.runControls()->maxTokens()->setValue(parser.value("n-predict").toInt());
   // Before the model loads: they are load settings (no reload happens without a model).
   if (parser.isSet("ctx")) window.runControls()->contextSize()->setValue(parser.value("ctx").toInt());
@@ -133,12 +187,45 @@ int main(int argc, char** argv) {
         return;
       }
     }
+    if (parser.isSet("needle-grid")) {
+      const QStringList parts = parser.value("needle-grid").split('/');
+      QString error;
+      flux::ui::NeedleGridSpec spec;
+      if (parts.size() == 3) {
+        spec.contexts = flux::ui::parseNeedleList(parts[0], true, &error);
+        if (error.isEmpty()) spec.depths = flux::ui::parseNeedleList(parts[1], false, &error);
+        for (const QString& r : parts[2].split(',', Qt::SkipEmptyParts)) spec.routes.push_back(r.toStdString());
+      } else {
+        error = "expected CONTEXTS/DEPTHS/ROUTES";
+      }
+      if (!error.isEmpty() || spec.routes.empty()) {
+        std::fprintf(stderr, "error: --needle-grid: %s\n", qPrintable(error.isEmpty() ? "no routes" : error));
+        if (quit_after) quit(2);
+        return;
+      }
+      spec.max_new_tokens = window.runControls()->maxTokens()->value();
+      window.startNeedleGrid(spec);
+      return;
+    }
     if (parser.isSet("run")) window.startRepeat(repeat);
   });
-  if (parser.isSet("run")) {
-    QObject::connect(&window, &flux::ui::MainWindow::runCompleted, &window, [&] {
+  // The end of the script: the report, the screenshot (after a dock was raised), quit.
+  auto finish = [&] {
+    if (parser.isSet("show-dock")) {
+      const QString name = parser.value("show-dock");
+      const QString object = name == "needle" ? "needleGridDock" : name == "runs" ? "historyDock"
+                             : name == "map"  ? "layerMapDock"
+                                              : name + "Dock";
+      if (auto* d = window.findChild<QDockWidget*>(object)) {
+        d->show();
+        d->raise();
+      } else {
+        std::fprintf(stderr, "warning: --show-dock: no dock %s\n", qPrintable(name));
+      }
+    }
+    {
       // Let the layouts settle (the headline re-wraps, the charts flush) before grabbing the window.
-      QTimer::singleShot(250, &window, [&] {
+      QTimer::singleShot(400, &window, [&] {
         int code = 0;
         if (parser.isSet("export-report")) {
           const QString error = window.exportReportTo(parser.value("export-report"));
@@ -153,6 +240,32 @@ int main(int argc, char** argv) {
         }
         if (quit_after) quit(code);
       });
+    }
+  };
+  if (parser.isSet("needle-grid"))
+    QObject::connect(&window, &flux::ui::MainWindow::needleGridCompleted, &window, [&] { finish(); });
+  else if (parser.isSet("run")) {
+    int completed = 0;
+    QObject::connect(&window, &flux::ui::MainWindow::runCompleted, &window, [&] {
+      if (parser.isSet("compare-with-route") && ++completed == 1) {
+        try {
+          window.setRoute(parser.value("compare-with-route"), {});
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "error: --compare-with-route: %s\n", e.what());
+          if (quit_after) quit(2);
+          return;
+        }
+        QTimer::singleShot(0, &window, [&] { window.startRepeat(repeat); });
+        return;
+      }
+      if (parser.isSet("compare-with-route")) {
+        // The two entries, selected together: the Comparison dock shows them.
+        const int n = window.history()->count();
+        auto* sel = window.historyView()->selectionModel();
+        sel->select(window.history()->index(n - 2), QItemSelectionModel::ClearAndSelect);
+        sel->select(window.history()->index(n - 1), QItemSelectionModel::Select);
+      }
+      finish();
     });
   }
   if (quit_after)
