@@ -26,6 +26,7 @@ for b in build build-lead build-h4; do [ -z "$cli" ] && [ -x "$root/$b/app/fluxs
 [ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 1; }
 llama=$(bash "$root/bench/cpu/llama_cpp_cpu.sh")
 mkdir -p "$out"
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine app 2>/dev/null || echo "+local changes")
 busy_pid=
 stop_busy() {
   if [ -n "$busy_pid" ]; then kill "$busy_pid" 2>/dev/null || true; wait "$busy_pid" 2>/dev/null || true; fi
@@ -77,7 +78,7 @@ head="| load | threads | idle cores before |"; sep="|---|---:|---:|"
 for p in "${plist[@]}"; do head+=" prefill $p tok/s |"; sep+="---:|"; done
 for p in "${plist[@]}"; do head+=" decode after $p tok/s |"; sep+="---:|"; done
 head+=" peak RSS MiB |"; sep+="---:|"
-echo "## ours / llama.cpp ($(basename "$model"), route fa, $ngen decode steps, $reps rep(s); $(git rev-parse --short HEAD))"
+echo "## ours / llama.cpp ($(basename "$model"), route fa, $ngen decode steps, $reps rep(s); tree $commit at start)"
 echo "$head"; echo "$sep"; printf '%s\n' "${rows[@]}"
 echo
 fi
