@@ -283,6 +283,7 @@ void MainWindow::onFinished(const engine::RunReport& r) {
   }
   history_view_->viewport()->update();
   showReport(r);
+  scheduleCount();  // the memory estimate of the next run (skipped while this one ran)
   emit runCompleted(r);
 }
 

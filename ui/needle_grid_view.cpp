@@ -15,7 +15,7 @@
 namespace flux::ui {
 namespace {
 
-constexpr int kCellW = 74, kCellH = 30, kLabelW = 52, kTitleH = 34, kHeaderH = 18, kGap = 24, kMargin = 8;
+constexpr int kCellW = 84, kCellH = 30, kLabelW = 52, kTitleH = 50, kHeaderH = 18, kGap = 24, kMargin = 8;
 
 }  // namespace
 
@@ -115,13 +115,22 @@ void NeedleGridCanvas::paintEvent(QPaintEvent*) {
     QFont bold = font();
     bold.setBold(true);
     p.setFont(bold);
-    p.drawText(QRect(o.x(), o.y(), panelSize().width(), kTitleH / 2), Qt::AlignLeft | Qt::AlignVCenter, routeTitle(r));
+    // Three lines: the route, its passes and SA fraction, the RouteSpec it ran (elided; the tooltip has it all).
+    const int line = kTitleH / 3, w = panelSize().width();
+    p.drawText(QRect(o.x(), o.y(), w, line), Qt::AlignLeft | Qt::AlignVCenter, QString::fromStdString(route));
+    p.setFont(font());
+    const int ran = grid_.ran(route);
+    p.drawText(QRect(o.x(), o.y() + line, w, line), Qt::AlignLeft | Qt::AlignVCenter,
+               tr("%1/%2 passed · SA %3 %")
+                   .arg(grid_.passed(route))
+                   .arg(ran)
+                   .arg(ran > 0 ? grid_.saFraction(route) * 100.0 : 0.0, 0, 'f', 0));
     p.setFont(small);
-    const QString spec =
-        r < int(grid_.route_specs.size()) ? QString::fromStdString(grid_.route_specs[std::size_t(r)]) : QString();
+    const QString spec = r < int(grid_.route_specs.size()) ? QString::fromStdString(grid_.route_specs[std::size_t(r)])
+                                                           : QString();
     p.setPen(pal.color(QPalette::PlaceholderText));
-    p.drawText(QRect(o.x(), o.y() + kTitleH / 2, panelSize().width(), kTitleH / 2), Qt::AlignLeft | Qt::AlignVCenter,
-               fontMetrics().elidedText(tr("route: %1").arg(spec), Qt::ElideRight, panelSize().width()));
+    p.drawText(QRect(o.x(), o.y() + 2 * line, w, line), Qt::AlignLeft | Qt::AlignVCenter,
+               QFontMetrics(small).elidedText(tr("route: %1").arg(spec), Qt::ElideRight, w));
     p.setPen(pal.color(QPalette::WindowText));
     for (int c = 0; c < int(grid_.spec.contexts.size()); ++c)
       p.drawText(QRect(o.x() + kLabelW + c * kCellW, o.y() + kTitleH, kCellW, kHeaderH), Qt::AlignCenter,

@@ -234,7 +234,8 @@ int main(int argc, char** argv) {
             code = 3;
           }
         }
-        if (parser.isSet("screenshot") && !window.grab().save(parser.value("screenshot"))) {
+        // PNG quality 0 = zlib level 9: the committed screenshots stay small.
+        if (parser.isSet("screenshot") && !window.grab().save(parser.value("screenshot"), "PNG", 0)) {
           std::fprintf(stderr, "error: cannot write %s\n", qPrintable(parser.value("screenshot")));
           code = 3;
         }
@@ -262,8 +263,9 @@ int main(int argc, char** argv) {
         // The two entries, selected together: the Comparison dock shows them.
         const int n = window.history()->count();
         auto* sel = window.historyView()->selectionModel();
-        sel->select(window.history()->index(n - 2), QItemSelectionModel::ClearAndSelect);
-        sel->select(window.history()->index(n - 1), QItemSelectionModel::Select);
+        // B first, so the layer map keeps showing the second run's plan and times.
+        sel->select(window.history()->index(n - 1), QItemSelectionModel::ClearAndSelect);
+        sel->select(window.history()->index(n - 2), QItemSelectionModel::Select);
       }
       finish();
     });
