@@ -24,7 +24,8 @@ Tensor Backend::random(int64_t rows, int64_t cols, float scale, uint64_t seed) {
   return upload(host, rows, cols);
 }
 
-Tensor Backend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) {
+Tensor Backend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols,
+                              std::shared_ptr<const void> /*mapping: copies anyway*/) {
   std::vector<float> host(static_cast<std::size_t>(rows * cols));
   dequantize(type, bytes, host);
   return upload(host, rows, cols);

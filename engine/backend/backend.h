@@ -82,7 +82,10 @@ class Backend {
   // A [rows, cols] weight as a model file stores it (`bytes` of `type`, row-major, rows already in HF order). The
   // default dequantizes to fp32 and calls upload (CUDA stores that as BF16); the CPU backend keeps the block quants
   // and 16-bit types it multiplies directly (cpu/weight_matmul.h).
-  virtual Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols);
+  // `mapping`, when given, keeps `bytes` valid for as long as it is held: a backend may then keep the tensor in place
+  // (the CPU references the file mapping instead of copying it).
+  virtual Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols,
+                               std::shared_ptr<const void> mapping = {});
   // A random weight stored as `type` blocks (random_blocks.h: values within [-scale, scale]). The default builds
   // the blocks on the host and calls upload_weight; the CPU backend fills its own storage in place.
   virtual Tensor random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type);

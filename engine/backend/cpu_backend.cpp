@@ -95,12 +95,24 @@ std::optional<DType> native_weight_dtype(StorageType type) {
 
 }  // namespace
 
-Tensor CpuBackend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) {
+Tensor CpuBackend::upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols,
+                                 std::shared_ptr<const void> mapping) {
   const std::optional<DType> dtype = native_weight_dtype(type);
   if (!dtype) return Backend::upload_weight(type, bytes, rows, cols);
   require(static_cast<int64_t>(bytes.size()) == tensor_bytes(type, rows * cols) &&
               cols % block_elems(type) == 0,
           "cpu backend: {} weight [{}, {}] of {} bytes", storage_type_name(type), rows, cols, bytes.size());
+  if (mapping) {
+    // In place: the weights are the file's pages (read-only, loaded on first use, shared with the page cache), so
+    // the process holds one copy, not the mapping's and ours. The kernels load unaligned.
+    Tensor t;
+    t.storage = std::shared_ptr<void>(std::const_pointer_cast<void>(mapping), const_cast<std::byte*>(bytes.data()));
+    t.data = const_cast<std::byte*>(bytes.data());
+    t.dtype = *dtype;
+    t.rows = rows;
+    t.cols = cols;
+    return t;
+  }
   Tensor t = weight_storage(*dtype, rows, cols, bytes.size());
   std::memcpy(t.data, bytes.data(), bytes.size());
   return t;

@@ -16,7 +16,8 @@ class CpuBackend final : public Backend {
 
   Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) override;
   // Keeps GGML block quants (Q4_0..Q8_0, Q4_K, Q5_K, Q6_K) and F16/BF16 as stored; other types go to fp32.
-  Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols) override;
+  Tensor upload_weight(StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols,
+                       std::shared_ptr<const void> mapping = {}) override;
   Tensor random_weight(int64_t rows, int64_t cols, float scale, uint64_t seed, StorageType type) override;
   std::string weight_execution(const Tensor& w) const override;
   Tensor empty(int64_t rows, int64_t cols) override;

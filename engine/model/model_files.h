@@ -45,6 +45,8 @@ class ModelFiles {
   const TensorView* find(const std::string& hf_name) const;
   // GGUF llama files store Q/K rows permuted for interleaved RoPE; the loader undoes it.
   bool rope_permuted() const { return rope_permuted_; }
+  // The mapping every TensorView points into: holding it keeps the views valid after this object is gone.
+  std::shared_ptr<const void> keep_alive() const { return keep_alive_; }
   const VocabData& vocab() const { return vocab_; }
   // Throws Error when the files carry no usable tokenizer.
   std::unique_ptr<Tokenizer> make_tokenizer() const;

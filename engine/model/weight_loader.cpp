@@ -119,7 +119,7 @@ DecoderWeights load_decoder_weights(const ModelFiles& files, Backend& backend, c
         unpermute_rope_rows(bytes, heads, c.head_dim, static_cast<int64_t>(bytes.size()) / rows);
         out = backend.upload_weight(t->type, bytes, rows, cols);
       } else {
-        out = backend.upload_weight(t->type, t->bytes, rows, cols);
+        out = backend.upload_weight(t->type, t->bytes, rows, cols, files.keep_alive());
       }
     } else {
       out = backend.upload(load_tensor_f32(files, name), rows, cols);
