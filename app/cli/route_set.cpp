@@ -39,7 +39,7 @@ CLI::Option* add_route_set_options(CLI::App& app, RouteSetOptions& o, const std:
                  "NAME=FILE.json: a route JSON (e.g. the best fixed layer set) compared as route NAME (repeatable)");
   app.add_option("--named-router", o.named_routers,
                  "NAME=ROUTER.safetensors: another router file, run as preset 'router' under route NAME, e.g. "
-                 "elastic=resources/routers/SmolLM2-135M-Instruct.router.safetensors (repeatable)");
+                 "elastic=resources/routers/previous/SmolLM2-135M-Instruct.elastic.router.safetensors (repeatable)");
   app.add_option("--random-seeds", o.random_seeds, "random:match: how many random layer sets (seeds 1..S)")
       ->check(CLI::PositiveNumber);
   return routes;

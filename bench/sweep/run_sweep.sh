@@ -8,7 +8,7 @@
 # than ROUTER. Extra args go to `sweep` as they are (e.g. --route-file best=best_fixed.json --random-seeds 10
 # --match-on needle). Writes $OUT/sweep.{json,csv,md,log} (and sweep.png when matplotlib is installed).
 # Env: OUT (out/sweep), BACKEND (auto: CUDA when the build and a GPU have it), ROUTES, N_PREDICT (32), MODEL,
-# ELASTIC (resources/routers/SmolLM2-135M-Instruct.router.safetensors; empty: none),
+# ELASTIC (resources/routers/previous/SmolLM2-135M-Instruct.elastic.router.safetensors; empty: none),
 # CLI (build-gpu/app/fluxscope-cli, else build/app/fluxscope-cli).
 set -euo pipefail
 [ $# -ge 1 ] && [ -f "$1" ] || { echo "usage: $0 TASKS.jsonl [ROUTER.safetensors] [extra sweep args]" >&2; exit 2; }
@@ -32,7 +32,7 @@ mkdir -p "$out"
 export LD_LIBRARY_PATH="/opt/fluxdeps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # The Elastic baseline: only a file whose metadata says Elastic (no "family", or "elastic"), and not ROUTER itself.
-elastic=${ELASTIC-resources/routers/SmolLM2-135M-Instruct.router.safetensors}
+elastic=${ELASTIC-resources/routers/previous/SmolLM2-135M-Instruct.elastic.router.safetensors}
 model_name=$(basename "$model")
 in_use=${router:-resources/routers/${model_name%%.*}.router.safetensors}  # without ROUTER: the shipped one
 extra_routes=()
