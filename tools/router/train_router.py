@@ -300,6 +300,8 @@ def main():
     ap.add_argument("--target-needle", type=float, default=0.25, help="SA-fraction target of needle (QA) types")
     ap.add_argument("--lr", type=float, default=5e-4, help="router learning rate")
     ap.add_argument("--lr-lambda", type=float, default=1e-3, help="multipliers' learning rate (gradient ascent)")
+    ap.add_argument("--lambda-init", type=float, default=0.0,
+                    help="initial multipliers (the authors' __init__: 0; their reset_parameters: uniform [0, 0.5))")
     ap.add_argument("--tau-start", type=float, default=1.5)
     ap.add_argument("--tau-end", type=float, default=1.0)
     ap.add_argument("--clip", type=float, default=5.0)
@@ -351,8 +353,8 @@ def main():
     standardize_router_inputs(model, state, train, a.device, log)
     types = router_tasks.TASK_TYPES
     target = {t: (a.target_needle if t in router_tasks.NEEDLE_TASKS else a.target_robust) for t in types}
-    lam1 = torch.nn.Parameter(torch.zeros(len(types), device=a.device))
-    lam2 = torch.nn.Parameter(torch.zeros(len(types), device=a.device))
+    lam1 = torch.nn.Parameter(torch.full((len(types),), a.lambda_init, device=a.device))
+    lam2 = torch.nn.Parameter(torch.full((len(types),), a.lambda_init, device=a.device))
     opt = torch.optim.AdamW([{"params": router.parameters(), "lr": a.lr},
                              {"params": [lam1, lam2], "lr": a.lr_lambda, "maximize": True}],
                             betas=(0.9, 0.95), weight_decay=0.1)
