@@ -19,7 +19,7 @@ shot() {  # shot NAME ARGS... (the run, then the window at 1400x900)
   rm -rf "$home/data"  # every picture starts with an empty runs folder
   xvfb-run -a -s "-screen 0 1600x1000x24" "$build/app/fluxscope" --model "$model" --quit-after-run \
     --overwrite --screenshot "docs/screenshots/$name.png" "$@"
-  echo "docs/screenshots/$name.png"
+  python3 tools/png_small.py "docs/screenshots/$name.png"  # 5-6-5 colours, < 300 KB (they are committed)
 }
 both() {  # both NAME ARGS...: light and dark
   local name=$1
