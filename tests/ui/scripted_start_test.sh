@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The scripted start of the desktop app (offscreen): one run with the shipped router writes a report with every
 # layer (router probabilities and router time included) and a screenshot of the whole window; existing outputs are
-# never replaced without --overwrite; unwritable paths and bad arguments fail before the model loads, naming the path.
+# never replaced without --overwrite; unwritable paths and bad arguments fail before the model loads, naming the path;
+# --needle-grid runs a one-cell grid saved in the runs folder.
 # Usage: scripted_start_test.sh FLUXSCOPE DEMO_MODEL PROMPT_FILE
 set -u
 app=$1
@@ -53,6 +54,27 @@ grep -q "/nonexistent-dir/x/run.json" "$tmp/err4" || fail "the error does not na
 
 "$app" --model "$model" --backend tpu --run --quit-after-run 2>"$tmp/err5"
 [ $? -eq 2 ] || fail "bad --backend accepted"
+
+# The needle grid from the command line: one tiny cell, saved in the runs folder next to the runs; a bad spec is
+# refused with exit 2 and a message.
+"$app" --model "$model" --needle-grid 200/50/fa -n 2 --show-dock needle --screenshot "$tmp/grid.png" \
+  --quit-after-run 2>"$tmp/err6"
+[ $? -eq 0 ] || fail "scripted needle grid exit status (stderr: $(cat "$tmp/err6"))"
+python3 - "$tmp/data" <<'PY' || fail "needle grid file"
+import glob, json, sys
+files = glob.glob(sys.argv[1] + "/**/*.needle-grid.json", recursive=True)
+assert len(files) == 1, files
+g = json.load(open(files[0]))
+assert g["kind"] == "fluxscope-needle-grid" and not g["cancelled"], g
+assert len(g["cells"]) == 1 and g["cells"][0]["route"] == "fa" and g["cells"][0]["depth"] == 50, g["cells"]
+c = g["cells"][0]
+assert c["passed"] == (c["answer"].lower() in c["output"].lower()), c
+PY
+[ -s "$tmp/grid.png" ] || fail "needle grid screenshot"
+"$app" --model "$model" --needle-grid 200/fifty/fa --quit-after-run 2>"$tmp/err7"
+status=$?
+[ $status -eq 2 ] || fail "bad --needle-grid: exit $status, expected 2"
+grep -q "fifty" "$tmp/err7" || fail "bad --needle-grid names the item: $(cat "$tmp/err7")"
 
 [ $failures -eq 0 ] && echo "scripted start: all checks passed"
 exit $failures
