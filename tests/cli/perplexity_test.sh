@@ -5,39 +5,10 @@
 # with exit status 1 for a missing file, an empty file, a text under 2 tokens, an unknown route.
 # Usage: perplexity_test.sh CLI DEMO_MODEL
 set -u
-cli=$1
-model=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 
-# A router for SmolLM2 (30 layers, head_dim 64, 3 KV heads) whose biases force even layers to SA, odd ones to FA.
-python3 - "$tmp/router.safetensors" <<'PY'
-import json, struct, sys
-L, d = 30, 64
-shapes = {}
-for l in range(L):
-    for part, idx, shape in (("feat", 0, (4 * d, d)), ("feat", 2, (d, 4 * d)), ("head", 0, (4 * d, d)),
-                             ("head", 2, (d, 4 * d)), ("head", 4, (1, d))):
-        shapes[f"layers.{l}.{part}.{idx}.weight"] = shape
-        shapes[f"layers.{l}.{part}.{idx}.bias"] = (shape[0],)
-header, blobs, off = {"__metadata__": {"flux_router": json.dumps({"n_layers": L, "head_dim": d, "n_kv_heads": 3})}}, [], 0
-for name in sorted(shapes):
-    n = 1
-    for s in shapes[name]: n *= s
-    data = bytearray(4 * n)
-    if name.endswith("head.4.bias"):
-        layer = int(name.split(".")[1])
-        data[0:4] = struct.pack("<f", 8.0 if layer % 2 == 0 else -8.0)
-    header[name] = {"dtype": "F32", "shape": list(shapes[name]), "data_offsets": [off, off + len(data)]}
-    off += len(data)
-    blobs.append(bytes(data))
-text = json.dumps(header).encode()
-text += b" " * (-len(text) % 8)
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-PY
+write_router "$tmp/router.safetensors" 30 "l % 2 == 0"  # even layers SA, odd FA
 
 for i in $(seq 1 12); do printf 'The river %d flows past the old mill and the green fields to the sea. ' "$i"; done > "$tmp/text.txt"
 sa="--sink 16 --window 32 --block 16"

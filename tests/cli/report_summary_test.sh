@@ -3,12 +3,8 @@
 # and a memory line (weights, KV against all-FA); the JSON report (schema 3) carries attention_ms, the memory report
 # and the block masks of XAttention layers, none with --no-block-masks. Usage: report_summary_test.sh CLI DEMO_MODEL
 set -u
-cli=$1
-model=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 
 route="every-other sa=xattn block=16 stride=4"
 prompt="Summarize: the quick brown fox jumps over the lazy dog, again and again, until the dog wakes up and leaves."

@@ -6,42 +6,9 @@
 # a matched route without 'router', a name taken by a preset, a router file that does not fit.
 # Usage: sweep_baselines_test.sh CLI DEMO_MODEL
 set -u
-cli=$1
-model=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 
-# write_router FILE N_LAYERS EXPR: an Elastic router (SmolLM2 shapes) whose layer l is SA iff EXPR(l) holds.
-write_router() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import json, struct, sys
-path, L, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-d = 64
-shapes = {}
-for l in range(L):
-    for part, idx, shape in (("feat", 0, (4 * d, d)), ("feat", 2, (d, 4 * d)), ("head", 0, (4 * d, d)),
-                             ("head", 2, (d, 4 * d)), ("head", 4, (1, d))):
-        shapes[f"layers.{l}.{part}.{idx}.weight"] = shape
-        shapes[f"layers.{l}.{part}.{idx}.bias"] = (shape[0],)
-header, blobs, off = {"__metadata__": {"flux_router": json.dumps({"n_layers": L, "head_dim": d, "n_kv_heads": 3})}}, [], 0
-for name in sorted(shapes):
-    n = 1
-    for s in shapes[name]: n *= s
-    data = bytearray(4 * n)
-    if name.endswith("head.4.bias"):
-        l = int(name.split(".")[1])
-        data[0:4] = struct.pack("<f", 8.0 if eval(expr) else -8.0)
-    header[name] = {"dtype": "F32", "shape": list(shapes[name]), "data_offsets": [off, off + len(data)]}
-    off += len(data)
-    blobs.append(bytes(data))
-text = json.dumps(header).encode()
-text += b" " * (-len(text) % 8)
-with open(path, "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-PY
-}
 write_router "$tmp/router.safetensors" 30 "l % 2 == 0"
 write_router "$tmp/other.safetensors" 30 "l < 10"
 write_router "$tmp/small.safetensors" 12 "l < 3"

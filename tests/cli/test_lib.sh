@@ -1,0 +1,39 @@
+# Shared by tests/cli/*_test.sh (sourced after `set -u`; the scripts' arguments are CLI DEMO_MODEL): the two paths, a
+# temporary folder removed on exit, a failure counter, and forced router files.
+cli=$1
+model=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+
+# write_router FILE N_LAYERS EXPR: an Elastic router (SmolLM2 shapes: head_dim 64, 3 KV heads) whose layer l is SA iff
+# the Python expression EXPR(l) holds (zero weights; the head bias ±8 decides), written without numpy.
+write_router() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, struct, sys
+path, L, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+d = 64
+shapes = {}
+for l in range(L):
+    for part, idx, shape in (("feat", 0, (4 * d, d)), ("feat", 2, (d, 4 * d)), ("head", 0, (4 * d, d)),
+                             ("head", 2, (d, 4 * d)), ("head", 4, (1, d))):
+        shapes[f"layers.{l}.{part}.{idx}.weight"] = shape
+        shapes[f"layers.{l}.{part}.{idx}.bias"] = (shape[0],)
+header, blobs, off = {"__metadata__": {"flux_router": json.dumps({"n_layers": L, "head_dim": d, "n_kv_heads": 3})}}, [], 0
+for name in sorted(shapes):
+    n = 1
+    for s in shapes[name]: n *= s
+    data = bytearray(4 * n)
+    if name.endswith("head.4.bias"):
+        l = int(name.split(".")[1])
+        data[0:4] = struct.pack("<f", 8.0 if eval(expr) else -8.0)
+    header[name] = {"dtype": "F32", "shape": list(shapes[name]), "data_offsets": [off, off + len(data)]}
+    off += len(data)
+    blobs.append(bytes(data))
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+PY
+}
