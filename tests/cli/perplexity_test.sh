@@ -70,20 +70,6 @@ else
   fail "random:match run: $(tail -3 "$tmp/log")"
 fi
 
-expect_error() {  # expect_error NAME PHRASE... -- ARGS...
-  local name=$1
-  shift
-  local phrases=()
-  while [ "$1" != "--" ]; do phrases+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$cli" "$@" 2>&1 >/dev/null)
-  rc=$?
-  err=$(printf '%s\n' "$err" | grep -v '\] \[\(warning\|info\)\] ')
-  [ "$rc" -eq 1 ] || { fail "$name: rc=$rc, $err"; return; }
-  for p in "${phrases[@]}"; do [[ "$err" == *"$p"* ]] || { fail "$name: '$p' not in: $err"; return; }; done
-  echo "ok   $name: $err"
-}
 : > "$tmp/empty.txt"
 printf '   \n' > "$tmp/blank.txt"
 printf 'a' > "$tmp/one.txt"

@@ -84,20 +84,6 @@ for e in errors: print("FAIL", e)
 sys.exit(1 if errors else 0)
 PY
 
-expect_error() {  # expect_error NAME PHRASE... -- ARGS...
-  local name=$1
-  shift
-  local phrases=()
-  while [ "$1" != "--" ]; do phrases+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$cli" "$@" 2>&1 >/dev/null)
-  rc=$?
-  err=$(printf '%s\n' "$err" | grep -v '\] \[\(warning\|info\)\] ')
-  [ "$rc" -eq 1 ] || { fail "$name: rc=$rc, $err"; return; }
-  for p in "${phrases[@]}"; do [[ "$err" == *"$p"* ]] || { fail "$name: '$p' not in: $err"; return; }; done
-  echo "ok   $name: $err"
-}
 run=(sweep -m "$model" --backend cpu --tasks "$tmp/tasks.jsonl" -n 2 --router "$tmp/router.safetensors")
 expect_error "matched without router" "add 'router'" -- "${run[@]}" --routes fa,random:match
 expect_error "name taken by a preset" "taken by a preset" -- "${run[@]}" --routes router --route-file "fa=$tmp/best.json"

@@ -74,20 +74,6 @@ for e in errors: print("FAIL", e)
 sys.exit(1 if errors else 0)
 PY
 
-expect_error() {  # expect_error NAME PHRASE... -- ARGS...
-  local name=$1
-  shift
-  local phrases=()
-  while [ "$1" != "--" ]; do phrases+=("$1"); shift; done
-  shift
-  local err rc
-  err=$("$cli" "$@" 2>&1 >/dev/null)
-  rc=$?
-  err=$(printf '%s\n' "$err" | grep -v '\] \[\(warning\|info\)\] ')
-  [ "$rc" -eq 1 ] || { fail "$name: rc=$rc, $err"; return; }
-  for p in "${phrases[@]}"; do [[ "$err" == *"$p"* ]] || { fail "$name: '$p' not in: $err"; return; }; done
-  echo "ok   $name: $err"
-}
 printf '%s\n' "$(head -1 "$tmp/tasks.jsonl")" '{"id": "x", "kind": "needle"' > "$tmp/bad-json.jsonl"
 printf '%s\n' '{"id": "x", "kind": "haystack", "messages": [{"role": "user", "content": "hi"}], "answer": "a"}' > "$tmp/bad-kind.jsonl"
 printf '%s\n' '{"id": "x", "kind": "robust", "messages": [{"role": "user", "content": "hi"}]}' > "$tmp/no-answer.jsonl"

@@ -37,3 +37,19 @@ with open(path, "wb") as f:
     f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 PY
 }
+
+# expect_error NAME PHRASE... -- ARGS...: `$cli ARGS` must exit 1 with every PHRASE on stderr (log lines ignored).
+expect_error() {  # expect_error NAME PHRASE... -- ARGS...
+  local name=$1
+  shift
+  local phrases=()
+  while [ "$1" != "--" ]; do phrases+=("$1"); shift; done
+  shift
+  local err rc
+  err=$("$cli" "$@" 2>&1 >/dev/null)
+  rc=$?
+  err=$(printf '%s\n' "$err" | grep -v '\] \[\(warning\|info\)\] ')
+  [ "$rc" -eq 1 ] || { fail "$name: rc=$rc, $err"; return; }
+  for p in "${phrases[@]}"; do [[ "$err" == *"$p"* ]] || { fail "$name: '$p' not in: $err"; return; }; done
+  echo "ok   $name: $err"
+}
