@@ -86,7 +86,12 @@ class RunPersistenceTest : public QObject {
 
   void corruptFileIsSkippedWithAWarning() {
     const QString folder = flux::ui::RunStore::defaultFolder();
-    const int before = MainWindow().history()->count();
+    int before = 0;
+    {
+      MainWindow first;
+      QTRY_VERIFY(first.historyReady());  // the history is read on a pool thread
+      before = first.history()->count();
+    }
     QFile junk(QDir(folder).filePath(QStringLiteral("0000-junk.json")));
     QVERIFY(junk.open(QIODevice::WriteOnly));
     junk.write("{\"schema_version\": 2, \"status\": ");  // cut short
@@ -96,6 +101,7 @@ class RunPersistenceTest : public QObject {
     other.write("{\"hello\": 1}");  // JSON, but not a report
     other.close();
     MainWindow w;
+    QTRY_VERIFY(w.historyReady());  // the warnings are written by the pool thread that reads the folder
     QCOMPARE(w.history()->count(), before);
     const QString log = flux::ui::readLogTail(1 << 16);
     QVERIFY2(log.contains(QStringLiteral("0000-junk.json")) && log.contains(QStringLiteral("[warning]")),
