@@ -1,15 +1,13 @@
 #include "app/cli/route_set.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <numeric>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "engine/core/error.h"
+#include "engine/routing/matched_baselines.h"
 #include "engine/routing/router_file.h"
 
 namespace flux::cli {
@@ -138,23 +136,6 @@ std::vector<RouteChoice> RouteSet::fixed() const {
   return out;
 }
 
-int matched_sa_layers(double sa_fraction, int n_layers) {
-  require(sa_fraction >= 0.0 && sa_fraction <= 1.0, "SA fraction {} outside [0, 1]", sa_fraction);
-  return static_cast<int>(std::lround(sa_fraction * n_layers));
-}
-
-std::vector<int> random_layer_set(int n_layers, int count, uint64_t seed) {
-  require(count >= 0 && count <= n_layers, "{} SA layers of {}", count, n_layers);
-  std::vector<int> layers(static_cast<std::size_t>(n_layers));
-  std::iota(layers.begin(), layers.end(), 0);
-  std::mt19937_64 rng(seed);
-  for (int i = n_layers - 1; i > 0; --i)  // Fisher–Yates; the modulo bias of 2^64 % (i + 1) is negligible
-    std::swap(layers[static_cast<std::size_t>(i)], layers[rng() % static_cast<uint64_t>(i + 1)]);
-  layers.resize(static_cast<std::size_t>(count));
-  std::sort(layers.begin(), layers.end());
-  return layers;
-}
-
 std::vector<RouteChoice> RouteSet::matched(double router_sa_fraction, int n_layers) const {
   const int k = matched_sa_layers(router_sa_fraction, n_layers);
   std::vector<RouteChoice> out;
@@ -164,30 +145,22 @@ std::vector<RouteChoice> RouteSet::matched(double router_sa_fraction, int n_laye
       c.name = c.group = name;
       c.options = base_;
       c.options.route = fmt::format("first-k:{}", n_layers - k);
-      for (int l = n_layers - k; l < n_layers; ++l) c.sa_layers.push_back(l);
+      c.sa_layers = engine::first_k_match_layers(n_layers, k);
       out.push_back(std::move(c));
     } else if (name == "random:match") {
-      std::set<std::vector<int>> drawn;
-      for (int s = 1; s <= random_seeds_; ++s) {
-        // Seed s draws the set; a set an earlier seed drew is redrawn from s + 1000·attempt, so the S sets differ.
-        std::vector<int> set;
-        for (int attempt = 0; attempt < 100; ++attempt) {
-          set = random_layer_set(n_layers, k, static_cast<uint64_t>(s) + 1000u * static_cast<uint64_t>(attempt));
-          if (!drawn.contains(set)) break;
-        }
-        if (!drawn.insert(set).second) {
-          std::fprintf(stderr, "random:match: only %zu distinct sets of %d SA layers in %d; running those\n",
-                       drawn.size(), k, n_layers);
-          break;
-        }
+      const std::vector<std::vector<int>> sets = engine::random_match_sets(n_layers, k, random_seeds_);
+      if (int(sets.size()) < random_seeds_)
+        std::fprintf(stderr, "random:match: only %zu distinct sets of %d SA layers in %d; running those\n",
+                     sets.size(), k, n_layers);
+      for (std::size_t i = 0; i < sets.size(); ++i) {
         RouteChoice c;
-        c.name = fmt::format("random:match#{}", s);
+        c.seed = int(i) + 1;
+        c.name = fmt::format("random:match#{}", c.seed);
         c.group = name;
-        c.seed = s;
-        c.sa_layers = set;
+        c.sa_layers = sets[i];
         c.options = base_;
         std::string overrides;
-        for (int l : set) overrides += fmt::format("{}{}=SA", overrides.empty() ? "" : ",", l);
+        for (int l : c.sa_layers) overrides += fmt::format("{}{}=SA", overrides.empty() ? "" : ",", l);
         c.options.route = overrides.empty() ? "fa" : "fa override=" + overrides;
         out.push_back(std::move(c));
       }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/cli/run_options.h"
+#include "engine/routing/matched_baselines.h"
 
 namespace flux::cli {
 
@@ -79,12 +80,9 @@ class RouteSet {
   int random_seeds_ = 5;
 };
 
-// The matched layer counts: round(f·L) SA layers (half away from zero), so the achieved fraction is within 1/(2L)
-// of the router's; first-k gets N = L − that many FA layers first.
-int matched_sa_layers(double sa_fraction, int n_layers);
-// `count` distinct layers of [0, n_layers), drawn by a seeded Fisher–Yates over std::mt19937_64 (the same sets on
-// every platform: no std::uniform_int_distribution), sorted.
-std::vector<int> random_layer_set(int n_layers, int count, uint64_t seed);
+// The matched layer counts and random sets live in the engine (the app's needle grid draws the same ones).
+using engine::matched_sa_layers;
+using engine::random_layer_set;
 
 std::vector<std::string> split_commas(const std::string& s);
 
