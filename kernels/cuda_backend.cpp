@@ -175,6 +175,10 @@ void CudaBackend::embed(const Tensor& table, std::span<const int32_t> ids, Tenso
   std::shared_ptr<void> dev_ids = allocate(ids.size_bytes());
   // Pageable source: the call returns once the ids are staged, so the span may go away after it.
   FLUX_CUDA_CHECK(cudaMemcpyAsync(dev_ids.get(), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, ctx_->stream));
+  if (table.dtype != engine::DType::BF16) {
+    embed_rows(table, static_cast<const int32_t*>(dev_ids.get()), static_cast<int64_t>(ids.size()), out);
+    return;
+  }
   launch_embed(bf(table), table.cols, static_cast<const int32_t*>(dev_ids.get()), static_cast<int64_t>(ids.size()),
                bf(out), ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("embed");
@@ -198,6 +202,14 @@ void CudaBackend::head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, f
 void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.cols == w.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w.cols);
   require_shape(out, x.rows, w.rows, "matmul output");
+  if (w.dtype != engine::DType::BF16) {  // block weights (kernels/cuda_quant_weights.cpp)
+    const Tensor* ws[] = {&w};
+    Tensor* ys[] = {&out};
+    if (quant_gemv(x, ws, ys, 1, GemvEpilogue::Store)) return;
+    const Tensor wd = dequantized(w);
+    gemm_->run(x.data, wd.data, out.data, x.rows, x.cols, w.rows);
+    return;
+  }
   if (use_gemv_ && launch_gemv(bf(x), bf(w), bf(out), x.rows, x.cols, w.rows, ctx_->stream)) {
     FLUX_CUDA_CHECK_LAUNCH("gemv");
     return;
@@ -207,6 +219,8 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
 
 bool CudaBackend::fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count,
                              GemvEpilogue e) {
+  for (int m = 0; m < count; ++m)
+    if (w[m]->dtype != engine::DType::BF16) return quant_gemv(x, w, y, count, e);
   GemvJob job;
   job.count = count;
   for (int m = 0; m < count; ++m) {
@@ -397,6 +411,10 @@ void CudaBackend::set_decode_step(engine::DecodeStep& step, int32_t token, int64
 void CudaBackend::embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) {
   require_shape(out, 1, table.cols, "embedding output");
   // The token id was checked against the vocabulary when the step was set (Session::decode_logits).
+  if (table.dtype != engine::DType::BF16) {
+    embed_rows(table, &device_step(step)->token, 1, out);
+    return;
+  }
   launch_embed(bf(table), table.cols, &device_step(step)->token, 1, bf(out), ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("embed_step");
 }

@@ -42,6 +42,11 @@ class CudaBackend final : public engine::Backend {
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) override;
   std::size_t bytes_per_element() const override { return 2; }
   Tensor random(int64_t rows, int64_t cols, float scale, uint64_t seed) override;
+  // GGML block weights stay as stored on the device (kernels/cuda_quant_weights.cpp): decode GEMVs dequantize in
+  // registers, prefill GEMMs and embeddings dequantize into a bf16 scratch right before use. Other types: bf16.
+  Tensor upload_weight(engine::StorageType type, std::span<const std::byte> bytes, int64_t rows, int64_t cols,
+                       std::shared_ptr<const void> mapping = {}) override;
+  std::string weight_execution(const Tensor& w) const override;
 
   void embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
@@ -105,6 +110,12 @@ class CudaBackend final : public engine::Backend {
   const double* inv_freq(const engine::RopeTable& rope);
   // One fused GEMV launch when decode-sized and aligned (kernels/gemv.cu); false: the caller composes the ops.
   bool fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
+  // The same on block weights (every w quantized, x one row); false: the caller composes the ops.
+  bool quant_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
+  // w itself when it is bf16, else a bf16 copy of it in a fresh (stream-ordered) scratch buffer.
+  Tensor dequantized(const Tensor& w);
+  // out [n, cols] = rows ids[0..n) (device) of a block-weight table.
+  void embed_rows(const Tensor& table, const int32_t* ids, int64_t n, Tensor& out);
 
   std::shared_ptr<CudaContext> ctx_;
   std::string device_name_;
