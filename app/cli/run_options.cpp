@@ -20,8 +20,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                  "no model file: random weights of a real shape (benchmarks; no tokenizer, use --prompt-tokens)")
       ->check(CLI::IsMember({"qwen3-8b", "llama3.1-8b", "smollm2-135m"}));
   app.add_option("--weights-seed", o.random_seed, "seed of --random-weights");
-  app.add_option("--cpu-weights", o.cpu_weights,
-                 "CPU weight storage: native (GGUF blocks and 16-bit types stay as stored) or f32 (the reference)")
+  app.add_option("--weights,--cpu-weights", o.cpu_weights,
+                 "weight storage: native (GGUF blocks stay as stored: CPU kernels and CUDA GEMVs read the blocks; "
+                 "16-bit types stay 16-bit on the CPU) or f32 (the reference: fp32 on the CPU, bf16 on CUDA)")
       ->check(CLI::IsMember({"native", "f32"}));
   app.add_option("--random-quant", o.random_quant, "store --random-weights as these GGML blocks (e.g. q4_k)")
       ->check(CLI::IsMember({"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "f16", "bf16"}));

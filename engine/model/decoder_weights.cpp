@@ -28,6 +28,13 @@ std::size_t weight_bytes(const DecoderWeights& w) {
   return bytes;
 }
 
+std::size_t decode_weight_bytes(const DecoderWeights& w) {
+  const Tensor& e = w.embed_tokens;
+  const bool tied = !e.empty() && e.data == w.lm_head.data;
+  const auto table = e.empty() ? 0 : static_cast<std::size_t>(e.rows * dtype_row_bytes(e.dtype, e.cols));
+  return weight_bytes(w) - (tied ? 0 : table);
+}
+
 std::string weight_execution(const DecoderWeights& w, const Backend& backend) {
   std::map<std::string, std::size_t> bytes;
   std::set<const void*> seen;

@@ -31,6 +31,9 @@ struct DecoderWeights {
 
 // Bytes the backend holds for these weights (each storage counted once: tied embeddings share one).
 std::size_t weight_bytes(const DecoderWeights& weights);
+// Bytes of weights one decode step reads as stored (block quants at their size): all of them but the embedding
+// table, of which one row is gathered — unless it is also the lm_head (tied), which reads it whole.
+std::size_t decode_weight_bytes(const DecoderWeights& weights);
 
 // How the matrices multiply on `backend` (Backend::weight_execution), the kinds by bytes, largest first, joined
 // with " + ": "q4_1 x q8 + q8_0 x q8" for the demo model on the CPU, "bf16" on CUDA, "f32" for the reference.
