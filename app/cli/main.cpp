@@ -1,8 +1,11 @@
 // fluxscope-cli: scripted runs, inspection and conversion over the same engine as the desktop app.
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "app/cli/commands.h"
@@ -15,12 +18,31 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   CLI::App app{"FluxScope CLI — Flux Attention inference, inspection and conversion"};
   app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();  // every --help shows the defaults (subcommands inherit it)
+  app.fallthrough();                                // -v and --log-file also after the subcommand
+  int verbose = 0;
+  std::string log_file;
+  app.add_flag("-v,--verbose", verbose, "more log lines on stderr: -v info, -vv debug");
+  app.add_option("--log-file", log_file, "also write every log line (debug and up) to this file");
   app.set_version_flag("--version", "fluxscope-cli 0.1.0");
   const std::vector<flux::cli::Command> commands = {
       flux::cli::add_generate_command(app), flux::cli::add_inspect_command(app),
       flux::cli::add_tokenize_command(app), flux::cli::add_convert_command(app), flux::cli::add_bench_command(app),
       flux::cli::add_sweep_command(app), flux::cli::add_perplexity_command(app)};
   CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(verbose >= 2 ? spdlog::level::debug : verbose == 1 ? spdlog::level::info : spdlog::level::warn);
+  if (!log_file.empty()) {
+    try {
+      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file);
+      file->set_level(spdlog::level::debug);
+      spdlog::default_logger()->sinks()[0]->set_level(spdlog::get_level());
+      spdlog::default_logger()->sinks().push_back(file);
+      spdlog::set_level(spdlog::level::debug);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: --log-file %s: %s\n", log_file.c_str(), e.what());
+      return 1;
+    }
+  }
   try {
     for (const auto& command : commands)
       if (command.app->parsed()) return command.run();
