@@ -9,6 +9,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/run_options.h"
 #include "engine/core/error.h"
+#include "engine/runtime/trace_export.h"
 
 namespace flux::cli {
 namespace {
@@ -31,6 +32,7 @@ struct GenerateOptions {
   int n_predict = 128;
   engine::SamplerSettings sampler;
   std::string report;
+  std::string trace;  // --trace FILE.json: Chrome trace-event timeline (engine/runtime/trace_export.h)
   bool quiet = false;
   int prompt_tokens = 0;  // > 0: a synthetic prompt of this many random token ids (seeded by --seed)
   bool overwrite = false;       // --report may replace an existing file
@@ -97,6 +99,8 @@ int run_generate(const GenerateOptions& o) {
     engine::require(o.overwrite || !std::filesystem::exists(std::filesystem::symlink_status(path, ec)),
                     "--report {}: the file exists (give --overwrite to replace it)", o.report);
   }
+  engine::require(o.trace.empty() || std::filesystem::path(o.trace).extension() == ".json",
+                  "--trace {}: the file must end in .json (Chrome trace-event JSON)", o.trace);
   auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::RunRequest request;
   request.prompt = prompt;
@@ -119,6 +123,10 @@ int run_generate(const GenerateOptions& o) {
     report.save(o.report);
     if (!o.quiet) std::fprintf(stderr, "report written to %s\n", o.report.c_str());
   }
+  if (!o.trace.empty()) {
+    engine::save_trace(report, o.trace);
+    if (!o.quiet) std::fprintf(stderr, "trace written to %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace.c_str());
+  }
   return report.status == "cancelled" ? 130 : 0;
 }
 
@@ -138,6 +146,9 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("--repeat-last-n", o->sampler.repeat_last_n, "tokens the penalty looks back");
   cmd->add_option("--seed", o->sampler.seed, "sampling seed");
   cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
+  cmd->add_option("--trace", o->trace,
+                  "write the run's timeline as Chrome trace-event JSON (Perfetto, chrome://tracing): a span per "
+                  "layer's prefill (router / attention / rest) and per decode step");
   cmd->add_flag("--overwrite", o->overwrite, "let --report replace an existing file");
   cmd->add_flag("-q,--quiet", o->quiet, "no timing summary on stderr");
   cmd->add_flag("--no-block-masks", o->no_block_masks,
