@@ -75,7 +75,7 @@ std::vector<std::shared_ptr<GgufFile>> open_gguf_shards(const fs::path& path, st
 
 void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
                std::vector<TensorView>& tensors, bool& permuted, VocabData& vocab, std::string& tokenizer_error,
-               std::shared_ptr<const void>& keep) {
+               std::shared_ptr<const void>& keep, std::vector<std::shared_ptr<const MappedFile>>& mapped) {
   auto gguf = std::make_shared<GgufFile>(path);
   const std::vector<std::shared_ptr<GgufFile>> shards = open_gguf_shards(path, gguf);
   config = model_config_from_gguf(*gguf);
@@ -87,6 +87,7 @@ void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
     tokenizer_error = e.what();
   }
   for (const auto& shard : shards) {
+    mapped.push_back(shard->mapping());
     for (const TensorView& t : shard->tensors()) {
       // Tensors the decoder does not use (e.g. rope_freqs) keep their GGUF names.
       TensorView renamed = t;
@@ -126,8 +127,9 @@ ModelFiles ModelFiles::open(const fs::path& path) {
   if (path.extension() == ".gguf") {
     m.format_ = "gguf";
     open_gguf(path, m.config_, m.name_, m.tensors_, m.rope_permuted_, m.vocab_, m.tokenizer_error_,
-              m.keep_alive_);
+              m.keep_alive_, m.mapped_files_);
     m.build_index();
+    m.check_unchanged();  // the header was read from the mapping: a truncation meanwhile read as zeros
     return m;
   }
   const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
@@ -141,9 +143,15 @@ ModelFiles ModelFiles::open(const fs::path& path) {
   auto st = std::make_shared<SafetensorsModel>(SafetensorsModel::open(path));
   m.tensors_ = st->tensors();
   m.keep_alive_ = st;
+  for (const SafetensorsFile& shard : st->shards()) m.mapped_files_.push_back(shard.mapping());
   open_hf_tokenizer(dir, m.vocab_, m.sentencepiece_model_, m.tokenizer_error_);
   m.build_index();
+  m.check_unchanged();
   return m;
+}
+
+void ModelFiles::check_unchanged() const {
+  for (const auto& f : mapped_files_) f->check_unchanged();
 }
 
 void ModelFiles::build_index() {

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/core/mapped_file.h"
 #include "engine/core/tensor_view.h"
 #include "engine/model/model_config.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -47,6 +48,10 @@ class ModelFiles {
   bool rope_permuted() const { return rope_permuted_; }
   // The mapping every TensorView points into: holding it keeps the views valid after this object is gone.
   std::shared_ptr<const void> keep_alive() const { return keep_alive_; }
+  // The mapped files behind the tensors (one per GGUF or safetensors shard): what check_unchanged() watches.
+  const std::vector<std::shared_ptr<const MappedFile>>& mapped_files() const { return mapped_files_; }
+  // Throws Error when a model file was truncated or rewritten since it was opened (MappedFile::check_unchanged).
+  void check_unchanged() const;
   const VocabData& vocab() const { return vocab_; }
   // Throws Error when the files carry no usable tokenizer.
   std::unique_ptr<Tokenizer> make_tokenizer() const;
@@ -65,6 +70,7 @@ class ModelFiles {
   std::optional<std::filesystem::path> sentencepiece_model_;  // tokenizer.model next to an HF checkpoint
   std::string tokenizer_error_;  // why make_tokenizer() cannot work; a model without a tokenizer still loads weights
   std::shared_ptr<const void> keep_alive_;                    // the mapped container(s) the views point into
+  std::vector<std::shared_ptr<const MappedFile>> mapped_files_;
 };
 
 }  // namespace flux::engine

@@ -105,6 +105,8 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
         if (progress) progress(f, tensor);
       },
       cancel, weight_storage(options.cpu_weights));
+  e->model_files_ = files.mapped_files();
+  e->check_model_unchanged();  // the loader copied (or kept) pages of the mapping: they must be the file's
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);
   e->router_ = load_engine_router(files, options, e->router_source_);
   spdlog::info("loaded {} ({} layers, {} backend)", path.string(), files.config().n_layers, e->backend_->name());
@@ -204,7 +206,12 @@ MemoryReport Engine::measure_memory(const KvCache& kv, int64_t prompt_tokens) {
   return m;
 }
 
+void Engine::check_model_unchanged() const {
+  for (const auto& f : model_files_) f->check_unchanged();
+}
+
 RunReport Engine::run(const RunRequest& request, RunObserver* observer, const std::atomic<bool>* cancel) {
+  check_model_unchanged();
   RunObserver silent;
   RunObserver& obs = observer != nullptr ? *observer : silent;
   const ModelConfig& cfg = config();
@@ -260,6 +267,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
       obs.on_progress({"prefill", static_cast<double>(layer.index + 1) / n_layers, -1.0});
     });
     report.summary.prefill_ms = backend_->elapsed_ms(t0, backend_->mark());
+    check_model_unchanged();  // weights read in place: a truncation during prefill read zeros, not the model
     report.stop_reason = "length";
     TimeMark step_start = t0;
     for (int i = 0; i < request.settings.max_new_tokens; ++i) {
@@ -269,6 +277,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
           break;
         }
         logits = session.decode_logits(history.back());
+        check_model_unchanged();
       }
       const int32_t id = sampler.sample(logits, history);
       const TimeMark now = backend_->mark();

@@ -108,6 +108,8 @@ class Engine {
   std::vector<int32_t> prompt_of(const RunRequest& request) const;
   // report.memory after a run: the cache's KV, the weights, and the workspace where the device tracks its peak.
   MemoryReport measure_memory(const KvCache& kv, int64_t prompt_tokens);
+  // Throws Error when a model file changed under the mapped weights (they are read in place: mapping_guard.h).
+  void check_model_unchanged() const;
 
   ModelSummary summary_;
   std::unique_ptr<Backend> backend_;
@@ -120,6 +122,7 @@ class Engine {
   int context_length_ = 0;
   std::optional<LayerRouter> router_;
   std::string router_source_;
+  std::vector<std::shared_ptr<const MappedFile>> model_files_;  // watched while the weights point into them
 };
 
 // Picks the backend for "auto"/"cpu"/"cuda"; throws Error when "cuda" is asked for but unavailable.
