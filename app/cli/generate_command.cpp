@@ -99,8 +99,14 @@ int run_generate(const GenerateOptions& o) {
     engine::require(o.overwrite || !std::filesystem::exists(std::filesystem::symlink_status(path, ec)),
                     "--report {}: the file exists (give --overwrite to replace it)", o.report);
   }
-  engine::require(o.trace.empty() || std::filesystem::path(o.trace).extension() == ".json",
-                  "--trace {}: the file must end in .json (Chrome trace-event JSON)", o.trace);
+  if (!o.trace.empty()) {  // like --report: a bad path fails before the run
+    const std::filesystem::path path(o.trace);
+    engine::require(path.extension() == ".json", "--trace {}: the file must end in .json (Chrome trace-event JSON)",
+                    o.trace);
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    engine::require(std::filesystem::is_directory(dir) && ::access(dir.c_str(), W_OK) == 0,
+                    "--trace {}: cannot write the trace: {} is not a writable directory", o.trace, dir.string());
+  }
   auto engine = engine::Engine::load(model_path(o.model), engine_options(o.model, &o.route));
   engine::RunRequest request;
   request.prompt = prompt;
