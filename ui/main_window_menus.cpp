@@ -15,6 +15,7 @@
 #include <QStyleFactory>
 #include <QToolBar>
 
+#include "engine/runtime/trace_export.h"
 #include "ui/haystack_dialog.h"
 #include "ui/main_window.h"
 #include "ui/timing_charts.h"
@@ -61,6 +62,22 @@ void MainWindow::buildMenus() {
   export_comparison_action_->setToolTip(tr("Select two runs in the Runs dock first"));
   export_comparison_action_->setEnabled(false);
   file->addAction(tr("Export &Charts…"), this, &MainWindow::exportChartsDialog);
+  // The shown run's timeline for Perfetto / chrome://tracing: the same writer as `fluxscope-cli generate --trace`.
+  QAction* trace = file->addAction(tr("Export &Trace…"), this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Trace"), QStringLiteral("fluxscope-trace.json"),
+                                                      tr("Chrome trace JSON (*.json)"));
+    if (path.isEmpty()) return;
+    try {
+      engine::save_trace(shown_report_, path.toStdString());
+      statusBar()->showMessage(tr("Trace written to %1 (open it in ui.perfetto.dev)").arg(path), 5000);
+    } catch (const std::exception& e) {
+      QMessageBox::critical(this, tr("Export Trace"), QString::fromStdString(e.what()));
+    }
+  });
+  trace->setToolTip(tr("The shown run as a Chrome trace-event timeline (Perfetto, chrome://tracing): a span per "
+                       "layer's prefill and per decode step"));
+  trace->setEnabled(false);
+  connect(export_action_, &QAction::enabledChanged, trace, &QAction::setEnabled);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
