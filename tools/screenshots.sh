@@ -2,7 +2,8 @@
 # Renders the README's and docs/app.md's screenshots of the desktop app under Xvfb into docs/screenshots/ (real runs
 # on the demo model with the shipped Layer Router). Settings, logs and the runs folder go to a temporary home, so
 # the pictures show the default layout whatever the user's own saved state is.
-# Usage: tools/screenshots.sh [build dir] [name...]   (names: main attention memory needle comparison; default all)
+# Usage: tools/screenshots.sh [build dir] [name...]   (names: main attention memory needle comparison; default all;
+# needle-routes, not in the default: the grid picture of docs/images/ through the dock's export, ~10 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -49,3 +50,12 @@ if has needle; then both needle-grid --route-file "$small_sa" --needle-grid 512,
   -n 16 --show-dock needle; fi
 if has comparison; then both trusted-comparison --run --prompt-file "$article" --route fa --repeat 3 \
   --compare-with-route router -n 8 --show-dock comparison; fi
+# Issue 16: the needle grid per route (fa, the router, first-k at the router's SA share on each prompt, all-SA
+# streaming) as the Needle grid dock exports it (--needle-grid-export: the dock's own painting, not a screenshot).
+if has needle-routes; then
+  rm -rf "$home/data"
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$build/app/fluxscope" --model "$model" --quit-after-run --overwrite \
+    --needle-grid 512,1K,2K,4K/0,50,100/fa,router,first-k:match,sa:streaming -n 16 \
+    --needle-grid-export docs/images/needle-grid-routes.png
+  python3 tools/png_small.py docs/images/needle-grid-routes.png
+fi

@@ -1,8 +1,14 @@
 // EngineWorker::runNeedleGrid: the needle grid's runs on the worker thread (never the GUI's), one cell at a time.
+#include <algorithm>
 #include <climits>
 #include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
 
 #include "engine/core/error.h"
+#include "engine/routing/matched_baselines.h"
+#include "engine/routing/router_file.h"
 #include "ui/engine_worker.h"
 #include "ui/haystack_prompt.h"
 
@@ -33,11 +39,55 @@ void validate(const NeedleGridSpec& spec, const engine::Engine& engine) {
                     "below the model's context of {} tokens (the ctx control raises it)",
                     c, spec.max_new_tokens, engine.context_length());
   for (int d : spec.depths) engine::require(d >= 0 && d <= 100, "a needle depth must be 0-100 %, not {}", d);
-  for (const std::string& r : spec.routes)
+  const bool has_router_route = std::find(spec.routes.begin(), spec.routes.end(), "router") != spec.routes.end();
+  for (const std::string& r : spec.routes) {
     engine::require(r != "router" || engine.router() != nullptr,
                     "the route 'router' needs a model with a layer router; this model has none");
+    engine::require(!needleRouteIsMatched(r) || has_router_route,
+                    "the route '{}' runs at the router's SA share on each prompt: add the route 'router'", r);
+  }
   engine::require(spec.max_new_tokens >= 1, "the needle grid needs at least one new token per cell");
+  engine::require(spec.random_seeds >= 1, "random:match needs at least one seed, not {}", spec.random_seeds);
 }
+
+// The other router files of "router-file:PATH" routes, loaded and checked against the model once.
+struct OtherRouters {
+  struct Loaded {
+    std::optional<engine::LayerRouter> router;
+    std::string source;
+  };
+  std::map<std::string, Loaded> by_path;
+
+  OtherRouters(const NeedleGridSpec& spec, engine::Engine& engine) {
+    for (const std::string& r : spec.routes) {
+      const std::string path = needleRouteRouterFile(r);
+      if (path.empty() || by_path.contains(path)) continue;
+      Loaded& l = by_path[path];
+      l.router = engine::load_router(path);
+      l.source = path;
+      try {
+        engine.swap_router(l.router, l.source);  // checks it against the model
+      } catch (const engine::Error& e) {
+        engine::fail("the router file {} does not fit this model: {}", path, e.what());
+      }
+      engine.swap_router(l.router, l.source);  // and back
+    }
+  }
+  // Runs `run` with the route's router in the engine (the engine's own for every other route).
+  template <typename F>
+  engine::RunReport runUnder(engine::Engine& engine, const std::string& route, F&& run) {
+    const std::string path = needleRouteRouterFile(route);
+    if (path.empty()) return run();
+    Loaded& l = by_path.at(path);
+    engine.swap_router(l.router, l.source);
+    struct Back {
+      engine::Engine& e;
+      Loaded& l;
+      ~Back() { e.swap_router(l.router, l.source); }
+    } back{engine, l};
+    return run();
+  }
+};
 
 }  // namespace
 
@@ -49,55 +99,89 @@ void EngineWorker::runNeedleGrid(const NeedleGridSpec& spec, const engine::RunRe
     emit failed(tr("Load a model first."));
     return;
   }
+  std::unique_ptr<OtherRouters> routers;
   try {
     validate(spec, *engine_);
     grid.model_name = engine_->summary().name;
-    for (const std::string& r : spec.routes)
-      grid.route_specs.push_back(engine::describe(needleRouteSpec(r, base.route)));
+    for (const std::string& r : spec.routes) grid.route_specs.push_back(needleRouteDescription(r, base.route));
+    routers = std::make_unique<OtherRouters>(spec, *engine_);
   } catch (const std::exception& e) {
     emit failed(QString::fromStdString(e.what()));
     return;
   }
+  const int n_layers = engine_->config().n_layers;
   const int total = spec.cellCount();
+  bool cancelled = false;
+  // The fixed routes first (in the listed order), then the matched baselines at the router's share on this prompt.
+  std::vector<std::string> order;
+  for (const std::string& r : spec.routes)
+    if (!needleRouteIsMatched(r)) order.push_back(r);
+  for (const std::string& r : spec.routes)
+    if (needleRouteIsMatched(r)) order.push_back(r);
   try {
     for (int context : spec.contexts) {
       const int words = fillerWords(*engine_, context, base.settings, spec.seed, cancel_);
       for (int depth : spec.depths) {
         const HaystackPrompt prompt = makeHaystackPrompt(words, depth / 100.0, spec.seed);
-        for (std::size_t r = 0; r < spec.routes.size(); ++r) {
-          if (cancel_.load() || !grid.error.empty()) break;
+        double router_sa = 0.0;  // the router's SA fraction on this prompt (it runs before the matched routes)
+        // One cell; false when the grid stops (cancelled or failed).
+        auto runCell = [&](const std::string& route, const engine::RouteSpec& route_spec, int seed) {
+          if (cancel_.load()) cancelled = true;
+          if (cancelled || !grid.error.empty()) return false;
           engine::RunRequest request = base;
           request.prompt = prompt.text.toStdString();
           request.settings.max_new_tokens = spec.max_new_tokens;
-          request.route = needleRouteSpec(spec.routes[r], base.route);
+          request.route = route_spec;
           request.record_block_masks = false;  // the grid keeps scores and times, not masks
-          const engine::RunReport report = engine_->run(request, nullptr, &cancel_);
+          const engine::RunReport report =
+              routers->runUnder(*engine_, route, [&] { return engine_->run(request, nullptr, &cancel_); });
           if (report.status != "ok") {  // cancelled mid-cell (that cell did not finish) or failed
-            if (!cancel_.load()) grid.error = report.error.empty() ? report.status : report.error;
-            break;
+            if (cancel_.load())
+              cancelled = true;
+            else
+              grid.error = report.error.empty() ? report.status : report.error;
+            return false;
           }
           if (grid.backend.empty()) grid.backend = report.backend;
           NeedleCell cell;
-          cell.route = spec.routes[r];
+          cell.route = route;
           cell.context = context;
           cell.depth = depth;
+          cell.seed = seed;
+          cell.route_spec = engine::describe(route_spec);
           cell.prompt_tokens = report.prompt_tokens;
           cell.answer = prompt.answer.toStdString();
           cell.output = report.output_text;
           cell.passed = needleAnswerFound(cell.output, cell.answer);
           cell.prefill_ms = report.summary.prefill_ms;
           cell.sa_fraction = report.summary.sa_fraction;
+          if (route == "router") router_sa = cell.sa_fraction;
           grid.cells.push_back(cell);
           emit needleCellFinished(int(grid.cells.size()), total, cell);
+          return true;
+        };
+        bool go = true;
+        for (const std::string& route : order) {
+          if (!go) break;
+          const int k = needleRouteIsMatched(route) ? engine::matched_sa_layers(router_sa, n_layers) : 0;
+          if (route == "random:match") {
+            const auto sets = engine::random_match_sets(n_layers, k, spec.random_seeds);
+            for (std::size_t i = 0; i < sets.size() && go; ++i)
+              go = runCell(route, needleRouteSpec(route, base.route, sets[i]), int(i) + 1);
+          } else {
+            const std::vector<int> layers = route == "first-k:match" ? engine::first_k_match_layers(n_layers, k)
+                                                                     : std::vector<int>{};
+            go = runCell(route, needleRouteSpec(route, base.route, layers), 0);
+          }
         }
-        if (cancel_.load() || !grid.error.empty()) break;
+        if (!go) break;
       }
-      if (cancel_.load() || !grid.error.empty()) break;
+      if (cancelled || cancel_.load() || !grid.error.empty()) break;
     }
   } catch (const std::exception& e) {
     grid.error = e.what();
   }
-  grid.cancelled = grid.error.empty() && int(grid.cells.size()) < total;
+  grid.cancelled = grid.error.empty() && (cancelled || cancel_.load());
   emit needleGridFinished(grid);
 }
 

@@ -21,6 +21,7 @@
 #include "ui/comparison_view.h"
 #include "ui/layer_map_widget.h"
 #include "ui/main_window.h"
+#include "ui/needle_grid_view.h"
 #include "ui/report_export.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
@@ -142,7 +143,9 @@ QString MainWindow::loadRouteFrom(const QString& path) {
 
 QString MainWindow::exportReportTo(const QString& path) {
   if (!has_report_) return tr("There is no finished run to export yet.");
-  return exportReport(shown_report_, path, charts_->toSvg());
+  // An open needle grid goes into HTML and PDF reports as its own section.
+  return exportReport(shown_report_, path, charts_->toSvg(),
+                      needle_view_->hasGrid() ? &needle_view_->canvas()->grid() : nullptr);
 }
 
 QString MainWindow::exportComparisonTo(const QString& path) {

@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -16,6 +17,8 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+
+#include "engine/routing/router_file.h"
 
 namespace flux::ui {
 
@@ -41,6 +44,15 @@ std::vector<int> parseNeedleList(const QString& text, bool k_suffix, QString* er
   return out;
 }
 
+QString previousRouterFile() {
+  for (const std::filesystem::path& dir : engine::default_router_dirs()) {
+    const QDir previous(QString::fromStdString((dir / "previous").string()));
+    const QStringList files = previous.entryList({QStringLiteral("*.router.safetensors")}, QDir::Files, QDir::Name);
+    if (!files.isEmpty()) return previous.filePath(files.first());
+  }
+  return {};
+}
+
 NeedleGridDialog::NeedleGridDialog(bool has_router, const QString& plan, const QStringList& saved, QWidget* parent)
     : QDialog(parent) {
   setWindowTitle(tr("Needle Sweep"));
@@ -61,19 +73,49 @@ NeedleGridDialog::NeedleGridDialog(bool has_router, const QString& plan, const Q
   QStringList names;
   for (const std::string& n : needleRouteNames()) names << QString::fromStdString(n);
   names << QStringLiteral("plan");
+  // The previously shipped router, when the router folders keep one: a route of its own.
+  const QString previous = previousRouterFile();
+  if (!previous.isEmpty()) names << QStringLiteral("router-file:") + previous;
   for (const QString& name : names) {
-    auto* box = new QCheckBox(name == QStringLiteral("plan") ? tr("current plan (%1)").arg(plan) : name);
+    QString label = name;
+    if (name == QStringLiteral("plan"))
+      label = tr("current plan (%1)").arg(plan);
+    else if (name.startsWith(QStringLiteral("router-file:")))
+      label = tr("previous router (%1)").arg(QFileInfo(previous).fileName());
+    auto* box = new QCheckBox(label);
     box->setObjectName(name);
     box->setChecked(checked.contains(name));
-    if (name == QStringLiteral("router") && !has_router) {
+    const bool matched = needleRouteIsMatched(name.toStdString());
+    if ((name == QStringLiteral("router") || matched || name.startsWith(QStringLiteral("router-file:"))) &&
+        !has_router) {
       box->setChecked(false);
       box->setEnabled(false);
       box->setToolTip(tr("This model has no layer router"));
+    } else if (matched) {
+      box->setToolTip(name == QStringLiteral("first-k:match")
+                          ? tr("The first layers FA, the last SA: as many SA layers as the router chose on the same "
+                               "prompt (runs after the router)")
+                          : tr("Random sets of as many SA layers as the router chose on the same prompt, one cell "
+                               "per seed (runs after the router)"));
     }
     connect(box, &QCheckBox::toggled, this, &NeedleGridDialog::updateCount);
     route_layout->addWidget(box, int(routes_.size()) / 3, int(routes_.size()) % 3);
     routes_.push_back(box);
   }
+  random_seeds_ = new QSpinBox();
+  random_seeds_->setRange(1, 20);
+  random_seeds_->setValue(s.value(QStringLiteral("needle/randomSeeds"), 3).toInt());
+  random_seeds_->setToolTip(tr("random:match: how many random layer sets (seeds 1..S); the grid shows their mean "
+                               "and spread"));
+  connect(random_seeds_, &QSpinBox::valueChanged, this, &NeedleGridDialog::updateCount);
+  route_file_ = new QLineEdit(s.value(QStringLiteral("needle/routeFile")).toString());
+  route_file_->setPlaceholderText(tr("none"));
+  route_file_->setToolTip(tr("A route file (File → Save Route…, or the best fixed layer set) run as one more route"));
+  other_router_ = new QLineEdit(s.value(QStringLiteral("needle/otherRouter")).toString());
+  other_router_->setPlaceholderText(tr("none"));
+  other_router_->setToolTip(tr("Another router file (e.g. the previous Elastic router) run as one more route"));
+  for (QLineEdit* e : {route_file_, other_router_})
+    connect(e, &QLineEdit::textChanged, this, &NeedleGridDialog::updateCount);
   count_ = new QLabel();
   connect(contexts_, &QLineEdit::textChanged, this, &NeedleGridDialog::updateCount);
   connect(depths_, &QLineEdit::textChanged, this, &NeedleGridDialog::updateCount);
@@ -82,6 +124,9 @@ NeedleGridDialog::NeedleGridDialog(bool has_router, const QString& plan, const Q
   form->addRow(tr("Contexts (tokens):"), contexts_);
   form->addRow(tr("Depths (%):"), depths_);
   form->addRow(tr("Max new tokens:"), max_tokens_);
+  form->addRow(tr("Random sets (random:match):"), random_seeds_);
+  form->addRow(tr("Route file:"), route_file_);
+  form->addRow(tr("Other router file:"), other_router_);
 
   saved_ = new QListWidget();
   for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
@@ -139,6 +184,11 @@ NeedleGridSpec NeedleGridDialog::spec(QString* error) const {
   }
   for (QCheckBox* b : routes_)
     if (b->isChecked() && b->isEnabled()) spec.routes.push_back(b->objectName().toStdString());
+  if (!route_file_->text().trimmed().isEmpty())
+    spec.routes.push_back("file:" + route_file_->text().trimmed().toStdString());
+  if (!other_router_->text().trimmed().isEmpty())
+    spec.routes.push_back("router-file:" + other_router_->text().trimmed().toStdString());
+  spec.random_seeds = random_seeds_->value();
   if (spec.routes.empty()) {
     if (error) *error = tr("Pick at least one route");
     return {};
@@ -163,6 +213,9 @@ void NeedleGridDialog::saveSettings() const {
   s.setValue(QStringLiteral("needle/contexts"), contexts_->text());
   s.setValue(QStringLiteral("needle/depths"), depths_->text());
   s.setValue(QStringLiteral("needle/maxTokens"), max_tokens_->value());
+  s.setValue(QStringLiteral("needle/randomSeeds"), random_seeds_->value());
+  s.setValue(QStringLiteral("needle/routeFile"), route_file_->text().trimmed());
+  s.setValue(QStringLiteral("needle/otherRouter"), other_router_->text().trimmed());
   QStringList checked;
   for (QCheckBox* b : routes_)
     if (b->isChecked()) checked << b->objectName();

@@ -1,5 +1,7 @@
 // Tools → Needle Sweep…: the grid to run — contexts (tokens; "1K" = 1024), depths (%), routes (router, fa, each SA
-// kind, the layer map's current plan), max new tokens — and the grids saved in the runs folder to reopen instead.
+// kind, the layer map's current plan, the static baselines first-k:match / random:match at the router's SA share, a
+// route file such as the best fixed layer set, another router file such as the previous Elastic one), max new
+// tokens — and the grids saved in the runs folder to reopen instead.
 // The values are kept in the settings for the next time.
 #pragma once
 
@@ -20,6 +22,8 @@ namespace flux::ui {
 
 // "1K, 2K, 300" → {1024, 2048, 300}; empty with *error set when an item is not a positive whole number.
 std::vector<int> parseNeedleList(const QString& text, bool k_suffix, QString* error);
+// The previously shipped router of the router folders' previous/ (the Elastic one), empty when there is none.
+QString previousRouterFile();
 
 class NeedleGridDialog : public QDialog {
   Q_OBJECT
@@ -33,6 +37,9 @@ class NeedleGridDialog : public QDialog {
   QLineEdit* contexts() const { return contexts_; }
   QLineEdit* depths() const { return depths_; }
   QSpinBox* maxTokens() const { return max_tokens_; }
+  QSpinBox* randomSeeds() const { return random_seeds_; }
+  QLineEdit* routeFile() const { return route_file_; }
+  QLineEdit* otherRouter() const { return other_router_; }
   QCheckBox* route(const QString& name) const;
 
  private:
@@ -41,6 +48,9 @@ class NeedleGridDialog : public QDialog {
   QLineEdit* contexts_ = nullptr;
   QLineEdit* depths_ = nullptr;
   QSpinBox* max_tokens_ = nullptr;
+  QSpinBox* random_seeds_ = nullptr;
+  QLineEdit* route_file_ = nullptr;
+  QLineEdit* other_router_ = nullptr;
   std::vector<QCheckBox*> routes_;
   QLabel* count_ = nullptr;
   QListWidget* saved_ = nullptr;

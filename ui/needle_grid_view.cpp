@@ -2,22 +2,21 @@
 
 #include <QComboBox>
 #include <QEvent>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QToolTip>
 #include <QVBoxLayout>
 
+#include "ui/needle_grid_picture.h"
+
 namespace flux::ui {
-namespace {
-
-constexpr int kCellW = 84, kCellH = 30, kLabelW = 52, kTitleH = 50, kHeaderH = 18, kGap = 24, kMargin = 8;
-
-}  // namespace
 
 QString contextLabel(int tokens) {
   if (tokens >= 1024 && tokens % 1024 == 0) return QStringLiteral("%1K").arg(tokens / 1024);
@@ -35,45 +34,20 @@ void NeedleGridCanvas::setGrid(const NeedleGrid& grid) {
   update();
 }
 
-QSize NeedleGridCanvas::panelSize() const {
-  return {kLabelW + kCellW * int(grid_.spec.contexts.size()),
-          kTitleH + kHeaderH + kCellH * int(grid_.spec.depths.size())};
-}
-
-QPoint NeedleGridCanvas::panelOrigin(int route) const {
-  // Panels side by side, wrapping to the next row when the widget is narrower than all of them.
-  const QSize p = panelSize();
-  const int per_row =
-      std::max(1, (std::max(width(), p.width() + 2 * kMargin) - 2 * kMargin + kGap) / (p.width() + kGap));
-  return {kMargin + (route % per_row) * (p.width() + kGap), kMargin + (route / per_row) * (p.height() + kGap)};
-}
-
 QSize NeedleGridCanvas::sizeHint() const {
-  const int n = int(grid_.spec.routes.size());
-  if (n == 0) return {200, 80};
-  const QSize p = panelSize();
-  const int per_row = std::max(1, std::min(n, 4));
-  const int rows = (n + per_row - 1) / per_row;
-  return {2 * kMargin + per_row * p.width() + (per_row - 1) * kGap,
-          2 * kMargin + rows * p.height() + (rows - 1) * kGap};
+  return NeedleGridLayout::naturalSize(grid_);
 }
 
 QRect NeedleGridCanvas::cellRect(int route, int row, int column) const {
-  if (route < 0 || route >= int(grid_.spec.routes.size()) || row < 0 || row >= int(grid_.spec.depths.size()) ||
-      column < 0 || column >= int(grid_.spec.contexts.size()))
-    return {};
-  const QPoint o = panelOrigin(route);
-  return {o.x() + kLabelW + column * kCellW, o.y() + kTitleH + kHeaderH + row * kCellH, kCellW - 2, kCellH - 2};
+  return NeedleGridLayout{grid_, width()}.cellRect(route, row, column);
 }
 
 QColor NeedleGridCanvas::cellColor(const NeedleCell* cell) {
-  if (!cell) return QColor(0x9e, 0x9e, 0x9e);  // not run (the grid was cancelled before it)
-  return cell->passed ? QColor(0x2e, 0x9d, 0x5b) : QColor(0xd0, 0x45, 0x45);
+  return needleCellColor(cell);
 }
 
 QString NeedleGridCanvas::cellText(const NeedleCell* cell) {
-  if (!cell) return QStringLiteral("—");
-  return QObject::tr("%1 ms").arg(cell->prefill_ms, 0, 'f', cell->prefill_ms < 100 ? 1 : 0);
+  return needleCellText(cell);
 }
 
 QString NeedleGridCanvas::cellToolTip(const NeedleCell& c) {
@@ -81,7 +55,7 @@ QString NeedleGridCanvas::cellToolTip(const NeedleCell& c) {
   if (out.size() > 120) out = out.left(117) + QStringLiteral("…");
   return QObject::tr(
              "%1 · context %2 (prompt %3 tokens) · needle at %4 %\n%5: the answer “%6” %7 the output\n"
-             "prefill %8 ms · SA %9 % of layers\noutput: %10")
+             "prefill %8 ms · SA %9 % of layers\noutput: %10%11")
       .arg(QString::fromStdString(c.route), contextLabel(c.context))
       .arg(c.prompt_tokens)
       .arg(c.depth)
@@ -89,68 +63,20 @@ QString NeedleGridCanvas::cellToolTip(const NeedleCell& c) {
            c.passed ? QObject::tr("is in") : QObject::tr("is not in"))
       .arg(c.prefill_ms, 0, 'f', 1)
       .arg(c.sa_fraction * 100.0, 0, 'f', 0)
-      .arg(out.isEmpty() ? QObject::tr("(empty)") : out);
+      .arg(out.isEmpty() ? QObject::tr("(empty)") : out,
+           c.route_spec.empty() ? QString() : QObject::tr("\nroute: %1").arg(QString::fromStdString(c.route_spec)));
 }
 
 QString NeedleGridCanvas::routeTitle(int r) const {
   const std::string& route = grid_.spec.routes[std::size_t(r)];
-  const int ran = grid_.ran(route);
-  return tr("%1 · %2/%3 passed · SA %4 %")
-      .arg(QString::fromStdString(route))
-      .arg(grid_.passed(route))
-      .arg(ran)
-      .arg(ran > 0 ? grid_.saFraction(route) * 100.0 : 0.0, 0, 'f', 0);
+  return tr("%1 · %2").arg(QString::fromStdString(route), needleRouteSummary(grid_, route));
 }
 
 void NeedleGridCanvas::paintEvent(QPaintEvent*) {
   QPainter p(this);
-  p.setRenderHint(QPainter::Antialiasing, false);
-  const QPalette& pal = palette();
-  QFont small = font();
-  small.setPointSizeF(std::max(7.0, font().pointSizeF() - 1));
-  for (int r = 0; r < int(grid_.spec.routes.size()); ++r) {
-    const QPoint o = panelOrigin(r);
-    const std::string& route = grid_.spec.routes[std::size_t(r)];
-    p.setPen(pal.color(QPalette::WindowText));
-    QFont bold = font();
-    bold.setBold(true);
-    p.setFont(bold);
-    // Three lines: the route, its passes and SA fraction, the RouteSpec it ran (elided; the tooltip has it all).
-    const int line = kTitleH / 3, w = panelSize().width();
-    p.drawText(QRect(o.x(), o.y(), w, line), Qt::AlignLeft | Qt::AlignVCenter, QString::fromStdString(route));
-    p.setFont(font());
-    const int ran = grid_.ran(route);
-    p.drawText(QRect(o.x(), o.y() + line, w, line), Qt::AlignLeft | Qt::AlignVCenter,
-               tr("%1/%2 passed · SA %3 %")
-                   .arg(grid_.passed(route))
-                   .arg(ran)
-                   .arg(ran > 0 ? grid_.saFraction(route) * 100.0 : 0.0, 0, 'f', 0));
-    p.setFont(small);
-    const QString spec = r < int(grid_.route_specs.size()) ? QString::fromStdString(grid_.route_specs[std::size_t(r)])
-                                                           : QString();
-    p.setPen(pal.color(QPalette::PlaceholderText));
-    p.drawText(QRect(o.x(), o.y() + 2 * line, w, line), Qt::AlignLeft | Qt::AlignVCenter,
-               QFontMetrics(small).elidedText(tr("route: %1").arg(spec), Qt::ElideRight, w));
-    p.setPen(pal.color(QPalette::WindowText));
-    for (int c = 0; c < int(grid_.spec.contexts.size()); ++c)
-      p.drawText(QRect(o.x() + kLabelW + c * kCellW, o.y() + kTitleH, kCellW, kHeaderH), Qt::AlignCenter,
-                 contextLabel(grid_.spec.contexts[std::size_t(c)]));
-    for (int d = 0; d < int(grid_.spec.depths.size()); ++d) {
-      p.setPen(pal.color(QPalette::WindowText));
-      p.drawText(QRect(o.x(), o.y() + kTitleH + kHeaderH + d * kCellH, kLabelW - 6, kCellH),
-                 Qt::AlignRight | Qt::AlignVCenter, tr("%1 %").arg(grid_.spec.depths[std::size_t(d)]));
-      for (int c = 0; c < int(grid_.spec.contexts.size()); ++c) {
-        const NeedleCell* cell =
-            grid_.cell(route, grid_.spec.contexts[std::size_t(c)], grid_.spec.depths[std::size_t(d)]);
-        const QRect rect = cellRect(r, d, c);
-        p.fillRect(rect, cellColor(cell));
-        p.setPen(Qt::white);
-        p.drawText(rect, Qt::AlignCenter, cellText(cell));
-      }
-    }
-  }
+  paintNeedleGrid(p, grid_, width(), palette(), font());
   if (grid_.spec.routes.empty()) {
-    p.setPen(pal.color(QPalette::PlaceholderText));
+    p.setPen(palette().color(QPalette::PlaceholderText));
     p.drawText(rect(), Qt::AlignCenter, tr("Tools → Needle Sweep… runs a grid"));
   }
 }
@@ -162,10 +88,13 @@ bool NeedleGridCanvas::event(QEvent* event) {
       for (int d = 0; d < int(grid_.spec.depths.size()); ++d)
         for (int c = 0; c < int(grid_.spec.contexts.size()); ++c) {
           if (!cellRect(r, d, c).contains(pos)) continue;
-          const NeedleCell* cell = grid_.cell(grid_.spec.routes[std::size_t(r)], grid_.spec.contexts[std::size_t(c)],
-                                              grid_.spec.depths[std::size_t(d)]);
-          QToolTip::showText(static_cast<QHelpEvent*>(event)->globalPos(), cell ? cellToolTip(*cell) : tr("not run"),
-                             this);
+          QStringList tips;  // one per cell there (random:match: one per seed)
+          for (const NeedleCell* cell : grid_.cellsAt(grid_.spec.routes[std::size_t(r)],
+                                                      grid_.spec.contexts[std::size_t(c)],
+                                                      grid_.spec.depths[std::size_t(d)]))
+            tips << (cell->seed > 0 ? tr("seed %1: ").arg(cell->seed) : QString()) + cellToolTip(*cell);
+          QToolTip::showText(static_cast<QHelpEvent*>(event)->globalPos(),
+                             tips.isEmpty() ? tr("not run") : tips.join(QStringLiteral("\n\n")), this);
           return true;
         }
     QToolTip::hideText();
@@ -187,8 +116,13 @@ NeedleGridView::NeedleGridView(QWidget* parent) : QWidget(parent) {
   connect(open, &QPushButton::clicked, this, [this] {
     if (saved_->currentIndex() >= 0) emit openGridRequested(saved_->currentData().toString());
   });
+  export_ = new QPushButton(tr("Export…"));
+  export_->setToolTip(tr("Save the grid as a PNG or SVG picture (Export Report adds it to HTML and PDF reports)"));
+  export_->setEnabled(false);
+  connect(export_, &QPushButton::clicked, this, &NeedleGridView::exportDialog);
   auto* top = new QHBoxLayout();
   top->addWidget(status_, 1);
+  top->addWidget(export_);
   top->addWidget(new QLabel(tr("Saved grids:")));
   top->addWidget(saved_);
   top->addWidget(open);
@@ -202,10 +136,30 @@ NeedleGridView::NeedleGridView(QWidget* parent) : QWidget(parent) {
   layout->addWidget(scroll, 1);
 }
 
+bool NeedleGridView::hasGrid() const {
+  return !canvas_->grid().spec.routes.empty();
+}
+
+QString NeedleGridView::exportPicture(const QString& path) const {
+  if (!hasGrid()) return tr("There is no needle grid to export yet.");
+  return exportNeedleGridPicture(canvas_->grid(), path, canvas_->palette(), canvas_->font());
+}
+
+void NeedleGridView::exportDialog() {
+  QString filter;
+  QString path = QFileDialog::getSaveFileName(this, tr("Export Needle Grid"), QStringLiteral("needle-grid.png"),
+                                              tr("PNG (*.png);;SVG (*.svg)"), &filter);
+  if (path.isEmpty()) return;
+  if (QFileInfo(path).suffix().isEmpty()) path += filter.startsWith(QStringLiteral("SVG")) ? ".svg" : ".png";
+  const QString error = exportPicture(path);
+  if (!error.isEmpty()) QMessageBox::critical(this, tr("Export Needle Grid"), error);
+}
+
 void NeedleGridView::beginGrid(const NeedleGridSpec& spec) {
   NeedleGrid empty;
   empty.spec = spec;
   canvas_->setGrid(empty);
+  export_->setEnabled(true);
   status_->setText(tr("Needle grid: cell 0 of %1…").arg(spec.cellCount()));
 }
 
@@ -230,6 +184,7 @@ QString NeedleGridView::summary(const NeedleGrid& g) const {
 
 void NeedleGridView::showGrid(const NeedleGrid& grid, const QString& path) {
   canvas_->setGrid(grid);
+  export_->setEnabled(hasGrid());
   status_->setText(summary(grid));
   status_->setToolTip(path.isEmpty() ? tr("not saved") : tr("saved as %1").arg(path));
 }

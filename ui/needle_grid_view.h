@@ -1,7 +1,7 @@
 // The Needle grid dock: one heatmap per route (rows = needle depth, columns = context; green = the answer was in the
 // output, red = it was not, grey = not run), the cell's prefill time as its text and in its tooltip with the answer
 // and the output, the route's pass count and SA fraction above it; a status line ("cell 3 of 8", "cancelled after
-// 3 of 8 cells") and the saved grids of the runs folder to reopen.
+// 3 of 8 cells"), the saved grids of the runs folder to reopen and Export… (PNG / SVG of the same painting).
 #pragma once
 
 #include <QWidget>
@@ -10,6 +10,7 @@
 
 class QComboBox;
 class QLabel;
+class QPushButton;
 
 namespace flux::ui {
 
@@ -34,8 +35,6 @@ class NeedleGridCanvas : public QWidget {
   bool event(QEvent* event) override;
 
  private:
-  QPoint panelOrigin(int route) const;
-  QSize panelSize() const;
   NeedleGrid grid_;
 };
 
@@ -53,15 +52,22 @@ class NeedleGridView : public QWidget {
   NeedleGridCanvas* canvas() const { return canvas_; }
   QLabel* statusLabel() const { return status_; }
   QComboBox* savedGrids() const { return saved_; }
+  QPushButton* exportButton() const { return export_; }
+  // Whether a grid (running, finished or reopened) is shown: then Export Report includes it.
+  bool hasGrid() const;
+  // The shown grid as a .png or .svg (the canvas's own painting); empty on success, else the error.
+  QString exportPicture(const QString& path) const;
 
  signals:
   void openGridRequested(const QString& path);
 
  private:
+  void exportDialog();
   QString summary(const NeedleGrid& grid) const;
   NeedleGridCanvas* canvas_ = nullptr;
   QLabel* status_ = nullptr;
   QComboBox* saved_ = nullptr;
+  QPushButton* export_ = nullptr;
 };
 
 // "1K" for 1024, "300" for 300: a context's column header.

@@ -3,11 +3,15 @@
 #include <QBuffer>
 #include <QFile>
 #include <QFileInfo>
+#include <QPalette>
+#include <QStringList>
 
 #include <algorithm>
 
 #include "ui/block_mask_raster.h"
 #include "ui/memory_panel.h"
+#include "ui/needle_grid.h"
+#include "ui/needle_grid_picture.h"
 
 namespace flux::ui {
 namespace {
@@ -89,6 +93,40 @@ QString memorySection(const engine::RunReport& r) {
   return html + QStringLiteral("</table>\n");
 }
 
+QString joined(const std::vector<int>& values) {
+  QStringList items;
+  for (int v : values) items << QString::number(v);
+  return items.join(QStringLiteral(", "));
+}
+
+// The open needle grid: the dock's picture (light palette: the page is white) and a pass count per route.
+QString needleGridSection(const NeedleGrid& g, const ReportPictures& pictures) {
+  QString html = QStringLiteral(
+                     "<h2>Needle grid</h2>\n<p>%1 · %2 · needle-in-a-haystack prompts of %3 tokens, the needle at "
+                     "%4 % of the filler, %5 new tokens per cell; a cell passes when the answer is in the output "
+                     "(green), else it fails (red); its text is the prefill time.</p>\n")
+                     .arg(esc(g.model_name), esc(g.started_at))
+                     .arg(joined(g.spec.contexts), joined(g.spec.depths))
+                     .arg(g.spec.max_new_tokens);
+  QPalette light;
+  light.setColor(QPalette::Window, Qt::white);
+  light.setColor(QPalette::WindowText, Qt::black);
+  light.setColor(QPalette::PlaceholderText, QColor(0x60, 0x60, 0x60));
+  html += pictures.svg(needleGridSvg(g, light), QStringLiteral("needle grid"));
+  html += QStringLiteral("\n<table class=\"needle\"><tr><th>route</th><th>passed</th><th>SA fraction</th>"
+                         "<th>route as run</th></tr>\n");
+  for (std::size_t r = 0; r < g.spec.routes.size(); ++r) {
+    const std::string& route = g.spec.routes[r];
+    html += QStringLiteral("<tr><td>%1</td><td>%2 / %3</td><td>%4</td><td>%5</td></tr>\n")
+                .arg(esc(route))
+                .arg(g.passed(route))
+                .arg(g.ran(route))
+                .arg(g.saFraction(route), 0, 'f', 3)
+                .arg(r < g.route_specs.size() ? esc(g.route_specs[r]) : QString());
+  }
+  return html + QStringLiteral("</table>\n");
+}
+
 }  // namespace
 
 ReportPictures ReportPictures::html() {
@@ -157,13 +195,13 @@ QByteArray densityChartSvg(const engine::RunReport& r) {
   return svg.toUtf8();
 }
 
-QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg) {
+QString reportHtml(const engine::RunReport& r, const QByteArray& charts_svg, const NeedleGrid* grid) {
   const ReportPictures pictures = ReportPictures::html();
-  return reportHtmlWithCharts(r, pictures.svg(charts_svg, QStringLiteral("timing charts")), pictures);
+  return reportHtmlWithCharts(r, pictures.svg(charts_svg, QStringLiteral("timing charts")), pictures, grid);
 }
 
-QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_markup,
-                             const ReportPictures& pictures) {
+QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_markup, const ReportPictures& pictures,
+                             const NeedleGrid* grid) {
   QString html = QStringLiteral(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope report</title>\n<style>"
       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -204,6 +242,7 @@ QString reportHtmlWithCharts(const engine::RunReport& r, const QString& charts_m
   html += charts_markup;
   html += attentionSection(r, pictures);
   html += memorySection(r);
+  if (grid && !grid->spec.routes.empty()) html += needleGridSection(*grid, pictures);
   html += QStringLiteral(
       "\n<h2>Routing plan and prefill</h2>\n<table><tr><th>layer</th><th>mode</th><th>attention</th>"
       "<th>router P(FA)</th><th>source</th><th>prefill ms</th><th>attention ms</th><th>density</th>"
@@ -246,17 +285,18 @@ QString checkExportPath(const QString& path, const bool overwrite) {
   return {};
 }
 
-QString exportReport(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg) {
+QString exportReport(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg,
+                     const NeedleGrid* grid) {
   const QString ext = QFileInfo(path).suffix().toLower();
   if (ext == QStringLiteral("html") || ext == QStringLiteral("htm")) {
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
       return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
-    if (f.write(reportHtml(report, charts_svg).toUtf8()) < 0 || !f.flush())
+    if (f.write(reportHtml(report, charts_svg, grid).toUtf8()) < 0 || !f.flush())
       return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
     return {};
   }
-  if (ext == QStringLiteral("pdf")) return exportReportPdf(report, path, charts_svg);
+  if (ext == QStringLiteral("pdf")) return exportReportPdf(report, path, charts_svg, grid);
   if (ext != QStringLiteral("json") && ext != QStringLiteral("csv"))
     return QObject::tr("Cannot export to %1: use a .json, .csv, .html or .pdf file name").arg(path);
   try {

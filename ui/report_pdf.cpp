@@ -30,7 +30,8 @@ QImage svgImage(const QByteArray& svg) {
 
 }  // namespace
 
-QString exportReportPdf(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg) {
+QString exportReportPdf(const engine::RunReport& report, const QString& path, const QByteArray& charts_svg,
+                        const NeedleGrid* grid) {
   {
     // QPdfWriter reports no open errors, so check the path is writable first.
     QFile probe(path);
@@ -51,7 +52,7 @@ QString exportReportPdf(const engine::RunReport& report, const QString& path, co
     return image.isNull() ? QObject::tr("<p>(no %1)</p>").arg(alt)
                           : QStringLiteral("<p>%1</p>").arg(pictures.image(image, alt, std::min(520, image.width() / 2)));
   };
-  doc.setHtml(reportHtmlWithCharts(report, pictures.svg(charts_svg, QObject::tr("charts")), pictures));
+  doc.setHtml(reportHtmlWithCharts(report, pictures.svg(charts_svg, QObject::tr("charts")), pictures, grid));
   {
     QPdfWriter writer(path);
     writer.setPageSize(QPageSize(QPageSize::A4));

@@ -1,8 +1,9 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
 // [--override SPEC] [--route-file F] [--ctx N] [--threads N] [--repeat N] [--open-report F] [--run]
 // [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]
-// [--compare-with-route ROUTE] [--needle-grid CONTEXTS/DEPTHS/ROUTES] [--show-dock NAME] [--measure-open REPORT]; works under
-// QT_QPA_PLATFORM=offscreen. Existing output files are never replaced without --overwrite.
+// [--compare-with-route ROUTE] [--needle-grid CONTEXTS/DEPTHS/ROUTES] [--needle-grid-export OUT.png|svg]
+// [--show-dock NAME] [--measure-open REPORT]; works under QT_QPA_PLATFORM=offscreen. Existing output files are
+// never replaced without --overwrite.
 // Exit codes: 0 ok, 1 run or model error, 2 bad arguments (an output path that cannot or may not be written
 // included), 3 export or screenshot failed.
 #include <QApplication>
@@ -27,6 +28,7 @@
 #include "ui/layer_table_model.h"
 #include "ui/main_window.h"
 #include "ui/needle_grid_dialog.h"
+#include "ui/needle_grid_view.h"
 #include "ui/run_history_model.h"
 #include "ui/report_export.h"
 #include "ui/run_controls.h"
@@ -74,6 +76,9 @@ int main(int argc, char** argv) {
                     "Instead of --run: the needle grid CONTEXTS/DEPTHS/ROUTES, e.g. 512,1K/0,50,100/fa,sa:streaming "
                     "(Tools → Needle Sweep…; -n = new tokens per cell).",
                     "spec"});
+  parser.addOption({"needle-grid-export",
+                    "After --needle-grid: write the grid as a picture (.png or .svg, the Needle grid dock's Export…).",
+                    "path"});
   parser.addOption({"show-dock",
                     "Raise a dock before the screenshot: timing, comparison, attention, memory, needle, runs, map.",
                     "name"});
@@ -85,7 +90,7 @@ int main(int argc, char** argv) {
 
   const bool quit_after = parser.isSet("quit-after-run");
   // Check the output paths before loading anything: a typo should not cost a whole run.
-  for (const char* option : {"export-report", "screenshot"}) {
+  for (const char* option : {"export-report", "screenshot", "needle-grid-export"}) {
     if (!parser.isSet(option)) continue;
     const QString error = flux::ui::checkExportPath(parser.value(option), parser.isSet("overwrite"));
     if (!error.isEmpty()) {
@@ -229,6 +234,13 @@ int main(int argc, char** argv) {
         int code = 0;
         if (parser.isSet("export-report")) {
           const QString error = window.exportReportTo(parser.value("export-report"));
+          if (!error.isEmpty()) {
+            std::fprintf(stderr, "error: %s\n", qPrintable(error));
+            code = 3;
+          }
+        }
+        if (parser.isSet("needle-grid-export")) {
+          const QString error = window.needleGrid()->exportPicture(parser.value("needle-grid-export"));
           if (!error.isEmpty()) {
             std::fprintf(stderr, "error: %s\n", qPrintable(error));
             code = 3;
