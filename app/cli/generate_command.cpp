@@ -4,9 +4,11 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 #include <random>
 
 #include "app/cli/commands.h"
+#include "app/cli/number_checks.h"
 #include "app/cli/run_options.h"
 #include "engine/core/error.h"
 #include "engine/runtime/trace_export.h"
@@ -37,6 +39,7 @@ struct GenerateOptions {
   int prompt_tokens = 0;  // > 0: a synthetic prompt of this many random token ids (seeded by --seed)
   bool overwrite = false;       // --report may replace an existing file
   bool no_block_masks = false;  // the report keeps no XAttention selections (huge runs)
+  int64_t seed = 42;            // --seed; -1 = a random one (as llama.cpp), which the report records
 };
 
 double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -120,10 +123,11 @@ int run_generate(const GenerateOptions& o) {
   request.settings.sampler = o.sampler;
   request.route = route_spec(o.route);
 
-  std::signal(SIGINT, on_sigint);
+  // Ctrl-C, a kill (SIGTERM) or a closed terminal (SIGHUP) cancel the run the same way: the partial report is kept.
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_sigint);
   StreamingPrinter printer;
   const engine::RunReport report = engine->run(request, &printer, &g_cancel);
-  std::signal(SIGINT, SIG_DFL);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
   if (!o.quiet) print_timings(report);
   if (!o.report.empty()) {
     report.save(o.report);
@@ -144,13 +148,14 @@ Command add_generate_command(CLI::App& app) {
   add_model_options(*cmd, o->model);
   add_prompt_options(*cmd, o->prompt);
   add_route_options(*cmd, o->route);
-  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--temp", o->sampler.temperature, "temperature (0 = greedy)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-k", o->sampler.top_k, "top-k (0 = off)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(non_negative());
+  cmd->add_option("--temp", o->sampler.temperature, "temperature (0 = greedy)")->check(non_negative());
+  cmd->add_option("--top-k", o->sampler.top_k, "top-k (0 = off)")->check(non_negative());
   cmd->add_option("--top-p", o->sampler.top_p, "top-p (1 = off)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--repeat-penalty", o->sampler.repetition_penalty, "repetition penalty (1 = off)");
   cmd->add_option("--repeat-last-n", o->sampler.repeat_last_n, "tokens the penalty looks back");
-  cmd->add_option("--seed", o->sampler.seed, "sampling seed");
+  cmd->add_option("--seed", o->seed, "sampling seed (-1 = random; the report records the seed used)")
+      ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
   cmd->add_option("--report", o->report, "write a run report (.json or .csv)");
   cmd->add_option("--trace", o->trace,
                   "write the run's timeline as Chrome trace-event JSON (Perfetto, chrome://tracing): a span per "
@@ -161,8 +166,11 @@ Command add_generate_command(CLI::App& app) {
                 "do not record XAttention block selections in the report (each is n(n+1)/2 bytes for n blocks)");
   cmd->add_option("--prompt-tokens", o->prompt_tokens,
                   "a synthetic prompt of N random token ids instead of -p/-f (required with --random-weights)")
-      ->check(CLI::PositiveNumber);
-  return {cmd, [o] { return run_generate(*o); }};
+      ->check(positive());
+  return {cmd, [o] {
+            o->sampler.seed = o->seed == -1 ? std::random_device{}() : static_cast<uint64_t>(o->seed);
+            return run_generate(*o);
+          }};
 }
 
 }  // namespace flux::cli

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,18 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  try {
-    for (const auto& command : commands)
-      if (command.app->parsed()) return command.run();
-  } catch (const std::exception& e) {  // flux::engine::Error carries a one-line, user-facing reason
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  for (const auto& command : commands) {
+    if (!command.app->parsed()) continue;
+    try {
+      return command.run();
+    } catch (const std::bad_alloc&) {  // an allocation no size check foresaw: name the command, not "std::bad_alloc"
+      std::fprintf(stderr, "error: %s: out of memory (an allocation failed; try a smaller -c, prompt or model)\n",
+                   command.app->get_name().c_str());
+      return 1;
+    } catch (const std::exception& e) {  // flux::engine::Error carries a one-line, user-facing reason
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
   }
   return 1;
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/number_checks.h"
 #include "app/cli/route_set.h"
 #include "app/cli/run_options.h"
 #include "engine/core/error.h"
@@ -251,11 +252,11 @@ Command add_perplexity_command(CLI::App& app) {
   cmd->add_option("-f,--file", o->file, "the text to score (plain text, no chat template)")->required();
   CLI::Option* routes = add_route_set_options(*cmd, o->routes, "fa,router,sa:streaming");
   cmd->add_option("--chunk", o->chunk, "tokens per chunk, BOS included (default: -c if given, else min(context, 2048))")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--max-tokens", o->max_tokens, "score only the first N tokens of the text (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--score-block", o->score_block, "positions per lm_head block (bounds the logits held at once)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--json", o->json, "write the per-route results as JSON");
   cmd->add_option("--csv", o->csv, "write one CSV row per route");
   return {cmd, [o, routes] {

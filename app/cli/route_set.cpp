@@ -1,4 +1,5 @@
 #include "app/cli/route_set.h"
+#include "app/cli/number_checks.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -39,7 +40,7 @@ CLI::Option* add_route_set_options(CLI::App& app, RouteSetOptions& o, const std:
                  "NAME=ROUTER.safetensors: another router file, run as preset 'router' under route NAME, e.g. "
                  "elastic=resources/routers/previous/SmolLM2-135M-Instruct.elastic.router.safetensors (repeatable)");
   app.add_option("--random-seeds", o.random_seeds, "random:match: how many random layer sets (seeds 1..S)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   return routes;
 }
 

@@ -1,11 +1,13 @@
 #include "app/cli/run_options.h"
+#include "app/cli/number_checks.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "engine/backend/cpu_threads.h"
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/routing/route_spec.h"
+#include "spdlog/spdlog.h"
 
 namespace flux::cli {
 
@@ -14,8 +16,8 @@ using engine::require;
 void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("-m,--model", o.model, "GGUF file or Hugging Face model directory (default: the embedded SmolLM2)");
   app.add_option("--backend", o.backend, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("-t,--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("-c,--ctx-size", o.context, "context size in tokens (0 = the model's)")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", o.threads, "CPU threads (0 = all cores)")->check(non_negative());
+  app.add_option("-c,--ctx-size", o.context, "context size in tokens (0 = the model's)")->check(non_negative());
   app.add_option("--random-weights", o.random_weights,
                  "no model file: random weights of a real shape (benchmarks; no tokenizer, use --prompt-tokens)")
       ->check(CLI::IsMember({"qwen3-8b", "llama3.1-8b", "smollm2-135m"}));
@@ -28,7 +30,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->check(CLI::IsMember({"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "f16", "bf16"}));
   app.add_option("--prefill-chunk", o.prefill_chunk,
                  "prompt rows per prefill chunk, so long prompts fit in memory (0 = the whole prompt at once)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
 }
 
 void add_prompt_options(CLI::App& app, PromptOptions& o) {
@@ -60,11 +62,11 @@ void add_route_options(CLI::App& app, RouteOptions& o) {
                  "evicted) or fluxscope (streaming KV evicted, triangle/xattn dense); default: the router's "
                  "(Flux checkpoints: reference), else fluxscope")
       ->check(CLI::IsMember({"reference", "fluxscope"}));
-  app.add_option("--sink", o.sink, "streaming/triangle: sink tokens (default: the router's, else 128)")->check(CLI::PositiveNumber);
-  app.add_option("--window", o.window, "streaming/triangle: local window tokens (default: the router's, else 1024)")->check(CLI::PositiveNumber);
-  app.add_option("--n-last", o.n_last, "triangle: dense last queries (default: the router's, else 128)")->check(CLI::PositiveNumber);
-  app.add_option("--block", o.block, "sparse block size in tokens (default: the router's, else 128)")->check(CLI::PositiveNumber);
-  app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride (default 16)")->check(CLI::PositiveNumber);
+  app.add_option("--sink", o.sink, "streaming/triangle: sink tokens (default: the router's, else 128)")->check(positive());
+  app.add_option("--window", o.window, "streaming/triangle: local window tokens (default: the router's, else 1024)")->check(positive());
+  app.add_option("--n-last", o.n_last, "triangle: dense last queries (default: the router's, else 128)")->check(positive());
+  app.add_option("--block", o.block, "sparse block size in tokens (default: the router's, else 128)")->check(positive());
+  app.add_option("--xattn-stride", o.stride, "XAttention antidiagonal stride (default 16)")->check(positive());
   app.add_option("--xattn-threshold", o.tau, "XAttention cumulative mass threshold (default 0.9)")
       ->check(CLI::Range(0.0, 1.0));
 }
@@ -88,11 +90,8 @@ std::filesystem::path model_path(const ModelOptions& o) {
 
 std::string read_prompt(const PromptOptions& o) {
   if (o.file.empty()) return o.prompt;
-  std::ifstream f(o.file, std::ios::binary);
-  require(f.good(), "{}: cannot read the prompt file", o.file);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  // A FIFO or /dev/zero is refused by name, a huge file by its size (64 MiB is ~16M tokens of text).
+  return engine::read_input_file(o.file, "prompt file", std::size_t{64} << 20);
 }
 
 engine::RouteSpec route_spec(const RouteOptions& o) {
@@ -126,6 +125,12 @@ engine::EngineOptions engine_options(const ModelOptions& o, const RouteOptions* 
   }
   e.backend = o.backend;
   e.threads = o.threads;
+  // More threads than cores only slows the run down, and OpenBLAS sizes per-thread buffers by the count (-t INT_MAX
+  // hung in its allocator): clamp to the usable cores, saying so.
+  if (const int cores = engine::usable_cpu_cores(); e.threads > cores) {
+    spdlog::warn("--threads {}: only {} cores are usable here, using {}", e.threads, cores, cores);
+    e.threads = cores;
+  }
   e.context_length = o.context;
   e.random_weights = o.random_weights;
   e.random_seed = o.random_seed;

@@ -7,16 +7,19 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/number_checks.h"
 #include "app/cli/route_set.h"
 #include "app/cli/run_options.h"
 #include "app/cli/sweep_comparison.h"
 #include "engine/core/error.h"
+#include "engine/core/input_file.h"
 #include "engine/runtime/answer_check.h"
 
 namespace flux::cli {
@@ -43,8 +46,8 @@ struct SweepOptions {
 };
 
 std::vector<SweepTask> load_tasks(const std::string& path) {
-  std::ifstream in(path);
-  engine::require(in.good(), "sweep: cannot open the task file {}", path);
+  // A FIFO or a device is refused by name, not read forever; the size is bounded (engine/core/input_file.h).
+  std::istringstream in(engine::read_input_file(path, "task file"));
   std::vector<SweepTask> tasks;
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
@@ -58,7 +61,12 @@ std::vector<SweepTask> load_tasks(const std::string& path) {
       t.kind = j.at("kind").get<std::string>();
       engine::require(t.kind == "needle" || t.kind == "robust", "kind must be needle or robust, not '{}'", t.kind);
       t.task = j.value("task", "");
-      t.context_tokens = j.value("context_tokens", 0);
+      if (j.contains("context_tokens")) {  // 1e300 or -3 converted silently to INT_MIN before
+        const auto& c = j["context_tokens"];
+        engine::require(c.is_number_integer() && c.get<int64_t>() >= 0 && c.get<int64_t>() <= (int64_t{1} << 24),
+                        "context_tokens must be a whole number from 0 to {}, not {}", int64_t{1} << 24, c.dump());
+        t.context_tokens = c.get<int>();
+      }
       if (j.contains("depth") && j["depth"].is_number()) t.depth = j["depth"].get<double>();
       // [optional system message, one user message]: the chat template wraps them as the CLI's --chat does.
       const auto& messages = j.at("messages");
@@ -327,8 +335,8 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--match-on", o->match_on,
                   "first-k:match / random:match take the router's mean SA fraction over these tasks")
       ->check(CLI::IsMember({"all", "needle", "robust"}));
-  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate per task (greedy)")->check(CLI::PositiveNumber);
-  cmd->add_option("--limit", o->limit, "run only the first N tasks")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate per task (greedy)")->check(positive());
+  cmd->add_option("--limit", o->limit, "run only the first N tasks")->check(non_negative());
   cmd->add_option("--out", o->out, "write the results as JSON");
   cmd->add_option("--csv", o->csv, "write one CSV row per task and route");
   return {cmd, [o, routes] {

@@ -96,6 +96,9 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
   e->tokenizer_ = files.make_tokenizer();
   e->backend_ = make_backend(options.backend, options.threads);
   e->context_length_ = options.context_length > 0 ? options.context_length : files.config().context_length;
+  if (options.context_length > files.config().context_length)
+    spdlog::warn("context {} tokens is above the {} tokens {} was trained for: positions past them are untested",
+                 options.context_length, files.config().context_length, files.name());
   e->chat_format_ = detect_chat_format(files.vocab().chat_template, files.config().architecture);
   e->default_system_prompt_ = default_system_prompt(files.vocab().chat_template);
   e->load_chat_template(files.vocab().chat_template);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Hostile inputs, round two (issue 20), through the CLI: prompt and task files that are not regular files, a model
+# file truncated while a run reads it, SIGTERM/SIGHUP during prefill, --threads beyond the cores, -c above the
+# model's context, --seed -1, out-of-range flags, a sweep context_tokens of 1e300, an allocation that fails.
+# Usage: hostile_round2_test.sh CLI DEMO_MODEL
+set -u
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
+
+mkfifo "$tmp/fifo"
+expect_error "/dev/zero as the prompt file" "/dev/zero: the prompt file is a device, not a regular file" -- \
+  generate -m "$model" -n 2 -f /dev/zero
+expect_error "FIFO as the prompt file" "the prompt file is a FIFO" -- generate -m "$model" -n 2 -f "$tmp/fifo"
+expect_error "FIFO as the perplexity text" "the text file is a FIFO" -- perplexity -m "$model" -f "$tmp/fifo"
+expect_error "FIFO as the sweep task file" "the task file is a FIFO" -- \
+  sweep -m "$model" --tasks "$tmp/fifo" --routes fa
+echo '{"id": "t", "kind": "needle", "context_tokens": 1e300, "messages": [{"role": "user", "content": "hi"}], "answer": "x"}' \
+  > "$tmp/huge-context.jsonl"
+expect_error "sweep context_tokens 1e300" "line 1" "context_tokens must be a whole number from 0 to 16777216, not 1e+300" -- \
+  sweep -m "$model" --tasks "$tmp/huge-context.jsonl" --routes fa
+
+# Range errors name the bound in words (CLI11's own checks printed DBL_MAX in full); CLI11 exits 105 on them.
+for flag in "-c -5" "--block 0" "-t -1"; do
+  # shellcheck disable=SC2086
+  err=$("$cli" generate -m "$model" -p hi $flag 2>&1 >/dev/null)
+  rc=$?
+  if [ "$rc" -eq 0 ] || [[ "$err" == *1797693* ]] || [[ "$err" != *"(give "* ]]; then fail "range $flag: rc=$rc $err"
+  else echo "ok   range $flag: $(printf '%s' "$err" | head -1)"; fi
+done
+
+# --threads beyond the cores is clamped with a warning before OpenBLAS sees it; -c above the model's context warns.
+err=$("$cli" generate -m "$model" --backend cpu -t 2147483647 -c 100000 -n 2 -p hi 2>&1 >/dev/null)
+rc=$?
+if [ "$rc" -ne 0 ] || [[ "$err" != *"--threads 2147483647: only "*" cores are usable here"* ]] ||
+   [[ "$err" != *"context 100000 tokens is above the 8192 tokens"* ]]; then fail "threads/context warnings: rc=$rc $err"
+else echo "ok   --threads INT_MAX clamped, -c 100000 warned"; fi
+
+# --seed -1 is a random seed, recorded in the report (it was 2^64-1).
+seeds=()
+for i in 1 2; do
+  "$cli" generate -m "$model" --backend cpu -n 1 -p hi --seed -1 --temp 1 -q --report "$tmp/seed$i.json" >/dev/null 2>&1 ||
+    fail "--seed -1 run $i"
+  seeds+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["settings"]["seed"])' "$tmp/seed$i.json" 2>&1)")
+done
+if [ "${seeds[0]}" = "18446744073709551615" ] || [ "${seeds[0]}" = "${seeds[1]}" ]; then fail "--seed -1: seeds ${seeds[*]}"
+else echo "ok   --seed -1: random seeds ${seeds[*]} recorded"; fi
+
+# start_run NAME ARGS...: runs the CLI with -v in the background until its "loaded" line (the run is about to start).
+start_run() {
+  local name=$1
+  shift
+  "$cli" -v "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "\] loaded " "$tmp/$name.err" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+long=$(printf 'The river runs to the sea and the sea is wide. %.0s' $(seq 1 250))
+
+# A model file truncated while the run reads its weights in place: an error naming it, never SIGBUS (rc 135).
+cp "$model" "$tmp/copy.gguf"
+if start_run truncated generate -m "$tmp/copy.gguf" --backend cpu -t 2 -n 400 -p "$long" --report "$tmp/t.json"; then
+  sleep 0.5
+  truncate -s 4096 "$tmp/copy.gguf"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" -ne 1 ] || ! grep -q "copy.gguf changed while it was being read (truncated to 4096 bytes" "$tmp/truncated.err"; then
+    fail "truncated during the run: rc=$rc $(tail -2 "$tmp/truncated.err")"
+  else echo "ok   truncated during the run: $(grep error: "$tmp/truncated.err")"; fi
+else fail "truncated during the run: did not start: $(tail -2 "$tmp/truncated.err")"; fi
+rm -f "$tmp/copy.gguf"
+
+# SIGTERM and SIGHUP during prefill cancel like Ctrl-C: exit 130 and a partial report with status "cancelled".
+for sig in TERM HUP INT; do
+  if start_run "sig$sig" generate -m "$model" --backend cpu -t 2 -n 4 -p "$long" --report "$tmp/sig$sig.json"; then
+    sleep 0.3
+    kill -s "$sig" "$pid"
+    wait "$pid"
+    rc=$?
+    status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/sig$sig.json" 2>&1)
+    if [ "$rc" -ne 130 ] || [ "$status" != "cancelled" ]; then fail "SIG$sig during prefill: rc=$rc status=$status"
+    else echo "ok   SIG$sig during prefill: exit 130, report status cancelled"; fi
+  else fail "SIG$sig: did not start"; fi
+done
+
+# An allocation that fails (8B random weights in 3 GB of address space) names the command, not std::bad_alloc.
+err=$( (ulimit -v 3000000; "$cli" generate --random-weights llama3.1-8b --prompt-tokens 4 -n 1) 2>&1 >/dev/null)
+rc=$?
+if [ "$rc" -ne 1 ] || [[ "$err" == *bad_alloc* ]] || [[ "$err" != *"generate"*"needs"*"GiB"* && "$err" != *"generate: out of memory"* ]]; then
+  fail "8B random weights in 3 GB: rc=$rc $err"
+else echo "ok   8B random weights in 3 GB: $(printf '%s' "$err" | grep error:)"; fi
+
+[ "$failures" -eq 0 ] && echo "all hostile round-two cases passed" || echo "$failures failed"
+[ "$failures" -eq 0 ]
