@@ -62,8 +62,11 @@ std::vector<float> xattention_block_scores(const float* q, const float* k, int64
   std::vector<float> scores(static_cast<std::size_t>(n_heads * nb * nb), 0.0f);
 #pragma omp parallel
   {
-    std::vector<float> qt(static_cast<std::size_t>(R * W));
-    std::vector<float> logits(static_cast<std::size_t>(R * m));
+    // Sized by the rows a task can have (a block's, or the whole prompt's when the block is longer): a block of
+    // 16M tokens on a 7-token prompt asked each thread for 4 GB.
+    const int64_t task_rows = std::min(R, m);
+    std::vector<float> qt(static_cast<std::size_t>(task_rows * W));
+    std::vector<float> logits(static_cast<std::size_t>(task_rows * m));
     std::vector<double> acc(static_cast<std::size_t>(nb));
 #pragma omp for schedule(dynamic)
     for (int64_t task = 0; task < n_heads * nb; ++task) {

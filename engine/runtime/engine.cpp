@@ -7,6 +7,7 @@
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
+#include "engine/core/memory_budget.h"
 #include "engine/format/json_input.h"
 #include "engine/model/weight_loader.h"
 #include "engine/tokenizer/chat_template_jinja.h"
@@ -243,7 +244,12 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   obs.on_started(report);
 
   const auto prompt_tokens = static_cast<int64_t>(prompt.size());
-  Session session(*decoder_, run_capacity(context_length_, prompt_tokens, request.settings.max_new_tokens), cancel);
+  const int64_t capacity = run_capacity(context_length_, prompt_tokens, request.settings.max_new_tokens);
+  if (backend_->name() == "cpu")  // CUDA reports its own out-of-memory with the device's numbers
+    require_memory(static_cast<std::size_t>(capacity) * static_cast<std::size_t>(cfg.n_layers) * 2 *
+                       static_cast<std::size_t>(cfg.kv_dim()) * backend_->bytes_per_element(),
+                   fmt::format("the KV cache for {} tokens", capacity));
+  Session session(*decoder_, capacity, cancel);
   session.set_router(router());
   session.set_prefill_chunk(request.prefill_chunk);
   session.set_record_block_masks(request.record_block_masks);

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/core/error.h"
+#include "engine/core/memory_budget.h"
+#include "engine/format/ggml_quant.h"
 #include "engine/model/random_weights.h"
 #include "engine/runtime/engine.h"
 
@@ -24,6 +26,12 @@ std::unique_ptr<Engine> Engine::load_random(const EngineOptions& options, const 
                              : e->backend_->bytes_per_element() == 2 ? "BF16"
                                                                      : "F32";
   e->summary_.chat_format = "raw";
+  if (e->backend_->name() == "cpu") {  // generated in host memory: refuse by size, not by std::bad_alloc midway
+    const int64_t unit = 256 * 1024;   // a whole number of blocks of every type
+    const double per_param = static_cast<double>(tensor_bytes(matrices, unit)) / static_cast<double>(unit);
+    require_memory(static_cast<std::size_t>(per_param * static_cast<double>(e->summary_.n_params)),
+                   fmt::format("{}, stored as {},", config.name, e->summary_.quantization));
+  }
   e->decoder_ = std::make_unique<Decoder>(config, make_random_weights(config, *e->backend_, options.random_seed, matrices),
                                           *e->backend_);
   e->backend_->synchronize();
