@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "app/cli/chat_options.h"
 #include "app/cli/commands.h"
 #include "app/cli/number_checks.h"
 #include "app/cli/run_options.h"
@@ -30,6 +31,7 @@ class StreamingPrinter final : public engine::RunObserver {
 struct GenerateOptions {
   ModelOptions model;
   PromptOptions prompt;
+  ChatTemplateOptions chat;
   RouteOptions route;
   int n_predict = 128;
   engine::SamplerSettings sampler;
@@ -119,6 +121,8 @@ int run_generate(const GenerateOptions& o) {
   request.record_block_masks = !o.no_block_masks;
   request.settings.chat = o.prompt.chat;
   request.settings.system_prompt = o.prompt.system_prompt;
+  apply_chat_template_options(o.chat, request.settings);
+  if (o.chat.verbose_prompt && request.prompt_tokens.empty()) print_verbose_prompt(*engine, prompt, request.settings);
   request.settings.max_new_tokens = o.n_predict;
   request.settings.sampler = o.sampler;
   request.route = route_spec(o.route);
@@ -147,6 +151,7 @@ Command add_generate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "generate text from a prompt, streaming it to stdout");
   add_model_options(*cmd, o->model);
   add_prompt_options(*cmd, o->prompt);
+  add_chat_template_options(*cmd, o->chat);
   add_route_options(*cmd, o->route);
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(non_negative());
   cmd->add_option("--temp", o->sampler.temperature, "temperature (0 = greedy)")->check(non_negative());

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/cli/chat_options.h"
 #include "app/cli/commands.h"
 #include "app/cli/number_checks.h"
 #include "app/cli/route_set.h"
@@ -37,6 +38,7 @@ struct SweepOptions {
   ModelOptions model;
   RouteOptions route;  // router file, SA parameters; the route itself comes from --routes
   RouteSetOptions routes;
+  ChatTemplateOptions chat;  // every task runs as a chat prompt
   std::string tasks;
   bool routes_given = false;     // --routes on the command line (else a model without a router skips "router")
   std::string match_on = "all";  // the tasks whose router SA fraction the matched baselines take
@@ -189,6 +191,8 @@ int run_sweep(const SweepOptions& o) {
         request.prompt = t.prompt;
         request.settings.chat = true;
         request.settings.system_prompt = t.system_prompt;
+        apply_chat_template_options(o.chat, request.settings);
+        if (o.chat.verbose_prompt && &choice == &choices.front()) print_verbose_prompt(*engine, t.prompt, request.settings);
         request.settings.max_new_tokens = o.n_predict;
         request.route = route_spec(choice.options);
         const engine::RunReport rep =
@@ -329,6 +333,7 @@ Command add_sweep_command(CLI::App& app) {
       app.add_subcommand("sweep", "score a task file (JSONL) under several routes: accuracy, SA fraction, timings");
   add_model_options(*cmd, o->model);
   add_route_options(*cmd, o->route);
+  add_chat_template_options(*cmd, o->chat);
   cmd->add_option("--tasks", o->tasks, "task file, one JSON object per line (tools/router/make_eval_set.py)")
       ->required();
   CLI::Option* routes = add_route_set_options(*cmd, o->routes, "router,fa,sa:streaming,sa:triangle,sa:xattn");

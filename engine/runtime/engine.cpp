@@ -103,6 +103,8 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
   e->chat_format_ = detect_chat_format(files.vocab().chat_template, files.config().architecture);
   e->default_system_prompt_ = default_system_prompt(files.vocab().chat_template);
   e->load_chat_template(files.vocab().chat_template);
+  e->chat_template_text_ = files.vocab().chat_template;
+  e->named_chat_templates_ = files.vocab().named_chat_templates;
   DecoderWeights weights = load_decoder_weights(
       files, *e->backend_,
       [&](double f, const std::string& tensor) {
@@ -134,30 +136,9 @@ void Engine::load_chat_template(const std::string& jinja_text) {
 }
 
 std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const RunSettings& settings) const {
-  require(tokenizer_ != nullptr, "{} has no tokenizer: give the prompt as token ids", summary_.name);
-  std::string text = prompt;
+  const std::string text = render_prompt(prompt, settings);
   std::string bos_text;
   if (tokenizer_->bos_id()) bos_text = tokenizer_->token_text(*tokenizer_->bos_id());
-  if (settings.chat) {
-    // A pasted or file prompt usually ends in a newline the user did not mean as part of the question.
-    const auto end = prompt.find_last_not_of(" \t\r\n");
-    const ChatMessage user{"user", end == std::string::npos ? std::string() : prompt.substr(0, end + 1)};
-    if (chat_template_) {
-      // The template inserts its own default system prompt when the conversation has none.
-      ChatTemplateInputs in;
-      if (!settings.system_prompt.empty()) in.messages.push_back({"system", settings.system_prompt});
-      in.messages.push_back(user);
-      in.bos_token = bos_text;
-      if (tokenizer_->eos_id()) in.eos_token = tokenizer_->token_text(*tokenizer_->eos_id());
-      text = chat_template_->render(in);  // a render error (e.g. "System role not supported") fails the run
-    } else {
-      std::vector<ChatMessage> messages;
-      const std::string& system = settings.system_prompt.empty() ? default_system_prompt_ : settings.system_prompt;
-      if (!system.empty()) messages.push_back({"system", system});
-      messages.push_back(user);
-      text = apply_chat_template(chat_format_, messages, true, "");
-    }
-  }
   std::vector<int32_t> ids;
   // Llama-3, Mistral and Gemma templates print BOS themselves; encode() turns that text into the id.
   const bool printed_bos = settings.chat && !bos_text.empty() && text.starts_with(bos_text);
@@ -254,7 +235,9 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   session.set_prefill_chunk(request.prefill_chunk);
   session.set_record_block_masks(request.record_block_masks);
   TokenSampler sampler(request.settings.sampler, *backend_);  // on the backend: only the token id is read back
-  const std::vector<int32_t> stops = tokenizer_ ? stop_token_ids(chat_format_, *tokenizer_) : std::vector<int32_t>{};
+  const std::vector<int32_t> stops = tokenizer_ ? stop_ids(request.settings) : std::vector<int32_t>{};
+  if (tokenizer_ && request.prompt_tokens.empty())
+    report.rendered_prompt = render_prompt(request.prompt, request.settings, &report.chat_format);
   std::vector<int32_t> history = prompt;
   Utf8StreamDecoder utf8;
   const TimeMark t0 = backend_->mark();

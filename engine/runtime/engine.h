@@ -74,6 +74,15 @@ class Engine {
   // the template's compile error).
   const std::string& chat_template_source() const { return chat_template_source_; }
 
+  // The prompt text the tokenizer gets: settings.chat renders the chat template — settings.chat_template (a Jinja
+  // file, or the name of one of the model's named templates) or the model's own, with settings.chat_template_kwargs
+  // as extra variables — else the prompt as given. `chat_format` (when given) receives what built it, as the report's
+  // chat_format says. Throws Error for an unknown template name, an unreadable file, kwargs that are not a JSON
+  // object, or a template that fails to compile or render.
+  std::string render_prompt(const std::string& prompt, const RunSettings& settings,
+                            std::string* chat_format = nullptr) const;
+  // The model's named chat templates (HF tokenizer_config.json list form), "default" among them when present.
+  std::vector<std::string> chat_template_names() const;
   // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
   std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
   // The plan of a spec on this model: resolve() with the loaded router's (or checkpoint's) defaults. Preset
@@ -104,6 +113,9 @@ class Engine {
   Engine() = default;
   static std::unique_ptr<Engine> load_random(const EngineOptions& options, const LoadProgress& progress);
   void load_chat_template(const std::string& jinja_text);  // compile it, or note why the built-in family is used
+  // Ids that end generation: the family's stops and EOS, plus (with settings.chat) the end-of-turn tokens the run's
+  // template prints (Gemma's <end_of_turn>, Phi-3's <|end|>, ...). engine_chat.cpp.
+  std::vector<int32_t> stop_ids(const RunSettings& settings) const;
   // The request's prompt as token ids, checked against the context (run() and estimate_memory()).
   std::vector<int32_t> prompt_of(const RunRequest& request) const;
   // report.memory after a run: the cache's KV, the weights, and the workspace where the device tracks its peak.
@@ -118,6 +130,8 @@ class Engine {
   ChatFormat chat_format_ = ChatFormat::Raw;
   std::shared_ptr<const JinjaChatTemplate> chat_template_;  // the model's own template, when it compiles
   std::string chat_template_source_;
+  std::string chat_template_text_;                          // the model's own Jinja text ("" when none)
+  std::map<std::string, std::string> named_chat_templates_;  // HF list-form templates by name
   std::string default_system_prompt_;
   int context_length_ = 0;
   std::optional<LayerRouter> router_;

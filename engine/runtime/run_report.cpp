@@ -103,6 +103,8 @@ json RunReport::to_json() const {
   if (!execution.empty()) j["backend"]["execution"] = execution;
   j["settings"] = {{"chat", settings.chat},
                    {"system_prompt", settings.system_prompt},
+                   {"chat_template", settings.chat_template},
+                   {"chat_template_kwargs", settings.chat_template_kwargs},
                    {"max_new_tokens", settings.max_new_tokens},
                    {"context_length", settings.context_length},
                    {"temperature", settings.sampler.temperature},
@@ -117,6 +119,8 @@ json RunReport::to_json() const {
                    {"sparse_attention", plan_json(sparse)},
                    {"decode_mode", decode_mode_name(sparse.decode)}};
   j["prompt_tokens"] = prompt_tokens;
+  j["chat_format"] = chat_format;
+  j["rendered_prompt"] = rendered_prompt;
   json layers_json = json::array();
   for (const auto& l : layers) {
     layers_json.push_back({{"index", l.index},
@@ -178,6 +182,8 @@ RunReport RunReport::from_json(const json& j) {
     const json& s = j.at("settings");
     r.settings.chat = s.at("chat").get<bool>();
     r.settings.system_prompt = s.at("system_prompt").get<std::string>();
+    r.settings.chat_template = s.value("chat_template", "");
+    r.settings.chat_template_kwargs = s.value("chat_template_kwargs", "");
     r.settings.max_new_tokens = integer<int>(s.at("max_new_tokens"));
     r.settings.context_length = integer<int>(s.at("context_length"));
     r.settings.sampler.temperature = s.at("temperature").get<float>();
@@ -191,6 +197,8 @@ RunReport RunReport::from_json(const json& j) {
     r.dense = plan_from_json(s.at("dense_attention"));
     r.sparse = plan_from_json(s.at("sparse_attention"));
     r.prompt_tokens = integer<int>(j.at("prompt_tokens"));
+    r.chat_format = j.value("chat_format", "");
+    r.rendered_prompt = j.value("rendered_prompt", "");
     for (const json& l : j.at("layers")) {
       LayerReport lr;
       lr.index = integer<int>(l.at("index"));

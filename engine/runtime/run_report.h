@@ -25,6 +25,8 @@ inline constexpr int kReportSchemaVersion = 3;
 struct RunSettings {
   bool chat = true;
   std::string system_prompt;
+  std::string chat_template;         // --chat-template: a Jinja file or a named template of the model; "" = its own
+  std::string chat_template_kwargs;  // --chat-template-kwargs: a JSON object of extra template variables, "" = none
   int max_new_tokens = 0;
   int context_length = 0;
   SamplerSettings sampler;
@@ -86,6 +88,8 @@ struct RunReport {
   std::vector<LayerReport> layers;
   std::vector<TokenReport> tokens;
   std::string output_text;
+  std::string chat_format;      // what built the prompt (Engine::render_prompt): a Jinja template, a built-in family
+  std::string rendered_prompt;  // the prompt text the tokenizer got (after the chat template); "" for token prompts
   std::string stop_reason;    // "eos", "length", "context", "cancelled"
   RunSummary summary;
   MemoryReport memory;        // measured by Engine::run (memory.measured); empty in version-2 reports

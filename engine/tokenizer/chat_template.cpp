@@ -80,6 +80,13 @@ std::vector<std::string> stop_strings(ChatFormat format) {
   return {};
 }
 
+std::vector<std::string> end_of_turn_strings(const std::string& jinja_template) {
+  std::vector<std::string> out;
+  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>"})
+    if (jinja_template.find(s) != std::string::npos) out.emplace_back(s);
+  return out;
+}
+
 std::vector<int32_t> stop_token_ids(ChatFormat format, const Tokenizer& tokenizer) {
   std::vector<int32_t> ids;
   for (const std::string& s : stop_strings(format)) {

@@ -35,6 +35,10 @@ std::string apply_chat_template(ChatFormat format, const std::vector<ChatMessage
 // Token texts that end an assistant turn in `format` ("<|im_end|>", "<|eot_id|>"); the EOS token is separate.
 std::vector<std::string> stop_strings(ChatFormat format);
 
+// The end-of-turn token texts a Jinja chat template prints, of those the engine knows: <|im_end|> (ChatML),
+// <|eot_id|> and <|eom_id|> (Llama 3), <end_of_turn> (Gemma), <|end|> (Phi-3), in that order.
+std::vector<std::string> end_of_turn_strings(const std::string& jinja_template);
+
 // Ids that end generation: the stop strings that are single tokens of `tokenizer`, plus its EOS.
 std::vector<int32_t> stop_token_ids(ChatFormat format, const Tokenizer& tokenizer);
 

@@ -76,7 +76,11 @@ void apply_config(VocabData& v, const json& config, const std::string& origin) {
       v.chat_template = t.get<std::string>();
     } else if (t.is_array()) {  // named templates: take "default"
       for (const json& named : t) {
-        if (named.value("name", "") == "default") v.chat_template = named.value("template", "");
+        if (!named.is_object() || !named.contains("name") || !named["name"].is_string()) continue;
+        const std::string name = named["name"].get<std::string>();
+        const std::string text = named.value("template", "");
+        v.named_chat_templates[name] = text;
+        if (name == "default") v.chat_template = text;
       }
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct VocabData {
   std::optional<bool> add_bos, add_eos;
   std::optional<bool> add_space_prefix;  // SentencePiece: add a dummy prefix space (tokenizer.ggml.add_space_prefix)
   std::string chat_template;         // Jinja text from the model file, may be empty
+  // HF tokenizer_config.json may hold a list of {name, template}: every one by name ("default" is chat_template).
+  std::map<std::string, std::string> named_chat_templates;
 };
 
 }  // namespace flux::engine
