@@ -216,8 +216,11 @@ void attention_prefill_cpu(const float* q, const float* k, const float* v, int64
       }
     }
   }
-  // Cannot happen with a causal mask over correct lists: a query always sees its own key.
-  require(ok.load(), "attention prefill: a query row had no allowed key (block lists do not match the plan)");
+  // With a causal mask over correct lists a query always sees its own key: what remains is a softmax whose scores
+  // were NaN, from non-finite queries or keys (weights holding NaN/Inf).
+  require(ok.load(),
+          "attention prefill: a query row's softmax is empty or not finite (NaN/Inf queries or keys: the model's "
+          "weights hold non-finite values)");
 }
 
 BlockLists plan_block_lists(const AttentionPlan& plan, const float* q, const float* k, int64_t n_tokens, int n_heads,

@@ -1,5 +1,6 @@
 #include "engine/model/weight_loader.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/backend/weight_dtype.h"
@@ -82,6 +83,15 @@ int permuted_heads(const ModelFiles& files, const std::string& hf_name, const Te
   return 0;
 }
 
+// NaN or Inf in a weight turns every later activation into NaN (the run then printed NUL bytes with status ok):
+// the fp32 copies made here are refused by tensor name; weights kept as stored are caught by the run's logits check.
+void require_finite(const std::vector<float>& data, const ModelFiles& files, const std::string& name) {
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (!std::isfinite(data[i]))
+      fail("{}: tensor {} holds {} at element {}: the file's weights are damaged", files.path().string(), name,
+           std::isnan(data[i]) ? "NaN" : "Inf", i);
+}
+
 }  // namespace
 
 void unpermute_rope_rows(std::vector<float>& w, int n_heads, int head_dim, int64_t cols) {
@@ -122,7 +132,9 @@ DecoderWeights load_decoder_weights(const ModelFiles& files, Backend& backend, c
         out = backend.upload_weight(t->type, t->bytes, rows, cols, files.keep_alive());
       }
     } else {
-      out = backend.upload(load_tensor_f32(files, name), rows, cols);
+      const std::vector<float> data = load_tensor_f32(files, name);
+      require_finite(data, files, name);
+      out = backend.upload(data, rows, cols);
     }
     if (progress) progress(static_cast<double>(++done) / static_cast<double>(required.size()), name);
     return out;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/backend/cuda_factory.h"
 #include "engine/core/error.h"
@@ -38,6 +39,18 @@ std::unique_ptr<Backend> make_backend(const std::string& name, int threads) {
 }
 
 namespace {
+
+// Non-finite logits come from non-finite weights kept as stored (the loader checks its fp32 copies) or a config
+// that overflows: an error, never NUL bytes with status ok.
+void require_finite_logits(Backend& backend, const Tensor& logits, const std::string& model) {
+  std::vector<float> host(static_cast<std::size_t>(logits.rows * logits.cols));
+  backend.download(logits, host);
+  const auto bad = std::find_if(host.begin(), host.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != host.end())
+    fail("{}: the prompt's logits are {} after prefill: the model's weights (or its config, e.g. rope theta) hold "
+         "non-finite values",
+         model, std::isnan(*bad) ? "NaN" : "infinite");
+}
 
 // The HF config.json of a safetensors checkpoint (beside the file or inside the directory), if any.
 std::optional<nlohmann::json> read_hf_config(const std::filesystem::path& path) {
@@ -260,6 +273,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
     });
     report.summary.prefill_ms = backend_->elapsed_ms(t0, backend_->mark());
     check_model_unchanged();  // weights read in place: a truncation during prefill read zeros, not the model
+    require_finite_logits(*backend_, logits, summary_.name);
     report.stop_reason = "length";
     TimeMark step_start = t0;
     for (int i = 0; i < request.settings.max_new_tokens; ++i) {
