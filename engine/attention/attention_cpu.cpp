@@ -9,20 +9,17 @@
 #include <limits>
 #include <vector>
 
+#include "engine/attention/softmax_math.h"
 #include "engine/attention/xattention.h"
+#include "engine/backend/cpu/half_rows.h"
 #include "engine/core/error.h"
 
 namespace flux::engine {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // The pthread build of OpenBLAS starts its own threads for products above 65536 * 4 multiply-adds, which
 // oversubscribes (and warns) inside an OpenMP region; tiles are sized so every product stays under that.
 constexpr int64_t kSerialGemmMacs = 262144;
-// Decode attention below this many multiply-adds per step and layer (both of K and V counted once) runs on the calling
-// thread: with 9 heads x 64 dims that is up to ~900 cached rows.
-constexpr int64_t kParallelDecodeMacs = int64_t{1} << 19;
-
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Is every (i, j) of the rectangle [i0, i1] x [j0, j1] allowed? May answer false for a fully allowed rectangle (the
@@ -39,8 +36,7 @@ bool tile_fully_allowed(const AttentionPlan& plan, int64_t n_tokens, int64_t i0,
 // Everything one prefill call shares across its tasks.
 struct PrefillCtx {
   const float* q;
-  const float* k;
-  const float* v;
+  KvRows kv;
   float* out;
   int64_t q_pos0, n_kv;
   int64_t n_heads, n_kv_heads, d, group;
@@ -51,33 +47,20 @@ struct PrefillCtx {
 
 struct Scratch {
   std::vector<float> s, o, m, l;
+  std::vector<float> k, v;  // an fp16 cache's tile widened to fp32 (empty for an fp32 cache)
 };
 
-// e^x for x <= 0 (Cephes expf: range reduction by ln 2 and a degree-6 polynomial; measured relative error < 1e-7).
-// Arguments below -87 (past float's normal range; -inf for masked scores) give exactly 0: next to the row maximum's
-// e^0 = 1 such terms are below float resolution anyway. The clamp and the zeroing are integer bit blends because a
-// float select would be a branch under -ftrapping-math, and the softmax loops must vectorize.
-inline float exp_nonpositive(float x) {
-  const int32_t in_range = -static_cast<int32_t>(x > -87.0f);  // all ones or zero
-  const float xc = std::bit_cast<float>((std::bit_cast<int32_t>(x) & in_range) |
-                                        (std::bit_cast<int32_t>(-87.0f) & ~in_range));
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
-  const float n = (xc * 1.44269504088896341f + kRound) - kRound;
-  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = (p * r * r + r + 1.0f) * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return std::bit_cast<float>(std::bit_cast<int32_t>(y) & in_range);
-}
-
-// max(a, b) for non-NaN floats as a bit blend, for the same reason.
-inline float max_blend(float a, float b) {
-  const int32_t a_wins = -static_cast<int32_t>(a >= b);
-  return std::bit_cast<float>((std::bit_cast<int32_t>(a) & a_wins) | (std::bit_cast<int32_t>(b) & ~a_wins));
+// Rows [j0, j0 + n) of KV head g of one of the cache's tensors as fp32, and their stride.
+const float* kv_rows(const PrefillCtx& cx, const void* base, int64_t g, int64_t j0, int64_t n, std::vector<float>& tile,
+                     int64_t& ld) {
+  const int64_t ldk = cx.n_kv_heads * cx.d, offset = j0 * ldk + g * cx.d;
+  if (!cx.kv.f16) {
+    ld = ldk;
+    return static_cast<const float*>(base) + offset;
+  }
+  cpu::f16_to_f32_rows(static_cast<const uint16_t*>(base) + offset, ldk, tile.data(), cx.d, n, cx.d);
+  ld = cx.d;
+  return tile.data();
 }
 
 // Online-softmax update of rows x cols scores in s (masked entries -inf): s becomes the probabilities relative to the
@@ -114,10 +97,8 @@ void online_softmax_update(int64_t rows, int64_t cols, int64_t d, Scratch& w) {
 bool attend_rows(const PrefillCtx& cx, int64_t h, int64_t p0, int64_t p1, std::span<const int32_t> kv_blocks,
                  Scratch& w) {
   const AttentionPlan& plan = *cx.plan;
-  const int64_t rows = p1 - p0, d = cx.d, ldq = cx.n_heads * d, ldk = cx.n_kv_heads * d;
+  const int64_t rows = p1 - p0, d = cx.d, ldq = cx.n_heads * d, g = h / cx.group;
   const float* q = cx.q + ((p0 - cx.q_pos0) * cx.n_heads + h) * d;
-  const float* k = cx.k + (h / cx.group) * d;
-  const float* v = cx.v + (h / cx.group) * d;
   std::fill(w.m.begin(), w.m.begin() + rows, kNegInf);
   std::fill(w.l.begin(), w.l.begin() + rows, 0.0f);
   std::fill(w.o.begin(), w.o.begin() + rows * d, 0.0f);
@@ -126,8 +107,10 @@ bool attend_rows(const PrefillCtx& cx, int64_t h, int64_t p0, int64_t p1, std::s
     const int64_t j_end = std::min({j_begin + plan.block, cx.n_kv, p1});  // p1: no key past the last query
     for (int64_t j0 = j_begin; j0 < j_end; j0 += cx.kv_tile) {
       const int64_t cols = std::min(cx.kv_tile, j_end - j0);
+      int64_t ldk = 0, ldv = 0;
+      const float* k = kv_rows(cx, cx.kv.k, g, j0, cols, w.k, ldk);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
-                  static_cast<int>(d), cx.scale, q, static_cast<int>(ldq), k + j0 * ldk, static_cast<int>(ldk), 0.0f,
+                  static_cast<int>(d), cx.scale, q, static_cast<int>(ldq), k, static_cast<int>(ldk), 0.0f,
                   w.s.data(), static_cast<int>(cols));
       if (!tile_fully_allowed(plan, cx.n_kv, p0, p1 - 1, j0, j0 + cols - 1)) {
         for (int64_t r = 0; r < rows; ++r) {
@@ -137,9 +120,10 @@ bool attend_rows(const PrefillCtx& cx, int64_t h, int64_t p0, int64_t p1, std::s
         }
       }
       online_softmax_update(rows, cols, d, w);
+      const float* v = kv_rows(cx, cx.kv.v, g, j0, cols, w.v, ldv);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(d),
-                  static_cast<int>(cols), 1.0f, w.s.data(), static_cast<int>(cols), v + j0 * ldk,
-                  static_cast<int>(ldk), 1.0f, w.o.data(), static_cast<int>(d));
+                  static_cast<int>(cols), 1.0f, w.s.data(), static_cast<int>(cols), v, static_cast<int>(ldv), 1.0f,
+                  w.o.data(), static_cast<int>(d));
     }
   }
   bool ok = true;
@@ -179,6 +163,12 @@ void check_heads(const char* what, int n_heads, int n_kv_heads, int head_dim) {
 void attention_prefill_cpu(const float* q, const float* k, const float* v, int64_t n_q, int64_t q_pos0, int64_t n_kv,
                            int n_heads, int n_kv_heads, int head_dim, const AttentionPlan& plan,
                            const BlockLists& lists, float* out) {
+  attention_prefill_cpu(q, KvRows{k, v, false}, n_q, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, lists, out);
+}
+
+void attention_prefill_cpu(const float* q, const KvRows& kv, int64_t n_q, int64_t q_pos0, int64_t n_kv, int n_heads,
+                           int n_kv_heads, int head_dim, const AttentionPlan& plan, const BlockLists& lists,
+                           float* out) {
   validate(plan);
   check_heads("attention prefill", n_heads, n_kv_heads, head_dim);
   require(n_q >= 0 && q_pos0 >= 0 && n_kv >= q_pos0 + n_q,
@@ -187,7 +177,7 @@ void attention_prefill_cpu(const float* q, const float* k, const float* v, int64
   if (n_q == 0) return;
 
   PrefillCtx cx{};
-  cx.q = q, cx.k = k, cx.v = v, cx.out = out;
+  cx.q = q, cx.kv = kv, cx.out = out;
   cx.q_pos0 = q_pos0, cx.n_kv = n_kv;
   cx.n_heads = n_heads, cx.n_kv_heads = n_kv_heads, cx.d = head_dim, cx.group = n_heads / n_kv_heads;
   cx.q_tile = std::clamp<int64_t>(4096 / head_dim, 1, 64);
@@ -204,6 +194,10 @@ void attention_prefill_cpu(const float* q, const float* k, const float* v, int64
     w.o.resize(static_cast<std::size_t>(cx.q_tile * head_dim));
     w.m.resize(static_cast<std::size_t>(cx.q_tile));
     w.l.resize(static_cast<std::size_t>(cx.q_tile));
+    if (kv.f16) {
+      w.k.resize(static_cast<std::size_t>(cx.kv_tile * head_dim));
+      w.v.resize(static_cast<std::size_t>(cx.kv_tile * head_dim));
+    }
     // Latest query blocks (the longest lists) first, so the dynamic schedule ends balanced.
 #pragma omp for schedule(dynamic)
     for (int64_t task = 0; task < n_qb * n_heads; ++task) {
@@ -229,66 +223,6 @@ BlockLists plan_block_lists(const AttentionPlan& plan, const float* q, const flo
     return xattention_select(q, k, n_tokens, n_heads, n_kv_heads, head_dim, plan);
   }
   return build_block_lists(plan, n_tokens);
-}
-
-void attention_decode_cpu(const float* q, const float* k, const float* v, int64_t n_slots, int n_heads,
-                          int n_kv_heads, int head_dim, float* out) {
-  const KvRange all{0, n_slots};
-  attention_decode_cpu(q, k, v, std::span<const KvRange>(&all, 1), n_heads, n_kv_heads, head_dim, out);
-}
-
-void attention_decode_cpu(const float* q, const float* k, const float* v, std::span<const KvRange> ranges,
-                          int n_heads, int n_kv_heads, int head_dim, float* out) {
-  check_heads("attention decode", n_heads, n_kv_heads, head_dim);
-  int64_t total = 0;
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    require(ranges[i].begin >= 0 && ranges[i].begin <= ranges[i].end &&
-                (i == 0 || ranges[i - 1].end <= ranges[i].begin),
-            "attention decode: KV ranges must be ascending and disjoint");
-    total += ranges[i].end - ranges[i].begin;
-  }
-  require(total >= 1, "attention decode: no KV entries to attend to");
-  const int64_t d = head_dim, ldk = int64_t{n_kv_heads} * d, group = n_heads / n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // A parallel region wakes the workers (microseconds each with passive OpenMP waits): only worth it once the heads'
-  // reads outweigh that. Dynamic: a head left to a thread that shares its core with another program goes elsewhere.
-  const bool parallel = total * n_heads * d >= kParallelDecodeMacs;
-#pragma omp parallel if (parallel)
-  {
-    std::vector<float> s(static_cast<std::size_t>(total));
-#pragma omp for schedule(dynamic, 1)
-    for (int h = 0; h < n_heads; ++h) {
-      const float* qh = q + h * d;
-      const float* kh = k + (h / group) * d;
-      const float* vh = v + (h / group) * d;
-      int64_t idx = 0;
-      for (const KvRange& range : ranges) {
-        for (int64_t j = range.begin; j < range.end; ++j) {
-          const float* kj = kh + j * ldk;
-          float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-          for (int64_t e = 0; e < d; ++e) dot += qh[e] * kj[e];
-          s[idx++] = dot * scale;
-        }
-      }
-      const float mx = *std::max_element(s.begin(), s.end());
-      float sum = 0.0f;
-      for (float& x : s) sum += (x = std::exp(x - mx));
-      float* oh = out + h * d;
-      std::fill(oh, oh + d, 0.0f);
-      idx = 0;
-      for (const KvRange& range : ranges) {
-        for (int64_t j = range.begin; j < range.end; ++j) {
-          const float p = s[idx++];
-          const float* vj = vh + j * ldk;
-#pragma omp simd
-          for (int64_t e = 0; e < d; ++e) oh[e] += p * vj[e];
-        }
-      }
-      const float inv = 1.0f / sum;
-      for (int64_t e = 0; e < d; ++e) oh[e] *= inv;
-    }
-  }
 }
 
 }  // namespace flux::engine

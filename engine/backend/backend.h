@@ -74,7 +74,12 @@ class Backend {
   virtual void write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) = 0;
   // dst rows [dst_row0, +n) = src rows [src_row0, +n); src and dst may be different tensors.
   virtual void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) = 0;
-  virtual std::size_t bytes_per_element() const = 0;  // of activation/KV storage
+  virtual std::size_t bytes_per_element() const = 0;  // of activation storage
+  // KV cache storage (KvCache allocates through empty_kv). The CPU backend stores F32 or F16 as set (the engine picks
+  // F16 unless asked for the fp32 reference); the default ignores the choice and stores activations.
+  virtual void set_kv_dtype(DType) {}
+  virtual Tensor empty_kv(int64_t rows, int64_t cols) { return empty(rows, cols); }
+  virtual std::size_t kv_bytes_per_element() const { return bytes_per_element(); }
   // A [rows, cols] weight of values uniform in [-scale, scale) from random_fill.h's generator (value i depends only
   // on seed and i). The default generates on the host and uploads one tensor at a time; CUDA generates on the device,
   // so random 8B-parameter models need no host copy.

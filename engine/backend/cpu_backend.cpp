@@ -6,13 +6,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "engine/attention/attention_cpu.h"
+#include "engine/backend/cpu/half_rows.h"
 #include "engine/backend/cpu/weight_matmul.h"
 #include "engine/backend/cpu_threads.h"
 #include "engine/backend/random_blocks.h"
@@ -27,6 +30,23 @@ namespace {
 
 float* f32(Tensor& t) { return static_cast<float*>(t.data); }
 const float* f32(const Tensor& t) { return static_cast<const float*>(t.data); }
+
+// Activations and KV rows are F32 or F16 (an fp16 cache); weights never go through the row ops.
+std::size_t row_element_bytes(const Tensor& t) {
+  require(t.dtype == DType::F32 || t.dtype == DType::F16, "cpu backend: row op on a {} tensor",
+          static_cast<int>(t.dtype));
+  return t.dtype == DType::F16 ? 2 : 4;
+}
+
+std::byte* bytes_at(const Tensor& t, int64_t row) {
+  return static_cast<std::byte*>(t.data) + static_cast<std::size_t>(row * t.cols) * row_element_bytes(t);
+}
+
+KvRows kv_rows(const Tensor& k, const Tensor& v) {
+  require(k.dtype == v.dtype && (k.dtype == DType::F32 || k.dtype == DType::F16),
+          "cpu backend: K and V cache tensors must both be F32 or both F16");
+  return KvRows{k.data, v.data, k.dtype == DType::F16};
+}
 
 void require_shape(const Tensor& t, int64_t rows, int64_t cols, const char* what) {
   require(t.rows == rows && t.cols == cols, "cpu backend: {} has shape [{}, {}], expected [{}, {}]", what, t.rows,
@@ -72,6 +92,29 @@ Tensor CpuBackend::upload(std::span<const float> host, int64_t rows, int64_t col
   return t;
 }
 
+void CpuBackend::set_kv_dtype(DType dtype) {
+  require(dtype == DType::F32 || dtype == DType::F16, "cpu backend: the KV cache stores F32 or F16");
+  kv_dtype_ = dtype;
+  if (const char* env = std::getenv("FLUX_CPU_KV"); env != nullptr && *env != 0) {
+    const std::string_view v(env);
+    require(v == "f32" || v == "f16", "FLUX_CPU_KV={}: use f32 or f16", v);
+    kv_dtype_ = v == "f16" ? DType::F16 : DType::F32;
+  }
+}
+
+Tensor CpuBackend::empty_kv(int64_t rows, int64_t cols) {
+  if (kv_dtype_ == DType::F32) return empty(rows, cols);
+  require(rows >= 0 && cols >= 0, "cpu backend: negative tensor shape [{}, {}]", rows, cols);
+  auto storage = std::shared_ptr<uint16_t[]>(new uint16_t[static_cast<std::size_t>(std::max<int64_t>(rows * cols, 1))]);
+  Tensor t;
+  t.data = storage.get();
+  t.storage = std::shared_ptr<void>(storage, storage.get());
+  t.dtype = DType::F16;
+  t.rows = rows;
+  t.cols = cols;
+  return t;
+}
+
 namespace {
 
 // Weight storage of `bytes` bytes, 64-byte aligned for the SIMD loads.
@@ -99,8 +142,7 @@ Tensor CpuBackend::upload_weight(StorageType type, std::span<const std::byte> by
                                  std::shared_ptr<const void> mapping) {
   const std::optional<DType> dtype = native_weight_dtype(type);
   if (!dtype) return Backend::upload_weight(type, bytes, rows, cols);
-  require(static_cast<int64_t>(bytes.size()) == tensor_bytes(type, rows * cols) &&
-              cols % block_elems(type) == 0,
+  require(static_cast<int64_t>(bytes.size()) == tensor_bytes(type, rows * cols) && cols % block_elems(type) == 0,
           "cpu backend: {} weight [{}, {}] of {} bytes", storage_type_name(type), rows, cols, bytes.size());
   if (mapping) {
     // In place: the weights are the file's pages (read-only, loaded on first use, shared with the page cache), so
@@ -129,11 +171,14 @@ Tensor CpuBackend::random_weight(int64_t rows, int64_t cols, float scale, uint64
   return t;
 }
 
-std::string CpuBackend::weight_execution(const Tensor& w) const { return cpu::execution_type(w.dtype); }
+std::string CpuBackend::weight_execution(const Tensor& w) const {
+  return cpu::execution_type(w.dtype);
+}
 
 void CpuBackend::download(const Tensor& t, std::span<float> host) {
-  require(static_cast<int64_t>(host.size()) == t.numel(), "cpu backend: download of [{}, {}] into {} values",
-          t.rows, t.cols, host.size());
+  require(static_cast<int64_t>(host.size()) == t.numel(), "cpu backend: download of [{}, {}] into {} values", t.rows,
+          t.cols, host.size());
+  if (t.dtype == DType::F16) return cpu::f16_to_f32_n(static_cast<const uint16_t*>(t.data), host.data(), t.numel());
   std::memcpy(host.data(), t.data, host.size_bytes());
 }
 
@@ -141,7 +186,7 @@ Tensor CpuBackend::row_view(const Tensor& t, int64_t row0, int64_t n) {
   require(row0 >= 0 && n >= 0 && row0 + n <= t.rows, "cpu backend: row view [{}, {}) of a {}-row tensor", row0,
           row0 + n, t.rows);
   Tensor v = t;
-  v.data = const_cast<float*>(f32(t)) + row0 * t.cols;
+  v.data = bytes_at(t, row0);
   v.rows = n;
   return v;
 }
@@ -151,11 +196,20 @@ void CpuBackend::write_rows(Tensor& dst, int64_t dst_row0, const Tensor& src) {
 }
 
 void CpuBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0, int64_t n) {
-  require(src.cols == dst.cols && src_row0 >= 0 && dst_row0 >= 0 && src_row0 + n <= src.rows &&
-              dst_row0 + n <= dst.rows,
-          "cpu backend: copy of rows [{}, +{}) into [{}, +{}) out of bounds", src_row0, n, dst_row0, n);
-  std::memmove(f32(dst) + dst_row0 * dst.cols, f32(src) + src_row0 * src.cols,
-               static_cast<std::size_t>(n * src.cols) * sizeof(float));
+  require(
+      src.cols == dst.cols && src_row0 >= 0 && dst_row0 >= 0 && src_row0 + n <= src.rows && dst_row0 + n <= dst.rows,
+      "cpu backend: copy of rows [{}, +{}) into [{}, +{}) out of bounds", src_row0, n, dst_row0, n);
+  const int64_t count = n * src.cols;
+  if (src.dtype == dst.dtype) {
+    std::memmove(bytes_at(dst, dst_row0), bytes_at(src, src_row0),
+                 static_cast<std::size_t>(count) * row_element_bytes(src));
+  } else if (dst.dtype == DType::F16) {  // activations into an fp16 cache
+    cpu::f32_to_f16_n(reinterpret_cast<const float*>(bytes_at(src, src_row0)),
+                      reinterpret_cast<uint16_t*>(bytes_at(dst, dst_row0)), count);
+  } else {
+    cpu::f16_to_f32_n(reinterpret_cast<const uint16_t*>(bytes_at(src, src_row0)),
+                      reinterpret_cast<float*>(bytes_at(dst, dst_row0)), count);
+  }
 }
 
 void CpuBackend::embed(const Tensor& table, std::span<const int32_t> ids, Tensor& out) {
@@ -200,8 +254,26 @@ void CpuBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require_shape(out, x.rows, w.rows, "matmul output");
   if (w.dtype != DType::F32) return cpu::weight_matmul(x, w, out);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.rows), static_cast<int>(w.rows),
-              static_cast<int>(x.cols), 1.0f, f32(x), static_cast<int>(x.cols), f32(w), static_cast<int>(w.cols),
-              0.0f, f32(out), static_cast<int>(out.cols));
+              static_cast<int>(x.cols), 1.0f, f32(x), static_cast<int>(x.cols), f32(w), static_cast<int>(w.cols), 0.0f,
+              f32(out), static_cast<int>(out.cols));
+}
+
+void CpuBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& out) {
+  const cpu::WeightProduct p[] = {{&w, &out}};
+  if (!cpu::weight_matmul_group(x, p, true)) Backend::matmul_add(x, w, out);
+}
+
+void CpuBackend::matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) {
+  Tensor g = empty(x.rows, gate.rows), u = empty(x.rows, up.rows);
+  const cpu::WeightProduct p[] = {{&gate, &g}, {&up, &u}};
+  if (!cpu::weight_matmul_group(x, p, false)) return Backend::matmul_swiglu(x, gate, up, out);
+  swiglu(g, u, out);
+}
+
+void CpuBackend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
+                            Tensor& v) {
+  const cpu::WeightProduct p[] = {{&wq, &q}, {&wk, &k}, {&wv, &v}};
+  if (!cpu::weight_matmul_group(x, p, false)) Backend::matmul_qkv(x, wq, wk, wv, q, k, v);
 }
 
 void CpuBackend::add_bias(Tensor& x, const Tensor& bias) {
@@ -265,9 +337,15 @@ AttentionStats CpuBackend::attention_prefill(const Tensor& q, const Tensor& k, c
   // XAttention scores the whole causal square from all queries, so it needs them in one call.
   require(plan.mode != AttentionMode::XAttention || (q_pos0 == 0 && q.rows == n_kv),
           "cpu backend: XAttention prefill must cover the whole prompt in one call");
-  BlockLists lists = plan_block_lists(plan, f32(q), f32(k), n_kv, n_heads, n_kv_heads, head_dim);
-  attention_prefill_cpu(f32(q), f32(k), f32(v), q.rows, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, lists,
-                        f32(out));
+  const KvRows kv = kv_rows(k, v);
+  std::vector<float> keys_f32;  // XAttention scores the keys in fp32: widen an fp16 cache's first n_kv rows once
+  if (kv.f16 && plan.mode == AttentionMode::XAttention) {
+    keys_f32.resize(static_cast<std::size_t>(n_kv * k.cols));
+    cpu::f16_to_f32_n(static_cast<const uint16_t*>(k.data), keys_f32.data(), n_kv * k.cols);
+  }
+  BlockLists lists =
+      plan_block_lists(plan, f32(q), kv.f16 ? keys_f32.data() : f32(k), n_kv, n_heads, n_kv_heads, head_dim);
+  attention_prefill_cpu(f32(q), kv, q.rows, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, lists, f32(out));
   AttentionStats stats;
   stats.density = lists.density();
   if (record_mask && plan.mode == AttentionMode::XAttention) {
@@ -281,12 +359,13 @@ AttentionStats CpuBackend::attention_prefill(const Tensor& q, const Tensor& k, c
 void CpuBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
                                   int n_kv_heads, int head_dim, Tensor& out) {
   require(q.rows == 1 && k.rows >= n_slots && v.rows >= n_slots, "cpu backend: attention_decode shape mismatch");
-  attention_decode_cpu(f32(q), f32(k), f32(v), n_slots, n_heads, n_kv_heads, head_dim, f32(out));
+  const KvRange all{0, n_slots};
+  attention_decode_cpu(f32(q), kv_rows(k, v), std::span<const KvRange>(&all, 1), n_heads, n_kv_heads, head_dim,
+                       f32(out));
 }
 
 void CpuBackend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,
-                                       const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim,
-                                       Tensor& out) {
+                                       const KvLayout& layout, int n_heads, int n_kv_heads, int head_dim, Tensor& out) {
   // The step's position is a host value here (Backend's default DecodeStep); the runs are read in place.
   require(step.storage != nullptr, "decode step: not made by make_decode_step");
   const int64_t pos = static_cast<const DecodeStepData*>(step.storage.get())->pos;
@@ -301,7 +380,7 @@ void CpuBackend::attention_decode_step(const Tensor& q, const Tensor& k, const T
   const KvRange runs[2] = {{0, reads.gap == 0 ? reads.rows : reads.gap_at},
                            {reads.gap_at + reads.gap, reads.rows + reads.gap}};
   const std::span<const KvRange> ranges(runs, reads.gap == 0 ? 1 : 2);
-  attention_decode_cpu(f32(q), f32(k), f32(v), ranges, n_heads, n_kv_heads, head_dim, f32(out));
+  attention_decode_cpu(f32(q), kv_rows(k, v), ranges, n_heads, n_kv_heads, head_dim, f32(out));
 }
 
 TimeMark CpuBackend::mark() {
@@ -309,6 +388,8 @@ TimeMark CpuBackend::mark() {
   return TimeMark{duration<double, std::milli>(steady_clock::now().time_since_epoch()).count(), nullptr};
 }
 
-std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) {
+  return std::make_unique<CpuBackend>(n_threads);
+}
 
 }  // namespace flux::engine

@@ -109,6 +109,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
   e->summary_ = files.summary();
   e->tokenizer_ = files.make_tokenizer();
   e->backend_ = make_backend(options.backend, options.threads);
+  e->backend_->set_kv_dtype(options.cpu_weights == "f32" ? DType::F32 : DType::F16);  // the reference keeps fp32
   e->context_length_ = options.context_length > 0 ? options.context_length : files.config().context_length;
   if (options.context_length > files.config().context_length)
     spdlog::warn("context {} tokens is above the {} tokens {} was trained for: positions past them are untested",
@@ -187,7 +188,7 @@ MemoryReport Engine::estimate_memory(const RunRequest& request) const {
   const auto prompt_tokens = static_cast<int64_t>(prompt_of(request).size());
   MemoryReport m = flux::engine::estimate_memory(config(), plan(request.route), prompt_tokens,
                                                  request.settings.max_new_tokens, context_length_,
-                                                 backend_->bytes_per_element());
+                                                 backend_->kv_bytes_per_element());
   m.weights = decoder_->weight_bytes();
   return m;
 }

@@ -15,6 +15,7 @@ std::unique_ptr<Engine> Engine::load_random(const EngineOptions& options, const 
   const ModelConfig config = random_preset_config(options.random_weights);
   if (progress) progress(0.0, config.name);
   e->backend_ = make_backend(options.backend, options.threads);
+  e->backend_->set_kv_dtype(options.cpu_weights == "f32" ? DType::F32 : DType::F16);  // the reference keeps fp32
   e->context_length_ = options.context_length > 0 ? options.context_length : config.context_length;
   e->summary_.name = config.name;
   e->summary_.path = "random:" + options.random_weights;

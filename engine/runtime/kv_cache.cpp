@@ -44,8 +44,8 @@ int64_t run_positions(int64_t context_length, int64_t prompt_tokens, int64_t max
 KvCache::KvCache(Backend& backend, int n_layers, int kv_dim, int64_t capacity)
     : backend_(backend), kv_dim_(kv_dim), capacity_(capacity), layers_(static_cast<std::size_t>(n_layers)) {
   for (auto& l : layers_) {
-    l.k = backend_.empty(capacity, kv_dim);
-    l.v = backend_.empty(capacity, kv_dim);
+    l.k = backend_.empty_kv(capacity, kv_dim);
+    l.v = backend_.empty_kv(capacity, kv_dim);
   }
 }
 
@@ -94,8 +94,8 @@ void KvCache::make_streaming(int layer_index, int sink, int window) {
   if (!ring.ring()) return;
   const int64_t slots = flux::engine::reserved_rows(ring, capacity_);
   Layer compact;
-  compact.k = backend_.empty(slots, kv_dim_);
-  compact.v = backend_.empty(slots, kv_dim_);
+  compact.k = backend_.empty_kv(slots, kv_dim_);
+  compact.v = backend_.empty_kv(slots, kv_dim_);
   compact.positions = layer.positions;
   compact.layout = ring;
   const int64_t first_kept = std::max<int64_t>(sink, layer.positions - window);
@@ -139,7 +139,7 @@ std::size_t KvCache::bytes_new(int layer_index, int64_t prompt_tokens) const {
 }
 
 std::size_t KvCache::row_bytes() const {
-  return 2 * static_cast<std::size_t>(kv_dim_) * backend_.bytes_per_element();
+  return 2 * static_cast<std::size_t>(kv_dim_) * backend_.kv_bytes_per_element();
 }
 
 std::size_t KvCache::bytes_kept(int layer_index) const {
@@ -161,7 +161,7 @@ KvLayout KvCache::layout(int layer_index) const {
 
 std::size_t KvCache::bytes(int layer_index) const {
   const Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
-  return static_cast<std::size_t>(layer.k.numel() + layer.v.numel()) * backend_.bytes_per_element();
+  return static_cast<std::size_t>(layer.k.numel() + layer.v.numel()) * backend_.kv_bytes_per_element();
 }
 
 }  // namespace flux::engine

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -54,24 +55,43 @@ int64_t chunk_rows(int64_t rows, int64_t per_thread, int64_t minimum, int64_t ma
   return std::clamp<int64_t>(chunk - chunk % 8, minimum, maximum);
 }
 
-void matmul_q8(const Tensor& x, const Tensor& w, Tensor& out) {
+// The Q8 path for several weights sharing activations x: x quantized once, every product's rows cut into chunks of
+// one schedule, so a decode layer forks once for q/k/v (or gate/up) instead of once per weight.
+void matmul_q8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
   const bool residual = residual_activations();
-  const int64_t n = x.rows, cols = x.cols, rows = w.rows, blocks = cols / kQ8Block;
-  const int64_t rb = dtype_row_bytes(w.dtype, cols);
+  const int64_t n = x.rows, cols = x.cols, blocks = cols / kQ8Block;
   std::vector<Q8Block> a(static_cast<std::size_t>(n * blocks));
   const auto* xs = static_cast<const float*>(x.data);
 #pragma omp parallel for if (n > 4)
   for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols, residual);
-  const RowDot dot = row_dot(w.dtype, active_isa(), residual);
-  auto* o = static_cast<float*>(out.data);
-  const int64_t chunk = chunk_rows(rows, 8, 8, 64);
-  const int64_t n_chunks = (rows + chunk - 1) / chunk;
+  struct Chunk {
+    std::size_t product;
+    int64_t begin, end;
+  };
+  int64_t total_rows = 0;
+  for (const WeightProduct& p : products) total_rows += p.w->rows;
+  const int64_t chunk = chunk_rows(total_rows, 8, 8, 64);
+  std::vector<Chunk> chunks;
+  std::vector<RowDot> dots;
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    const int64_t rows = products[i].w->rows;
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) chunks.push_back({i, r0, std::min(rows, r0 + chunk)});
+    dots.push_back(row_dot(products[i].w->dtype, active_isa(), residual));
+  }
+  const auto n_chunks = static_cast<int64_t>(chunks.size());
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t c = 0; c < n_chunks; ++c) {
-    const int64_t end = std::min(rows, (c + 1) * chunk);
-    for (int64_t i = c * chunk; i < end; ++i) {
+    const Chunk& ch = chunks[static_cast<std::size_t>(c)];
+    const Tensor& w = *products[ch.product].w;
+    const RowDot dot = dots[ch.product];
+    const int64_t rows = w.rows, rb = dtype_row_bytes(w.dtype, cols);
+    auto* o = static_cast<float*>(products[ch.product].out->data);
+    for (int64_t i = ch.begin; i < ch.end; ++i) {
       const uint8_t* wr = row_bytes(w, i, rb);
-      for (int64_t r = 0; r < n; ++r) o[r * rows + i] = dot(wr, a.data() + r * blocks, cols);
+      for (int64_t r = 0; r < n; ++r) {
+        const float y = dot(wr, a.data() + r * blocks, cols);
+        o[r * rows + i] = accumulate ? o[r * rows + i] + y : y;
+      }
     }
   }
 }
@@ -146,9 +166,21 @@ void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   if (gemm_path(w.dtype, x.rows) == GemmPath::DequantTile)
     matmul_dequant_tiles(x, w, out);
   else if (is_block_quant(w.dtype))
-    matmul_q8(x, w, out);
+    matmul_q8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false);
   else
     matmul_half(x, w, out);
+}
+
+bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
+  for (const WeightProduct& p : products) {
+    if (!is_block_quant(p.w->dtype) || gemm_path(p.w->dtype, x.rows) != GemmPath::Q8) return false;
+    require(x.dtype == DType::F32 && p.w->cols == x.cols && p.out->dtype == DType::F32 && p.out->rows == x.rows &&
+                p.out->cols == p.w->rows,
+            "cpu weight matmul: shapes [{}, {}] x [{}, {}]^T into [{}, {}]", x.rows, x.cols, p.w->rows, p.w->cols,
+            p.out->rows, p.out->cols);
+  }
+  matmul_q8(x, products, accumulate);
+  return true;
 }
 
 void weight_row_f32(const Tensor& w, int64_t row, float* out) {

@@ -1,11 +1,12 @@
 // out = x · wᵀ on the CPU for a weight kept in its file's storage (weight_dtype.h): block quants through Q8
 // activations and the quant_dot.h bodies (decode and short prefills; 16-bit weights: half_dot.h), or, for long
-// prefills, tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the measurements
-// that pick the crossover.
+// prefills, tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the
+// measurements that pick the crossover.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "engine/backend/tensor.h"
@@ -20,6 +21,16 @@ constexpr int64_t kDequantTileMinRows = 16;
 // x [n, in] fp32, w [out, in] in any non-F32 weight dtype, out [n, out] fp32. Parallel over blocks of output rows
 // (OpenMP, dynamic schedule) with the threads the backend set.
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out);
+
+// One product of a group: *out = x · wᵀ (or += with accumulate).
+struct WeightProduct {
+  const Tensor* w;
+  Tensor* out;
+};
+// Several block-quant weights times the same x in one parallel region (x quantized once, one fork/join): the decode
+// layer's q/k/v, gate/up, and o/down with their residual added in place. Returns false, doing nothing, unless every
+// weight is a block quant on the Q8 path for x's rows; the caller then multiplies them one by one.
+bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate);
 
 // The path Auto takes for n activation rows; `forced` (or FLUX_CPU_GEMM=q8|tile) overrides it. For F16/BF16
 // weights "Q8" means their direct GEMV (half_dot.h: fp32 activations, weights widened in registers).

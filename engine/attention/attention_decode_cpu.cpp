@@ -1,0 +1,266 @@
+// Decode attention on the CPU: one query token against the cache rows of its ranges, fp32 or fp16 cache. GQA-aware:
+// each task owns one KV head and a chunk of rows, so a row is read (and, for fp16, widened) once for all the query
+// heads of its group; chunks of one head merge by their softmax maxima afterwards (flash-decoding's split). The
+// loops are compiled per instruction set (quant_dot.h's run-time level).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "engine/attention/attention_cpu.h"
+#include "engine/attention/softmax_math.h"
+#include "engine/backend/cpu/half_rows.h"
+#include "engine/backend/cpu/quant_dot.h"
+#include "engine/core/error.h"
+
+namespace flux::engine {
+namespace {
+
+// Below this many multiply-adds per step and layer (K and V counted once) the step runs on the calling thread: waking
+// the workers costs microseconds. With 9 heads x 64 dims that is up to ~900 cached rows.
+constexpr int64_t kParallelDecodeMacs = int64_t{1} << 19;
+// Rows widened from fp16 at a time: 32 x 128 dims x 4 B = 16 KB, in L1 while the group's heads read them.
+constexpr int64_t kTileRows = 32;
+// A chunk holds at most this many rows (its scores stay in L2) and, when split for threads, at least kMinChunk.
+constexpr int64_t kMaxChunk = 4096;
+constexpr int64_t kMinChunk = 128;
+
+struct DecodeArgs {
+  const float* q;
+  KvRows kv;
+  std::span<const KvRange> ranges;
+  int64_t d, ldk, group;
+  float scale;
+};
+
+// One task's softmax state per query head of its group: running max m, sum l, unnormalised output o [d].
+struct Partial {
+  float* m;
+  float* l;
+  float* o;  // [group, d]
+};
+
+struct Scratch {
+  std::vector<float> s, tile;
+};
+
+// The runs of consecutive cache rows whose concatenated index lies in [i0, i1), at most kTileRows rows each, in
+// order (a loop, not a callback: a lambda would not carry the bodies' target attributes).
+struct RowTiles {
+  std::span<const KvRange> ranges;
+  int64_t i1;
+  std::size_t r = 0;
+  int64_t idx = 0;  // concatenated index of ranges[r].begin
+  int64_t i;        // next index to hand out
+  int64_t row0 = 0, rows = 0, idx0 = 0;
+
+  RowTiles(std::span<const KvRange> rs, int64_t begin, int64_t end) : ranges(rs), i1(end), i(begin) {}
+  bool next() {
+    for (; r < ranges.size(); idx += ranges[r].end - ranges[r].begin, ++r) {
+      const int64_t n = ranges[r].end - ranges[r].begin;
+      if (i < idx) i = idx;
+      const int64_t b = std::min(i1, idx + n);
+      if (i < b) {
+        idx0 = i;
+        row0 = ranges[r].begin + (i - idx);
+        rows = std::min(kTileRows, b - i);
+        i += rows;
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// Rows [row0, row0 + n) of KV head g as fp32: the cache itself (stride ldk) or widened into the tile (stride d).
+[[gnu::always_inline]] inline const float* rows_f32(const DecodeArgs& a, const void* base, int64_t row0, int64_t n,
+                                                    int64_t g, float* tile, int64_t& stride) {
+  const int64_t offset = row0 * a.ldk + g * a.d;  // a.d: kD where the body knows it
+  if (!a.kv.f16) {
+    stride = a.ldk;
+    return static_cast<const float*>(base) + offset;
+  }
+  cpu::f16_to_f32_rows(static_cast<const uint16_t*>(base) + offset, a.ldk, tile, a.d, n, a.d);
+  stride = a.d;
+  return tile;
+}
+
+// KV head g over concatenated rows [i0, i1): scores, softmax relative to the chunk's max, then the weighted values.
+// kD: the head dim when known at compile time (64, 128: the loops unroll into registers), 0 = a.d.
+template <int kD>
+[[gnu::always_inline]] inline void partial_body(const DecodeArgs& a, int64_t g, int64_t i0, int64_t i1, Partial p,
+                                                Scratch& w) {
+  const int64_t d = kD > 0 ? kD : a.d, G = a.group, n = i1 - i0;
+
+  float* s = w.s.data();  // [G, n]
+  const float* qg = a.q + g * G * d;
+  for (RowTiles t(a.ranges, i0, i1); t.next();) {
+    const int64_t rows = t.rows, idx0 = t.idx0;
+    int64_t stride = 0;
+    const float* k = rows_f32(a, a.kv.k, t.row0, rows, g, w.tile.data(), stride);
+    for (int64_t h = 0; h < G; ++h) {
+      const float* qh = qg + h * d;
+      for (int64_t j = 0; j < rows; ++j) {
+        const float* kj = k + j * stride;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t e = 0; e < d; ++e) dot += qh[e] * kj[e];
+        s[h * n + (idx0 - i0) + j] = dot * a.scale;
+      }
+    }
+  }
+  for (int64_t h = 0; h < G; ++h) {
+    float* sh = s + h * n;
+    float mx = kNegInf;
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < n; ++j) mx = max_blend(mx, sh[j]);
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      sh[j] = exp_nonpositive(sh[j] - mx);
+      sum += sh[j];
+    }
+    p.m[h] = mx;
+    p.l[h] = sum;
+    std::fill(p.o + h * d, p.o + (h + 1) * d, 0.0f);
+  }
+  for (RowTiles t(a.ranges, i0, i1); t.next();) {
+    const int64_t rows = t.rows, idx0 = t.idx0;
+    int64_t stride = 0;
+    const float* v = rows_f32(a, a.kv.v, t.row0, rows, g, w.tile.data(), stride);
+    for (int64_t h = 0; h < G; ++h) {
+      const float* ph = s + h * n + (idx0 - i0);
+      float* oh = p.o + h * d;
+      for (int64_t j = 0; j < rows; ++j) {
+        const float pj = ph[j];
+        const float* vj = v + j * stride;
+#pragma omp simd
+        for (int64_t e = 0; e < d; ++e) oh[e] += pj * vj[e];
+      }
+    }
+  }
+}
+
+using PartialFn = void (*)(const DecodeArgs&, int64_t, int64_t, int64_t, Partial, Scratch&);
+
+template <int kD>
+void partial_scalar(const DecodeArgs& a, int64_t g, int64_t i0, int64_t i1, Partial p, Scratch& w) {
+  partial_body<kD>(a, g, i0, i1, p, w);
+}
+#if defined(__x86_64__)
+template <int kD>
+__attribute__((target("avx2,fma,f16c"))) void partial_avx2(const DecodeArgs& a, int64_t g, int64_t i0, int64_t i1,
+                                                           Partial p, Scratch& w) {
+  partial_body<kD>(a, g, i0, i1, p, w);
+}
+template <int kD>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void partial_avx512(const DecodeArgs& a, int64_t g,
+                                                                                       int64_t i0, int64_t i1,
+                                                                                       Partial p, Scratch& w) {
+  partial_body<kD>(a, g, i0, i1, p, w);
+}
+#endif
+
+template <int kD>
+PartialFn partial_for(cpu::Isa isa) {
+#if defined(__x86_64__)
+  if (isa >= cpu::Isa::Avx512Vnni) return partial_avx512<kD>;
+  if (isa >= cpu::Isa::Avx2) return partial_avx2<kD>;
+#endif
+  (void)isa;
+  return partial_scalar<kD>;
+}
+
+PartialFn partial_for(cpu::Isa isa, int64_t d) {
+  if (d == 64) return partial_for<64>(isa);
+  if (d == 128) return partial_for<128>(isa);
+  return partial_for<0>(isa);
+}
+
+}  // namespace
+
+void attention_decode_cpu(const float* q, const KvRows& kv, std::span<const KvRange> ranges, int n_heads,
+                          int n_kv_heads, int head_dim, float* out) {
+  require(n_heads >= 1 && n_kv_heads >= 1 && n_heads % n_kv_heads == 0,
+          "attention decode: {} query heads is not a multiple of {} kv heads", n_heads, n_kv_heads);
+  require(head_dim >= 1, "attention decode: head_dim must be >= 1, got {}", head_dim);
+  int64_t total = 0;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    require(
+        ranges[i].begin >= 0 && ranges[i].begin <= ranges[i].end && (i == 0 || ranges[i - 1].end <= ranges[i].begin),
+        "attention decode: KV ranges must be ascending and disjoint");
+    total += ranges[i].end - ranges[i].begin;
+  }
+  require(total >= 1, "attention decode: no KV entries to attend to");
+  DecodeArgs a{q,
+               kv,
+               ranges,
+               head_dim,
+               int64_t{n_kv_heads} * head_dim,
+               n_heads / n_kv_heads,
+               1.0f / std::sqrt(static_cast<float>(head_dim))};
+  const int64_t d = a.d, G = a.group;
+
+  // Tasks: KV head x chunk of rows. Parallel: about 4 tasks per thread, so a thread slowed by another program leaves
+  // chunks to the others (dynamic schedule).
+  const int threads = omp_get_max_threads();
+  const bool parallel = threads > 1 && total * n_heads * d >= kParallelDecodeMacs;
+  int64_t chunks = (total + kMaxChunk - 1) / kMaxChunk;
+  if (parallel) chunks = std::max<int64_t>(chunks, (4 * threads + n_kv_heads - 1) / n_kv_heads);
+  chunks = std::clamp<int64_t>(chunks, 1, std::max<int64_t>(1, total / kMinChunk));
+  const int64_t chunk = (total + chunks - 1) / chunks;
+  chunks = (total + chunk - 1) / chunk;
+  const int64_t tasks = n_kv_heads * chunks;
+  const int64_t per_task = G * (d + 2);
+  std::vector<float> partials(static_cast<std::size_t>(tasks * per_task));
+  const PartialFn body = partial_for(cpu::active_isa(), d);
+  auto partial_of = [&](int64_t task) {
+    float* base = partials.data() + task * per_task;
+    return Partial{base, base + G, base + 2 * G};
+  };
+
+#pragma omp parallel if (parallel)
+  {
+    Scratch w;
+    w.s.resize(static_cast<std::size_t>(G * chunk));
+    w.tile.resize(static_cast<std::size_t>(kv.f16 ? kTileRows * d : 0));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t g = task / chunks, c = task % chunks;
+      body(a, g, c * chunk, std::min(total, (c + 1) * chunk), partial_of(task), w);
+    }
+  }
+
+  // Merge each head's chunks: rescale by e^(m_c - max m) and normalise by the rescaled sum.
+  for (int64_t g = 0; g < n_kv_heads; ++g) {
+    for (int64_t h = 0; h < G; ++h) {
+      float mx = kNegInf;
+      for (int64_t c = 0; c < chunks; ++c) mx = std::max(mx, partial_of(g * chunks + c).m[h]);
+      float sum = 0.0f;
+      float* oh = out + (g * G + h) * d;
+      std::fill(oh, oh + d, 0.0f);
+      for (int64_t c = 0; c < chunks; ++c) {
+        const Partial p = partial_of(g * chunks + c);
+        const float f = std::exp(p.m[h] - mx);
+        sum += p.l[h] * f;
+        for (int64_t e = 0; e < d; ++e) oh[e] += f * p.o[h * d + e];
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t e = 0; e < d; ++e) oh[e] *= inv;
+    }
+  }
+}
+
+void attention_decode_cpu(const float* q, const float* k, const float* v, std::span<const KvRange> ranges, int n_heads,
+                          int n_kv_heads, int head_dim, float* out) {
+  attention_decode_cpu(q, KvRows{k, v, false}, ranges, n_heads, n_kv_heads, head_dim, out);
+}
+
+void attention_decode_cpu(const float* q, const float* k, const float* v, int64_t n_slots, int n_heads, int n_kv_heads,
+                          int head_dim, float* out) {
+  const KvRange all{0, n_slots};
+  attention_decode_cpu(q, k, v, std::span<const KvRange>(&all, 1), n_heads, n_kv_heads, head_dim, out);
+}
+
+}  // namespace flux::engine
