@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/cli/commands.h"
+#include "app/cli/terminal_text.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
 
@@ -15,9 +16,9 @@ int run_inspect(const std::string& path) {
   const auto tokenizer = files.make_tokenizer();
   const engine::ModelSummary s = files.summary();
   const engine::ModelConfig& c = s.config;
-  std::printf("model:         %s\n", s.name.c_str());
-  std::printf("path:          %s (%s)\n", s.path.c_str(), s.format.c_str());
-  std::printf("architecture:  %s\n", c.architecture.c_str());
+  std::printf("model:         %s\n", printable(s.name).c_str());
+  std::printf("path:          %s (%s)\n", printable(s.path).c_str(), s.format.c_str());
+  std::printf("architecture:  %s\n", printable(c.architecture).c_str());
   std::printf("layers:        %d\n", c.n_layers);
   std::printf("hidden:        %d (ffn %d)\n", c.hidden, c.ffn_hidden);
   std::printf("heads:         %d query / %d key-value, head dim %d\n", c.n_heads, c.n_kv_heads, c.head_dim);
@@ -29,11 +30,11 @@ int run_inspect(const std::string& path) {
   std::printf("parameters:    %lld (%.1f M)\n", static_cast<long long>(s.n_params), s.n_params / 1e6);
   std::printf("tensors:       %lld:", static_cast<long long>(s.n_tensors));
   for (const auto& [type, n] : s.tensor_types) std::printf(" %s=%d", type.c_str(), n);
-  std::printf("\nquantization:  %s\n", s.quantization.c_str());
+  std::printf("\nquantization:  %s\n", printable(s.quantization).c_str());
   std::printf("vocab:         %d tokens (model vocab_size %d)\n", tokenizer->vocab_size(), c.vocab_size);
-  std::printf("tokenizer:     %s%s%s\n", tokenizer->kind().c_str(), tokenizer->pre().empty() ? "" : ", pre ",
-              tokenizer->pre().c_str());
-  std::printf("chat template: %s\n", s.chat_format.c_str());
+  std::printf("tokenizer:     %s%s%s\n", printable(tokenizer->kind()).c_str(), tokenizer->pre().empty() ? "" : ", pre ",
+              printable(tokenizer->pre()).c_str());
+  std::printf("chat template: %s\n", printable(s.chat_format).c_str());
   std::printf("status:        OK, loadable\n");
   return 0;
 }

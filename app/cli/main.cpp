@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/cli/commands.h"
+#include "app/cli/terminal_text.h"
 #include "engine/backend/cpu_threads.h"
 
 int main(int argc, char** argv) {
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
                    command.app->get_name().c_str());
       return 1;
     } catch (const std::exception& e) {  // flux::engine::Error carries a one-line, user-facing reason
-      std::fprintf(stderr, "error: %s\n", e.what());
+      std::fprintf(stderr, "error: %s\n", flux::cli::printable(e.what()).c_str());  // names from files: escaped
       return 1;
     }
   }

@@ -53,7 +53,16 @@ void validate_decoder_tensors(const ModelFiles& files) {
     require(t != nullptr, "{}: missing tensor {}", files.path().string(), r.name);
     require(t->shape == r.shape, "{}: tensor {} has shape {}, expected {}", files.path().string(), r.name,
             shape_string(t->shape), shape_string(r.shape));
+    // Checked here, not at upload: `inspect` said "OK, loadable" for an I16 weight that then failed to load.
+    require(is_float_storage(t->type), "{}: tensor {} is stored as {}, not a float or GGML-quantized type",
+            files.path().string(), r.name, storage_type_name(t->type));
   }
+  // A config with fewer layers than the file (block_count 2 on a 30-layer file) ran with the rest dropped.
+  const int n = files.config().n_layers;
+  require(files.find(layer_name(n, "input_layernorm.weight")) == nullptr &&
+              files.find(layer_name(n, "self_attn.q_proj.weight")) == nullptr,
+          "{}: the file holds tensors of layer {} but its config has {} layers (block_count / num_hidden_layers)",
+          files.path().string(), n, n);
 }
 
 namespace {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile inputs, round two (issue 20), through the CLI: prompt and task files that are not regular files, a model
 # file truncated while a run reads it, SIGTERM/SIGHUP during prefill, --threads beyond the cores, -c above the
-# model's context, --seed -1, out-of-range flags, a sweep context_tokens of 1e300, an allocation that fails.
+# model's context, --seed -1, out-of-range flags, a sweep context_tokens of 1e300, an allocation that fails,
+# control characters in GGUF metadata, block_count below the file's layers, an I16 weight under inspect.
 # Usage: hostile_round2_test.sh CLI DEMO_MODEL
 set -u
 # shellcheck source=tests/cli/test_lib.sh
@@ -92,6 +93,44 @@ rc=$?
 if [ "$rc" -ne 1 ] || [[ "$err" == *bad_alloc* ]] || [[ "$err" != *"stored as F32, needs "*" GiB available"* ]]; then
   fail "8B random weights in 3 GB: rc=$rc $err"
 else echo "ok   8B random weights in 3 GB: $(printf '%s' "$err" | grep error:)"; fi
+
+# patch_gguf OUT KIND: a copy of the demo model changed in place (same length, so it stays a valid GGUF).
+patch_gguf() {
+  python3 - "$model" "$1" "$2" <<'PY'
+import struct, sys
+src, out, kind = sys.argv[1:]
+data = bytearray(open(src, "rb").read())
+def at(needle, start=0):
+    i = data.find(needle, start)
+    assert i >= 0, needle
+    return i
+if kind == "escape-name":  # general.name with ESC sequences and a newline
+    key = at(b"general.name") + len(b"general.name")
+    n = struct.unpack_from("<Q", data, key + 4)[0]
+    forged = b"\x1b[2J\x1b]0;pwned\x07\nstatus:        OK"
+    data[key + 12:key + 12 + n] = (forged + b" " * n)[:n]
+elif kind == "fewer-blocks":  # llama.block_count 30 -> 29
+    key = at(b"llama.block_count") + len(b"llama.block_count")
+    assert struct.unpack_from("<II", data, key) == (4, 30)
+    struct.pack_into("<I", data, key + 4, 29)
+elif kind == "i16-norm":  # the tensor info of blk.0.attn_norm.weight says GGML_TYPE_I16 (25)
+    name = at(b"blk.0.attn_norm.weight\x01\x00\x00\x00") + len(b"blk.0.attn_norm.weight")
+    struct.pack_into("<I", data, name + 4 + 8, 25)
+open(out, "wb").write(data)
+PY
+}
+patch_gguf "$tmp/escape.gguf" escape-name
+out=$("$cli" inspect "$tmp/escape.gguf" 2>&1)
+if [[ "$out" == *$'\x1b'* ]] || [[ "$out" != *'model:         \x1b[2J\x1b]0;pwned\x07\nstatus:'* ]]; then fail "ESC in general.name: $out"
+else echo "ok   ESC and newline in general.name are printed escaped"; fi
+rm -f "$tmp/escape.gguf"
+patch_gguf "$tmp/fewer.gguf" fewer-blocks
+expect_error "block_count below the file's layers" "holds tensors of layer 29 but its config has 29 layers" -- \
+  inspect "$tmp/fewer.gguf"
+rm -f "$tmp/fewer.gguf"
+patch_gguf "$tmp/i16.gguf" i16-norm
+expect_error "inspect of an I16 weight" "tensor model.layers.0.input_layernorm.weight is stored as I16" -- inspect "$tmp/i16.gguf"
+rm -f "$tmp/i16.gguf"
 
 [ "$failures" -eq 0 ] && echo "all hostile round-two cases passed" || echo "$failures failed"
 [ "$failures" -eq 0 ]
