@@ -4,6 +4,8 @@
 #include <fstream>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
 #include "engine/format/json_input.h"
@@ -50,6 +52,8 @@ constexpr ArchDefaults kArchs[] = {
     {"llama", "LlamaForCausalLM", 2048, false, false},
     {"qwen2", "Qwen2ForCausalLM", 32768, false, true},
     {"qwen3", "Qwen3ForCausalLM", 32768, true, false},
+    // Llama's layout with a sliding window on every layer (model_config_from_hf_json caps the context at it).
+    {"mistral", "MistralForCausalLM", 131072, false, false},
 };
 
 const ArchDefaults* find_arch(const std::string& model_type) {
@@ -179,13 +183,14 @@ ModelConfig model_config_from_hf_json(const json& j, const std::string& source) 
   require(j.contains("model_type") && j["model_type"].is_string(), "{}: missing string key \"model_type\"", source);
   const std::string model_type = j["model_type"].get<std::string>();
   const ArchDefaults* arch = find_arch(model_type);
-  require(arch != nullptr, "{}: unsupported architecture '{}' (supported: llama, qwen2, qwen3)", source, model_type);
+  require(arch != nullptr, "{}: unsupported architecture '{}' (supported: llama, mistral, qwen2, qwen3)", source,
+          model_type);
   if (j.contains("hidden_act") && !j["hidden_act"].is_null())
     require(j["hidden_act"] == "silu", "{}: \"hidden_act\" {} is not supported (only \"silu\")", source,
             j["hidden_act"].dump());
 
   ModelConfig c;
-  c.architecture = model_type;
+  c.architecture = model_type == "mistral" ? "llama" : model_type;  // the same tensors and forward pass
   if (j.contains("_name_or_path") && j["_name_or_path"].is_string()) c.name = j["_name_or_path"].get<std::string>();
   c.n_layers = int_key(j, "num_hidden_layers", source);
   c.hidden = int_key(j, "hidden_size", source);
@@ -196,6 +201,18 @@ ModelConfig model_config_from_hf_json(const json& j, const std::string& source) 
   c.ffn_hidden = int_key(j, "intermediate_size", source);
   c.vocab_size = int_key(j, "vocab_size", source);
   c.context_length = int_key(j, "max_position_embeddings", source, arch->max_position_embeddings);
+  if (model_type == "mistral") {
+    // Mistral's sliding window (every layer attends to the last W positions) equals full attention for the first W
+    // tokens: the engine runs that exactly, so the context stops at the window (Mistral v0.2+ sets it null: none).
+    const int window = int_key(j, "sliding_window", source, 0);
+    require(window >= 0, "{}: \"sliding_window\" = {} must be >= 0", source, window);
+    if (window > 0 && window < c.context_length) {
+      spdlog::warn("{}: mistral sliding_window {}: the context is capped at {} tokens (within the window, sliding "
+                   "attention is full attention; FluxScope does not run the window past it)",
+                   source, window, window);
+      c.context_length = window;
+    }
+  }
   c.rms_eps = static_cast<float>(float_key(j, "rms_norm_eps", source).value_or(1e-6));
   c.rope_theta = static_cast<float>(rope_theta_from_hf(j, source));
   c.rope_scaling = rope_scaling_from_hf(j, c.context_length, source);
@@ -216,8 +233,9 @@ ModelConfig model_config_from_hf_file(const std::filesystem::path& path) {
 
 json hf_config_json(const ModelConfig& c, const HfConfigExtras& extras) {
   const ArchDefaults* arch = find_arch(c.architecture);
-  require(arch != nullptr, "cannot write config.json: unsupported architecture '{}' (supported: llama, qwen2, qwen3)",
-          c.architecture);
+  // Loaded Mistral configs are llama (model_config_from_hf_json): the writer has no sliding window to write.
+  require(arch != nullptr && c.architecture != "mistral",
+          "cannot write config.json: unsupported architecture '{}' (supported: llama, qwen2, qwen3)", c.architecture);
   const double theta = clean_double(c.rope_theta);
   json j = {
       {"architectures", {arch->hf_class}},

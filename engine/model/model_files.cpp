@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string_view>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
 #include "engine/format/gguf_file.h"
@@ -101,16 +103,25 @@ void open_gguf(const fs::path& path, ModelConfig& config, std::string& name,
 // The tokenizer files of an HF checkpoint directory: tokenizer.json (byte-level BPE) or tokenizer.model (SPM).
 void open_hf_tokenizer(const fs::path& dir, VocabData& vocab, std::optional<fs::path>& spm_model,
                        std::string& tokenizer_error) {
+  std::string json_error;  // a tokenizer.json this engine cannot read (SPM-style: Metaspace, byte fallback, ...)
   if (fs::exists(dir / "tokenizer.json")) {
-    vocab = vocab_from_hf_tokenizer_json(dir / "tokenizer.json");
-  } else if (fs::exists(dir / "tokenizer.model")) {
+    try {
+      vocab = vocab_from_hf_tokenizer_json(dir / "tokenizer.json");
+      return;
+    } catch (const Error& e) {
+      if (!fs::exists(dir / "tokenizer.model")) throw;
+      json_error = e.what();
+    }
+  }
+  if (fs::exists(dir / "tokenizer.model")) {
+    if (!json_error.empty())
+      spdlog::info("{}: using tokenizer.model, tokenizer.json is not byte-level BPE ({})", dir.string(), json_error);
     spm_model = dir / "tokenizer.model";
     vocab = vocab_from_sentencepiece_model(*spm_model);
     if (fs::exists(dir / "tokenizer_config.json")) {
       const std::optional<nlohmann::json> j =
           parse_json_limited(read_input_file(dir / "tokenizer_config.json", "tokenizer config"), "tokenizer config");
-      if (j && j->is_object() && j->contains("chat_template") && (*j)["chat_template"].is_string())
-        vocab.chat_template = (*j)["chat_template"].get<std::string>();
+      if (j) read_hf_chat_templates(*j, vocab);
     }
   } else {
     tokenizer_error = fmt::format("{}: no tokenizer.json or tokenizer.model", dir.string());

@@ -1,5 +1,6 @@
 #include "engine/tokenizer/hf_tokenizer_json.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "engine/core/error.h"
@@ -70,23 +71,67 @@ void apply_config(VocabData& v, const json& config, const std::string& origin) {
   if (auto id = find_id("pad_token")) v.pad_id = id;
   if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) v.add_bos = config["add_bos_token"].get<bool>();
   if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) v.add_eos = config["add_eos_token"].get<bool>();
-  if (config.contains("chat_template")) {
-    const json& t = config["chat_template"];
-    if (t.is_string()) {
-      v.chat_template = t.get<std::string>();
-    } else if (t.is_array()) {  // named templates: take "default"
-      for (const json& named : t) {
-        if (!named.is_object() || !named.contains("name") || !named["name"].is_string()) continue;
-        const std::string name = named["name"].get<std::string>();
-        const std::string text = named.value("template", "");
-        v.named_chat_templates[name] = text;
-        if (name == "default") v.chat_template = text;
-      }
+  read_hf_chat_templates(config, v);
+}
+
+// The special tokens a post_processor puts around the text ($A) of a single sequence: TemplateProcessing's "single"
+// template, also inside a Sequence of processors (Llama 3.1: ByteLevel then TemplateProcessing). Other processor
+// types (ByteLevel, ...) add nothing here.
+void apply_post_processor(VocabData& v, const json& pp, const std::string& origin) {
+  if (!pp.is_object()) return;
+  const std::string type = pp.value("type", "");
+  if (type == "Sequence") {
+    for (const json& p : pp.value("processors", json::array())) apply_post_processor(v, p, origin);
+    return;
+  }
+  if (type != "TemplateProcessing" || !pp.contains("single")) return;
+  const auto id_of = [&](const std::string& name) -> int32_t {
+    if (pp.contains("special_tokens") && pp["special_tokens"].contains(name)) {
+      const json& ids = pp["special_tokens"][name].value("ids", json::array());
+      if (ids.size() == 1 && ids[0].is_number_integer()) return ids[0].get<int32_t>();
+    }
+    const auto it = std::find(v.tokens.begin(), v.tokens.end(), name);
+    require(it != v.tokens.end(), "tokenizer: {}: post_processor token '{}' is not in the vocabulary", origin, name);
+    return static_cast<int32_t>(it - v.tokens.begin());
+  };
+  std::vector<int32_t> before, after;
+  bool seen_text = false;
+  for (const json& piece : pp["single"]) {
+    if (piece.contains("Sequence")) {
+      seen_text = true;
+    } else if (piece.contains("SpecialToken")) {
+      (seen_text ? after : before).push_back(id_of(piece["SpecialToken"].at("id").get<std::string>()));
     }
   }
+  require(before.size() <= 1 && after.size() <= 1,
+          "tokenizer: {}: post_processor adds {} tokens before and {} after the text; FluxScope supports one BOS "
+          "and one EOS",
+          origin, before.size(), after.size());
+  v.add_bos = !before.empty();
+  if (!before.empty()) v.bos_id = before[0];
+  v.add_eos = !after.empty();
+  if (!after.empty()) v.eos_id = after[0];
 }
 
 }  // namespace
+
+void read_hf_chat_templates(const json& config, VocabData& v) {
+  if (!config.is_object() || !config.contains("chat_template")) return;
+  const json& t = config["chat_template"];
+  if (t.is_string()) {
+    v.chat_template = t.get<std::string>();
+  } else if (t.is_array()) {  // named templates: "default" is the template, --chat-template NAME picks another
+    for (const json& named : t) {
+      if (!named.is_object() || !named.contains("name") || !named["name"].is_string()) continue;
+      const std::string name = named["name"].get<std::string>();
+      const std::string text = named.contains("template") && named["template"].is_string()
+                                   ? named["template"].get<std::string>()
+                                   : std::string();
+      v.named_chat_templates[name] = text;
+      if (name == "default") v.chat_template = text;
+    }
+  }
+}
 
 std::string pre_id_from_hf_pre_tokenizer(const json& pre) {
   require(pre.is_object(), "tokenizer: unsupported pre-tokenizer (none given; byte-level BPE needs ByteLevel)");
@@ -178,6 +223,9 @@ VocabData vocab_from_hf_tokenizer_json(const json& tok, const json* config, cons
         v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
       }
     }
+    // The post_processor decides what the fast tokenizer adds (Llama 3: <|begin_of_text|>); tokenizer_config.json's
+    // add_bos_token / add_eos_token, when given, override it as transformers' LlamaTokenizerFast does.
+    if (tok.contains("post_processor")) apply_post_processor(v, tok["post_processor"], origin);
     if (config) apply_config(v, *config, origin);
   } catch (const json::exception& e) {
     fail("tokenizer: {}: malformed tokenizer JSON: {}", origin, e.what());

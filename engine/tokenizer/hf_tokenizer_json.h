@@ -18,6 +18,10 @@ VocabData vocab_from_hf_tokenizer_json(const std::filesystem::path& tokenizer_js
 VocabData vocab_from_hf_tokenizer_json(const nlohmann::json& tokenizer, const nlohmann::json* config,
                                        const std::string& origin = "tokenizer.json");
 
+// The chat templates of a tokenizer_config.json: a string, or the list form [{name, template}] (every one kept by
+// name in named_chat_templates, "default" also as chat_template).
+void read_hf_chat_templates(const nlohmann::json& config, VocabData& vocab);
+
 // tokenizer.json content for a byte-level BPE vocabulary (model "gpt2"), with the standard HF pre-tokenizer of its
 // pre id. Control tokens become special added tokens, user-defined ones non-special added tokens.
 nlohmann::json hf_tokenizer_json(const VocabData& vocab);

@@ -91,7 +91,7 @@ TEST(HfConfig, Errors) {
   json j = smollm2();
   j["model_type"] = "gemma3";
   EXPECT_ERROR(error_of([&] { model_config_from_hf_json(j, "c.json"); }),
-               "c.json: unsupported architecture 'gemma3' (supported: llama, qwen2, qwen3)");
+               "c.json: unsupported architecture 'gemma3' (supported: llama, mistral, qwen2, qwen3)");
   j = smollm2();
   j["hidden_size"] = "576";
   EXPECT_ERROR(error_of([&] { model_config_from_hf_json(j, "c.json"); }), "\"hidden_size\" must be an integer");
@@ -143,6 +143,24 @@ TEST(HfConfig, WriterRoundTrips) {
   ModelConfig bad;
   bad.architecture = "mistral";
   EXPECT_ERROR(error_of([&] { hf_config_json(bad); }), "unsupported architecture 'mistral'");
+}
+
+// Mistral runs as llama; its sliding window caps the context (full attention within it), null means none.
+TEST(HfConfig, MistralSlidingWindow) {
+  json j = smollm2();
+  j["model_type"] = "mistral";
+  j["max_position_embeddings"] = 32768;
+  j["sliding_window"] = 4096;
+  ModelConfig c = model_config_from_hf_json(j, "mistral/config.json");
+  EXPECT_EQ(c.architecture, "llama");
+  EXPECT_EQ(c.context_length, 4096);
+  j["sliding_window"] = nullptr;
+  c = model_config_from_hf_json(j, "mistral/config.json");
+  EXPECT_EQ(c.context_length, 32768);
+  j["sliding_window"] = -1;
+  EXPECT_ERROR(error_of([&] { model_config_from_hf_json(j, "c.json"); }), "\"sliding_window\" = -1 must be >= 0");
+  j["model_type"] = "gemma";
+  EXPECT_ERROR(error_of([&] { model_config_from_hf_json(j, "c.json"); }), "supported: llama, mistral, qwen2, qwen3");
 }
 
 }  // namespace

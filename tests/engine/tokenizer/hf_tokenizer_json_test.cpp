@@ -148,3 +148,49 @@ TEST(HfTokenizerJson, WriterRoundTripsEveryPreId) {
   spm.model = "llama";
   EXPECT_THROW(hf_tokenizer_json(spm), Error);
 }
+
+// TemplateProcessing's single template decides BOS/EOS (Llama 3's <|begin_of_text|>), also inside a Sequence;
+// tokenizer_config.json's add_bos_token, when given, overrides it.
+TEST(HfTokenizerJson, PostProcessorAddsBos) {
+  json tok = tiny_tokenizer_json(true);
+  const json single = json::array({{{"SpecialToken", {{"id", "<|im_start|>"}, {"type_id", 0}}}},
+                                   {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}});
+  tok["post_processor"] = {
+      {"type", "Sequence"},
+      {"processors", json::array({{{"type", "ByteLevel"}, {"add_prefix_space", true}},
+                                  {{"type", "TemplateProcessing"},
+                                   {"single", single},
+                                   {"special_tokens", {{"<|im_start|>", {{"id", "<|im_start|>"}, {"ids", {258}}}}}}}})}};
+  VocabData v = vocab_from_hf_tokenizer_json(tok, nullptr);
+  EXPECT_EQ(v.bos_id, 258);
+  EXPECT_EQ(v.add_bos, true);
+  EXPECT_EQ(v.add_eos, false);
+  const json no_bos = {{"add_bos_token", false}};
+  EXPECT_EQ(vocab_from_hf_tokenizer_json(tok, &no_bos).add_bos, false);
+
+  // Only the text: nothing added. Text then EOS (looked up by name without special_tokens).
+  tok["post_processor"] = {{"type", "TemplateProcessing"},
+                           {"single", json::array({{{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                                   {{"SpecialToken", {{"id", "<|im_end|>"}, {"type_id", 0}}}}})}};
+  v = vocab_from_hf_tokenizer_json(tok, nullptr);
+  EXPECT_EQ(v.add_bos, false);
+  EXPECT_EQ(v.add_eos, true);
+  EXPECT_EQ(v.eos_id, 259);
+
+  tok["post_processor"]["single"] = json::array({{{"SpecialToken", {{"id", "<nope>"}}}}, {{"Sequence", {{"id", "A"}}}}});
+  EXPECT_NE(error_of(tok).find("post_processor token '<nope>' is not in the vocabulary"), std::string::npos)
+      << error_of(tok);
+  tok["post_processor"]["single"] = json::array(
+      {{{"SpecialToken", {{"id", "<|im_start|>"}}}}, {{"SpecialToken", {{"id", "<|im_end|>"}}}}, {{"Sequence", {{"id", "A"}}}}});
+  EXPECT_NE(error_of(tok).find("adds 2 tokens before"), std::string::npos) << error_of(tok);
+}
+
+// tokenizer_config.json's list form [{name, template}]: "default" is the template, every one is kept by name.
+TEST(HfTokenizerJson, NamedChatTemplates) {
+  const json config = {{"chat_template", json::array({{{"name", "default"}, {"template", "{{ 'D' }}"}},
+                                                      {{"name", "tool_use"}, {"template", "{{ 'T' }}"}},
+                                                      {{"template", "no name: skipped"}}})}};
+  const VocabData v = vocab_from_hf_tokenizer_json(tiny_tokenizer_json(true), &config);
+  EXPECT_EQ(v.chat_template, "{{ 'D' }}");
+  EXPECT_EQ(v.named_chat_templates, (std::map<std::string, std::string>{{"default", "{{ 'D' }}"}, {"tool_use", "{{ 'T' }}"}}));
+}

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/core/error.h"
+#include "engine/model/model_files.h"
 
 using namespace flux::engine;
 
@@ -165,4 +166,35 @@ TEST(SentencePieceTokenizer, RejectsBadVocabularies) {
   v.scores = {0.0f};
   EXPECT_THROW(make_tokenizer(v), Error);
   EXPECT_THROW(SentencePieceTokenizer(std::filesystem::path("/nonexistent/tokenizer.model")), Error);
+}
+
+// An HF folder whose tokenizer.json is SPM-style (Metaspace pre-tokenizer, byte fallback: not byte-level BPE) uses
+// tokenizer.model next to it; without tokenizer.model the tokenizer.json error stands.
+TEST_F(SentencePieceTokenizerTest, HfFolderFallsBackToTokenizerModel) {
+  const auto hf = dir_ / "hf";
+  std::filesystem::create_directories(hf);
+  for (const char* f : {"config.json", "model.safetensors"})
+    std::filesystem::copy_file(std::filesystem::path(FLUX_TEST_DATA_DIR) / "tiny_llama" / f, hf / f,
+                               std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(hf / "tokenizer.json")
+      << R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true},)"
+         R"( "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581"}, "normalizer": null})";
+  std::ofstream(hf / "tokenizer_config.json")
+      << R"({"chat_template": [{"name": "default", "template": "D"}, {"name": "rag", "template": "R"}]})";
+  std::filesystem::copy_file(model("bpe"), hf / "tokenizer.model", std::filesystem::copy_options::overwrite_existing);
+  const flux::engine::ModelFiles files = flux::engine::ModelFiles::open(hf);
+  EXPECT_EQ(files.summary().tokenizer_kind, "sentencepiece");
+  EXPECT_EQ(files.vocab().chat_template, "D");
+  EXPECT_EQ(files.vocab().named_chat_templates.at("rag"), "R");
+  const auto tokenizer = files.make_tokenizer();
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode("hello world")), "hello world");
+
+  std::filesystem::remove(hf / "tokenizer.model");
+  try {
+    flux::engine::ModelFiles::open(hf);
+    ADD_FAILURE() << "an unsupported tokenizer.json without tokenizer.model loaded";
+  } catch (const flux::engine::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pre-tokenizer"), std::string::npos) << e.what();
+  }
 }
