@@ -17,7 +17,7 @@ struct ModelOptions {
   int context = 0;
   std::string random_weights;  // --random-weights PRESET: no files, random bf16 weights of that shape
   uint64_t random_seed = 1;
-  std::string cpu_weights = "native";  // --cpu-weights native|f32
+  std::string cpu_weights = "auto";  // --weights auto|native|f32 (alias --cpu-weights)
   std::string random_quant;            // --random-quant TYPE
   int64_t prefill_chunk = 16384;  // prompt rows per prefill chunk (0 = the whole prompt at once)
 };

@@ -92,9 +92,13 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
   return router;
 }
 
-WeightStorage weight_storage(const std::string& cpu_weights) {
-  require(cpu_weights == "native" || cpu_weights == "f32", "cpu weights '{}': use native or f32", cpu_weights);
-  return cpu_weights == "f32" ? WeightStorage::F32 : WeightStorage::Native;
+// "auto": as stored on the CPU; dequantized (bf16) on CUDA, whose block GEMV still decodes slower than bf16 there
+// (bench/RESULTS.md, H200: 8B Q4_K 7.06 vs 5.46 ms/token) — `--weights native` trades that for 3x less memory.
+WeightStorage weight_storage(const std::string& weights, const Backend& backend) {
+  require(weights == "auto" || weights == "native" || weights == "f32", "weights '{}': use auto, native or f32",
+          weights);
+  if (weights == "auto") return backend.name() == "cuda" ? WeightStorage::F32 : WeightStorage::Native;
+  return weights == "f32" ? WeightStorage::F32 : WeightStorage::Native;
 }
 
 }  // namespace
@@ -124,7 +128,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
       [&](double f, const std::string& tensor) {
         if (progress) progress(f, tensor);
       },
-      cancel, weight_storage(options.cpu_weights));
+      cancel, weight_storage(options.cpu_weights, *e->backend_));
   e->model_files_ = files.mapped_files();
   e->check_model_unchanged();  // the loader copied (or kept) pages of the mapping: they must be the file's
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);

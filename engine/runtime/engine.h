@@ -38,9 +38,10 @@ struct EngineOptions {
   // the model path is ignored and prompts are given as token ids (RunRequest::prompt_tokens).
   std::string random_weights = {};
   uint64_t random_seed = 1;
-  // CPU weight storage: "native" keeps GGUF blocks / 16-bit types (quantized execution) and stores the KV cache as
-  // fp16, "f32" dequantizes at load and keeps an fp32 cache (the reference). The CUDA backend stores BF16 either way.
-  std::string cpu_weights = "native";
+  // Weight storage (--weights): "native" keeps GGUF blocks (both backends) and 16-bit types (CPU) and stores the CPU
+  // KV cache as fp16; "f32" dequantizes at load (fp32 on the CPU, bf16 on CUDA) and keeps an fp32 CPU cache (the
+  // reference); "auto" is native on the CPU and the dequantized bf16 on CUDA (faster decode there today).
+  std::string cpu_weights = "auto";
   // --random-weights stored as GGML blocks of this type ("q4_k", "q4_0", "q8_0", ...; "" = fp32 / the device's).
   std::string random_quant = {};
 };
