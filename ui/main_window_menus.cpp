@@ -4,16 +4,21 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyle>
 #include <QStyleFactory>
 #include <QToolBar>
+#include <QVBoxLayout>
 
 #include "engine/runtime/trace_export.h"
 #include "ui/haystack_dialog.h"
@@ -85,6 +90,32 @@ void MainWindow::buildMenus() {
   copy_output_action_ = edit->addAction(tr("&Copy Output"), this, &MainWindow::copyOutput);
   copy_output_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
   copy_output_action_->setToolTip(tr("Copy the generated text to the clipboard (Ctrl+Shift+C)"));
+  // The prompt as the model saw it (after the chat template), from the shown run's report: plain text, read-only.
+  QAction* rendered = edit->addAction(tr("Show &Rendered Prompt…"), this, [this] {
+    auto* dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Rendered Prompt"));
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(new QLabel(tr("%1 tokens · chat format: %2")
+                                     .arg(shown_report_.prompt_tokens)
+                                     .arg(QString::fromStdString(shown_report_.chat_format.empty()
+                                                                     ? std::string("not recorded (older report)")
+                                                                     : shown_report_.chat_format)),
+                                 dialog));
+    auto* text = new QPlainTextEdit(QString::fromStdString(shown_report_.rendered_prompt), dialog);
+    text->setObjectName(QStringLiteral("renderedPromptText"));
+    text->setReadOnly(true);
+    text->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    layout->addWidget(text);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    layout->addWidget(buttons);
+    dialog->resize(680, 440);
+    dialog->show();
+  });
+  rendered->setToolTip(tr("The shown run's prompt after the chat template, as the tokenizer got it"));
+  rendered->setEnabled(false);
+  connect(export_action_, &QAction::enabledChanged, rendered, &QAction::setEnabled);
 
   auto* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(run_action_);
