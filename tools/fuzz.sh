@@ -11,13 +11,15 @@ start=$(date +%s)
 seconds="${1:-60}"
 shift || true
 build_dir="${FLUX_FUZZ_BUILD_DIR:-build-fuzz}"
-all=(gguf_file gguf_vocab safetensors_file safetensors_index hf_config tokenizer_json router_file routing_policy run_report)
+all=(gguf_file gguf_vocab safetensors_file safetensors_index hf_config tokenizer_json router_file routing_policy run_report
+     route_spec chat_template)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 # -max_len per target (keep in step with fuzz_entries.cpp): model headers need a few KB, route files far less.
 declare -A max_len=([gguf_file]=16384 [gguf_vocab]=16384 [safetensors_file]=4096 [safetensors_index]=2048
-                    [hf_config]=4096 [tokenizer_json]=8192 [router_file]=8192 [routing_policy]=1024 [run_report]=8192)
+                    [hf_config]=4096 [tokenizer_json]=8192 [router_file]=8192 [routing_policy]=1024 [run_report]=8192
+                    [route_spec]=512 [chat_template]=4096)
 
 # FLUX_WERROR stays off: clang warns about OpenBLAS's C99 _Complex in cblas.h, which gcc (the CI build) accepts.
 CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -1,5 +1,6 @@
 #include "tests/fuzz/fuzz_entries.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "engine/routing/router_file.h"
 #include "engine/routing/route_spec.h"
 #include "engine/runtime/run_report.h"
+#include "engine/tokenizer/chat_template_jinja.h"
 #include "engine/tokenizer/hf_tokenizer_json.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/fuzz/fuzz_files.h"
@@ -125,6 +127,35 @@ void routing_policy(Bytes data) {
   });
 }
 
+// The route text grammar (--route "router sa=triangle override=0-3=FA ..."): a parsed spec must describe itself as
+// text that parses back to the same spec (docs/routing.md), and resolve on a 30-layer model or reject cleanly.
+void route_spec(Bytes data) {
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  expect_clean([&] {
+    const engine::RouteSpec spec = engine::parse_route_spec(text);
+    const std::string canonical = engine::describe(spec);
+    if (engine::describe(engine::parse_route_spec(canonical)) != canonical) std::abort();  // round trip broke
+    (void)engine::resolve(spec, 30, {});
+  });
+  expect_clean([&] { (void)engine::describe_overrides(engine::parse_overrides(text)); });
+}
+
+// A model's Jinja chat template (untrusted: it comes with the GGUF or tokenizer_config.json), compiled and rendered
+// for a short conversation under the renderer's default limits.
+void chat_template(Bytes data) {
+  const std::string source(reinterpret_cast<const char*>(data.data()), data.size());
+  expect_clean([&] {
+    const engine::JinjaChatTemplate t = engine::JinjaChatTemplate::compile(source);
+    engine::ChatTemplateInputs in;
+    in.messages = {{"system", "Be brief."}, {"user", "Hi <|im_start|> {{ x }}"}, {"assistant", "Hello."},
+                   {"user", "Bye"}};
+    in.bos_token = "<s>";
+    in.eos_token = "</s>";
+    in.now = std::time_t{1700000000};
+    (void)t.render(in);
+  });
+}
+
 // No file import exists for reports: the GUI's comparison view and tests read them through from_json.
 void run_report(Bytes data) {
   const auto j = nlohmann::json::parse(data.begin(), data.end(), nullptr, /*allow_exceptions=*/false);
@@ -149,6 +180,8 @@ const std::vector<Target>& targets() {
       {"router_file", router_file, 8192},
       {"routing_policy", routing_policy, 1024},
       {"run_report", run_report, 8192},
+      {"route_spec", route_spec, 512},
+      {"chat_template", chat_template, 4096},
   };
   return all;
 }
