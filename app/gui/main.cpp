@@ -33,6 +33,20 @@
 #include "ui/report_export.h"
 #include "ui/run_controls.h"
 
+// A numeric option into its spin box, or why it cannot go there ("" when it went): QString::toInt read "abc" as 0
+// and the box clamped 99999999 to its maximum, both silently.
+static QString set_spin_option(const QCommandLineParser& parser, const QString& name, QSpinBox* box) {
+  if (!parser.isSet(name)) return {};
+  const QString text = parser.value(name);
+  bool ok = false;
+  const qlonglong v = text.toLongLong(&ok);
+  if (!ok) return QString("--%1 %2: not a whole number").arg(name, text);
+  if (v < box->minimum() || v > box->maximum())
+    return QString("--%1 %2: must lie in %3..%4").arg(name, text).arg(box->minimum()).arg(box->maximum());
+  box->setValue(static_cast<int>(v));
+  return {};
+}
+
 int main(int argc, char** argv) {
   flux::engine::restart_with_passive_openmp(argv);  // before any OpenMP use (see cpu_threads.h)
   QApplication app(argc, argv);
@@ -139,10 +153,15 @@ int main(int argc, char** argv) {
     });
     return app.exec();
   }
-  if (parser.isSet("n-predict")) window.runControls()->maxTokens()->setValue(parser.value("n-predict").toInt());
-  // Before the model loads: they are load settings (no reload happens without a model).
-  if (parser.isSet("ctx")) window.runControls()->contextSize()->setValue(parser.value("ctx").toInt());
-  if (parser.isSet("threads")) window.runControls()->threads()->setValue(parser.value("threads").toInt());
+  // ctx and threads before the model loads: they are load settings (no reload happens without a model).
+  for (const auto& [name, box] : {std::pair{QString("n-predict"), window.runControls()->maxTokens()},
+                                  std::pair{QString("ctx"), window.runControls()->contextSize()},
+                                  std::pair{QString("threads"), window.runControls()->threads()}}) {
+    if (const QString error = set_spin_option(parser, name, box); !error.isEmpty()) {
+      std::fprintf(stderr, "error: %s\n", qPrintable(error));
+      return 2;
+    }
+  }
   const int repeat = parser.isSet("repeat") ? parser.value("repeat").toInt() : 1;
   if (repeat < 1) {
     std::fprintf(stderr, "error: --repeat must be 1 or more\n");
