@@ -25,6 +25,7 @@
 #include "ui/report_export.h"
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -167,7 +168,7 @@ QString askSavePath(QWidget* parent, const QString& title, const QString& name, 
   }
   const QString error = checkExportPath(path, true);  // the dialog has already asked about replacing
   if (!error.isEmpty()) {
-    QMessageBox::critical(parent, title, error);
+    criticalPlain(parent, title, error);
     return {};
   }
   return path;

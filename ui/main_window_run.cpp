@@ -34,6 +34,7 @@
 #include "ui/run_history_model.h"
 #include "ui/timing_charts.h"
 #include "ui/token_output_view.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -44,7 +45,7 @@ void MainWindow::openModel(const QString& path) {
   loading_path_ = path;
   load_cancel_requested_ = false;
   setBusy(false);
-  if (!model_loaded_) model_label_->setText(tr("Loading %1…").arg(path));
+  if (!model_loaded_) model_label_->setText(tr("Loading %1…").arg(path.toHtmlEscaped()));  // a rich-text label
   progress_->setRange(0, 100);
   progress_->setValue(0);
   progress_->setFormat(tr("loading %p%"));
@@ -329,7 +330,7 @@ void MainWindow::onFailed(const QString& message) {
   }
   statusBar()->showMessage(tr("Error: %1").arg(text));
   emit errorShown(text);
-  if (error_dialogs_) QMessageBox::critical(this, tr("FluxScope"), text);
+  if (error_dialogs_) criticalPlain(this, tr("FluxScope"), text);
 }
 
 void MainWindow::scheduleCount() {
