@@ -166,7 +166,7 @@ void AttentionMapPanel::selectLayer(int layer) {
   for (const auto& l : report_->layers)
     if (l.index == layer) lr = &l;
   try {
-    auto mask = std::make_shared<const engine::BlockMask>(reportLayerMask(*report_, layer, model_heads_));
+    auto mask = reportLayerMask(*report_, layer, model_heads_);  // the report's own recorded mask: no copy
     view_->setMask(std::move(mask), report_->prompt_tokens,
                    tr("Layer %1 · %2 %3 · %4 prompt tokens · density %5")
                        .arg(layer)

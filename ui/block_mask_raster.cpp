@@ -86,11 +86,12 @@ QString describeTile(const engine::BlockMask& mask, int q_block, int k_block, in
                   : QObject::tr("not causal"));
 }
 
-engine::BlockMask reportLayerMask(const engine::RunReport& report, int layer, int fallback_heads) {
+std::shared_ptr<const engine::BlockMask> reportLayerMask(const engine::RunReport& report, int layer,
+                                                         int fallback_heads) {
   int n_heads = std::max(1, fallback_heads);
   for (const auto& l : report.layers)
     if (l.block_mask) n_heads = l.block_mask->n_heads;
-  return engine::layer_block_mask(report, layer, n_heads);
+  return engine::shared_layer_block_mask(report, layer, n_heads);
 }
 
 QImage maskThumbnail(const engine::BlockMask& mask, int size, bool dark) {

@@ -52,8 +52,10 @@ int maskHeads(const engine::BlockMask& mask, int q_block, int k_block);
 QString describeTile(const engine::BlockMask& mask, int q_block, int k_block, int64_t n_tokens);
 // The mask `layer` of `report` ran (engine::layer_block_mask); static masks are counted out of the head count of
 // the report's recorded masks when it has any (a report does not carry the model's head count), else out of
-// `fallback_heads` (the loaded model's, in the app). Throws engine::Error like layer_block_mask.
-engine::BlockMask reportLayerMask(const engine::RunReport& report, int layer, int fallback_heads = 1);
+// `fallback_heads` (the loaded model's, in the app); a recorded mask is the report's own, not a copy. Throws
+// engine::Error like layer_block_mask.
+std::shared_ptr<const engine::BlockMask> reportLayerMask(const engine::RunReport& report, int layer,
+                                                         int fallback_heads = 1);
 // The whole mask in a size x size square at most (max-downsampled), for reports' small multiples.
 QImage maskThumbnail(const engine::BlockMask& mask, int size, bool dark = false);
 

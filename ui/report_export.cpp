@@ -53,7 +53,7 @@ QString attentionSection(const engine::RunReport& r, const ReportPictures& pictu
                                 .arg(l.density, 0, 'f', 3);
     QString picture;
     try {
-      const QImage thumb = maskThumbnail(reportLayerMask(r, l.index), kThumbnail);
+      const QImage thumb = maskThumbnail(*reportLayerMask(r, l.index), kThumbnail);
       picture = pictures.image(thumb, QStringLiteral("block mask of layer %1").arg(l.index), kThumbnail);
     } catch (const std::exception& e) {
       picture = QStringLiteral("<i>no map: %1</i>").arg(QString::fromUtf8(e.what()).toHtmlEscaped());

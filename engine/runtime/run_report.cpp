@@ -226,7 +226,7 @@ RunReport RunReport::from_json(const json& j) {
       lr.density = l.at("density").get<double>();
       if (l.contains("block_mask") && !l.at("block_mask").is_null()) {
         try {
-          lr.block_mask = block_mask_from_json(l.at("block_mask"));
+          lr.block_mask = std::make_shared<const BlockMask>(block_mask_from_json(l.at("block_mask")));
         } catch (const Error& e) {
           fail("report: layer {}: {}", lr.index, e.what());
         }
@@ -278,15 +278,19 @@ std::string RunReport::to_csv() const {
 }
 
 BlockMask layer_block_mask(const RunReport& report, int layer, int n_heads) {
+  return *shared_layer_block_mask(report, layer, n_heads);
+}
+
+std::shared_ptr<const BlockMask> shared_layer_block_mask(const RunReport& report, int layer, int n_heads) {
   require(layer >= 0 && layer < static_cast<int>(report.layers.size()), "report: no layer {} (the run has {})", layer,
           report.layers.size());
   const LayerReport& l = report.layers[static_cast<std::size_t>(layer)];
-  if (l.block_mask) return *l.block_mask;
+  if (l.block_mask) return l.block_mask;
   const AttentionPlan& plan = l.mode == LayerMode::SA ? report.sparse : report.dense;
   require(plan.mode != AttentionMode::XAttention,
           "report: layer {} ran XAttention and its selection was not recorded (block masks were off for this run)",
           layer);
-  return static_block_mask(plan, report.prompt_tokens, n_heads);
+  return std::make_shared<const BlockMask>(static_block_mask(plan, report.prompt_tokens, n_heads));
 }
 
 void RunReport::save(const std::filesystem::path& path) const {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,9 @@ struct LayerReport {
   double prefill_ms = 0.0;
   double router_ms = 0.0;
   double attention_ms = 0.0;      // the prefill attention op alone (CUDA events / CPU timer), summed over chunks
-  std::optional<BlockMask> block_mask;  // the recorded selection of data-dependent (XAttention) layers
+  // The recorded selection of data-dependent (XAttention) layers; shared, never copied, between the report, the
+  // app's history and its views (a 128K-token mask is megabytes). Null: none recorded.
+  std::shared_ptr<const BlockMask> block_mask;
   std::size_t kv_bytes = 0;       // allocated for the layer's KV cache
   std::size_t kv_bytes_kept = 0;  // of the cached rows holding a position (less than kv_bytes once a ring evicts)
   std::size_t kv_bytes_read = 0;  // that the newest position's decode step reads (block streaming: its sink + local)
@@ -110,5 +113,7 @@ std::string iso8601_now();
 // report.sparse for SA layers) over report.prompt_tokens, counted out of `n_heads` heads (the recorded mask keeps
 // its own count). Throws Error for an XAttention layer with none recorded and for a layer index out of range.
 BlockMask layer_block_mask(const RunReport& report, int layer, int n_heads = 1);
+// The same without a copy of a recorded mask (the report's own); a static one is built fresh.
+std::shared_ptr<const BlockMask> shared_layer_block_mask(const RunReport& report, int layer, int n_heads = 1);
 
 }  // namespace flux::engine

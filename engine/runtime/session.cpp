@@ -63,7 +63,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
       r.prefill_ms = backend.elapsed_ms(start, end);  // waits for the layer: its attention spans are done too
       r.router_ms = router_ms;
       r.attention_ms = spans_ms(backend, stats.attention_spans);
-      if (stats.mask) r.block_mask = stats.mask();
+      if (stats.mask) r.block_mask = std::make_shared<const BlockMask>(stats.mask());
       r.kv_bytes = kv_.bytes(l);
       r.kv_bytes_kept = kv_.bytes_kept(l);
       r.kv_bytes_read = kv_.bytes_read(l);

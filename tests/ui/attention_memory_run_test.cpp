@@ -106,7 +106,7 @@ class AttentionMemoryRunTest : public QObject {
     double min_density = 1.0, max_density = 0.0;
     for (const auto& l : r.layers) {
       QCOMPARE(QString::fromStdString(l.attention), QStringLiteral("xattn"));
-      QVERIFY2(l.block_mask.has_value(), "an XAttention layer's selection is recorded in the report");
+      QVERIFY2(l.block_mask != nullptr, "an XAttention layer's selection is recorded in the report");
       const flux::engine::BlockMask& recorded = *l.block_mask;
       // Selecting the row in the layer map picks the layer in the heatmap.
       map->selectionModel()->setCurrentIndex(m->index(l.index, 0), QItemSelectionModel::ClearAndSelect);

@@ -117,11 +117,11 @@ TEST(EngineMemory, AttentionTimeIsPartOfEachLayersPrefillAndXattnRecordsItsSelec
     EXPECT_EQ(mask.n_q_blocks, (kPrompt + 15) / 16);
     EXPECT_NEAR(mask.density(), l.density, 1e-12);
     if (l.attention == "xattn") {
-      ASSERT_TRUE(l.block_mask.has_value());
+      ASSERT_TRUE(l.block_mask != nullptr);
       EXPECT_EQ(l.block_mask->n_heads, cfg.n_heads);
       EXPECT_LT(l.density, 1.0);
     } else {
-      EXPECT_FALSE(l.block_mask.has_value());  // static kinds store nothing
+      EXPECT_EQ(l.block_mask, nullptr);  // static kinds store nothing
     }
     if (l.index < 4) std::printf("[metric] layer %d %s: prefill %.3f ms, attention %.3f ms, density %.3f\n", l.index,
                 l.attention.c_str(), l.prefill_ms, l.attention_ms, l.density);
@@ -135,7 +135,7 @@ TEST(EngineMemory, AttentionTimeIsPartOfEachLayersPrefillAndXattnRecordsItsSelec
   RunRequest off = request_for("every-other sa=xattn");
   off.record_block_masks = false;
   const RunReport unrecorded = engine->run(off);
-  EXPECT_FALSE(unrecorded.layers[1].block_mask.has_value());
+  EXPECT_EQ(unrecorded.layers[1].block_mask, nullptr);
   EXPECT_DOUBLE_EQ(unrecorded.layers[1].density, report.layers[1].density);
   EXPECT_ERROR(test::error_of([&] { layer_block_mask(unrecorded, 1); }), "not recorded");
 }

@@ -96,7 +96,7 @@ RunReport report_with_xattn_mask() {
   lists.kv_blocks = {0, 1, 2, 3, 0, 0, 1, 0, 2, 0, 3};
   r.layers[3].mode = LayerMode::SA;
   r.layers[3].attention = "xattn";
-  r.layers[3].block_mask = aggregate_heads(lists, 2);
+  r.layers[3].block_mask = std::make_shared<const BlockMask>(aggregate_heads(lists, 2));
   r.layers[3].density = lists.density();
   return r;
 }
@@ -113,7 +113,7 @@ TEST(RunReport, Schema3FieldsRoundTrip) {
   EXPECT_DOUBLE_EQ(j["summary"]["attention_ms"].get<double>(), 0.5 + 1.0 + 1.5 + 2.0);
   const RunReport back = RunReport::from_json(j);
   EXPECT_EQ(back.to_json(), j);
-  ASSERT_TRUE(back.layers[3].block_mask.has_value());
+  ASSERT_TRUE(back.layers[3].block_mask != nullptr);
   EXPECT_EQ(*back.layers[3].block_mask, *r.layers[3].block_mask);
   EXPECT_EQ(back.memory, r.memory);
   EXPECT_DOUBLE_EQ(back.layers[0].attention_ms, 0.5);
@@ -133,7 +133,7 @@ TEST(RunReport, Schema2ReportsStillLoad) {
   EXPECT_EQ(r.layers.size(), 4u);
   EXPECT_EQ(r.layers[1].attention_ms, 0.0);
   EXPECT_EQ(r.layers[1].kv_bytes_new, 0u);
-  EXPECT_FALSE(r.layers[1].block_mask.has_value());
+  EXPECT_EQ(r.layers[1].block_mask, nullptr);
   EXPECT_FALSE(r.memory.measured);
   EXPECT_TRUE(r.memory.layers.empty());
   EXPECT_DOUBLE_EQ(r.layers[1].prefill_ms, 3.0);
