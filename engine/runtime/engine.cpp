@@ -255,7 +255,8 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   TokenSampler sampler(request.settings.sampler, *backend_);  // on the backend: only the token id is read back
   const std::vector<int32_t> stops = tokenizer_ ? stop_ids(request.settings) : std::vector<int32_t>{};
   if (tokenizer_ && request.prompt_tokens.empty())
-    report.rendered_prompt = render_prompt(request.prompt, request.settings, &report.chat_format);
+    // The report is JSON: a prompt with invalid UTF-8 (tokenized as given) is kept with U+FFFD in their place.
+    report.rendered_prompt = sanitize_utf8(render_prompt(request.prompt, request.settings, &report.chat_format));
   std::vector<int32_t> history = prompt;
   Utf8StreamDecoder utf8;
   const TimeMark t0 = backend_->mark();
