@@ -65,15 +65,18 @@ TEST(AllocationLimits, RequireMemoryNamesTheNeedAndWhatIsAvailable) {
 }
 
 TEST(AllocationLimits, AnAddressSpaceLimitLowersWhatIsAvailable) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   EXPECT_EXIT(available_under_8gb_limit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(AllocationLimits, XAttentionBuffersAreSizedByThePromptNotTheBlock) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   // Under a 2 GB address space (the old per-thread buffers of block 16M were 4 GB each) the scores still come out.
   EXPECT_EXIT(xattention_under_2gb_limit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(AllocationLimits, RandomEightBWeightsAreRefusedBySizeUnderALimit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   EXPECT_EXIT(random_8b_under_3gb_limit(), ::testing::ExitedWithCode(0), "");
 }
 

@@ -68,6 +68,7 @@ TEST(TruncatedMapping, GrownOrRewrittenFilesAreReportedToo) {
 }
 
 TEST(TruncatedMapping, ASigbusOutsideGuardedMappingsStillKills) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   const fs::path path = flux::test::write_test_file("trunc/guarded.bin", std::vector<uint8_t>(8192, 1));
   const MappedFile file(path);  // the handler is installed
   EXPECT_EXIT(::raise(SIGBUS), ::testing::KilledBySignal(SIGBUS), "");
