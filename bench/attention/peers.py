@@ -3,11 +3,18 @@
 cuDNN backends (causal), FlexAttention (compiled, block 128) causal and with our SA masks (streaming block form with
 sink 128 + window 2048 and 1024, triangle = streaming 2048 + dense last 128 queries). Prints the same JSON lines.
 
-Usage: peers.py [--shapes qwen3-8b,smollm2] [--ns 8192,32768,65536,131072]
+FlexAttention is compiled for every shape: torch's dynamo stops recompiling after `recompile_limit` (8) variants and
+then runs the function uncompiled — the limit is raised and hitting it is made an error, so a flex row is always a
+compiled run. Block masks are built with the compiled mask builder (`_compile=True`), which never materialises the
+n x n mask (the eager builder needs n^2 bytes: out of memory at 64K-128K).
+
+Usage: peers.py [--shapes qwen3-8b,smollm2] [--ns 8192,32768,65536,131072] [--device cuda|cpu]
+(--device cpu: a smoke test of the script on a machine without a GPU, small --ns; its times mean nothing.)
 """
 import argparse
 import json
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +28,28 @@ def reps_for(n):
     return 3 if n >= 131072 else (5 if n >= 65536 else 15)
 
 
-def time_ms(fn, reps):
+def compile_every_shape():
+    """One compiled variant per (shape, n, mask) is what we time: lift dynamo's recompile limit, and fail loudly
+    rather than fall back to eager if it is ever hit."""
+    cfg = torch._dynamo.config
+    for name, value in (("recompile_limit", 4096), ("cache_size_limit", 4096), ("accumulated_recompile_limit", 65536),
+                        ("accumulated_cache_size_limit", 65536), ("fail_on_recompile_limit_hit", True),
+                        ("fail_on_cache_limit_hit", True)):
+        try:
+            setattr(cfg, name, value)
+        except (AttributeError, KeyError):
+            pass  # older / newer torch spell it differently; the ones that exist are set
+
+
+def time_ms(fn, reps, device="cuda"):
+    if device != "cuda":
+        fn()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+        return sorted(times)[len(times) // 2]
     for _ in range(2):
         fn()
     torch.cuda.synchronize()
@@ -86,34 +114,39 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shapes", default="qwen3-8b,smollm2")
     ap.add_argument("--ns", default="8192,32768,65536,131072")
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     args = ap.parse_args()
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    compile_every_shape()
     flex = torch.compile(flex_attention, dynamic=False)
-    device = torch.cuda.get_device_name()
+    dev = args.device
+    device = torch.cuda.get_device_name() if dev == "cuda" else "cpu"
     torch.manual_seed(0)
     for shape in args.shapes.split(","):
         hq, hkv, d = SHAPES[shape]
         for n in (int(x) for x in args.ns.split(",")):
-            q = (torch.rand(1, hq, n, d, device="cuda", dtype=torch.bfloat16) * 4 - 2)
-            k = (torch.rand(1, hkv, n, d, device="cuda", dtype=torch.bfloat16) * 4 - 2)
-            v = (torch.rand(1, hkv, n, d, device="cuda", dtype=torch.bfloat16) * 2 - 1)
-            reps = reps_for(n)
-            for name, backend in (("sdpa_flash", SDPBackend.FLASH_ATTENTION),
-                                  ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION)):
+            q = (torch.rand(1, hq, n, d, device=dev, dtype=torch.bfloat16) * 4 - 2)
+            k = (torch.rand(1, hkv, n, d, device=dev, dtype=torch.bfloat16) * 4 - 2)
+            v = (torch.rand(1, hkv, n, d, device=dev, dtype=torch.bfloat16) * 2 - 1)
+            reps = reps_for(n) if dev == "cuda" else 1
+            sdpa = (("sdpa_flash", SDPBackend.FLASH_ATTENTION), ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION))
+            for name, backend in sdpa if dev == "cuda" else ():
                 try:
                     emit(name, shape, "fa", n, time_ms(sdpa_fn(backend, q, k, v), reps), hq, d, device)
                 except RuntimeError as e:
                     print(f"{name} {shape} n={n}: {e}".splitlines()[0], file=sys.stderr)
             for mode, mask_mod in flex_masks(n).items():
                 try:
-                    bm = create_block_mask(mask_mod, None, None, n, n, device="cuda", BLOCK_SIZE=BLOCK)
+                    bm = create_block_mask(mask_mod, None, None, n, n, device=dev, BLOCK_SIZE=BLOCK, _compile=True)
                     fn = lambda: flex(q, k, v, block_mask=bm, enable_gqa=True)  # noqa: E731
-                    emit("flex", shape, mode, n, time_ms(fn, reps), hq, d, device)
+                    emit("flex", shape, mode, n, time_ms(fn, reps, dev), hq, d, device)
                 except Exception as e:  # noqa: BLE001 (a peer failing must not stop the others)
                     print(f"flex {mode} {shape} n={n}: {e}".splitlines()[0], file=sys.stderr)
-                torch.cuda.empty_cache()
+                if dev == "cuda":
+                    torch.cuda.empty_cache()
             del q, k, v
-            torch.cuda.empty_cache()
+            if dev == "cuda":
+                torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":
