@@ -74,7 +74,7 @@ else
 fi
 expect_error "bad override" "override" -- generate -m "$model" -n 2 -p "hi" --override 99=SA
 expect_error "bad detokenize id" "outside the vocabulary" -- tokenize -m "$model" --detokenize -p "1 2 999999"
-expect_error "missing prompt file" "cannot read" -- generate -m "$model" -f "$tmp/nope.txt"
+expect_error "missing prompt file" "cannot open the prompt file" -- generate -m "$model" -f "$tmp/nope.txt"
 
 # --- model files that lie about their layout (docs/reliability.md has the table) ---
 gguf_header() {  # gguf_header N_TENSORS: magic, version 3, tensor count, no metadata
