@@ -85,12 +85,12 @@ double copy_bandwidth(engine::Backend& backend) {
 
 // Bytes one decode step reads: the weights as stored (block quants at their size; engine::decode_weight_bytes) plus
 // the K and V rows each layer's step attends.
-double decode_bytes(engine::Engine& e, const engine::KvCache& kv, std::size_t bytes_per_element) {
+double decode_bytes(engine::Engine& e, const engine::KvCache& kv, std::size_t kv_bytes_per_element) {
   const engine::ModelConfig& c = e.config();
   int64_t kv_rows = 0;
   for (int l = 0; l < c.n_layers; ++l) kv_rows += kv.rows_read(l);  // reference decode reads a subset of the rows
   return static_cast<double>(engine::decode_weight_bytes(e.decoder().weights())) +
-         static_cast<double>(2 * kv_rows * c.kv_dim()) * static_cast<double>(bytes_per_element);
+         static_cast<double>(2 * kv_rows * c.kv_dim()) * static_cast<double>(kv_bytes_per_element);
 }
 
 // --route: one route (preset, spec text or FILE.json), or a comma-separated list of route names when the text has
@@ -161,7 +161,7 @@ Measurement measure(engine::Engine& engine, const engine::RoutingPlan& plan, con
     m.prefill_ms.push_back(backend.elapsed_ms(t0, t1));
     m.attention_ms.push_back(attention);
     if (o.n_gen > 0) m.decode_ms_per_token.push_back(backend.elapsed_ms(t1, t2) / o.n_gen);
-    m.read_bytes = decode_bytes(engine, session.kv_cache(), backend.bytes_per_element());
+    m.read_bytes = decode_bytes(engine, session.kv_cache(), backend.kv_bytes_per_element());
     m.kv_bytes = engine::measure_kv_memory(session.kv_cache(), n_prompt).kv_reserved_total();
   }
   m.peak_bytes = backend.peak_memory_bytes();

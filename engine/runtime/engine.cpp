@@ -246,7 +246,7 @@ RunReport Engine::run(const RunRequest& request, RunObserver* observer, const st
   const int64_t capacity = run_capacity(context_length_, prompt_tokens, request.settings.max_new_tokens);
   if (backend_->name() == "cpu")  // CUDA reports its own out-of-memory with the device's numbers
     require_memory(static_cast<std::size_t>(capacity) * static_cast<std::size_t>(cfg.n_layers) * 2 *
-                       static_cast<std::size_t>(cfg.kv_dim()) * backend_->bytes_per_element(),
+                       static_cast<std::size_t>(cfg.kv_dim()) * backend_->kv_bytes_per_element(),
                    fmt::format("the KV cache for {} tokens", capacity));
   Session session(*decoder_, capacity, cancel);
   session.set_router(router());
