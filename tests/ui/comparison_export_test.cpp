@@ -4,6 +4,7 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextDocument>
 
 #include <unistd.h>
 
@@ -94,6 +95,25 @@ class ComparisonExportTest : public QObject {
         flux::ui::exportComparison(a_, b_, dir_.filePath(QStringLiteral("c.txt"))).contains(QStringLiteral(".json")));
     QVERIFY(flux::ui::exportComparison(a_, b_, QStringLiteral("/nonexistent-dir/c.json"))
                 .contains(QStringLiteral("/nonexistent-dir/c.json")));
+  }
+
+  // Model names, routes and outputs come from files and models: in the HTML they are text, never markup (issue 20).
+  void hostileTextIsShownAsText() {
+    const std::string script = "<script>alert(1)</script>", img = "<img src=x onerror=alert(2)>";
+    RunReport r = makeRun({{LayerMode::FA, 1.0}}, 1.0, 1.0, 2.0, script + " & </pre> " + img, img);
+    r.model_name = img + script;
+    RunReport other = r;
+    other.output_text = "plain";
+    for (const QString& html : {flux::ui::reportHtml(r, {}),
+                                flux::ui::comparisonHtml(r, other, flux::ui::compare_runs(r, other))}) {
+      QVERIFY(!html.contains(QStringLiteral("<script")));
+      QVERIFY(!html.contains(QStringLiteral("<img src=x")));
+      QTextDocument doc;  // what a browser shows: the strings themselves, as text
+      doc.setHtml(html);
+      const QString shown = doc.toPlainText();
+      QVERIFY2(shown.contains(QString::fromStdString(script)), qPrintable(shown.left(400)));
+      QVERIFY(shown.contains(QString::fromStdString(img)));
+    }
   }
 
   void existingFilesNeedConsent() {
