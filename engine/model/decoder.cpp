@@ -1,9 +1,11 @@
 #include "engine/model/decoder.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/nvtx_range.h"
 #include "engine/model/rope_frequencies.h"
 
 namespace flux::engine {
@@ -78,6 +80,7 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
   AttentionStats stats;
   std::vector<TimeSpan> spans;  // around each attention call, left unread (no wait per chunk)
   auto attend = [&](const Tensor& queries, int64_t q_pos0, int64_t keys, Tensor& attn) {
+    const NvtxRange range(fmt::format("L{} attention {}", layer, attention_mode_name(plan.mode)));
     const TimeMark start = backend_.mark();
     AttentionStats s = backend_.attention_prefill(queries, kv.keys(layer), kv.values(layer), q_pos0, keys,
                                                   config_.n_heads, config_.n_kv_heads, config_.head_dim, plan, attn,

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/core/nvtx_range.h"
 
 namespace flux::engine {
 
@@ -29,6 +30,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   Tensor x = decoder_.embed(tokens);
   for (int l = 0; l < cfg.n_layers; ++l) {
     check_cancel();
+    const NvtxRange range(fmt::format("L{} prefill", l));
     const TimeMark start = backend.mark();
     LayerRoute route = plan.layers[static_cast<std::size_t>(l)];
     AttentionPlan attention = plan.attention_for(l);
@@ -175,6 +177,7 @@ Tensor Session::decode_logits(int32_t token) {
     decode_record_tried_ = true;
     decode_recording_ = backend.record([this] { run_decode_step(); });
   }
+  const NvtxRange range(fmt::format("decode step {}", position_));  // a replay too: the recorded step's launch
   if (decode_recording_) {
     backend.replay(decode_recording_);
   } else {
