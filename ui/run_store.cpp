@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <map>
 #include <mutex>
 
 #include "engine/core/error.h"
@@ -29,6 +30,7 @@ struct RunFile {
   engine::RunReport report;
   std::string prompt, group;
   QString name;
+  qint64 written_ms = 0;  // the file's modification time: orders runs that started in the same second
 };
 
 RunFile parseRunFile(const QString& path) {
@@ -56,6 +58,7 @@ RunFile parseRunFile(const QString& path) {
     out.group = j["app"].value("group", "");
   }
   out.name = QFileInfo(path).fileName();
+  out.written_ms = QFileInfo(path).lastModified().toMSecsSinceEpoch();
   return out;
 }
 
@@ -117,13 +120,21 @@ RunStore::Loaded RunStore::load(int keep) const {
       if (skipped) *skipped << QString::fromStdString(e.what());
     }
   }
-  std::stable_sort(files.begin(), files.end(),
-                   [](const RunFile& a, const RunFile& b) { return a.report.started_at < b.report.started_at; });
+  // started_at has whole seconds and the names break its ties by a random id, so runs of one second (a quick
+  // Repeat after another run) are ordered by when their files were written; a Repeat's runs are written together.
+  std::stable_sort(files.begin(), files.end(), [](const RunFile& a, const RunFile& b) {
+    if (a.report.started_at != b.report.started_at) return a.report.started_at < b.report.started_at;
+    return a.written_ms < b.written_ms;
+  });
   std::vector<RunEntry> entries;
+  std::map<std::string, std::size_t> entry_of_group;
   for (RunFile& f : files) {
-    if (!f.group.empty() && !entries.empty() && entries.back().group == f.group) {
-      entries.back().runs.push_back(std::move(f.report));
-      continue;
+    if (!f.group.empty()) {
+      if (auto it = entry_of_group.find(f.group); it != entry_of_group.end()) {
+        entries[it->second].runs.push_back(std::move(f.report));
+        continue;
+      }
+      entry_of_group[f.group] = entries.size();
     }
     entries.push_back(RunEntry{std::move(f.prompt), {std::move(f.report)}, std::move(f.group)});
   }

@@ -102,6 +102,7 @@ class AppBugsTest : public QObject {
     w_->setBackend(QStringLiteral("cpu"));
     w_->openModel(kModel);
     QVERIFY(ready.wait(kTimeoutMs));
+    QTRY_VERIFY(w_->historyReady());  // the runs folder is read on a pool thread: history counts start after it
     w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
   }
 

@@ -85,6 +85,7 @@ class MainWindowTest : public QObject {
     w_->openModel(kModel);
     QVERIFY(ready.wait(kLoadTimeoutMs));
     QVERIFY(errors.isEmpty());
+    QTRY_VERIFY(w_->historyReady());  // the runs folder is read on a pool thread: history counts start after it
     QCOMPARE(w_->layerModel()->rowCount(), 30);
     w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
   }

@@ -50,6 +50,7 @@ std::unique_ptr<MainWindow> loadedWindow() {
   QSignalSpy ready(w.get(), &MainWindow::modelReady);
   w->openModel(kModel);
   [&] { QVERIFY(ready.wait(kTimeoutMs)); }();
+  [&] { QTRY_VERIFY(w->historyReady()); }();  // the runs folder is read on a pool thread: counts start after it
   return w;
 }
 

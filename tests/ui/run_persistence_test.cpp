@@ -12,6 +12,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
+#include <QThread>
 #include <QTest>
 
 #include "tests/ui/ui_tests.h"
@@ -36,6 +37,7 @@ std::unique_ptr<MainWindow> loadedWindow() {
   QSignalSpy ready(w.get(), &MainWindow::modelReady);
   w->openModel(kModel);
   [&] { QVERIFY(ready.wait(kTimeoutMs)); }();
+  [&] { QTRY_VERIFY(w->historyReady()); }();  // the runs folder is read on a pool thread: counts start after it
   w->runControls()->maxTokens()->setValue(2);
   w->runControls()->repeat()->setValue(1);
   return w;
@@ -109,6 +111,25 @@ class RunPersistenceTest : public QObject {
     QVERIFY(log.contains(QStringLiteral("0001-other.json")));
     QVERIFY(QFile::remove(junk.fileName()));
     QVERIFY(QFile::remove(other.fileName()));
+  }
+
+  // Runs of one second (started_at has whole seconds; names break ties by a random id) come back in the order
+  // they were saved, and a Repeat's runs stay one entry.
+  void sameSecondRunsKeepTheirOrderAndGroups() {
+    QTemporaryDir dir;
+    const flux::ui::RunStore store(dir.filePath(QStringLiteral("runs")));
+    RunReport r;
+    r.started_at = "2026-01-01T10:00:00Z";
+    for (int i = 0; i < 6; ++i) {
+      QCOMPARE(store.save(flux::ui::RunEntry{"single " + std::to_string(i), {r}, {}}), QString());
+      QThread::msleep(3);
+    }
+    QCOMPARE(store.save(flux::ui::RunEntry{"repeat", {r, r, r}, "group-1"}), QString());
+    const flux::ui::RunStore::Loaded loaded = store.load(100);
+    QCOMPARE(int(loaded.entries.size()), 7);
+    for (int i = 0; i < 6; ++i) QCOMPARE(loaded.entries[std::size_t(i)].prompt, "single " + std::to_string(i));
+    QCOMPARE(loaded.entries.back().prompt, std::string("repeat"));
+    QCOMPARE(loaded.entries.back().size(), 3);
   }
 
   void runsFolderKeepsTheNewestN() {
