@@ -13,6 +13,7 @@
 #include "engine/core/memory_budget.h"
 #include "engine/runtime/engine.h"
 #include "tests/engine/support/error_of.h"
+#include "tests/engine/support/skip_under_asan.h"
 
 namespace flux::engine {
 namespace {
@@ -65,17 +66,20 @@ TEST(AllocationLimits, RequireMemoryNamesTheNeedAndWhatIsAvailable) {
 }
 
 TEST(AllocationLimits, AnAddressSpaceLimitLowersWhatIsAvailable) {
+  FLUX_SKIP_UNDER_ASAN("an address-space limit leaves no room for its shadow memory");
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   EXPECT_EXIT(available_under_8gb_limit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(AllocationLimits, XAttentionBuffersAreSizedByThePromptNotTheBlock) {
+  FLUX_SKIP_UNDER_ASAN("an address-space limit leaves no room for its shadow memory");
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   // Under a 2 GB address space (the old per-thread buffers of block 16M were 4 GB each) the scores still come out.
   EXPECT_EXIT(xattention_under_2gb_limit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(AllocationLimits, RandomEightBWeightsAreRefusedBySizeUnderALimit) {
+  FLUX_SKIP_UNDER_ASAN("an address-space limit leaves no room for its shadow memory");
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP pool forked
   EXPECT_EXIT(random_8b_under_3gb_limit(), ::testing::ExitedWithCode(0), "");
 }
