@@ -3,6 +3,7 @@
 // registers (kernels/quant_gemv.cu); everything else (prefill GEMMs, embeddings) reads a bf16 copy made right
 // before use — for a prefill the dequantization costs one read of the blocks and one write of bf16 per weight,
 // small next to the GEMM it feeds.
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -61,8 +62,10 @@ Tensor CudaBackend::upload_weight(engine::StorageType type, std::span<const std:
           "cuda backend: {} weight [{}, {}] of {} bytes (expected {})", engine::dtype_name(*dtype), rows, cols,
           bytes.size(), rows * row_bytes);
   Tensor t;
-  t.storage = allocate(bytes.size());
+  // 16 spare bytes: the decode GEMV reads whole 16-byte words, so a row's last chunk may reach up to 15 past it.
+  t.storage = allocate(bytes.size() + 16);
   t.data = t.storage.get();
+  require(reinterpret_cast<std::uintptr_t>(t.data) % 16 == 0, "cuda backend: a weight buffer is not 16-byte aligned");
   t.dtype = *dtype;
   t.rows = rows;
   t.cols = cols;
@@ -73,7 +76,7 @@ Tensor CudaBackend::upload_weight(engine::StorageType type, std::span<const std:
 
 std::string CudaBackend::weight_execution(const Tensor& w) const {
   if (!quant_type(w.dtype)) return "bf16";
-  return std::string(engine::dtype_name(w.dtype)) + " (GEMV in registers, bf16 GEMM)";
+  return std::string(engine::dtype_name(w.dtype)) + " (int8 dp4a GEMV, bf16 GEMM)";
 }
 
 Tensor CudaBackend::dequantized(const Tensor& w) {

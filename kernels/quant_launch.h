@@ -24,7 +24,9 @@ struct QuantMatrix {
 // The fused decode forms of launch_gemv (kernels/launch.h) on block weights, x one bf16 row [1, in]:
 // epilogue 0 Store — y[m] = x·W[m]ᵀ for `count` matrices (each may have its own type: Q4_K_M files mix Q4_K and
 // Q6_K within a layer); 1 Accumulate — y[m] += x·W[m]ᵀ; 2 SwiGLU — y[0] = silu(x·W[0]ᵀ) * (x·W[1]ᵀ).
-// False (nothing launched) when in is not a multiple of 32 or x is not 16-byte aligned.
+// x is quantized to int8 per 32 values inside the launch (the dot products are __dp4a on the blocks' bytes).
+// False (nothing launched) when in is not a multiple of 32, x or a matrix is not 16-byte aligned, or in is too
+// large for the shared memory (> ~160K).
 inline constexpr int kMaxQuantGemvMatrices = 3;
 struct QuantGemvJob {
   int count = 0;
