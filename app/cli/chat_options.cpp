@@ -12,11 +12,20 @@ void add_chat_template_options(CLI::App& app, ChatTemplateOptions& o) {
                  "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   app.add_flag("--verbose-prompt", o.verbose_prompt,
                "print the prompt as the model sees it (after the chat template) and its tokens to stderr");
+  add_parse_special_option(app, o.parse_special);
+}
+
+void add_parse_special_option(CLI::App& app, bool& parse_special) {
+  app.add_flag("--parse-special,!--no-parse-special", parse_special,
+               "control-token spellings in the prompt and --system (e.g. <|im_start|>) become control tokens, as "
+               "Hugging Face tokenizers do (the default); --no-parse-special keeps them text (the chat template's "
+               "own control tokens stay tokens either way; the report's settings.parse_special says which)");
 }
 
 void apply_chat_template_options(const ChatTemplateOptions& o, engine::RunSettings& settings) {
   settings.chat_template = o.chat_template;
   settings.chat_template_kwargs = o.kwargs;
+  settings.parse_special = o.parse_special;
 }
 
 void print_verbose_prompt(const engine::Engine& engine, const std::string& prompt, const engine::RunSettings& settings) {

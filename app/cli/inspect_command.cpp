@@ -1,11 +1,13 @@
 // `inspect PATH`: validate a GGUF file, a safetensors file or an HF directory as a model and summarize it.
-// Exit 0 only if the model can load (container, config, every decoder tensor with its shape, the tokenizer).
+// Exit 0 only if the model can load (container, config, every decoder tensor with its shape, the tokenizer, and the
+// layer router a plain load would attach: the checkpoint's own or the one shipped for the model's file name).
 #include <cstdio>
 
 #include "app/cli/commands.h"
 #include "app/cli/terminal_text.h"
 #include "engine/model/model_files.h"
 #include "engine/model/weight_loader.h"
+#include "engine/runtime/engine.h"
 
 namespace flux::cli {
 namespace {
@@ -35,6 +37,19 @@ int run_inspect(const std::string& path) {
   std::printf("tokenizer:     %s%s%s\n", printable(tokenizer->kind()).c_str(), tokenizer->pre().empty() ? "" : ", pre ",
               printable(tokenizer->pre()).c_str());
   std::printf("chat template: %s\n", printable(s.chat_format).c_str());
+  // The router a plain load picks (a shipped one by file name is picked silently): loaded and fitted to the shape.
+  std::string source;
+  try {
+    const auto router = engine::load_engine_router(files, engine::EngineOptions{}, source);
+    std::printf("router:        %s\n",
+                router ? printable(source + " (" + std::to_string(router->n_layers()) + " layers, fits)").c_str()
+                       : "none");
+  } catch (const engine::Error& e) {
+    std::printf("router:        %s\n", printable(e.what()).c_str());
+    std::printf("status:        NOT loadable with its default router\n");
+    std::fprintf(stderr, "error: %s\n", printable(e.what()).c_str());
+    return 1;
+  }
   std::printf("status:        OK, loadable\n");
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/number_checks.h"
 #include "app/cli/route_set.h"
+#include "app/cli/chat_options.h"
 #include "app/cli/run_options.h"
 #include "engine/core/error.h"
 #include "engine/core/input_file.h"
@@ -33,6 +34,7 @@ struct PerplexityOptions {
   RouteSetOptions routes;
   bool routes_given = false;
   std::string file;
+  bool parse_special = true;  // --parse-special / --no-parse-special
   int chunk = 0;  // 0: -c when given, else min(model context, 2048)
   int max_tokens = 0;
   int score_block = 256;
@@ -59,9 +61,10 @@ struct RouteScore {
 };
 
 std::vector<std::vector<int32_t>> text_chunks(const engine::Engine& engine, const std::string& text, int chunk,
-                                              int max_tokens, int64_t& text_tokens) {
+                                              int max_tokens, bool parse_special, int64_t& text_tokens) {
   engine::RunSettings raw;
   raw.chat = false;
+  raw.parse_special = parse_special;
   std::vector<int32_t> ids = engine.tokenize_prompt(text, raw);
   const engine::Tokenizer& tok = engine.tokenizer();
   const bool bos = tok.add_bos() && tok.bos_id() && !ids.empty() && ids.front() == *tok.bos_id();
@@ -157,7 +160,7 @@ int run_perplexity(PerplexityOptions& o) {
   require(chunk >= 2 && chunk <= engine->context_length(), "perplexity: --chunk {} must be in 2..{} (the context)",
           chunk, engine->context_length());
   int64_t text_tokens = 0;
-  const auto chunks = text_chunks(*engine, text, chunk, o.max_tokens, text_tokens);
+  const auto chunks = text_chunks(*engine, text, chunk, o.max_tokens, o.parse_special, text_tokens);
   std::fprintf(stderr, "perplexity: %lld tokens in %zu chunk(s) of up to %d on %s (%s), router: %s\n",
                static_cast<long long>(text_tokens), chunks.size(), chunk, engine->summary().name.c_str(),
                engine->backend().name().c_str(),
@@ -216,6 +219,7 @@ int run_perplexity(PerplexityOptions& o) {
         {"router", engine->router_source().empty() ? nlohmann::json(nullptr) : nlohmann::json(engine->router_source())},
         {"file", o.file},
         {"text_tokens", text_tokens},
+        {"parse_special", o.parse_special},
         {"chunk", chunk},
         {"chunks", chunks.size()},
         {"scoring", "second half of each chunk: targets floor(L/2)..L-1 of a chunk of L tokens"},
@@ -250,6 +254,7 @@ Command add_perplexity_command(CLI::App& app) {
   add_model_options(*cmd, o->model);
   add_route_options(*cmd, o->route);
   cmd->add_option("-f,--file", o->file, "the text to score (plain text, no chat template)")->required();
+  add_parse_special_option(*cmd, o->parse_special);
   CLI::Option* routes = add_route_set_options(*cmd, o->routes, "fa,router,sa:streaming");
   cmd->add_option("--chunk", o->chunk, "tokens per chunk, BOS included (default: -c if given, else min(context, 2048))")
       ->check(positive());

@@ -166,6 +166,7 @@ int run_sweep(const SweepOptions& o) {
   for (const SweepTask& t : tasks) {
     engine::RunSettings s;
     s.system_prompt = t.system_prompt;
+    s.parse_special = o.chat.parse_special;
     const std::size_t n = engine->tokenize_prompt(t.prompt, s).size();
     engine::require(static_cast<int>(n) + o.n_predict <= engine->context_length(),
                     "sweep: {} line {} (task {}): the prompt has {} tokens, + {} to generate exceeds the context {}",

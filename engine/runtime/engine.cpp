@@ -60,6 +60,8 @@ std::optional<nlohmann::json> read_hf_config(const std::filesystem::path& path) 
   return parse_json_limited(read_input_file(p, "model config", std::size_t{16} << 20), p.string());
 }
 
+}  // namespace
+
 std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options,
                                               std::string& source) {
   std::optional<LayerRouter> router;
@@ -91,6 +93,8 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
   }
   return router;
 }
+
+namespace {
 
 // "auto": as stored on the CPU; dequantized (bf16) on CUDA, whose block GEMV still decodes slower than bf16 there
 // (bench/RESULTS.md, H200: 8B Q4_K 7.06 vs 5.46 ms/token) — `--weights native` trades that for 3x less memory.
@@ -154,14 +158,17 @@ void Engine::load_chat_template(const std::string& jinja_text) {
 }
 
 std::vector<int32_t> Engine::tokenize_prompt(const std::string& prompt, const RunSettings& settings) const {
-  const std::string text = render_prompt(prompt, settings);
+  const UnmarkedText prompt_text = render_prompt_text(prompt, settings);
+  const std::string& text = prompt_text.text;
   std::string bos_text;
   if (tokenizer_->bos_id()) bos_text = tokenizer_->token_text(*tokenizer_->bos_id());
   std::vector<int32_t> ids;
-  // Llama-3, Mistral and Gemma templates print BOS themselves; encode() turns that text into the id.
-  const bool printed_bos = settings.chat && !bos_text.empty() && text.starts_with(bos_text);
+  // Llama-3, Mistral and Gemma templates print BOS themselves; encode() turns that text into the id (unless the
+  // text there is the user's, with parse_special off).
+  const bool printed_bos = !bos_text.empty() && text.starts_with(bos_text) &&
+                           (prompt_text.literal_at.empty() || prompt_text.literal_at.front() != 0);
   if (tokenizer_->add_bos() && tokenizer_->bos_id() && !printed_bos) ids.push_back(*tokenizer_->bos_id());
-  const std::vector<int32_t> body = tokenizer_->encode(text, settings.chat);
+  const std::vector<int32_t> body = tokenizer_->encode(text, /*parse_special=*/true, prompt_text.literal_at);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
 }

@@ -19,6 +19,7 @@
 #include "engine/runtime/run_report.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/user_text_marks.h"
 
 namespace flux::engine {
 
@@ -58,6 +59,11 @@ struct RunRequest {
   bool record_block_masks = true;           // report XAttention selections (Session::set_record_block_masks)
 };
 
+// The Layer Router Engine::load attaches to `files` under `options` (router_path, else the checkpoint's own, else the
+// one shipped for the model by file name), checked against the model's shape; `source` receives where it came from.
+// Throws Error naming the router file when it does not fit. `inspect` checks a model's default pair with it.
+std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const EngineOptions& options, std::string& source);
+
 class Engine {
  public:
   static std::unique_ptr<Engine> load(const std::filesystem::path& path, const EngineOptions& options,
@@ -85,6 +91,8 @@ class Engine {
   // The model's named chat templates (HF tokenizer_config.json list form), "default" among them when present.
   std::vector<std::string> chat_template_names() const;
   // The prompt as the model sees it: chat template (if settings.chat) and BOS (if the vocabulary asks for it).
+  // settings.parse_special: whether control-token spellings in the user's text (prompt, system prompt) become control
+  // tokens; the template's own always do.
   std::vector<int32_t> tokenize_prompt(const std::string& prompt, const RunSettings& settings) const;
   // The plan of a spec on this model: resolve() with the loaded router's (or checkpoint's) defaults. Preset
   // "router" without a router is all FA.
@@ -114,6 +122,9 @@ class Engine {
   Engine() = default;
   static std::unique_ptr<Engine> load_random(const EngineOptions& options, const LoadProgress& progress);
   void load_chat_template(const std::string& jinja_text);  // compile it, or note why the built-in family is used
+  // render_prompt's text, and where in it the user's control spellings stay text (settings.parse_special off).
+  UnmarkedText render_prompt_text(const std::string& prompt, const RunSettings& settings,
+                                  std::string* chat_format = nullptr) const;
   // Ids that end generation: the family's stops and EOS, plus (with settings.chat) the end-of-turn tokens the run's
   // template prints (Gemma's <end_of_turn>, Phi-3's <|end|>, ...). engine_chat.cpp.
   std::vector<int32_t> stop_ids(const RunSettings& settings) const;

@@ -6,6 +6,7 @@
 #include "engine/core/input_file.h"
 #include "engine/runtime/engine.h"
 #include "engine/tokenizer/chat_template_jinja.h"
+#include "engine/tokenizer/user_text_marks.h"
 
 namespace flux::engine {
 namespace {
@@ -35,14 +36,26 @@ std::vector<std::string> Engine::chat_template_names() const {
 
 std::string Engine::render_prompt(const std::string& prompt, const RunSettings& settings,
                                   std::string* chat_format) const {
+  return render_prompt_text(prompt, settings, chat_format).text;
+}
+
+UnmarkedText Engine::render_prompt_text(const std::string& prompt, const RunSettings& settings,
+                                        std::string* chat_format) const {
   require(tokenizer_ != nullptr, "{} has no tokenizer: give the prompt as token ids", summary_.name);
   auto said = [&](std::string what) {
     if (chat_format != nullptr) *chat_format = std::move(what);
   };
   if (!settings.chat) {
     said("none (no chat template: the prompt as given)");
-    return prompt;
+    UnmarkedText raw{prompt, {}};
+    if (!settings.parse_special) raw.literal_at = tokenizer_->control_starts(prompt);
+    return raw;
   }
+  // Without parse_special the user's text (prompt and --system) is marked, so its control spellings stay text in
+  // whatever the template makes of it; the template's own (and its default system prompt) stay control tokens.
+  auto user_text = [&](const std::string& text) {
+    return settings.parse_special ? text : mark_user_text(text, *tokenizer_);
+  };
   // The template this run renders: the one named by --chat-template, else the model's compiled one.
   std::shared_ptr<const JinjaChatTemplate> jinja = chat_template_;
   std::string source = chat_template_source_;
@@ -73,8 +86,9 @@ std::string Engine::render_prompt(const std::string& prompt, const RunSettings& 
   if (jinja) {
     // The template inserts its own default system prompt when the conversation has none.
     ChatTemplateInputs in;
-    if (!settings.system_prompt.empty()) in.messages.push_back({"system", settings.system_prompt});
+    if (!settings.system_prompt.empty()) in.messages.push_back({"system", user_text(settings.system_prompt)});
     in.messages.push_back(user_message(prompt));
+    in.messages.back().content = user_text(in.messages.back().content);
     if (tokenizer_->bos_id()) in.bos_token = tokenizer_->token_text(*tokenizer_->bos_id());
     if (tokenizer_->eos_id()) in.eos_token = tokenizer_->token_text(*tokenizer_->eos_id());
     in.extra_variables = parse_kwargs(settings.chat_template_kwargs);
@@ -82,14 +96,16 @@ std::string Engine::render_prompt(const std::string& prompt, const RunSettings& 
   } else {
     parse_kwargs(settings.chat_template_kwargs);  // still checked: a typo should not pass silently
     std::vector<ChatMessage> messages;
-    const std::string& system = settings.system_prompt.empty() ? default_system_prompt_ : settings.system_prompt;
+    const std::string system =
+        settings.system_prompt.empty() ? default_system_prompt_ : user_text(settings.system_prompt);
     if (!system.empty()) messages.push_back({"system", system});
     messages.push_back(user_message(prompt));
+    messages.back().content = user_text(messages.back().content);
     text = apply_chat_template(chat_format_, messages, true, "");
     if (!settings.chat_template_kwargs.empty()) source += "; --chat-template-kwargs ignored (no Jinja template)";
   }
   said(source);
-  return text;
+  return unmark(text);
 }
 
 std::vector<int32_t> Engine::stop_ids(const RunSettings& settings) const {

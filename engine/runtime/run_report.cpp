@@ -105,6 +105,7 @@ json RunReport::to_json() const {
                    {"system_prompt", settings.system_prompt},
                    {"chat_template", settings.chat_template},
                    {"chat_template_kwargs", settings.chat_template_kwargs},
+                   {"parse_special", settings.parse_special},
                    {"max_new_tokens", settings.max_new_tokens},
                    {"context_length", settings.context_length},
                    {"temperature", settings.sampler.temperature},
@@ -184,6 +185,8 @@ RunReport RunReport::from_json(const json& j) {
     r.settings.system_prompt = s.at("system_prompt").get<std::string>();
     r.settings.chat_template = s.value("chat_template", "");
     r.settings.chat_template_kwargs = s.value("chat_template_kwargs", "");
+    // Reports before the field: chat prompts parsed control spellings, raw prompts did not.
+    r.settings.parse_special = s.value("parse_special", r.settings.chat);
     r.settings.max_new_tokens = integer<int>(s.at("max_new_tokens"));
     r.settings.context_length = integer<int>(s.at("context_length"));
     r.settings.sampler.temperature = s.at("temperature").get<float>();

@@ -28,6 +28,9 @@ struct RunSettings {
   std::string system_prompt;
   std::string chat_template;         // --chat-template: a Jinja file or a named template of the model; "" = its own
   std::string chat_template_kwargs;  // --chat-template-kwargs: a JSON object of extra template variables, "" = none
+  // Control-token spellings in the user's text (prompt, system prompt) become control tokens (HF's default; the CLI's
+  // --parse-special), or stay text (--no-parse-special; the app's default). The template's own always are tokens.
+  bool parse_special = true;
   int max_new_tokens = 0;
   int context_length = 0;
   SamplerSettings sampler;

@@ -111,10 +111,11 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out)
   for (int32_t i = 0; i >= 0; i = next[static_cast<size_t>(i)]) out.push_back(ids[static_cast<size_t>(i)]);
 }
 
-std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool parse_special) const {
+std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool parse_special,
+                                            std::span<const size_t> literal_at) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
-  for (const Segment& seg : split_special(text, parse_special)) {
+  for (const Segment& seg : split_special(text, parse_special, /*user_defined=*/true, literal_at)) {
     if (seg.token >= 0) {
       out.push_back(seg.token);
       continue;

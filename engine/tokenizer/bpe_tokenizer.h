@@ -18,7 +18,8 @@ class BpeTokenizer final : public Tokenizer {
   // pre-tokenizer id is unknown.
   explicit BpeTokenizer(const VocabData& vocab);
 
-  std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const override;
+  std::vector<int32_t> encode(std::string_view text, bool parse_special = true,
+                              std::span<const size_t> literal_at = {}) const override;
   std::string token_text(int32_t id) const override;
   std::string kind() const override { return "bpe"; }
   std::string pre() const override { return pre_.id(); }

@@ -244,10 +244,11 @@ SentencePieceTokenizer::SentencePieceTokenizer(const VocabData& vocab, const std
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
-std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool parse_special) const {
+std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool parse_special,
+                                            std::span<const size_t> literal_at) const {
   std::vector<int32_t> out;
   // User-defined pieces are left to the library, which matches them itself; control pieces it never matches.
-  for (const Segment& seg : split_special(text, parse_special, /*user_defined=*/false)) {
+  for (const Segment& seg : split_special(text, parse_special, /*user_defined=*/false, literal_at)) {
     if (seg.token >= 0) {
       out.push_back(seg.token);
       continue;

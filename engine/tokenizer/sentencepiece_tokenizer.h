@@ -22,7 +22,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   explicit SentencePieceTokenizer(const VocabData& vocab);
   ~SentencePieceTokenizer() override;
 
-  std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const override;
+  std::vector<int32_t> encode(std::string_view text, bool parse_special = true,
+                              std::span<const size_t> literal_at = {}) const override;
   // Drops the dummy-prefix space of the first non-control piece, as SentencePiece's decoder does.
   std::string decode(std::span<const int32_t> ids, bool skip_control = false) const override;
   // "▁" renders as a space, byte pieces "<0xAB>" as their byte, control and unknown pieces as their text.

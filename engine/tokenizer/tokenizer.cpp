@@ -78,21 +78,40 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_control) c
   return out;
 }
 
-std::vector<Tokenizer::Segment> Tokenizer::split_special(std::string_view text, bool parse_special,
-                                                         bool user_defined) const {
+std::vector<size_t> Tokenizer::control_starts(std::string_view text) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!special_first_byte_[static_cast<uint8_t>(text[i])]) continue;
+    for (const int32_t id : specials_) {
+      const std::string& p = pieces_[static_cast<size_t>(id)];
+      if (types_[static_cast<size_t>(id)] == TokenType::Control && text.substr(i, p.size()) == p) {
+        out.push_back(i);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<Tokenizer::Segment> Tokenizer::split_special(std::string_view text, bool parse_special, bool user_defined,
+                                                         std::span<const size_t> literal_at) const {
   std::vector<Segment> out;
   size_t plain_start = 0;
   size_t i = 0;
+  size_t next_literal = 0;  // index into literal_at of the first offset >= i
   while (i < text.size()) {
     int32_t found = -1;
     if (!special_first_byte_[static_cast<uint8_t>(text[i])]) {
       ++i;
       continue;
     }
+    while (next_literal < literal_at.size() && literal_at[next_literal] < i) ++next_literal;
+    const bool literal = next_literal < literal_at.size() && literal_at[next_literal] == i;
     for (const int32_t id : specials_) {
       const std::string& p = pieces_[static_cast<size_t>(id)];
       const TokenType t = types_[static_cast<size_t>(id)];
-      if ((!parse_special && t == TokenType::Control) || (!user_defined && t == TokenType::UserDefined)) continue;
+      if (((!parse_special || literal) && t == TokenType::Control) || (!user_defined && t == TokenType::UserDefined))
+        continue;
       if (p[0] == text[i] && text.substr(i, p.size()) == p) {
         found = id;
         break;

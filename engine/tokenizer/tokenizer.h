@@ -21,8 +21,11 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Token ids of `text`. When `parse_special`, control tokens written in the text (e.g. "<|im_start|>") become their
-  // ids; user-defined tokens are always matched. No BOS is added here: the caller checks add_bos().
-  virtual std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const = 0;
+  // ids, except at the byte offsets in `literal_at` (sorted): there a control spelling stays text — the user's part of
+  // a rendered chat prompt (engine/tokenizer/user_text_marks.h). User-defined tokens are always matched. No BOS is
+  // added here: the caller checks add_bos().
+  virtual std::vector<int32_t> encode(std::string_view text, bool parse_special = true,
+                                      std::span<const size_t> literal_at = {}) const = 0;
   // Text of `ids`; control tokens render as their text unless `skip_control`. May contain invalid UTF-8 when the ids
   // cut a character (stream through Utf8StreamDecoder to repair).
   virtual std::string decode(std::span<const int32_t> ids, bool skip_control = false) const;
@@ -38,6 +41,8 @@ class Tokenizer {
   // The stored piece of an id; throws Error when out of range.
   const std::string& piece(int32_t id) const;
   bool is_control(int32_t id) const;
+  // Every byte offset of `text` where a control token's spelling begins (overlapping ones included).
+  std::vector<size_t> control_starts(std::string_view text) const;
   TokenType token_type(int32_t id) const;
   virtual std::string kind() const = 0;  // "bpe" or "sentencepiece"
   virtual std::string pre() const = 0;   // pre-tokenizer id; "" for SentencePiece
@@ -51,8 +56,10 @@ class Tokenizer {
     std::string_view text;
     int32_t token = -1;  // >= 0: a special token, `text` is its spelling
   };
-  // Splits `text` on control (when `parse_special`) and, when `user_defined`, user-defined tokens; longest first.
-  std::vector<Segment> split_special(std::string_view text, bool parse_special, bool user_defined = true) const;
+  // Splits `text` on control (when `parse_special`, and not at an offset in `literal_at`) and, when `user_defined`,
+  // user-defined tokens; longest first.
+  std::vector<Segment> split_special(std::string_view text, bool parse_special, bool user_defined = true,
+                                     std::span<const size_t> literal_at = {}) const;
 
   std::vector<std::string> pieces_;
   std::vector<TokenType> types_;
