@@ -3,7 +3,8 @@
 # GGUF blocks on the device against bf16 (random weights; the demo GGUF cannot travel with the tree), a
 # per-kernel ncu view of the block GEMVs on the 8B shape, and the whole GPU suite last. Logs under $OUT; a short
 # table at the end. Run from the repository root (after .snap/apply.sh when the tree came as a snapshot).
-#   QD_SKIP_BUILD=1  reuse build-gpu/   QD_NCU=0  no ncu   QD_SUITE=0  no full suite
+#   QD_SKIP_BUILD=1  reuse build-gpu/   QD_NCU=0  no ncu   QD_SANITIZE=0  no memcheck/racecheck   QD_SUITE=0  no suite
+#   QD_BENCH=0  no benches
 set -uo pipefail
 out=${OUT:-out/quant-decode}
 mkdir -p "$out"
@@ -23,7 +24,7 @@ bench() {  # bench NAME ARGS...: one bench row (markdown), full output in the lo
   timeout 90 "$cli" bench --backend cuda --router none --roofline "$@" > "$out/bench_$name.log" 2>&1
   echo "$name rc=$? $(grep -E '^\|' "$out/bench_$name.log" | tail -1)"
 }
-{
+[ "${QD_BENCH:-1}" != 0 ] && {
   bench smol_q4_1 --random-weights smollm2-135m --random-quant q4_1 -p 512 -n 128 -r 3
   bench smol_bf16 --random-weights smollm2-135m -p 512 -n 128 -r 3
   bench 8b_q4_k --random-weights qwen3-8b --random-quant q4_k -c 8300 -p 8192 -n 32 -r 1
@@ -40,6 +41,13 @@ if [ "${QD_NCU:-1}" != 0 ] && command -v ncu > /dev/null; then
   echo "ncu rc=$? at $((SECONDS - t0)) s"
   grep -E 'quant_gemv_kernel|gpu__time_duration|dram__bytes_read|dram__throughput|warps_active' "$out/ncu_8b_q4_k.log" |
     sed 's/  */ /g' | head -60
+fi
+if [ "${QD_SANITIZE:-1}" != 0 ]; then
+  for tool in memcheck racecheck; do
+    timeout 150 compute-sanitizer --tool $tool --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
+      --gtest_filter='CudaQuantWeights.*' > "$out/$tool.log" 2>&1
+    echo "$tool rc=$? at $((SECONDS - t0)) s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED' "$out/$tool.log" | tr '\n' ' ' | cut -c1-200)"
+  done
 fi
 if [ "${QD_SUITE:-1}" != 0 ]; then
   timeout 200 build-gpu/tests/flux_gpu_tests --gtest_brief=1 > "$out/gpu_tests.log" 2>&1
