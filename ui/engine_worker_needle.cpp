@@ -2,13 +2,10 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <map>
-#include <memory>
-#include <optional>
 
 #include "engine/core/error.h"
 #include "engine/routing/matched_baselines.h"
-#include "engine/routing/router_file.h"
+#include "engine/routing/router_files.h"
 #include "ui/engine_worker.h"
 #include "ui/haystack_prompt.h"
 
@@ -50,44 +47,11 @@ void validate(const NeedleGridSpec& spec, const engine::Engine& engine) {
   engine::require(spec.random_seeds >= 1, "random:match needs at least one seed, not {}", spec.random_seeds);
 }
 
-// The other router files of "router-file:PATH" routes, loaded and checked against the model once.
-struct OtherRouters {
-  struct Loaded {
-    std::optional<engine::LayerRouter> router;
-    std::string source;
-  };
-  std::map<std::string, Loaded> by_path;
-
-  OtherRouters(const NeedleGridSpec& spec, engine::Engine& engine) {
-    for (const std::string& r : spec.routes) {
-      const std::string path = needleRouteRouterFile(r);
-      if (path.empty() || by_path.contains(path)) continue;
-      Loaded& l = by_path[path];
-      l.router = engine::load_router(path);
-      l.source = path;
-      try {
-        engine.swap_router(l.router, l.source);  // checks it against the model
-      } catch (const engine::Error& e) {
-        engine::fail("the router file {} does not fit this model: {}", path, e.what());
-      }
-      engine.swap_router(l.router, l.source);  // and back
-    }
-  }
-  // Runs `run` with the route's router in the engine (the engine's own for every other route).
-  template <typename F>
-  engine::RunReport runUnder(engine::Engine& engine, const std::string& route, F&& run) {
-    const std::string path = needleRouteRouterFile(route);
-    if (path.empty()) return run();
-    Loaded& l = by_path.at(path);
-    engine.swap_router(l.router, l.source);
-    struct Back {
-      engine::Engine& e;
-      Loaded& l;
-      ~Back() { e.swap_router(l.router, l.source); }
-    } back{engine, l};
-    return run();
-  }
-};
+// The router files of the "router-file:PATH" routes, loaded and checked against the model once (named by path).
+void loadRouterFiles(const NeedleGridSpec& spec, engine::Engine& engine, engine::RouterFiles& files) {
+  for (const std::string& r : spec.routes)
+    if (const std::string path = needleRouteRouterFile(r); !path.empty()) files.load(engine, path, path);
+}
 
 }  // namespace
 
@@ -99,12 +63,12 @@ void EngineWorker::runNeedleGrid(const NeedleGridSpec& spec, const engine::RunRe
     emit failed(tr("Load a model first."));
     return;
   }
-  std::unique_ptr<OtherRouters> routers;
+  engine::RouterFiles routers;
   try {
     validate(spec, *engine_);
     grid.model_name = engine_->summary().name;
     for (const std::string& r : spec.routes) grid.route_specs.push_back(needleRouteDescription(r, base.route));
-    routers = std::make_unique<OtherRouters>(spec, *engine_);
+    loadRouterFiles(spec, *engine_, routers);
   } catch (const std::exception& e) {
     emit failed(QString::fromStdString(e.what()));
     return;
@@ -133,8 +97,8 @@ void EngineWorker::runNeedleGrid(const NeedleGridSpec& spec, const engine::RunRe
           request.settings.max_new_tokens = spec.max_new_tokens;
           request.route = route_spec;
           request.record_block_masks = false;  // the grid keeps scores and times, not masks
-          const engine::RunReport report =
-              routers->runUnder(*engine_, route, [&] { return engine_->run(request, nullptr, &cancel_); });
+          const engine::RunReport report = routers.run_under(*engine_, needleRouteRouterFile(route),
+                                                             [&] { return engine_->run(request, nullptr, &cancel_); });
           if (report.status != "ok") {  // cancelled mid-cell (that cell did not finish) or failed
             if (cancel_.load())
               cancelled = true;

@@ -10,6 +10,7 @@
 #include "engine/core/error.h"
 #include "engine/routing/matched_baselines.h"
 #include "engine/routing/router_file.h"
+#include "engine/routing/router_files.h"
 
 namespace flux::cli {
 
@@ -72,7 +73,7 @@ RouteSet::RouteSet(const RouteSetOptions& options, const RouteOptions& base)
   }
   for (const auto& item : options.named_routers) {
     auto [name, path] = name_and_value(item, "--named-router");
-    routers_[name].path = path;
+    router_paths_[name] = path;
     defined.push_back(name);
   }
   std::set<std::string> seen;
@@ -97,7 +98,7 @@ RouteSet::RouteSet(const RouteSetOptions& options, const RouteOptions& base)
               "unknown route '{}' (SA kinds: sa:streaming, sa:triangle, sa:xattn)", name);
     else if (is_preset(name))
       engine::parse_route_spec(name);  // first-k:N must parse
-    else if (!route_files_.contains(name) && !routers_.contains(name))
+    else if (!route_files_.contains(name) && !router_paths_.contains(name))
       fail(
           "unknown route '{}' (router, fa, sa, sa:KIND, first-k:N, every-other, first-k:match, random:match, or a "
           "NAME from --route-file / --named-router)",
@@ -126,7 +127,7 @@ std::vector<RouteChoice> RouteSet::fixed() const {
       c.options.sa_kind = name.substr(3);
     } else if (const auto f = route_files_.find(name); f != route_files_.end()) {
       c.options.route = f->second;
-    } else if (routers_.contains(name)) {
+    } else if (router_paths_.contains(name)) {
       c.options.route = "router";
       c.router = name;
     } else {
@@ -171,15 +172,12 @@ std::vector<RouteChoice> RouteSet::matched(double router_sa_fraction, int n_laye
 }
 
 void RouteSet::load_routers(engine::Engine& engine) {
-  for (auto& [name, r] : routers_) {
-    r.router = engine::load_router(r.path);
-    r.source = r.path;
+  for (const auto& [name, path] : router_paths_) {
     try {
-      engine.swap_router(r.router, r.source);  // checks it against the model
+      routers_.load(engine, name, path);
     } catch (const engine::Error& e) {
-      fail("--named-router {}={}: {}", name, r.path, e.what());
+      fail("--named-router {}={}: {}", name, path, e.what());
     }
-    engine.swap_router(r.router, r.source);  // and back
   }
 }
 

@@ -11,12 +11,13 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/cli/run_options.h"
 #include "engine/routing/matched_baselines.h"
+#include "engine/routing/router_files.h"
 
 namespace flux::cli {
 
@@ -55,27 +56,15 @@ class RouteSet {
   void load_routers(engine::Engine& engine);
   template <typename F>
   auto run_under(engine::Engine& engine, const RouteChoice& route, F&& run) {
-    if (route.router.empty()) return run();
-    Loaded& r = routers_.at(route.router);
-    engine.swap_router(r.router, r.source);
-    struct Back {
-      engine::Engine& e;
-      Loaded& r;
-      ~Back() { e.swap_router(r.router, r.source); }
-    } back{engine, r};
-    return run();
+    return routers_.run_under(engine, route.router, std::forward<F>(run));
   }
 
  private:
-  struct Loaded {
-    std::string path;
-    std::optional<engine::LayerRouter> router;
-    std::string source;
-  };
   RouteOptions base_;
   std::vector<std::string> names_;
   std::map<std::string, std::string> route_files_;
-  std::map<std::string, Loaded> routers_;
+  std::map<std::string, std::string> router_paths_;  // --named-router NAME → PATH
+  engine::RouterFiles routers_;
   bool first_k_match_ = false, random_match_ = false;
   int random_seeds_ = 5;
 };
