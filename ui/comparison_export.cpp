@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "ui/comparison_baselines_panel.h"
 #include "ui/comparison_view.h"
 #include "ui/text_diff.h"
 
@@ -43,6 +44,52 @@ nlohmann::json speedupJson(double speedup, bool comparable) {
 
 QString cell(const QString& s) {
   return QStringLiteral("<td>%1</td>").arg(s.toHtmlEscaped());
+}
+
+// A CSV field: quoted, inner quotes doubled (outputs hold commas and newlines).
+std::string csvField(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+const char* kHtmlHead =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope comparison</title>\n<style>"
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+    "padding:2px 8px;text-align:left}.FA{background:#3b7dd8;color:#fff}.SA{background:#e88a1a;color:#fff}"
+    ".diff{font-weight:bold}</style></head><body>\n";
+
+// Writes `ext`'s form: bytes for json / csv / html, the HTML printed for pdf.
+QString writeExport(const QString& path, const QString& ext, const QByteArray& bytes, const QString& html) {
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
+  if (ext != QStringLiteral("pdf")) {
+    if (f.write(bytes) != bytes.size() || !f.flush())
+      return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
+    return {};
+  }
+  f.close();
+  QTextDocument doc;
+  doc.setHtml(html);
+  {
+    QPdfWriter writer(path);
+    writer.setPageSize(QPageSize(QPageSize::A4));
+    writer.setTitle(QStringLiteral("FluxScope comparison"));
+    writer.setCreator(QStringLiteral("FluxScope"));
+    doc.print(&writer);
+  }
+  if (QFileInfo(path).size() <= 0) return QObject::tr("Cannot write %1: the PDF is empty").arg(path);
+  return {};
+}
+
+bool knownExtension(const QString& ext) {
+  return ext == QStringLiteral("json") || ext == QStringLiteral("csv") || ext == QStringLiteral("html") ||
+         ext == QStringLiteral("htm") || ext == QStringLiteral("pdf");
+}
+
+QString unknownExtension(const QString& path) {
+  return QObject::tr("Cannot export to %1: use a .json, .csv, .html or .pdf file name").arg(path);
 }
 
 }  // namespace
@@ -102,11 +149,7 @@ std::string comparisonCsv(const engine::RunReport& a, const engine::RunReport& b
 }
 
 QString comparisonHtml(const engine::RunReport& a, const engine::RunReport& b, const RunComparison& c) {
-  QString html = QStringLiteral(
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>FluxScope comparison</title>\n<style>"
-      "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-      "padding:2px 8px;text-align:left}.FA{background:#3b7dd8;color:#fff}.SA{background:#e88a1a;color:#fff}"
-      ".diff{font-weight:bold}</style></head><body>\n");
+  QString html = QString::fromLatin1(kHtmlHead);
   html +=
       QStringLiteral("<h1>FluxScope comparison — %1</h1>\n").arg(QString::fromStdString(b.model_name).toHtmlEscaped());
   if (const QString warning = comparabilityText(c); !warning.isEmpty())
@@ -161,42 +204,121 @@ QString exportComparison(const engine::RunReport& a, const engine::RunReport& b,
   return exportComparison(RunEntry{{}, {a}, {}}, RunEntry{{}, {b}, {}}, path);
 }
 
-QString exportComparison(const RunEntry& ea, const RunEntry& eb, const QString& path) {
+QString exportComparison(const RunEntry& ea, const RunEntry& eb, const QString& path, const BaselineRun* baselines) {
+  const QString ext = QFileInfo(path).suffix().toLower();
+  if (!knownExtension(ext)) return unknownExtension(path);
   const RunComparison c = compare_runs(ea, eb);
   const engine::RunReport& a = ea.shown();
   const engine::RunReport& b = eb.shown();
-  const QString ext = QFileInfo(path).suffix().toLower();
+  QString html = comparisonHtml(a, b, c);
+  if (baselines) html.insert(html.lastIndexOf(QStringLiteral("</body>")), baselinesHtml(*baselines));
   QByteArray bytes;
   if (ext == QStringLiteral("json")) {
-    bytes = QByteArray::fromStdString(
-        comparisonJson(a, b, c).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    nlohmann::json j = comparisonJson(a, b, c);
+    if (baselines) j["baselines"] = baselinesJson(*baselines);
+    bytes = QByteArray::fromStdString(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } else if (ext == QStringLiteral("csv")) {
-    bytes = QByteArray::fromStdString(comparisonCsv(a, b, c));
-  } else if (ext == QStringLiteral("html") || ext == QStringLiteral("htm")) {
-    bytes = comparisonHtml(a, b, c).toUtf8();
-  } else if (ext != QStringLiteral("pdf")) {
-    return QObject::tr("Cannot export to %1: use a .json, .csv, .html or .pdf file name").arg(path);
+    bytes = QByteArray::fromStdString(comparisonCsv(a, b, c) + (baselines ? "\n" + baselinesCsv(*baselines) : ""));
+  } else {
+    bytes = html.toUtf8();
   }
-  QFile f(path);
-  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-    return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
-  if (ext != QStringLiteral("pdf")) {
-    if (f.write(bytes) != bytes.size() || !f.flush())
-      return QObject::tr("Cannot write %1: %2").arg(path, f.errorString());
-    return {};
+  return writeExport(path, ext, bytes, html);
+}
+
+QString exportBaselines(const BaselineRun& baselines, const QString& path) {
+  const QString ext = QFileInfo(path).suffix().toLower();
+  if (!knownExtension(ext)) return unknownExtension(path);
+  const QString html = QString::fromLatin1(kHtmlHead) + baselinesHtml(baselines) + QStringLiteral("\n</body></html>\n");
+  QByteArray bytes;
+  if (ext == QStringLiteral("json")) {
+    const nlohmann::json j = {
+        {"schema_version", kComparisonSchemaVersion}, {"kind", "baselines"}, {"baselines", baselinesJson(baselines)}};
+    bytes = QByteArray::fromStdString(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  } else if (ext == QStringLiteral("csv")) {
+    bytes = QByteArray::fromStdString(baselinesCsv(baselines));
+  } else {
+    bytes = html.toUtf8();
   }
-  f.close();
-  QTextDocument doc;
-  doc.setHtml(comparisonHtml(a, b, c));
-  {
-    QPdfWriter writer(path);
-    writer.setPageSize(QPageSize(QPageSize::A4));
-    writer.setTitle(QStringLiteral("FluxScope comparison"));
-    writer.setCreator(QStringLiteral("FluxScope"));
-    doc.print(&writer);
-  }
-  if (QFileInfo(path).size() <= 0) return QObject::tr("Cannot write %1: the PDF is empty").arg(path);
-  return {};
+  return writeExport(path, ext, bytes, html);
+}
+
+nlohmann::json baselinesJson(const BaselineRun& b) {
+  const auto result = [](const BaselineResult& r) {
+    return nlohmann::json{{"name", r.name},
+                          {"seed", r.seed},
+                          {"route", r.route},
+                          {"sa_layers", r.sa_layers},
+                          {"n_layers", r.n_layers},
+                          {"prefill_ms", r.prefill_ms},
+                          {"decode_ms_per_token", r.decode_ms_per_token},
+                          {"passed", r.passed < 0 ? nlohmann::json() : nlohmann::json(r.passed == 1)},
+                          {"output", r.output}};
+  };
+  nlohmann::json runs = nlohmann::json::array();
+  for (const BaselineResult& r : b.results) runs.push_back(result(r));
+  nlohmann::json rows = nlohmann::json::array();
+  for (const BaselineRow& row : baselineRows(b))
+    rows.push_back(
+        {{"name", row.name},
+         {"seeds", row.seeds},
+         {"sa_layers", row.sa_layers},
+         {"n_layers", row.n_layers},
+         {"prefill_ms", {{"mean", row.prefill_ms}, {"spread", row.prefill_spread}}},
+         {"decode_ms_per_token", {{"mean", row.decode_ms}, {"spread", row.decode_spread}}},
+         {"passed", row.passed < 0 ? nlohmann::json() : nlohmann::json(row.passed)},
+         {"pass_rate",
+          row.passed < 0 ? nlohmann::json() : nlohmann::json{{"mean", row.pass_mean}, {"spread", row.pass_spread}}}});
+  return {{"run", result(b.run)}, {"expected_answer", b.answer},
+          {"total", b.total},     {"cancelled", b.cancelled},
+          {"error", b.error},     {"runs", runs},
+          {"summary", rows}};
+}
+
+std::string baselinesCsv(const BaselineRun& b) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "table,name,seed,sa_layers,n_layers,prefill_ms,decode_ms_per_token,passed,route,output\n";
+  const auto line = [&](const BaselineResult& r) {
+    out << "baseline," << csvField(r.name) << ',' << r.seed << ',' << r.sa_layers << ',' << r.n_layers << ','
+        << r.prefill_ms << ',' << r.decode_ms_per_token << ','
+        << (r.passed < 0 ? ""
+            : r.passed   ? "1"
+                         : "0")
+        << ',' << csvField(r.route) << ',' << csvField(r.output) << '\n';
+  };
+  line(b.run);
+  for (const BaselineResult& r : b.results) line(r);
+  return out.str();
+}
+
+QString baselinesHtml(const BaselineRun& b) {
+  QString html =
+      QStringLiteral("<h2>Baselines of %1</h2>\n<p>%2 of %3 baseline runs%4%5</p>\n")
+          .arg(QString::fromStdString(b.run.route).toHtmlEscaped())
+          .arg(b.results.size())
+          .arg(b.total)
+          .arg(b.cancelled ? QStringLiteral(" (cancelled)") : QString())
+          .arg(b.answer.empty()
+                   ? QStringLiteral("; the prompt carries no expected answer")
+                   : QStringLiteral("; expected answer %1").arg(QString::fromStdString(b.answer).toHtmlEscaped()));
+  html += QStringLiteral(
+      "<table><tr><th>route</th><th>seeds</th><th>SA layers</th><th>prefill ms</th><th>decode ms/token</th>"
+      "<th>answer</th></tr>\n");
+  for (const BaselineRow& row : baselineRows(b))
+    html += QStringLiteral("<tr>") + cell(QString::fromStdString(row.name)) + cell(QString::number(row.seeds)) +
+            cell(saLayersText(row.sa_layers, row.n_layers)) +
+            cell(meanSpreadText(row.prefill_ms, row.prefill_spread, row.seeds, 1)) +
+            cell(meanSpreadText(row.decode_ms, row.decode_spread, row.seeds, 2)) + cell(passText(row)) +
+            QStringLiteral("</tr>\n");
+  html += QStringLiteral(
+      "</table>\n<h3>Every baseline run</h3>\n<table><tr><th>route</th><th>seed</th><th>route as run</th>"
+      "<th>SA layers</th><th>prefill ms</th><th>output</th></tr>\n");
+  for (const BaselineResult& r : b.results)
+    html += QStringLiteral("<tr>") + cell(QString::fromStdString(r.name)) + cell(QString::number(r.seed)) +
+            cell(QString::fromStdString(r.route)) + cell(saLayersText(r.sa_layers, r.n_layers)) +
+            cell(QString::number(r.prefill_ms, 'f', 1)) + cell(QString::fromStdString(r.output)) +
+            QStringLiteral("</tr>\n");
+  return html + QStringLiteral("</table>\n");
 }
 
 }  // namespace flux::ui

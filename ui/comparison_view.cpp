@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/comparison_baselines_panel.h"
 #include "ui/layer_table_model.h"
 #include "ui/route_label.h"
 #include "ui/run_comparison.h"
@@ -58,7 +59,8 @@ QString speedupText(double speedup, bool comparable) {
 }
 
 ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
-  summary_ = new QLabel(tr("Select two runs in the Runs dock to compare them"));
+  summary_ = new QLabel(
+      tr("Select two runs in the Runs dock to compare them, or one run to compare with its baselines"));
   summary_->setWordWrap(true);
   summary_->setTextFormat(Qt::RichText);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -129,11 +131,14 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   top->addWidget(chart_view_);
   top->setStretchFactor(0, 1);
   top->setStretchFactor(1, 1);
+  baselines_ = new BaselinesPanel();
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
+  split->addWidget(baselines_);
   split->addWidget(diff_);
   split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 1);
+  split->setStretchFactor(1, 2);
+  split->setStretchFactor(2, 1);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
   layout->addWidget(summary_);

@@ -1,6 +1,7 @@
 // Shows a RunComparison of two history entries: what makes them not comparable (in words) and only the speedups
 // that mean something, per-layer deltas of the medians with their noise verdict and plan differences, a per-layer
-// delta chart (whole layer and attention only) and a word diff of the two outputs.
+// delta chart (whole layer and attention only) and a word diff of the two outputs; below them the baselines of one
+// run (comparison_baselines_panel.h).
 #pragma once
 
 #include <QWidget>
@@ -17,6 +18,7 @@ class QValueAxis;
 
 namespace flux::ui {
 
+class BaselinesPanel;
 class ZoomableChartView;
 
 // "Not comparable: prompt tokens: 46 vs 1832 — no prefill, decode or total speedup" (empty when fully comparable),
@@ -42,6 +44,8 @@ class ComparisonView : public QWidget {
   QTableWidget* table() const { return table_; }
   QTextBrowser* diffView() const { return diff_; }
   ZoomableChartView* deltaChart() const { return chart_view_; }
+  // "Compare with baselines…" and the baselines of one run (issue 16 point 3).
+  BaselinesPanel* baselines() const { return baselines_; }
   // The plotted per-layer deltas (B − A ms): whole layer and attention only.
   QList<double> deltaValues(bool attention_only) const;
   QString summaryText() const;
@@ -54,6 +58,7 @@ class ComparisonView : public QWidget {
   QTableWidget* table_ = nullptr;
   QTextBrowser* diff_ = nullptr;
   ZoomableChartView* chart_view_ = nullptr;
+  BaselinesPanel* baselines_ = nullptr;
   QBarSet* delta_total_ = nullptr;
   QBarSet* delta_attention_ = nullptr;
   QValueAxis* layer_axis_ = nullptr;

@@ -65,6 +65,8 @@ void EngineWorker::registerTypes() {
   qRegisterMetaType<flux::ui::NeedleGridSpec>();
   qRegisterMetaType<flux::ui::NeedleCell>();
   qRegisterMetaType<flux::ui::NeedleGrid>();
+  qRegisterMetaType<flux::ui::BaselineResult>();
+  qRegisterMetaType<std::vector<flux::ui::BaselineRoute>>();
 }
 
 void EngineWorker::loadModel(const QString& path, const QString& backend) {

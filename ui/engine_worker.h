@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/runtime/engine.h"
+#include "ui/comparison_baselines.h"
 #include "ui/needle_grid.h"
 
 Q_DECLARE_METATYPE(flux::engine::RunReport)
@@ -42,6 +43,8 @@ Q_DECLARE_METATYPE(flux::ui::RouterInfo)
 Q_DECLARE_METATYPE(flux::ui::NeedleGridSpec)
 Q_DECLARE_METATYPE(flux::ui::NeedleCell)
 Q_DECLARE_METATYPE(flux::ui::NeedleGrid)
+Q_DECLARE_METATYPE(flux::ui::BaselineResult)
+Q_DECLARE_METATYPE(std::vector<flux::ui::BaselineRoute>)
 
 namespace flux::ui {
 
@@ -77,6 +80,10 @@ class EngineWorker : public QObject {
   // (its settings; its route is the grid's "plan" route), the filler sized with the tokenizer to each context.
   // cancel() stops it like a run: the grid ends with the cells that finished, marked cancelled.
   void runNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
+  // The comparison's baselines (engine_worker_baselines.cpp): each route as a run of `base`, one after the other;
+  // `answer` (may be empty) scores them. cancel() stops it like a run, keeping the results that finished.
+  void runBaselines(const std::vector<flux::ui::BaselineRoute>& routes, const flux::engine::RunRequest& base,
+                    const QString& answer);
 
  signals:
   void loadProgress(double fraction, const QString& what);
@@ -95,6 +102,9 @@ class EngineWorker : public QObject {
   // done = cells finished so far (this one included) of total.
   void needleCellFinished(int done, int total, const flux::ui::NeedleCell& cell);
   void needleGridFinished(const flux::ui::NeedleGrid& grid);
+  void baselineFinished(int done, int total, const flux::ui::BaselineResult& result);
+  // error: why the baselines stopped early when they were not cancelled (empty: all ran, or cancelled).
+  void baselinesFinished(bool cancelled, const QString& error);
 
  private:
   std::unique_ptr<engine::Engine> engine_;

@@ -1,5 +1,6 @@
 #include "ui/haystack_prompt.h"
 
+#include <QRegularExpression>
 #include <QStringList>
 
 #include <algorithm>
@@ -39,6 +40,11 @@ HaystackPrompt makeHaystackPrompt(int approx_words, double depth, int seed) {
                .arg(QString::fromLatin1(kCities[std::abs(seed) % 8]));
   p.needle_offset = int(p.text.indexOf(p.needle));
   return p;
+}
+
+QString haystackAnswer(const QString& prompt) {
+  static const QRegularExpression needle(QStringLiteral("The secret code for the vault in \\w+ is (\\d+)\\."));
+  return needle.match(prompt).captured(1);
 }
 
 }  // namespace flux::ui

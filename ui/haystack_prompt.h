@@ -15,5 +15,8 @@ struct HaystackPrompt {
 
 // approx_words: filler length in words (~1.3 tokens per word for English BPE); depth in [0, 1]: 0 = start, 1 = end.
 HaystackPrompt makeHaystackPrompt(int approx_words, double depth, int seed = 1);
+// The answer a prompt of makeHaystackPrompt carries (the needle's code), empty when the text holds no needle: how
+// a run of a needle prompt is scored pass / fail later (the comparison's baselines).
+QString haystackAnswer(const QString& prompt);
 
 }  // namespace flux::ui

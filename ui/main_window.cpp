@@ -66,6 +66,7 @@ MainWindow::MainWindow() {
   buildDocks();
   buildMenus();
   connectNeedleGrid();
+  connectBaselines();
   count_timer_ = new QTimer(this);
   count_timer_->setSingleShot(true);
   count_timer_->setInterval(300);

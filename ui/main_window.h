@@ -62,6 +62,9 @@ class MainWindow : public QMainWindow {
   // Tools → Needle Sweep… (main_window_needle.cpp): runs the grid on the worker (Stop cancels it), shows it in the
   // Needle grid dock and saves it in the runs folder.
   void startNeedleGrid(const NeedleGridSpec& spec);
+  // "Compare with baselines…" without the dialog: the baselines of the selected run (two selected: the newer, B;
+  // none: the newest run) on the worker, shown in the Comparison dock (main_window_baselines.cpp).
+  void startBaselines(const BaselineOptions& options);
   // Shows a saved grid file in the Needle grid dock (File → Open Needle Grid…); the error, empty on success.
   QString openNeedleGridFile(const QString& path);
   NeedleGridView* needleGrid() const { return needle_view_; }
@@ -139,6 +142,10 @@ class MainWindow : public QMainWindow {
   void requestNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
   // A needle grid ended (finished, cancelled or stopped by an error) and was saved at path (empty: not saved).
   void needleGridCompleted(const flux::ui::NeedleGrid& grid, const QString& path);
+  void requestBaselines(const std::vector<flux::ui::BaselineRoute>& routes, const flux::engine::RunRequest& base,
+                        const QString& answer);
+  // The baselines ended: all ran, cancelled (the finished ones kept) or stopped by error.
+  void baselinesCompleted(bool cancelled, const QString& error);
   void reportOpened(const QString& path, const QString& error);
   void historyLoaded(int entries);
 
@@ -186,6 +193,9 @@ class MainWindow : public QMainWindow {
   void connectNeedleGrid();
   void onNeedleCell(int done, int total, const NeedleCell& cell);
   void onNeedleGrid(const NeedleGrid& grid);
+  void connectBaselines();
+  void baselinesDialog();
+  const RunEntry* baselineSubject() const;
 
   void onModelLoaded(const engine::ModelSummary& summary);
   void onStarted(const engine::RunReport& header);
@@ -250,6 +260,7 @@ class MainWindow : public QMainWindow {
   NeedleGridView* needle_view_ = nullptr;
   QDockWidget* needle_dock_ = nullptr;
   bool needle_running_ = false;
+  bool baselines_running_ = false;  // issue 16 point 3: the comparison's baselines (running_ is set too)
   // Point 2: file work off the GUI thread (Open Report's parse and save, the runs folder at start).
   QThreadPool* io_pool_ = nullptr;
   bool history_ready_ = false;

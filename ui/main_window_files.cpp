@@ -17,6 +17,7 @@
 
 #include "engine/core/error.h"
 #include "engine/routing/route_spec.h"
+#include "ui/comparison_baselines_panel.h"
 #include "ui/comparison_export.h"
 #include "ui/comparison_view.h"
 #include "ui/layer_map_widget.h"
@@ -150,8 +151,12 @@ QString MainWindow::exportReportTo(const QString& path) {
 }
 
 QString MainWindow::exportComparisonTo(const QString& path) {
-  if (!comparison_->hasComparison()) return tr("Select two runs in the Runs dock to compare them first.");
-  return exportComparison(comparison_->entryA(), comparison_->entryB(), path);
+  const BaselinesPanel* baselines = comparison_->baselines();
+  if (!comparison_->hasComparison() && !baselines->hasBaselines())
+    return tr("Select two runs in the Runs dock to compare them (or compare one run with its baselines) first.");
+  if (!comparison_->hasComparison()) return exportBaselines(baselines->baselines(), path);
+  return exportComparison(comparison_->entryA(), comparison_->entryB(), path,
+                          baselines->hasBaselines() ? &baselines->baselines() : nullptr);
 }
 
 namespace {
@@ -191,7 +196,7 @@ void MainWindow::exportReportDialog() {
 }
 
 void MainWindow::exportComparisonDialog() {
-  if (!comparison_->hasComparison()) {
+  if (!comparison_->hasComparison() && !comparison_->baselines()->hasBaselines()) {
     QMessageBox::information(this, tr("Export Comparison"), exportComparisonTo({}));
     return;
   }

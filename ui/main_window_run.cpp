@@ -20,6 +20,7 @@
 
 #include "engine/core/error.h"
 #include "engine/routing/route_spec.h"
+#include "ui/comparison_baselines_panel.h"
 #include "ui/comparison_export.h"
 #include "ui/comparison_view.h"
 #include "ui/engine_worker.h"
@@ -415,7 +416,7 @@ void MainWindow::showHistorySelection() {
     comparison_dock_->show();
     comparison_dock_->raise();
   }
-  export_comparison_action_->setEnabled(comparison_->hasComparison());
+  export_comparison_action_->setEnabled(comparison_->hasComparison() || comparison_->baselines()->hasBaselines());
 }
 
 void MainWindow::repeatDialog() {
