@@ -9,7 +9,8 @@
 #   SHAPE (qwen3-8b [tiny])   MODEL_FILE (/root/random-q4_k-SHAPE.gguf)   REGEN=1 rewrites an existing file
 #   BACKEND (cuda [cpu])      FLUX_CLI (build-gpu/app/fluxscope-cli)     LLAMA_BENCH (/root/llama/build/bin/...)
 #   LLAMA_ARGS (-ngl 99 [-t 2])   P (512)   N (128)   DEPTH (8192)   REPS (3)   OUT (out/peer)
-#   T_BUILD (420)  T_GEN (240)  T_BENCH (300) seconds per step
+#   T_BUILD (420)  T_GEN (240)  T_BENCH (180) seconds per step. A step already done (llama-bench built, the GGUF
+#   written) is skipped, so on a 10-minute device call the llama.cpp build can go first in a call of its own.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -56,15 +57,15 @@ fi
 ls -l "$model"
 
 echo "== llama.cpp ($(basename "${tarball:-prebuilt}")): llama-bench ${llama_args[*]} -fa 1 -p $p -n $n -d 0,$p,$depth"
-step "llama-bench" "${T_BENCH:-300}" "$llama_bench" -m "$model" "${llama_args[@]}" -fa 1 -p "$p" -n "$n" \
+step "llama-bench" "${T_BENCH:-180}" "$llama_bench" -m "$model" "${llama_args[@]}" -fa 1 -p "$p" -n "$n" \
   -d "0,$p,$depth" -r "$reps" -o jsonl > "$logs/llama.jsonl" 2> "$logs/llama.err" ||
   tail -20 "$logs/llama.err"
 
 export LD_LIBRARY_PATH="/opt/fluxdeps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for weights in native auto; do
   echo "== fluxscope --backend $backend --weights $weights: -p $p,$depth -n $n --roofline (all-FA, no router)"
-  step "fluxscope $weights" "${T_BENCH:-300}" "$cli" bench -m "$model" --backend "$backend" --router none --route fa \
-    --weights "$weights" -p "$p,$depth" -n "$n" -r "$reps" --roofline -o jsonl > "$logs/flux_$weights.jsonl" \
+  step "fluxscope $weights" "${T_BENCH:-180}" "$cli" bench -m "$model" --backend "$backend" --router none --route fa \
+    --weights "$weights" -c $((depth + n + 128)) -p "$p,$depth" -n "$n" -r "$reps" --roofline -o jsonl > "$logs/flux_$weights.jsonl" \
     2> "$logs/flux_$weights.err" || tail -20 "$logs/flux_$weights.err"
   grep -i "bandwidth" "$logs/flux_$weights.err" | head -1
 done
