@@ -12,7 +12,7 @@
 #   T_BUILD (420)  T_GEN (240)  T_BENCH (180) seconds per step. A step already done (llama-bench built, the GGUF
 #   written) is skipped, so on a 10-minute device call the llama.cpp build can go first in a call of its own.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 root=$(pwd)
 shape=${SHAPE:-qwen3-8b}
 model=${MODEL_FILE:-/root/random-q4_k-$shape.gguf}
