@@ -41,12 +41,23 @@ void Decoder::project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Ten
 // x += attn · Woᵀ; then the SwiGLU MLP with its own residual.
 void Decoder::finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn) {
   const int64_t n = x.rows;
-  backend_.matmul_add(attn, w.o_proj, x);
+  residual_add(attn, w.o_proj, x);
   Tensor h = backend_.empty(n, config_.hidden);
   backend_.rms_norm(x, w.post_attention_norm, config_.rms_eps, h);
   Tensor act = backend_.empty(n, config_.ffn_hidden);
   backend_.matmul_swiglu(h, w.gate_proj, w.up_proj, act);
-  backend_.matmul_add(act, w.down_proj, x);
+  residual_add(act, w.down_proj, x);
+}
+
+void Decoder::residual_add(const Tensor& in, const Tensor& w, Tensor& x) {
+  if (!reduce_) {
+    backend_.matmul_add(in, w, x);
+    return;
+  }
+  Tensor partial = backend_.empty(x.rows, x.cols);
+  backend_.matmul(in, w, partial);
+  reduce_(partial);
+  backend_.add(x, partial);
 }
 
 AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCache& kv, const RouteFn& route,

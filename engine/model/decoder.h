@@ -46,15 +46,22 @@ class Decoder {
   // Final norm + lm_head on the given rows of x: logits [rows, vocab].
   Tensor logits(const Tensor& x);
 
+  // Tensor parallelism (engine/parallel/tensor_parallel.h): a rank's o_proj and down_proj see only its heads and
+  // MLP units, so each residual add's product x·Wᵀ is summed over the ranks by `reduce` before it is added.
+  using ResidualReduce = std::function<void(Tensor& partial)>;
+  void set_residual_reduce(ResidualReduce reduce) { reduce_ = std::move(reduce); }
+
  private:
   // norm + q/k/v projections (+ bias, QK-norm) of x's rows into the given (same-row-count) outputs.
   void project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v);
   void finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn);
+  void residual_add(const Tensor& in, const Tensor& w, Tensor& x);  // x += in · Wᵀ (summed over ranks: reduce_)
 
   ModelConfig config_;
   DecoderWeights weights_;
   Backend& backend_;
   RopeTable rope_;  // engine/model/rope_frequencies.h; a dynamic-NTK prefill makes its own for its length
+  ResidualReduce reduce_;
 };
 
 }  // namespace flux::engine
