@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/core/error.h"
+#include "engine/format/ggml_block_fields.h"
 #include "engine/format/tensor_convert.h"
 
 namespace flux::engine {
@@ -12,14 +13,6 @@ namespace {
 
 constexpr int kQK = 32;    // elements per block of Q4_0..Q8_0
 constexpr int kQKK = 256;  // elements per K-quant super-block
-
-// Block bytes are read through memcpy: GGUF only aligns tensor starts, and 18/20/22/34-byte blocks leave the f16
-// fields unaligned.
-inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof h);
-  return f16_to_f32(h);
-}
 
 void dequant_q4_0(const uint8_t* x, float* y, int64_t nb) {  // d, qs[16]
   for (int64_t i = 0; i < nb; ++i, x += 18, y += kQK) {
@@ -68,19 +61,6 @@ void dequant_q8_0(const uint8_t* x, float* y, int64_t nb) {  // d, qs[32] (int8)
   for (int64_t i = 0; i < nb; ++i, x += 34, y += kQK) {
     const float d = load_f16(x);
     for (int j = 0; j < kQK; ++j) y[j] = d * static_cast<float>(static_cast<int8_t>(x[2 + j]));
-  }
-}
-
-// The 12 scale bytes of Q4_K/Q5_K pack 8 six-bit scales and 8 six-bit mins: sub-blocks 0-3 use the low 6 bits of
-// bytes 0-3 (scale) and 4-7 (min); sub-blocks 4-7 take their low 4 bits from bytes 8-11 and their top 2 bits from
-// the spare top bits of bytes 0-3 (scale) and 4-7 (min).
-inline void scale_min_k4(int j, const uint8_t* q, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
 }
 

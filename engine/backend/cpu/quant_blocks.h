@@ -7,27 +7,12 @@
 #include <cstring>
 
 #include "engine/backend/tensor.h"
+#include "engine/format/ggml_block_fields.h"
 #include "engine/format/tensor_convert.h"
 
 namespace flux::engine::cpu {
 
-inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof h);
-  return f16_to_f32(h);
-}
-
-// Six-bit scale and min j of a Q4_K/Q5_K super-block (the 12 packed scale bytes).
-inline void scale_min_k4(int j, const uint8_t* q, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
+// load_f16 and scale_min_k4: engine/format/ggml_block_fields.h (one host definition).
 struct BlockShape {
   int elems;  // per block
   int bytes;
