@@ -11,7 +11,9 @@ namespace flux::engine::cpu {
 
 #define FLUX_SIMD_TARGET "avx2,fma,f16c"
 #define FLUX_DOT_U8S8(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#define FLUX_DOT_U8S8_ADD(c, u, s) _mm256_add_epi32((c), FLUX_DOT_U8S8(u, s))
 #include "engine/backend/cpu/quant_dot_simd.inc"
+#undef FLUX_DOT_U8S8_ADD
 #undef FLUX_DOT_U8S8
 #undef FLUX_SIMD_TARGET
 

@@ -11,7 +11,9 @@ namespace flux::engine::cpu {
 
 #define FLUX_SIMD_TARGET "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
 #define FLUX_DOT_U8S8(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#define FLUX_DOT_U8S8_ADD(c, u, s) _mm256_dpbusd_epi32((c), (u), (s))
 #include "engine/backend/cpu/quant_dot_simd.inc"
+#undef FLUX_DOT_U8S8_ADD
 #undef FLUX_DOT_U8S8
 #undef FLUX_SIMD_TARGET
 

@@ -14,13 +14,14 @@ float dot_scalar(const uint8_t* w, const Q8Block* a, int64_t cols) {
   for (int64_t b = 0; b < cols / shape.elems; ++b, w += shape.bytes) {
     for (int s = 0; s < subs; ++s, ++a) {
       unpack_sub(T, w, s, sb);
+      const float half_sum[2] = {a->s0, a->s - a->s0};
       for (int h = 0; h < 2; ++h) {
         int dot = 0, dot2 = 0;
         for (int j = 16 * h; j < 16 * h + 16; ++j) dot += sb.q[j] * a->q[j];
-        acc += a->d * (sb.scale[h] * static_cast<float>(dot) + sb.offset[h] * static_cast<float>(a->sum[h]));
+        acc += sb.scale[h] * a->d * static_cast<float>(dot) + sb.offset[h] * half_sum[h];
         if constexpr (kResidual) {
           for (int j = 16 * h; j < 16 * h + 16; ++j) dot2 += sb.q[j] * a->q2[j];
-          acc += a->d2 * (sb.scale[h] * static_cast<float>(dot2) + sb.offset[h] * static_cast<float>(a->sum2[h]));
+          acc += sb.scale[h] * a->d2 * static_cast<float>(dot2);
         }
       }
     }
