@@ -19,6 +19,7 @@ constexpr int kScoresPerThread = kBk / 4;
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillArgs a) {
+  if (a.gate != nullptr && *a.gate != a.gate_run) return;  // the router chose the other plan
   constexpr int kPad = D + 2;  // odd word stride: rows of one warp land in different banks
   constexpr int kPerThread = D / 4;
   __shared__ bf16 sq[kBq][kPad];

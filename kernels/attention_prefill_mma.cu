@@ -158,6 +158,7 @@ __device__ __forceinline__ void attend_tile(const PrefillArgs& a, const uint32_t
 
 template <int D, int W>
 __global__ void __launch_bounds__(32 * W) prefill_mma_kernel(const PrefillArgs a) {
+  if (a.gate != nullptr && *a.gate != a.gate_run) return;  // the router chose the other plan
   using C = MmaConfig<D, W>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* sq = reinterpret_cast<bf16*>(smem_raw);

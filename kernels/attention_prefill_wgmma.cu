@@ -140,6 +140,7 @@ struct Maps {
 template <int D>
 __global__ void __launch_bounds__(kThreads, 1) prefill_wgmma_kernel(const PrefillArgs a, const __grid_constant__ Maps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  if (a.gate != nullptr && *a.gate != a.gate_run) return;  // the router chose the other plan
   using C = WgConfig<D>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t sq = (ptx::smem_addr(smem_raw) + 1023u) & ~1023u;

@@ -39,6 +39,26 @@ void check_heads(int n_heads, int n_kv_heads, int head_dim) {
 AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
                                               int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
                                               const AttentionPlan& plan, Tensor& out, bool record_mask) {
+  if (armed_gate_.decision == nullptr)
+    return attention_prefill_plan(q, k, v, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, plan, out, record_mask,
+                                  nullptr, 0);
+  // Routed on the device (gate_attention): both plans queued, the decision picks one; the stats are the dense
+  // plan's (the Session knows the decision only after the prefill).
+  const ArmedGate gate = armed_gate_;
+  armed_gate_ = ArmedGate{};
+  require(gate.dense.mode != AttentionMode::XAttention && gate.sparse.mode != AttentionMode::XAttention,
+          "cuda backend: device routing between XAttention plans");
+  AttentionStats stats = attention_prefill_plan(q, k, v, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, gate.dense,
+                                                out, false, gate.decision, 0);
+  attention_prefill_plan(q, k, v, q_pos0, n_kv, n_heads, n_kv_heads, head_dim, gate.sparse, out, false,
+                         gate.decision, 1);
+  return stats;
+}
+
+AttentionStats CudaBackend::attention_prefill_plan(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
+                                                   int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
+                                                   const AttentionPlan& plan, Tensor& out, bool record_mask,
+                                                   const int32_t* gate, int32_t gate_run) {
   engine::validate(plan);
   check_heads(n_heads, n_kv_heads, head_dim);
   require(q.cols == int64_t{n_heads} * head_dim && k.cols == int64_t{n_kv_heads} * head_dim && v.cols == k.cols &&
@@ -167,6 +187,8 @@ AttentionStats CudaBackend::attention_prefill(const Tensor& q, const Tensor& k, 
   a.n_q_blocks = n_q_blocks;
   a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   a.mask = mask_params(plan, n_kv);
+  a.gate = gate;
+  a.gate_run = gate_run;
   launch_attention_prefill(a, ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("attention_prefill");
   // Host vectors were copied from pageable memory (staged before return); the device lists are freed on the stream

@@ -70,6 +70,8 @@ CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
   gemm_ = std::make_unique<LtGemm>(ctx_->stream);
   const char* gemv = std::getenv("FLUX_GEMV");
   use_gemv_ = gemv == nullptr || std::strcmp(gemv, "0") != 0;
+  const char* routing = std::getenv("FLUX_DEVICE_ROUTING");
+  device_routing_ = routing == nullptr || std::strcmp(routing, "0") != 0;
 }
 
 CudaBackend::~CudaBackend() {
@@ -360,18 +362,15 @@ const CudaBackend::DeviceMlp& CudaBackend::device_mlp(const engine::SmallMlp& ml
   return *dev;
 }
 
-engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges,
-                                                  const engine::SmallMlp& mlp) {
-  require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
-  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::pooled_mlp(x, ranges, mlp);
+const float* CudaBackend::run_pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges,
+                                        const engine::SmallMlp& mlp, std::shared_ptr<void>& scratch) {
   const RowRanges r = device_ranges(x, ranges);
   const DeviceMlp& dev = device_mlp(mlp);
   const int rows = static_cast<int>(x.cols / mlp.in());
   const std::size_t width = static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.widest());
-  std::shared_ptr<void> scratch = allocate((static_cast<std::size_t>(x.cols) + 2 * width) * sizeof(float));
+  scratch = allocate((static_cast<std::size_t>(x.cols) + 2 * width) * sizeof(float));
   auto* pooled = static_cast<float*>(scratch.get());
   float* ping[2] = {pooled + x.cols, pooled + x.cols + width};
-  const TimeMark start = mark();
   launch_mean_of_rows(bf(x), x.cols, r, pooled, ctx_->stream);
   const float* in = pooled;
   for (std::size_t i = 0; i < mlp.layers.size(); ++i) {
@@ -380,6 +379,17 @@ engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<co
     in = ping[i % 2];
   }
   FLUX_CUDA_CHECK_LAUNCH("router pooling and MLP");
+  return in;
+}
+
+engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges,
+                                                  const engine::SmallMlp& mlp) {
+  require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
+  if (ranges.size() > static_cast<std::size_t>(kMaxRowRanges)) return Backend::pooled_mlp(x, ranges, mlp);
+  const int rows = static_cast<int>(x.cols / mlp.in());
+  std::shared_ptr<void> scratch;
+  const TimeMark start = mark();
+  const float* in = run_pooled_mlp(x, ranges, mlp, scratch);
   const TimeMark end = mark();
   PooledMlp result;
   result.out.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.out()));

@@ -69,6 +69,15 @@ class CudaBackend final : public engine::Backend {
 
   std::vector<float> mean_of_rows(const Tensor& x, std::span<const engine::RowRange> ranges) override;
   PooledMlp pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges, const engine::SmallMlp& mlp) override;
+  // Routing with no host round trip (kernels/cuda_routing.cpp).
+  bool device_routing() const override { return device_routing_; }
+  RouteTable make_route_table(int slots) override;
+  engine::TimeSpan route_on_device(const Tensor& x, std::span<const engine::RowRange> ranges,
+                                   const engine::SmallMlp& mlp, RouteRule rule, float temperature, float threshold,
+                                   RouteTable& table, int slot) override;
+  void gate_attention(const RouteTable& table, int slot, const AttentionPlan& dense,
+                      const AttentionPlan& sparse) override;
+  std::vector<RoutedSlot> read_route_table(const RouteTable& table) override;
   engine::DecodeStep make_decode_step() override;
   void set_decode_step(engine::DecodeStep& step, int32_t token, int64_t pos) override;
   void embed_step(const Tensor& table, const engine::DecodeStep& step, Tensor& out) override;
@@ -117,9 +126,26 @@ class CudaBackend final : public engine::Backend {
   // out [n, cols] = rows ids[0..n) (device) of a block-weight table.
   void embed_rows(const Tensor& table, const int32_t* ids, int64_t n, Tensor& out);
 
+  // One attention_prefill of one plan; with gate, its kernels run only when *gate == gate_run.
+  AttentionStats attention_prefill_plan(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0,
+                                        int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
+                                        const AttentionPlan& plan, Tensor& out, bool record_mask,
+                                        const int32_t* gate, int32_t gate_run);
+  // Pooling + MLP of the router on the device into a fresh scratch; returns the outputs' device pointer (rows
+  // x.cols / mlp.in(), mlp.out() each) and the scratch that holds them.
+  const float* run_pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges, const engine::SmallMlp& mlp,
+                              std::shared_ptr<void>& scratch);
+  // gate_attention's armed choice, taken by the next attention_prefill.
+  struct ArmedGate {
+    const int32_t* decision = nullptr;
+    AttentionPlan dense, sparse;
+  };
+  ArmedGate armed_gate_;
+
   std::shared_ptr<CudaContext> ctx_;
   std::string device_name_;
   std::unique_ptr<LtGemm> gemm_;
+  bool device_routing_ = true;  // FLUX_DEVICE_ROUTING=0: the router's decisions come back per layer (A/B runs)
   bool use_gemv_ = true;  // decode-sized matmuls through kernels/gemv.cu; FLUX_GEMV=0 keeps cuBLASLt (A/B runs)
   std::map<std::vector<double>, std::shared_ptr<void>> inv_freq_;
   // Device sampling: scratch kept between tokens, a pinned word for the id read back.

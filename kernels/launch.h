@@ -60,6 +60,12 @@ struct RowRanges {
 };
 void launch_mean_of_rows(const bf16* x, int64_t cols, const RowRanges& ranges, float* out, cudaStream_t stream);
 // y [rows, out] = x [rows, in] · Wᵀ + b in fp32, then SiLU when `silu` (kernels/small_mlp.cu: the router's MLP).
+// The Layer Router's decision on the device from its MLP's out[0..n) (the arithmetic of
+// engine/routing/layer_router.cpp decide_logits and decide_layer, in fp64): rule 0 Flux softmax {l_SA, l_FA}, FA iff
+// σ(l_FA − l_SA) > threshold; 1 Flux sigmoid, FA iff σ(z/τ) > threshold; 2 Elastic, SA iff σ(mean z / τ) >
+// threshold. Copies out to keep[0..n) and writes *decision = 1 for SA, 0 for FA.
+void launch_router_decision(const float* out, int n, int rule, float temperature, float threshold, float* keep,
+                            int32_t* decision, cudaStream_t stream);
 void launch_linear_f32(const float* x, int rows, int in, const float* w, const float* b, int out, bool silu, float* y,
                        cudaStream_t stream);
 
@@ -116,6 +122,10 @@ struct PrefillArgs {
   int list_heads = 1, n_q_blocks = 0;
   float scale = 1.0f;
   MaskParams mask;
+  // Routing on the device: when set, the kernel runs only if *gate == gate_run (every block exits at once otherwise),
+  // so a layer's FA and SA attention are both queued and the router's decision (router_decision_kernel) picks one.
+  const int32_t* gate = nullptr;
+  int32_t gate_run = 0;
 };
 
 // Returns false if head_dim has no compiled kernel (16, 32, 64, 128 do). Picks the first kernel that applies: the

@@ -36,7 +36,35 @@ __global__ void linear_f32_kernel(const float* x, int rows, int in, const float*
   }
 }
 
+__device__ double sigmoid(double z) {
+  return 1.0 / (1.0 + exp(-z));
+}
+
+__global__ void router_decision_kernel(const float* out, int n, int rule, float temperature, float threshold,
+                                       float* keep, int32_t* decision) {
+  for (int i = 0; i < n; ++i) keep[i] = out[i];
+  double prob = 0.0;
+  bool scores_sa = false;
+  if (rule == 0) {
+    prob = sigmoid(static_cast<double>(out[1]) - out[0]);
+  } else if (rule == 1) {
+    prob = sigmoid(static_cast<double>(out[0]) / temperature);
+  } else {
+    double sum = 0.0;
+    for (int i = 0; i < n; ++i) sum += out[i];
+    prob = sigmoid(sum / static_cast<double>(n) / temperature);
+    scores_sa = true;
+  }
+  const bool scored_side_wins = prob > static_cast<double>(threshold);  // NaN: the other side (check_router_score)
+  *decision = scores_sa == scored_side_wins ? 1 : 0;
+}
+
 }  // namespace
+
+void launch_router_decision(const float* out, int n, int rule, float temperature, float threshold, float* keep,
+                            int32_t* decision, cudaStream_t stream) {
+  router_decision_kernel<<<1, 1, 0, stream>>>(out, n, rule, temperature, threshold, keep, decision);
+}
 
 void launch_linear_f32(const float* x, int rows, int in, const float* w, const float* b, int out, bool silu, float* y,
                        cudaStream_t stream) {

@@ -87,6 +87,20 @@ void Backend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, co
   matmul(x, wv, v);
 }
 
+Backend::RouteTable Backend::make_route_table(int) {
+  fail("backend {}: no routing on the device", name());
+}
+TimeSpan Backend::route_on_device(const Tensor&, std::span<const RowRange>, const SmallMlp&, RouteRule, float, float,
+                                  RouteTable&, int) {
+  fail("backend {}: no routing on the device", name());
+}
+void Backend::gate_attention(const RouteTable&, int, const AttentionPlan&, const AttentionPlan&) {
+  fail("backend {}: no routing on the device", name());
+}
+std::vector<Backend::RoutedSlot> Backend::read_route_table(const RouteTable&) {
+  fail("backend {}: no routing on the device", name());
+}
+
 Backend::PooledMlp Backend::pooled_mlp(const Tensor& x, std::span<const RowRange> ranges, const SmallMlp& mlp) {
   require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
   const TimeMark start = mark();

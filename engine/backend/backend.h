@@ -165,6 +165,31 @@ class Backend {
   };
   virtual PooledMlp pooled_mlp(const Tensor& x, std::span<const RowRange> ranges, const SmallMlp& mlp);
 
+  // Routing with no host round trip (CUDA; the Session's use: Session::run_prefill). route_on_device runs
+  // pooled_mlp's pooling and MLP and then the decision rule on the device, into slot `slot` of a table
+  // (make_route_table), reading nothing back; gate_attention arms the next attention_prefill call to queue both
+  // plans, `dense` running when the slot says FA and `sparse` when it says SA (the other's kernels exit at once);
+  // read_route_table downloads every slot once, after the prefill. Without device_routing() (the default) the
+  // others throw and the caller decides on the host.
+  enum class RouteRule { FluxSoftmax, FluxSigmoid, ElasticMean };  // decide_logits' three forms
+  struct RouteTable {
+    std::shared_ptr<void> storage;
+    int slots = 0;
+    std::vector<int> outputs;  // per slot: how many MLP outputs route_on_device wrote (0: none yet)
+  };
+  struct RoutedSlot {
+    std::vector<float> out;  // the MLP's outputs, as pooled_mlp returns them (empty: the slot never ran)
+    bool sa = false;         // the device's decision
+  };
+  static constexpr int kMaxRouteOutputs = 64;  // MLP outputs per slot (Elastic: one per KV head)
+  virtual bool device_routing() const { return false; }
+  virtual RouteTable make_route_table(int slots);
+  virtual TimeSpan route_on_device(const Tensor& x, std::span<const RowRange> ranges, const SmallMlp& mlp,
+                                   RouteRule rule, float temperature, float threshold, RouteTable& table, int slot);
+  virtual void gate_attention(const RouteTable& table, int slot, const AttentionPlan& dense,
+                              const AttentionPlan& sparse);
+  virtual std::vector<RoutedSlot> read_route_table(const RouteTable& table);
+
   // Samples one token from logits [1, vocab] and reads back only its id. The default downloads the logits and runs
   // sample_token_reference; CUDA samples on the device.
   virtual int32_t sample_token(const Tensor& logits, const SampleParams& params);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include <spdlog/spdlog.h>
 
 #include "engine/core/error.h"
 #include "engine/core/nvtx_range.h"
@@ -17,6 +20,21 @@ void Session::check_cancel() const {
   if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
 }
 
+namespace {
+
+// One layer's prefill as the report shows it; with routing on the device it is filled in after the prefill.
+struct LayerRun {
+  LayerRoute route;
+  AttentionPlan attention;
+  AttentionStats stats;
+  TimeMark start, end;
+  double router_ms = 0.0;
+  std::optional<TimeSpan> router_span;  // routed on the device: read once, after the prefill
+  std::vector<float> router_logits;
+};
+
+}  // namespace
+
 Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& plan,
                             const std::function<void(const LayerReport&)>& on_layer) {
   const ModelConfig& cfg = decoder_.config();
@@ -27,23 +45,63 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   require(static_cast<int64_t>(tokens.size()) <= kv_.capacity(), "prefill: {} prompt tokens exceed the capacity {}",
           tokens.size(), kv_.capacity());
   Backend& backend = decoder_.backend();
+  const auto n = static_cast<int64_t>(tokens.size());
+  // Routing on the device (Backend::route_on_device): no host round trip per layer where the backend has it, the
+  // prefill runs in one pass and both plans have static block lists; the decisions and every layer's times are
+  // read once, after the last layer, and the layer reports follow then.
+  const bool device_routing = router_ != nullptr && backend.device_routing() &&
+                              (prefill_chunk_ == 0 || prefill_chunk_ >= n) &&
+                              plan.dense.mode != AttentionMode::XAttention &&
+                              plan.sparse.mode != AttentionMode::XAttention;
+  Backend::RouteTable table;
+  if (device_routing) table = backend.make_route_table(cfg.n_layers);
+  std::vector<LayerRun> runs;
+
+  auto report = [&](int l, const LayerRun& run) {
+    LayerReport r;
+    r.index = l;
+    r.mode = run.route.mode;
+    r.attention = attention_mode_name(run.attention.mode);
+    r.router_score = run.route.router_score;
+    r.router_logits = run.router_logits;
+    r.router_threshold = run.route.router_threshold;
+    r.source = run.route.source;
+    r.prefill_ms = backend.elapsed_ms(run.start, run.end);  // waits for the layer: its attention spans are done too
+    r.router_ms = run.router_ms;
+    r.attention_ms = spans_ms(backend, run.stats.attention_spans);
+    if (run.stats.mask) r.block_mask = std::make_shared<const BlockMask>(run.stats.mask());
+    r.kv_bytes = kv_.bytes(l);
+    r.kv_bytes_kept = kv_.bytes_kept(l);
+    r.kv_bytes_read = kv_.bytes_read(l);
+    r.kv_bytes_new = kv_.bytes_new(l, n);
+    r.density = run.stats.density;
+    on_layer(r);
+  };
+
   Tensor x = decoder_.embed(tokens);
   for (int l = 0; l < cfg.n_layers; ++l) {
     check_cancel();
     const NvtxRange range(fmt::format("L{} prefill", l));
-    const TimeMark start = backend.mark();
-    LayerRoute route = plan.layers[static_cast<std::size_t>(l)];
-    AttentionPlan attention = plan.attention_for(l);
-    double router_ms = 0.0;
-    std::vector<float> router_logits;
-    const AttentionStats stats = decoder_.prefill_layer(
+    LayerRun run;
+    run.start = backend.mark();
+    run.route = plan.layers[static_cast<std::size_t>(l)];
+    run.attention = plan.attention_for(l);
+    LayerRoute& route = run.route;
+    AttentionPlan& attention = run.attention;
+    run.stats = decoder_.prefill_layer(
         l, x, 0, kv_,
         [&](int layer, const Tensor& queries, const Tensor& keys) {
           if (!(route.from_router || route.router_opinion) || router_ == nullptr) return attention;
-          const RouterDecision d =
-              run_router(layer, router_->family() == RouterFamily::Flux ? queries : keys, router_ms);
+          const Tensor& states = router_->family() == RouterFamily::Flux ? queries : keys;
+          if (device_routing) {
+            run.router_span = run_router_on_device(layer, states, route.router_threshold, table);
+            // Both plans queued, the device's decision picks (the mode stays FA on the host until the read-back).
+            if (route.from_router) backend.gate_attention(table, layer, plan.dense, plan.sparse);
+            return attention;
+          }
+          const RouterDecision d = run_router(layer, states, run.router_ms);
           route.router_score = d.score;
-          router_logits = d.logits;
+          run.router_logits = d.logits;
           if (!route.from_router) return attention;  // an override: the router's opinion is reported, not followed
           route.mode = decide_layer(d.score, route.router_threshold);
           route.source = DecisionSource::Router;
@@ -51,31 +109,63 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
           return attention;
         },
         prefill_chunk_, record_block_masks_);
-    kv_.prepare_decode(l, route.mode, attention);  // SA per attention.decode: FluxScope streaming evicts, Reference never
-    const TimeMark end = backend.mark();
-    if (on_layer) {
-      LayerReport r;
-      r.index = l;
-      r.mode = route.mode;
-      r.attention = attention_mode_name(attention.mode);
-      r.router_score = route.router_score;
-      r.router_logits = router_logits;
-      r.router_threshold = route.router_threshold;
-      r.source = route.source;
-      r.prefill_ms = backend.elapsed_ms(start, end);  // waits for the layer: its attention spans are done too
-      r.router_ms = router_ms;
-      r.attention_ms = spans_ms(backend, stats.attention_spans);
-      if (stats.mask) r.block_mask = std::make_shared<const BlockMask>(stats.mask());
-      r.kv_bytes = kv_.bytes(l);
-      r.kv_bytes_kept = kv_.bytes_kept(l);
-      r.kv_bytes_read = kv_.bytes_read(l);
-      r.kv_bytes_new = kv_.bytes_new(l, static_cast<int64_t>(tokens.size()));
-      r.density = stats.density;
-      on_layer(r);
+    // SA per attention.decode: FluxScope streaming evicts, Reference never. A layer routed on the device is prepared
+    // once its decision is back.
+    if (!(run.router_span && route.from_router)) kv_.prepare_decode(l, route.mode, attention);
+    run.end = backend.mark();
+    if (device_routing) {
+      runs.push_back(std::move(run));
+    } else if (on_layer) {
+      report(l, run);
     }
   }
-  position_ = static_cast<int64_t>(tokens.size());
+  if (device_routing) {
+    const std::vector<Backend::RoutedSlot> slots = backend.read_route_table(table);
+    for (int l = 0; l < cfg.n_layers; ++l) {
+      LayerRun& run = runs[static_cast<std::size_t>(l)];
+      if (run.router_span) {
+        const Backend::RoutedSlot& slot = slots[static_cast<std::size_t>(l)];
+        require(!slot.out.empty(), "prefill: layer {} was routed on the device but has no decision", l);
+        const RouterDecision d = router_->decide_logits(slot.out);
+        check_router_score(d.score, l);
+        run.route.router_score = d.score;
+        run.router_logits = d.logits;
+        run.router_ms = backend.elapsed_ms(run.router_span->start, run.router_span->end);
+        if (run.route.from_router) {
+          // What ran is the device's decision: the same rule on the same outputs (fp64 on both sides).
+          const LayerMode mode = slot.sa ? LayerMode::SA : LayerMode::FA;
+          if (mode != decide_layer(d.score, run.route.router_threshold))
+            spdlog::warn("layer {}: the device routed {} at P = {} (threshold {})", l, layer_mode_name(mode),
+                         d.score.prob, run.route.router_threshold);
+          run.route.mode = mode;
+          run.route.source = DecisionSource::Router;
+          run.attention = plan.attention_of(mode);
+          run.stats.density = build_block_lists(run.attention, n).density();
+          kv_.prepare_decode(l, mode, run.attention);
+        }
+      }
+      if (on_layer) report(l, run);
+    }
+  }
+  position_ = n;
   return x;
+}
+
+TimeSpan Session::run_router_on_device(int layer, const Tensor& states, float threshold,
+                                       Backend::RouteTable& table) {
+  const RouterConfig& config = router_->config();
+  require(config.head_dim > 0 && states.cols % config.head_dim == 0, "router: input width {} is not heads of {}",
+          states.cols, config.head_dim);
+  const int n_heads = static_cast<int>(states.cols / config.head_dim);
+  const RouterPooling pooling = router_pooling(config, states.rows, n_heads);
+  Tensor rows = states;
+  rows.rows = states.rows * pooling.heads_per_row;
+  rows.cols = states.cols / pooling.heads_per_row;
+  const Backend::RouteRule rule = router_->family() != RouterFamily::Flux ? Backend::RouteRule::ElasticMean
+                                  : router_->softmax_head()               ? Backend::RouteRule::FluxSoftmax
+                                                                          : Backend::RouteRule::FluxSigmoid;
+  return decoder_.backend().route_on_device(rows, pooling.ranges, router_->mlp(layer), rule, config.temperature,
+                                            threshold, table, layer);
 }
 
 RouterDecision Session::run_router(int layer, const Tensor& states, double& compute_ms) {

@@ -73,6 +73,8 @@ class Session {
   void check_cancel() const;
   // compute_ms: the backend's time for the router's pooling and MLP (see Backend::pooled_mlp).
   RouterDecision run_router(int layer, const Tensor& states, double& compute_ms);
+  // The same on the device, into slot `layer` of table; nothing read back (Backend::route_on_device).
+  TimeSpan run_router_on_device(int layer, const Tensor& states, float threshold, Backend::RouteTable& table);
   void run_decode_step();  // the work of one decode step, reading token and position from decode_step_
 
   Decoder& decoder_;
