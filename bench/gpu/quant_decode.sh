@@ -16,7 +16,7 @@ if [ "${QD_SKIP_BUILD:-0}" != 1 ]; then
     bash tools/gpu/build.sh > "$out/build.log" 2>&1 || { echo "build failed"; tail -40 "$out/build.log"; exit 1; }
   echo "build done at $((SECONDS - t0)) s"
 fi
-timeout 120 build-gpu/tests/flux_gpu_tests --gtest_brief=1 --gtest_filter='CudaQuantWeights.*' > "$out/quant_tests.log" 2>&1
+timeout 120 build-gpu/tests/flux_gpu_tests --gtest_brief=1 --gtest_filter='CudaQuantWeights.*:CudaDeviceRouting.*:CudaFluxRouterGolden*' > "$out/quant_tests.log" 2>&1
 echo "quant tests rc=$? at $((SECONDS - t0)) s"; grep -E 'FAILED|PASSED|Failure|rel_err|Expected|Which is' "$out/quant_tests.log" | head -30
 cli=build-gpu/app/fluxscope-cli
 bench() {  # bench NAME ARGS...: one bench row (markdown), full output in the log
@@ -24,13 +24,25 @@ bench() {  # bench NAME ARGS...: one bench row (markdown), full output in the lo
   timeout 90 "$cli" bench --backend cuda --router none --roofline "$@" > "$out/bench_$name.log" 2>&1
   echo "$name rc=$? $(grep -E '^\|' "$out/bench_$name.log" | tail -1)"
 }
+{
 [ "${QD_BENCH:-1}" != 0 ] && {
   bench smol_q4_1 --random-weights smollm2-135m --random-quant q4_1 -p 512 -n 128 -r 3
   bench smol_bf16 --random-weights smollm2-135m -p 512 -n 128 -r 3
   bench 8b_q4_k --random-weights qwen3-8b --random-quant q4_k -c 8300 -p 8192 -n 32 -r 1
   bench 8b_bf16 --random-weights qwen3-8b -c 8300 -p 8192 -n 32 -r 1
-  bench 8b_q8_0 --random-weights qwen3-8b --random-quant q8_0 -c 8300 -p 8192 -n 32 -r 1
   bench 8b_q6_k --random-weights qwen3-8b --random-quant q6_k -c 8300 -p 8192 -n 32 -r 1
+}
+[ "${QD_ROUTER:-1}" != 0 ] && {
+  # Prefill 512 on the SmolLM2 shape: the shipped router on the device, on the host (FLUX_DEVICE_ROUTING=0), all-FA.
+  r=resources/routers/SmolLM2-135M-Instruct.router.safetensors
+  for route in router fa; do
+    timeout 90 "$cli" bench --backend cuda --random-weights smollm2-135m --router "$r" --route $route -p 512 -n 8 -r 5 \
+      > "$out/bench_route_$route.log" 2>&1; echo "route_$route rc=$? $(grep -E '^\|' "$out/bench_route_$route.log" | tail -1)"
+  done
+  FLUX_DEVICE_ROUTING=0 timeout 90 "$cli" bench --backend cuda --random-weights smollm2-135m --router "$r" --route router \
+    -p 512 -n 8 -r 5 > "$out/bench_route_host.log" 2>&1
+  echo "route_router_host rc=$? $(grep -E '^\|' "$out/bench_route_host.log" | tail -1)"
+}
 } | tee "$out/bench_rows.txt"
 echo "benches done at $((SECONDS - t0)) s"
 if [ "${QD_NCU:-1}" != 0 ] && command -v ncu > /dev/null; then
@@ -42,15 +54,15 @@ if [ "${QD_NCU:-1}" != 0 ] && command -v ncu > /dev/null; then
   grep -E 'quant_gemv_kernel|gpu__time_duration|dram__bytes_read|dram__throughput|warps_active' "$out/ncu_8b_q4_k.log" |
     sed 's/  */ /g' | head -60
 fi
-if [ "${QD_SANITIZE:-1}" != 0 ]; then
-  for tool in memcheck racecheck; do
-    timeout 150 compute-sanitizer --tool $tool --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
-      --gtest_filter='CudaQuantWeights.*' > "$out/$tool.log" 2>&1
-    echo "$tool rc=$? at $((SECONDS - t0)) s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED' "$out/$tool.log" | tr '\n' ' ' | cut -c1-200)"
-  done
-fi
 if [ "${QD_SUITE:-1}" != 0 ]; then
   timeout 200 build-gpu/tests/flux_gpu_tests --gtest_brief=1 > "$out/gpu_tests.log" 2>&1
   echo "gpu suite rc=$? at $((SECONDS - t0)) s"; grep -E '^\[  (PASSED|FAILED)|FAILED  \]|tests ran' "$out/gpu_tests.log" | head -20
+fi
+if [ "${QD_SANITIZE:-1}" != 0 ]; then
+  for tool in memcheck racecheck; do
+    timeout 150 compute-sanitizer --tool $tool --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
+      --gtest_filter='CudaQuantWeights.*:CudaDeviceRouting.*' > "$out/$tool.log" 2>&1
+    echo "$tool rc=$? at $((SECONDS - t0)) s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED' "$out/$tool.log" | tr '\n' ' ' | cut -c1-200)"
+  done
 fi
 echo "== rows"; cat "$out/bench_rows.txt"
