@@ -19,6 +19,7 @@
 #include "ui/block_mask_view.h"
 #include "ui/layer_table_model.h"
 #include "ui/report_export.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -215,7 +216,7 @@ void AttentionMapPanel::exportDialog() {
   if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".png");
   QString error = checkExportPath(path, true);  // the dialog has asked about replacing
   if (error.isEmpty()) error = exportHeatmap(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Export Attention Map"), error);
+  if (!error.isEmpty()) criticalPlain(this, tr("Export Attention Map"), error);
 }
 
 }  // namespace flux::ui

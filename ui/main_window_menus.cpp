@@ -24,6 +24,7 @@
 #include "ui/haystack_dialog.h"
 #include "ui/main_window.h"
 #include "ui/timing_charts.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -76,7 +77,7 @@ void MainWindow::buildMenus() {
       engine::save_trace(shown_report_, path.toStdString());
       statusBar()->showMessage(tr("Trace written to %1 (open it in ui.perfetto.dev)").arg(path), 5000);
     } catch (const std::exception& e) {
-      QMessageBox::critical(this, tr("Export Trace"), QString::fromStdString(e.what()));
+      criticalPlain(this, tr("Export Trace"), QString::fromStdString(e.what()));
     }
   });
   trace->setToolTip(tr("The shown run as a Chrome trace-event timeline (Perfetto, chrome://tracing): a span per "

@@ -11,6 +11,7 @@
 #include "ui/main_window.h"
 #include "ui/needle_grid_dialog.h"
 #include "ui/needle_grid_view.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -20,7 +21,7 @@ void MainWindow::connectNeedleGrid() {
   connect(worker_, &EngineWorker::needleGridFinished, this, &MainWindow::onNeedleGrid);
   connect(needle_view_, &NeedleGridView::openGridRequested, this, [this](const QString& path) {
     const QString error = openNeedleGridFile(path);
-    if (!error.isEmpty() && error_dialogs_) QMessageBox::critical(this, tr("Open Needle Grid"), error);
+    if (!error.isEmpty() && error_dialogs_) criticalPlain(this, tr("Open Needle Grid"), error);
   });
   needle_view_->setSavedGrids(store_.grids());
 }
@@ -111,13 +112,13 @@ void MainWindow::needleGridDialog() {
   if (dialog.exec() != QDialog::Accepted) return;
   if (!dialog.chosenGrid().isEmpty()) {
     const QString error = openNeedleGridFile(dialog.chosenGrid());
-    if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Needle Grid"), error);
+    if (!error.isEmpty()) criticalPlain(this, tr("Open Needle Grid"), error);
     return;
   }
   QString error;
   const NeedleGridSpec spec = dialog.spec(&error);
   if (!error.isEmpty()) {
-    QMessageBox::critical(this, tr("Needle Sweep"), error);
+    criticalPlain(this, tr("Needle Sweep"), error);
     return;
   }
   startNeedleGrid(spec);
@@ -128,7 +129,7 @@ void MainWindow::openNeedleGridDialog() {
                                                     tr("Needle grids (*%1);;JSON (*.json)").arg(kNeedleGridSuffix));
   if (path.isEmpty()) return;
   const QString error = openNeedleGridFile(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Needle Grid"), error);
+  if (!error.isEmpty()) criticalPlain(this, tr("Open Needle Grid"), error);
 }
 
 }  // namespace flux::ui

@@ -15,6 +15,7 @@
 #include <QVBoxLayout>
 
 #include "ui/needle_grid_picture.h"
+#include "ui/plain_message.h"
 
 namespace flux::ui {
 
@@ -152,7 +153,7 @@ void NeedleGridView::exportDialog() {
   if (path.isEmpty()) return;
   if (QFileInfo(path).suffix().isEmpty()) path += filter.startsWith(QStringLiteral("SVG")) ? ".svg" : ".png";
   const QString error = exportPicture(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Export Needle Grid"), error);
+  if (!error.isEmpty()) criticalPlain(this, tr("Export Needle Grid"), error);
 }
 
 void NeedleGridView::beginGrid(const NeedleGridSpec& spec) {

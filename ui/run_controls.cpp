@@ -38,6 +38,13 @@ RunControls::RunControls(QWidget* parent) : QWidget(parent) {
   system_ = new QLineEdit();
   system_->setPlaceholderText(tr("System prompt (chat template only)"));
   system_->setToolTip(tr("System message placed before the prompt when the chat template is on"));
+  parse_special_ = new QCheckBox(tr("Parse special tokens in the prompt"));
+  parse_special_->setChecked(false);
+  parse_special_->setToolTip(
+      tr("Off: control-token spellings such as <|im_start|> in the prompt or system prompt stay text, so a pasted "
+         "document cannot forge a turn; the chat template's own tokens are parsed either way. On: they become "
+         "control tokens, as Hugging Face tokenizers and fluxscope-cli do by default"));
+  connect(parse_special_, &QCheckBox::toggled, this, &RunControls::tokenizationChanged);
   connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
   connect(chat_, &QCheckBox::toggled, this, &RunControls::tokenizationChanged);
   connect(system_, &QLineEdit::textChanged, this, &RunControls::tokenizationChanged);
@@ -81,6 +88,7 @@ RunControls::RunControls(QWidget* parent) : QWidget(parent) {
   second->setContentsMargins(0, 0, 0, 0);
   second->addWidget(chat_);
   second->addWidget(system_, 1);
+  second->addWidget(parse_special_);
   second->addWidget(context_);
   second->addWidget(threads_);
   second->addWidget(repeat_);
@@ -94,6 +102,7 @@ engine::RunSettings RunControls::settings() const {
   engine::RunSettings s;
   s.chat = chat_->isChecked();
   s.system_prompt = system_->text().toStdString();
+  s.parse_special = parse_special_->isChecked();
   s.max_new_tokens = max_tokens_->value();
   s.sampler.temperature = float(temperature_->value());
   s.sampler.top_k = top_k_->value();
@@ -105,6 +114,7 @@ engine::RunSettings RunControls::settings() const {
 void RunControls::setSettings(const engine::RunSettings& s) {
   chat_->setChecked(s.chat);
   system_->setText(QString::fromStdString(s.system_prompt));
+  parse_special_->setChecked(s.parse_special);
   max_tokens_->setValue(s.max_new_tokens);
   temperature_->setValue(double(s.sampler.temperature));
   top_k_->setValue(s.sampler.top_k);
@@ -122,6 +132,7 @@ void RunControls::save() const {
   q.setValue(QStringLiteral("seed"), seed_->value());
   q.setValue(QStringLiteral("chat"), chat_->isChecked());
   q.setValue(QStringLiteral("system_prompt"), system_->text());
+  q.setValue(QStringLiteral("parse_special"), parse_special_->isChecked());
   q.setValue(QStringLiteral("repeat"), repeat_->value());
   q.setValue(QStringLiteral("context"), context_->value());
   q.setValue(QStringLiteral("threads"), threads_->value());
@@ -137,6 +148,7 @@ void RunControls::restore() {
   seed_->setValue(q.value(QStringLiteral("seed"), seed_->value()).toInt());
   chat_->setChecked(q.value(QStringLiteral("chat"), chat_->isChecked()).toBool());
   system_->setText(q.value(QStringLiteral("system_prompt"), system_->text()).toString());
+  parse_special_->setChecked(q.value(QStringLiteral("parse_special"), parse_special_->isChecked()).toBool());
   repeat_->setValue(q.value(QStringLiteral("repeat"), repeat_->value()).toInt());
   // No model is loaded yet at restore: nothing to reload.
   const QSignalBlocker block_context(context_);

@@ -1,5 +1,5 @@
-// The run parameters panel: max new tokens, sampling (temperature, top-k, top-p, seed), chat template and system
-// prompt, Repeat ×N, and the model-load settings context size and CPU threads (changing those reloads the model);
+// The run parameters panel: max new tokens, sampling (temperature, top-k, top-p, seed), chat template, system
+// prompt and whether the prompt's special-token spellings are parsed, Repeat ×N, and the model-load settings context size and CPU threads (changing those reloads the model);
 // converts to and from engine::RunSettings and persists itself in QSettings.
 #pragma once
 
@@ -28,6 +28,8 @@ class RunControls : public QWidget {
   QSpinBox* maxTokens() const { return max_tokens_; }
   QCheckBox* chat() const { return chat_; }
   QLineEdit* systemPrompt() const { return system_; }
+  // Off by default: "<|im_start|>" in a pasted document stays text and cannot forge a turn (RunSettings::parse_special).
+  QCheckBox* parseSpecial() const { return parse_special_; }
   // How many times Run runs the same configuration (Repeat ×N; 1 = once).
   QSpinBox* repeat() const { return repeat_; }
   // Model-load settings: context in tokens (0 = the model's) and CPU threads (0 = all cores).
@@ -48,6 +50,7 @@ class RunControls : public QWidget {
   QSpinBox* seed_ = nullptr;
   QCheckBox* chat_ = nullptr;
   QLineEdit* system_ = nullptr;
+  QCheckBox* parse_special_ = nullptr;
   QSpinBox* repeat_ = nullptr;
   QSpinBox* context_ = nullptr;
   QSpinBox* threads_ = nullptr;

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       {"RunPersistenceTest", runRunPersistenceTest},
       {"AppBugsTest", runAppBugsTest},
       {"NeedleGridTest", runNeedleGridTest},
+      {"ComparisonBaselinesTest", runComparisonBaselinesTest},
+      {"HostileTextTest", runHostileTextTest},
   };
   const char* only = argc > 1 && std::string_view(argv[1]).ends_with("Test") ? argv[1] : nullptr;
   // QApplication keeps argc/argv: the classes get a copy without the class name.

@@ -19,3 +19,5 @@ int runAppBugsTest(int argc, char** argv);
 int runBlockMaskViewTest(int argc, char** argv);
 int runAttentionMemoryRunTest(int argc, char** argv);
 int runNeedleGridTest(int argc, char** argv);
+int runComparisonBaselinesTest(int argc, char** argv);
+int runHostileTextTest(int argc, char** argv);
