@@ -14,6 +14,7 @@
 #include "engine/model/weight_loader.h"
 #include "engine/routing/route_spec.h"
 #include "engine/routing/router_file.h"
+#include "engine/runtime/engine.h"
 #include "engine/runtime/session.h"
 #include "tests/engine/routing/router_test_util.h"
 #include "tests/engine/support/error_of.h"
@@ -103,6 +104,47 @@ TEST(HostileRouter, NanRouterOutputFailsByName) {
     ASSERT_EQ(reports.size(), 1u);
     EXPECT_EQ(reports[0].source, DecisionSource::Router);
   }
+}
+
+// A route file's threshold is the run's, not the router's: sigmoid(1) = 0.73 is SA under the router's 0.5 and FA
+// under the file's 0.9 (Elastic: SA iff P(SA) > T).
+TEST(HostileRouter, ARouteFilesThresholdWinsOverTheRouters) {
+  auto backend = make_cpu_backend(2);
+  const ModelFiles files = ModelFiles::open(std::string(FLUX_TEST_DATA_DIR) + "/tiny_llama");
+  Decoder decoder(files.config(), load_decoder_weights(files, *backend), *backend);
+  const LayerRouter router = test::make_router(3, 2, 16, {1.0f, 1.0f, 1.0f});
+  const auto file = test::router_temp_dir() / "threshold_09.route.json";
+  std::ofstream(file) << R"({"preset": "router", "threshold": 0.9, "sink": 16, "window": 32, "block": 16})";
+  for (const auto& [spec, mode] : {std::pair{parse_route_spec("router sink=16 window=32 block=16"), LayerMode::SA},
+                                   std::pair{load_route_file(file.string()), LayerMode::FA}}) {
+    const RoutingPlan plan = resolve(spec, 3, route_defaults(&router));
+    Session session(decoder, 512);
+    session.set_router(&router);
+    std::vector<int32_t> tokens(40, 5);
+    std::vector<LayerReport> reports;
+    session.prefill(tokens, plan, [&](const LayerReport& r) { reports.push_back(r); });
+    ASSERT_EQ(reports.size(), 3u);
+    for (const LayerReport& r : reports) {
+      EXPECT_EQ(r.mode, mode) << r.index;
+      EXPECT_EQ(r.source, DecisionSource::Router);
+      EXPECT_FLOAT_EQ(r.router_threshold, mode == LayerMode::FA ? 0.9f : 0.5f);
+    }
+  }
+}
+
+// --router none (EngineOptions without the default and the checkpoint router) keeps a checkpoint's own router out;
+// load_engine_router is the selection Engine::load makes.
+TEST(HostileRouter, RouterNoneIgnoresTheCheckpointsOwnRouter) {
+  const ModelFiles files = ModelFiles::open(std::string(FLUX_TEST_DATA_DIR) + "/flux_router/llama_sigmoid_p100");
+  std::string source;
+  EXPECT_TRUE(load_engine_router(files, EngineOptions{}, source).has_value());
+  EXPECT_EQ(source, "checkpoint");
+  EngineOptions none;
+  none.default_router = false;
+  none.checkpoint_router = false;
+  source.clear();
+  EXPECT_FALSE(load_engine_router(files, none, source).has_value());
+  EXPECT_EQ(source, "");
 }
 
 }  // namespace
