@@ -1,11 +1,13 @@
 // Engine::load for random-weight presets: the config from the preset, weights generated on the backend, no
-// tokenizer and no router (a router is trained for one checkpoint).
+// tokenizer, and no router unless one is named (--router FILE: a router of the preset's shape, to time routing on
+// the device; its decisions on random weights mean nothing).
 #include <spdlog/spdlog.h>
 
 #include "engine/core/error.h"
 #include "engine/core/memory_budget.h"
 #include "engine/format/ggml_quant.h"
 #include "engine/model/random_weights.h"
+#include "engine/routing/router_file.h"
 #include "engine/runtime/engine.h"
 
 namespace flux::engine {
@@ -35,6 +37,12 @@ std::unique_ptr<Engine> Engine::load_random(const EngineOptions& options, const 
   }
   e->decoder_ = std::make_unique<Decoder>(config, make_random_weights(config, *e->backend_, options.random_seed, matrices),
                                           *e->backend_);
+  if (!options.router_path.empty()) {
+    LayerRouter router = load_router(options.router_path);
+    check_router_matches(router, config);
+    e->router_ = std::move(router);
+    e->router_source_ = options.router_path.string();
+  }
   e->backend_->synchronize();
   if (progress) progress(1.0, config.name);
   spdlog::info("{}: {} layers, {:.2f} B parameters, seed {}, {} backend", config.name, config.n_layers,
