@@ -36,12 +36,15 @@ bench() {  # bench NAME ARGS...: one bench row (markdown), full output in the lo
   # Prefill 512 on the SmolLM2 shape: the shipped router on the device, on the host (FLUX_DEVICE_ROUTING=0), all-FA.
   r=resources/routers/SmolLM2-135M-Instruct.router.safetensors
   for route in router fa; do
-    timeout 90 "$cli" bench --backend cuda --random-weights smollm2-135m --router "$r" --route $route -p 512 -n 8 -r 5 \
-      > "$out/bench_route_$route.log" 2>&1; echo "route_$route rc=$? $(grep -E '^\|' "$out/bench_route_$route.log" | tail -1)"
+    timeout 90 "$cli" bench --backend cuda --random-weights smollm2-135m --router "$r" --route $route -p 512,4096 -n 8 -r 10 \
+      > "$out/bench_route_$route.log" 2>&1; echo "route_$route rc=$?"; grep -E '^\| random' "$out/bench_route_$route.log"
   done
   FLUX_DEVICE_ROUTING=0 timeout 90 "$cli" bench --backend cuda --random-weights smollm2-135m --router "$r" --route router \
-    -p 512 -n 8 -r 5 > "$out/bench_route_host.log" 2>&1
-  echo "route_router_host rc=$? $(grep -E '^\|' "$out/bench_route_host.log" | tail -1)"
+    -p 512,4096 -n 8 -r 10 > "$out/bench_route_host.log" 2>&1
+  echo "route_router_host rc=$?"; grep -E '^\| random' "$out/bench_route_host.log"
+  timeout 60 "$cli" generate --backend cuda --random-weights smollm2-135m --router "$r" --route router \
+    --prompt-tokens 512 -n 4 --report "$out/route_report.json" > "$out/route_report.log" 2>&1
+  echo "report rc=$?"; python3 -c "import json,statistics as s;L=json.load(open('$out/route_report.json'))['layers'];r=[l['router_ms'] for l in L if l.get('router_ms')];print('router_ms median',s.median(r),'max',max(r),'n',len(r),'SA',sum(l['mode']=='SA' for l in L))" 2>&1 | tail -2
 }
 } | tee "$out/bench_rows.txt"
 echo "benches done at $((SECONDS - t0)) s"
@@ -59,9 +62,9 @@ if [ "${QD_SUITE:-1}" != 0 ]; then
   echo "gpu suite rc=$? at $((SECONDS - t0)) s"; grep -E '^\[  (PASSED|FAILED)|FAILED  \]|tests ran' "$out/gpu_tests.log" | head -20
 fi
 if [ "${QD_SANITIZE:-1}" != 0 ]; then
-  for tool in memcheck racecheck; do
+  for tool in ${QD_SANITIZE_TOOLS:-memcheck racecheck}; do
     timeout 150 compute-sanitizer --tool $tool --error-exitcode 3 build-gpu/tests/flux_gpu_tests --gtest_brief=1 \
-      --gtest_filter='CudaQuantWeights.*:CudaDeviceRouting.*' > "$out/$tool.log" 2>&1
+      --gtest_filter="${QD_SANITIZE_FILTER:-CudaQuantWeights.*:CudaDeviceRouting.*}" > "$out/$tool.log" 2>&1
     echo "$tool rc=$? at $((SECONDS - t0)) s: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED' "$out/$tool.log" | tr '\n' ' ' | cut -c1-200)"
   done
 fi
