@@ -13,19 +13,15 @@
 #include "engine/attention/attention_cpu.h"
 #include "engine/attention/xattention.h"
 #include "engine/core/error.h"
+#include "tests/engine/support/attention_test_data.h"
 
 namespace flux::engine {
 namespace {
 
-using AllowFn = std::function<bool(int h, int64_t i, int64_t j)>;
+using flux::test::random_vec;
+using flux::test::rel_error;
 
-std::vector<float> random_vec(std::size_t n, uint32_t seed, float amp) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-amp, amp);
-  std::vector<float> x(n);
-  for (float& e : x) e = u(rng);
-  return x;
-}
+using AllowFn = std::function<bool(int h, int64_t i, int64_t j)>;
 
 struct Qkv {
   int64_t n_q, n_kv;
@@ -73,16 +69,6 @@ std::vector<double> naive_attention(const Qkv& x, int64_t q_pos0, const AllowFn&
     }
   }
   return out;
-}
-
-// max |got - want| / max |want|
-double rel_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double err = 0.0, scale = 1e-30;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(got[i] - want[i]));
-    scale = std::max(scale, std::abs(want[i]));
-  }
-  return err / scale;
 }
 
 // The reference mask of a plan: mask_allows, or for XAttention the selected blocks of the head plus causality.

@@ -17,17 +17,13 @@
 #include "engine/model/random_weights.h"
 #include "engine/runtime/kv_cache.h"
 #include "engine/runtime/session.h"
+#include "tests/engine/support/attention_test_data.h"
 
 namespace flux::engine {
 namespace {
 
-std::vector<float> random_vec(std::size_t n, uint32_t seed, float amp) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-amp, amp);
-  std::vector<float> x(n);
-  for (float& e : x) e = u(rng);
-  return x;
-}
+using flux::test::random_vec;
+using flux::test::rel_error;
 
 std::vector<uint16_t> to_f16(const std::vector<float>& x) {
   std::vector<uint16_t> h(x.size());
@@ -65,15 +61,6 @@ std::vector<double> naive_decode(const std::vector<float>& q, const std::vector<
       for (int e = 0; e < d; ++e) out[h * d + e] += s[i] / total * v[(js[i] * hkv + g) * d + e];
   }
   return out;
-}
-
-double rel_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double err = 0.0, scale = 1e-30;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(got[i] - want[i]));
-    scale = std::max(scale, std::abs(want[i]));
-  }
-  return err / scale;
 }
 
 struct IsaReset {

@@ -9,17 +9,12 @@
 
 #include "engine/attention/xattention.h"
 #include "engine/core/error.h"
+#include "tests/engine/support/attention_test_data.h"
 
 namespace flux::engine {
 namespace {
 
-std::vector<float> random_vec(std::size_t n, uint32_t seed, float amp) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-amp, amp);
-  std::vector<float> x(n);
-  for (float& e : x) e = u(rng);
-  return x;
-}
+using flux::test::random_vec;
 
 // Straight from ALGORITHMS.md section 4, in double: each coarse entry is an explicit sum along the antidiagonal
 // (query a*S+S-1-t, key c*S+t) of the S x S tile of QK^T, out-of-range tokens counting as zero vectors.
