@@ -77,5 +77,4 @@ grep -q '\[info\] loaded' "$tmp/log.txt" || fail "--log-file: no info line in th
 "$cli" bench -o xml > /dev/null 2> "$tmp/err.xml" && fail "bench -o xml accepted"
 grep -q "xml" "$tmp/err.xml" || fail "bench -o xml: error names no value: $(cat "$tmp/err.xml")"
 expect_error "bench unknown SA kind" "sa:dense" "SA kinds" -- bench -m "$model" --backend cpu --route fa,sa:dense -p 8 -n 0
-[ "$failures" -eq 0 ] && echo "all bench output checks passed"
-exit "$failures"
+finish "bench output"

@@ -51,5 +51,4 @@ expect_error "kwargs not an object" "--chat-template-kwargs" "not a JSON object"
 printf '{%% if %%}' > "$tmp/bad.jinja"
 expect_error "template does not compile" "--chat-template $tmp/bad.jinja" "chat template" -- \
   generate -m "$model" --backend cpu -n 1 -p hi --chat --chat-template "$tmp/bad.jinja"
-[ "$failures" -eq 0 ] && echo "all chat template option checks passed"
-exit "$failures"
+finish "chat template options"

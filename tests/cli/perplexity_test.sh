@@ -84,5 +84,4 @@ expect_error "router without a router" "needs a router" -- "${run[@]}" -f "$tmp/
 expect_error "match without router" "add 'router'" -- "${run[@]}" -f "$tmp/text.txt" --routes fa,first-k:match
 expect_error "chunk over the context" "--chunk" -- "${run[@]}" -f "$tmp/text.txt" --routes fa -c 64 --chunk 100
 
-[ "$failures" -eq 0 ] && echo "perplexity: all checks passed" || echo "perplexity: $failures failure(s)"
-exit $((failures > 0))
+finish perplexity

@@ -50,5 +50,4 @@ for e in errors:
     print("FAIL", e)
 sys.exit(1 if errors else 0)
 PY
-if [ "$failures" -eq 0 ]; then echo "report summary: all checks passed"; else echo "$failures failure(s)"; fi
-[ "$failures" -eq 0 ]
+finish "report summary"

@@ -93,5 +93,4 @@ expect_error "named router does not fit" "--named-router small=" "layers" -- "${
 expect_error "no NAME=" "NAME=PATH" -- "${run[@]}" --routes router --named-router "$tmp/other.safetensors"
 expect_error "listed twice" "listed twice" -- "${run[@]}" --routes router,fa,fa
 
-[ "$failures" -eq 0 ] && echo "sweep baselines: all checks passed" || echo "sweep baselines: $failures failure(s)"
-exit $((failures > 0))
+finish "sweep baselines"

@@ -88,5 +88,4 @@ expect_error "router route without a router" "needs a router" -- sweep -m "$mode
 expect_error "prompt over the context" "line 1" "long" "context" -- sweep -m "$model" --backend cpu -c 128 --tasks "$tmp/long.jsonl" --routes fa
 expect_error "missing task file" "cannot open" -- sweep -m "$model" --backend cpu --tasks "$tmp/nope.jsonl" --routes fa
 
-[ "$failures" -eq 0 ] && echo "sweep: all checks passed" || echo "sweep: $failures failure(s)"
-exit $((failures > 0))
+finish sweep

@@ -1,5 +1,6 @@
 # Shared by tests/cli/*_test.sh (sourced after `set -u`; the scripts' arguments are CLI DEMO_MODEL): the two paths, a
-# temporary folder removed on exit, a failure counter, and forced router files.
+# temporary folder removed on exit, a failure counter, the error checks, the last line (finish), and forced router
+# files.
 cli=$1
 model=$2
 tmp=$(mktemp -d)
@@ -52,4 +53,27 @@ expect_error() {  # expect_error NAME PHRASE... -- ARGS...
   [ "$rc" -eq 1 ] || { fail "$name: rc=$rc, $err"; return; }
   for p in "${phrases[@]}"; do [[ "$err" == *"$p"* ]] || { fail "$name: '$p' not in: $err"; return; }; done
   echo "ok   $name: $err"
+}
+
+# expect_single_error NAME PHRASE -- ARGS...: the hostile-input form: `$cli ARGS` exits 1 within 60 s with exactly one
+# line "error: …PHRASE…" on stderr (log warnings aside): no crash (128+N), no hang, no second line.
+expect_single_error() {
+  local name=$1 phrase=$2
+  shift 3
+  local err rc lines
+  err=$(timeout 60 "$cli" "$@" 2>&1 >/dev/null)
+  rc=$?
+  err=$(printf '%s\n' "$err" | grep -v '\] \[warning\] ')
+  lines=$(printf '%s\n' "$err" | grep -c .)
+  if [ "$rc" -ne 1 ] || [ "$lines" -ne 1 ] || [[ "$err" != error:* ]] || [[ "$err" != *"$phrase"* ]]; then
+    fail "$name: rc=$rc lines=$lines stderr: $err"
+  else
+    echo "ok   $name: $err"
+  fi
+}
+
+# finish NAME: the summary line, and the exit status (1 when a check failed).
+finish() {
+  if [ "$failures" -eq 0 ]; then echo "$1: all checks passed"; else echo "$1: $failures failure(s)"; fi
+  exit $((failures > 0))
 }
