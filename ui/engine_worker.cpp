@@ -113,7 +113,8 @@ void EngineWorker::run(const flux::engine::RunRequest& request) {
   }
 }
 
-void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt) {
+void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt,
+                               bool parse_special) {
   if (!engine_) return;
   try {
     QElapsedTimer clock;
@@ -121,6 +122,7 @@ void EngineWorker::countTokens(int ticket, const QString& prompt, bool chat, con
     engine::RunSettings settings;
     settings.chat = chat;
     settings.system_prompt = system_prompt.toStdString();
+    settings.parse_special = parse_special;
     const auto ids = engine_->tokenize_prompt(prompt.toStdString(), settings);
     emit tokensCounted(ticket, static_cast<int>(ids.size()), engine_->context_length(),
                        double(clock.nsecsElapsed()) / 1e6);

@@ -73,7 +73,7 @@ class EngineWorker : public QObject {
   void run(const flux::engine::RunRequest& request);
   // Counts the prompt's tokens as the model would see them (chat template, BOS); answers with tokensCounted.
   // `ticket` lets the GUI drop stale answers.
-  void countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
+  void countTokens(int ticket, const QString& prompt, bool chat, const QString& system_prompt, bool parse_special);
   // The memory the request's run would hold (Engine::estimate_memory); answers with memoryEstimated.
   void estimateMemory(int ticket, const flux::engine::RunRequest& request);
   // The needle grid (engine_worker_needle.cpp): every context × depth × route cell of `spec` as a run of `base`

@@ -73,7 +73,8 @@ MainWindow::MainWindow() {
   connect(count_timer_, &QTimer::timeout, this, [this] {
     if (!model_loaded_) return;
     const engine::RunSettings s = controls_->settings();
-    emit requestCount(++count_ticket_, prompt_->toPlainText(), s.chat, QString::fromStdString(s.system_prompt));
+    emit requestCount(++count_ticket_, prompt_->toPlainText(), s.chat, QString::fromStdString(s.system_prompt),
+                      s.parse_special);
   });
   connect(prompt_, &QPlainTextEdit::textChanged, this, &MainWindow::scheduleCount);
   connect(controls_, &RunControls::tokenizationChanged, this, &MainWindow::scheduleCount);

@@ -137,7 +137,7 @@ class MainWindow : public QMainWindow {
   void promptTokensCounted(int tokens, int context_length, double tokenize_ms);
   void requestLoad(const QString& path, const QString& backend);
   void requestRun(const flux::engine::RunRequest& request);
-  void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt);
+  void requestCount(int ticket, const QString& prompt, bool chat, const QString& system_prompt, bool parse_special);
   void requestEstimate(int ticket, const flux::engine::RunRequest& request);
   void requestNeedleGrid(const flux::ui::NeedleGridSpec& spec, const flux::engine::RunRequest& base);
   // A needle grid ended (finished, cancelled or stopped by an error) and was saved at path (empty: not saved).

@@ -191,7 +191,7 @@ void MainWindow::exportReportDialog() {
     log(tr("Report written to %1").arg(path));
   } else {
     logError(tr("Export failed: %1").arg(error));
-    QMessageBox::critical(this, tr("Export Report"), error);
+    criticalPlain(this, tr("Export Report"), error);
   }
 }
 
@@ -209,7 +209,7 @@ void MainWindow::exportComparisonDialog() {
     log(tr("Comparison written to %1").arg(path));
   } else {
     logError(tr("Export failed: %1").arg(error));
-    QMessageBox::critical(this, tr("Export Comparison"), error);
+    criticalPlain(this, tr("Export Comparison"), error);
   }
 }
 
@@ -221,7 +221,7 @@ void MainWindow::exportChartsDialog() {
   const bool ok = svg ? charts_->exportSvg(path) : charts_->exportPng(path);
   if (!ok) {
     logError(tr("Export failed: cannot write %1").arg(path));
-    QMessageBox::critical(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
+    criticalPlain(this, tr("Export Charts"), tr("Cannot write %1").arg(path));
   }
 }
 
@@ -234,7 +234,7 @@ void MainWindow::openReportDialog() {
   connect(this, &MainWindow::reportOpened, context, [this, path, context](const QString& p, const QString& error) {
     if (p != path) return;
     context->deleteLater();
-    if (!error.isEmpty()) QMessageBox::critical(this, tr("Open Report"), error);
+    if (!error.isEmpty()) criticalPlain(this, tr("Open Report"), error);
   });
   openReportFileAsync(path);
 }
@@ -244,7 +244,7 @@ void MainWindow::saveRouteDialog() {
                                    tr("Route text (*.txt *.route);;Route JSON (*.json)"));
   if (path.isEmpty()) return;
   const QString error = saveRouteTo(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Save Route"), error);
+  if (!error.isEmpty()) criticalPlain(this, tr("Save Route"), error);
 }
 
 void MainWindow::loadRouteDialog() {
@@ -252,7 +252,7 @@ void MainWindow::loadRouteDialog() {
       QFileDialog::getOpenFileName(this, tr("Load Route"), {}, tr("Routes (*.txt *.route *.json);;All files (*)"));
   if (path.isEmpty()) return;
   const QString error = loadRouteFrom(path);
-  if (!error.isEmpty()) QMessageBox::critical(this, tr("Load Route"), error);
+  if (!error.isEmpty()) criticalPlain(this, tr("Load Route"), error);
 }
 
 }  // namespace flux::ui

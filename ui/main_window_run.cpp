@@ -170,7 +170,7 @@ void MainWindow::updateHeader(const engine::RunReport* last_run) {
                             .arg(last_run ? last_run->settings.context_length : s.config.context_length)
                             .arg(QString::fromStdString(s.quantization).toHtmlEscaped(),
                                  router_.label().toHtmlEscaped(), kind.toHtmlEscaped()));
-  model_label_->setToolTip(router_.present() ? tr("Layer router: %1\n%2").arg(router_.source, router_.description)
+  model_label_->setToolTip(router_.present() ? plainToolTip(tr("Layer router: %1\n%2").arg(router_.source, router_.description))
                                              : tr("This model has no layer router: the Router preset is not offered"));
   loaded_label_ = model_label_->text();
   loaded_tip_ = model_label_->toolTip();

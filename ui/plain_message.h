@@ -14,4 +14,10 @@ inline void criticalPlain(QWidget* parent, const QString& title, const QString& 
   box.exec();
 }
 
+// A tooltip that shows `text` as written: Qt renders a tooltip that looks like HTML as rich text, so the text is
+// escaped into a paragraph that keeps its line breaks.
+inline QString plainToolTip(const QString& text) {
+  return QStringLiteral("<p style='white-space:pre-wrap'>%1</p>").arg(text.toHtmlEscaped());
+}
+
 }  // namespace flux::ui
