@@ -25,7 +25,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--weights,--cpu-weights", o.cpu_weights,
                  "weight storage: native (GGUF blocks stay as stored: CPU kernels and CUDA GEMVs read the blocks; "
                  "16-bit types stay 16-bit on the CPU), f32 (the reference: fp32 on the CPU, bf16 on CUDA) or auto "
-                 "(native on the CPU, bf16 on CUDA)")
+                 "(native on the CPU; on CUDA native above 1B parameters, bf16 below)")
       ->check(CLI::IsMember({"auto", "native", "f32"}));
   app.add_option("--random-quant", o.random_quant, "store --random-weights as these GGML blocks (e.g. q4_k)")
       ->check(CLI::IsMember({"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "f16", "bf16"}));

@@ -96,12 +96,16 @@ std::optional<LayerRouter> load_engine_router(const ModelFiles& files, const Eng
 
 namespace {
 
-// "auto": as stored on the CPU; dequantized (bf16) on CUDA, whose block GEMV still decodes slower than bf16 there
-// (bench/RESULTS.md, H200: 8B Q4_K 7.06 vs 5.46 ms/token) — `--weights native` trades that for 3x less memory.
-WeightStorage weight_storage(const std::string& weights, const Backend& backend) {
+// "auto": as stored on the CPU. On CUDA, a model of more than 1B parameters keeps its blocks (the block GEMV decodes
+// the 8B shape's Q4_K at 3.54 vs 5.25 ms/token for bf16, in 6.3 instead of 17.1 GiB: bench/RESULTS.md, H200), a small
+// one is expanded to bf16 (SmolLM2's Q4_1 decodes 3 % slower as blocks, and its short prefills pay the dequantizing).
+// `--weights native` / `f32` choose either way.
+WeightStorage weight_storage(const std::string& weights, const Backend& backend, int64_t n_params) {
   require(weights == "auto" || weights == "native" || weights == "f32", "weights '{}': use auto, native or f32",
           weights);
-  if (weights == "auto") return backend.name() == "cuda" ? WeightStorage::F32 : WeightStorage::Native;
+  constexpr int64_t kBlocksOnCudaFrom = 1'000'000'000;
+  if (weights == "auto")
+    return backend.name() == "cuda" && n_params <= kBlocksOnCudaFrom ? WeightStorage::F32 : WeightStorage::Native;
   return weights == "f32" ? WeightStorage::F32 : WeightStorage::Native;
 }
 
@@ -132,7 +136,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& path, const En
       [&](double f, const std::string& tensor) {
         if (progress) progress(f, tensor);
       },
-      cancel, weight_storage(options.cpu_weights, *e->backend_));
+      cancel, weight_storage(options.cpu_weights, *e->backend_, e->summary_.n_params));
   e->model_files_ = files.mapped_files();
   e->check_model_unchanged();  // the loader copied (or kept) pages of the mapping: they must be the file's
   e->decoder_ = std::make_unique<Decoder>(files.config(), std::move(weights), *e->backend_);
