@@ -3,7 +3,8 @@
 # on the demo model with the shipped Layer Router). Settings, logs and the runs folder go to a temporary home, so
 # the pictures show the default layout whatever the user's own saved state is.
 # Usage: tools/screenshots.sh [build dir] [name...]   (names: main attention memory needle comparison; default all;
-# needle-routes, not in the default: the grid picture of docs/images/ through the dock's export, ~10 min on 2 cores)
+# needle-routes, not in the default: the grid picture of docs/images/ through the dock's export, ~10 min on 2 cores;
+# baselines, not in the default: docs/images/comparison-baselines.png, the router's run and its baselines, ~2 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -58,4 +59,17 @@ if has needle-routes; then
     --needle-grid 512,1K,2K,4K/0,50,100/fa,router,first-k:match,sa:streaming -n 16 \
     --needle-grid-export docs/images/needle-grid-routes.png
   python3 tools/png_small.py docs/images/needle-grid-routes.png
+fi
+# Issue 16 point 3: the router's run of a needle prompt and its baselines (Compare with baselines…, 5 seeds, the
+# previous router) in the Comparison dock.
+if has baselines; then
+  needle_prompt="$home/needle.txt"
+  { echo "Read the following text carefully."; echo; head -c 2500 "$article"
+    echo " The secret code for the vault in Lisbon is 4721. "; tail -c 1500 "$article"; echo
+    echo "Question: what is the secret code for the vault in Lisbon? Answer with the number only."; } >"$needle_prompt"
+  rm -rf "$home/data"
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$build/app/fluxscope" --model "$model" --quit-after-run --overwrite \
+    --run --prompt-file "$needle_prompt" -n 16 --compare-with-baselines 5 --show-dock comparison \
+    --screenshot docs/images/comparison-baselines.png
+  python3 tools/png_small.py docs/images/comparison-baselines.png
 fi

@@ -1,5 +1,6 @@
 #include "ui/comparison_baselines_panel.h"
 
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -8,6 +9,14 @@
 #include <QVBoxLayout>
 
 namespace flux::ui {
+
+QString baselineLabel(const std::string& name) {
+  const QString n = QString::fromStdString(name);
+  if (n.startsWith(QStringLiteral("router-file:")))
+    return QObject::tr("previous router (%1)").arg(QFileInfo(n.mid(12)).fileName());
+  if (n.startsWith(QStringLiteral("file:"))) return QObject::tr("file: %1").arg(QFileInfo(n.mid(5)).fileName());
+  return n;
+}
 
 QString saLayersText(int sa_layers, int n_layers) {
   return QObject::tr("%1/%2 SA").arg(sa_layers).arg(n_layers);
@@ -37,9 +46,12 @@ BaselinesPanel::BaselinesPanel(QWidget* parent) : QWidget(parent) {
   status_->setTextFormat(Qt::PlainText);
   table_ = new QTableWidget(0, ColCount);
   table_->setHorizontalHeaderLabels({tr("Route"), tr("SA layers"), tr("Prefill ms"), tr("Decode ms/tok"), tr("Answer"),
-                                     tr("Output"), tr("Route as run")});
+                                     tr("Route as run"), tr("Output")});
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  table_->horizontalHeader()->setSectionResizeMode(ColOutput, QHeaderView::Interactive);
+  // The route text is long (every parameter): a fixed width, the whole text in the tooltip; the output gets the rest.
+  table_->horizontalHeader()->setSectionResizeMode(ColRouteRun, QHeaderView::Interactive);
+  table_->horizontalHeader()->resizeSection(ColRouteRun, 160);
+  table_->horizontalHeader()->setSectionResizeMode(ColOutput, QHeaderView::Stretch);
   table_->verticalHeader()->hide();
   table_->verticalHeader()->setDefaultSectionSize(20);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -64,6 +76,7 @@ void BaselinesPanel::begin(const BaselineResult& run, const std::string& answer,
   button_->setEnabled(false);
   table_->show();
   fill();
+  emit baselinesStarted();
 }
 
 void BaselinesPanel::add(const BaselineResult& result) {
@@ -111,18 +124,17 @@ void BaselinesPanel::fill() {
                       : res->passed   ? tr("pass")
                                       : tr("fail"),
                       QString::fromStdString(res->output));
-    const QString name =
-        QString::fromStdString(row.name) + (row.seeds > 1 ? tr(" (%1 seeds)").arg(row.seeds) : QString());
+    const QString name = baselineLabel(row.name) + (row.seeds > 1 ? tr(" (%1 seeds)").arg(row.seeds) : QString());
     const QStringList cells = {name,
                                saLayersText(row.sa_layers, row.n_layers),
                                meanSpreadText(row.prefill_ms, row.prefill_spread, row.seeds, 1),
                                meanSpreadText(row.decode_ms, row.decode_spread, row.seeds, 2),
                                passText(row),
-                               QString::fromStdString(first.output).simplified(),
-                               QString::fromStdString(first.route)};
+                               QString::fromStdString(first.route),
+                               QString::fromStdString(first.output).simplified()};
     for (int c = 0; c < cells.size(); ++c) {
       auto* item = new QTableWidgetItem(cells[c]);
-      item->setToolTip(tip.trimmed());
+      item->setToolTip(c == ColRouteRun ? cells[c] : tip.trimmed());
       if (c == ColPass && row.passed >= 0)
         item->setForeground(row.passed == row.seeds ? QColor(0x2e, 0x9d, 0x4f)
                             : row.passed == 0       ? QColor(0xd0, 0x30, 0x30)

@@ -13,6 +13,8 @@ class QTableWidget;
 
 namespace flux::ui {
 
+// A baseline's name in the table: "previous router (NAME.safetensors)" / "file: NAME.json" for the file routes.
+QString baselineLabel(const std::string& name);
 // "13/30 SA" for a row / result.
 QString saLayersText(int sa_layers, int n_layers);
 // "12.3" or "12.3 ± 0.4" (more than one seed).
@@ -23,7 +25,7 @@ QString passText(const BaselineRow& row);
 class BaselinesPanel : public QWidget {
   Q_OBJECT
  public:
-  enum Column { ColRoute, ColSa, ColPrefill, ColDecode, ColPass, ColOutput, ColRouteRun, ColCount };
+  enum Column { ColRoute, ColSa, ColPrefill, ColDecode, ColPass, ColRouteRun, ColOutput, ColCount };
 
   explicit BaselinesPanel(QWidget* parent = nullptr);
   void begin(const BaselineResult& run, const std::string& answer, int total);
@@ -37,6 +39,7 @@ class BaselinesPanel : public QWidget {
 
  signals:
   void baselinesRequested();
+  void baselinesStarted();  // begin() was called: the view gives the panel room
 
  private:
   void fill();

@@ -59,8 +59,8 @@ QString speedupText(double speedup, bool comparable) {
 }
 
 ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
-  summary_ = new QLabel(
-      tr("Select two runs in the Runs dock to compare them, or one run to compare with its baselines"));
+  summary_ =
+      new QLabel(tr("Select two runs in the Runs dock to compare them, or one run to compare with its baselines"));
   summary_->setWordWrap(true);
   summary_->setTextFormat(Qt::RichText);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -132,13 +132,18 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   top->setStretchFactor(0, 1);
   top->setStretchFactor(1, 1);
   baselines_ = new BaselinesPanel();
-  auto* split = new QSplitter(Qt::Vertical);
+  split_ = new QSplitter(Qt::Vertical);
+  QSplitter* split = split_;
   split->addWidget(top);
   split->addWidget(baselines_);
   split->addWidget(diff_);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   split->setStretchFactor(2, 1);
+  // Baselines of one run with no two runs compared: the empty comparison panes give them their room.
+  connect(baselines_, &BaselinesPanel::baselinesStarted, this, [this] {
+    if (!has_) split_->setSizes({0, 1, 0});
+  });
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
   layout->addWidget(summary_);
@@ -156,6 +161,7 @@ void ComparisonView::compare(const engine::RunReport& a, const engine::RunReport
 void ComparisonView::compare(const RunEntry& a, const RunEntry& b) {
   a_ = a;
   b_ = b;
+  if (!has_) split_->setSizes({3000, baselines_->hasBaselines() ? 2000 : 200, 1000});
   has_ = true;
   current_ = compare_runs(a, b);
   const RunComparison& c = current_;

@@ -12,6 +12,7 @@
 
 class QBarSet;
 class QLabel;
+class QSplitter;
 class QTextBrowser;
 class QTableWidget;
 class QValueAxis;
@@ -59,6 +60,7 @@ class ComparisonView : public QWidget {
   QTextBrowser* diff_ = nullptr;
   ZoomableChartView* chart_view_ = nullptr;
   BaselinesPanel* baselines_ = nullptr;
+  QSplitter* split_ = nullptr;
   QBarSet* delta_total_ = nullptr;
   QBarSet* delta_attention_ = nullptr;
   QValueAxis* layer_axis_ = nullptr;

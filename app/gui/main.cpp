@@ -1,9 +1,9 @@
 // fluxscope: the desktop app. Scriptable start: --model M [--prompt-file F] [-n N] [--sa-kind K] [--route PRESET]
 // [--override SPEC] [--route-file F] [--ctx N] [--threads N] [--repeat N] [--open-report F] [--run]
 // [--export-report OUT.json|csv|html|pdf] [--screenshot OUT.png] [--overwrite] [--dark] [--quit-after-run]
-// [--compare-with-route ROUTE] [--needle-grid CONTEXTS/DEPTHS/ROUTES] [--needle-grid-export OUT.png|svg]
-// [--show-dock NAME] [--measure-open REPORT]; works under QT_QPA_PLATFORM=offscreen. Existing output files are
-// never replaced without --overwrite.
+// [--compare-with-route ROUTE] [--compare-with-baselines SEEDS] [--needle-grid CONTEXTS/DEPTHS/ROUTES]
+// [--needle-grid-export OUT.png|svg] [--show-dock NAME] [--measure-open REPORT]; works under
+// QT_QPA_PLATFORM=offscreen. Existing output files are never replaced without --overwrite.
 // Exit codes: 0 ok, 1 run or model error, 2 bad arguments (an output path that cannot or may not be written
 // included), 3 export or screenshot failed.
 #include <QApplication>
@@ -15,6 +15,7 @@
 #include <QListView>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
                     "After the run(s), run the same prompt again with this route (a preset) and compare the two "
                     "entries in the Comparison dock.",
                     "route"});
+  parser.addOption({"compare-with-baselines",
+                    "After the run: Compare with baselines… with this many random:match seeds (the previous router "
+                    "too when one is shipped); the Comparison dock shows them.",
+                    "seeds"});
   parser.addOption({"needle-grid",
                     "Instead of --run: the needle grid CONTEXTS/DEPTHS/ROUTES, e.g. 512,1K/0,50,100/fa,sa:streaming "
                     "(Tools → Needle Sweep…; -n = new tokens per cell).",
@@ -288,6 +293,15 @@ int main(int argc, char** argv) {
           return;
         }
         QTimer::singleShot(0, &window, [&] { window.startRepeat(repeat); });
+        return;
+      }
+      static bool baselines_started = false;  // the first run's completion starts them, theirs do not repeat it
+      if (parser.isSet("compare-with-baselines") && !std::exchange(baselines_started, true)) {
+        flux::ui::BaselineOptions options;
+        options.random_seeds = std::max(1, parser.value("compare-with-baselines").toInt());
+        options.previous_router = flux::ui::previousRouterFile().toStdString();
+        QObject::connect(&window, &flux::ui::MainWindow::baselinesCompleted, &window, [&] { finish(); });
+        QTimer::singleShot(0, &window, [&window, options] { window.startBaselines(options); });
         return;
       }
       if (parser.isSet("compare-with-route")) {
