@@ -18,6 +18,7 @@
 
 #include "engine/routing/matched_baselines.h"
 #include "engine/routing/route_spec.h"
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/comparison_baselines.h"
 #include "ui/comparison_baselines_panel.h"
@@ -37,16 +38,10 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kTimeoutMs = 300'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 
 // A finished run of a short needle prompt with layers 0-12 SA (13 of 30), in the window's history.
 std::unique_ptr<MainWindow> windowWithARun() {
-  auto w = std::make_unique<MainWindow>();
-  w->setErrorDialogs(false);
-  QSignalSpy ready(w.get(), &MainWindow::modelReady);
-  w->openModel(kModel);
-  [&] { QVERIFY(ready.wait(kTimeoutMs)); }();
-  [&] { QTRY_VERIFY(w->historyReady()); }();
+  auto w = flux::test::loadedDemoWindow(kTimeoutMs);
   w->useHaystackPrompt(60, 50);
   w->runControls()->maxTokens()->setValue(12);
   w->setRoute(QStringLiteral("fa"), QStringLiteral("0-12=SA"));

@@ -23,6 +23,7 @@
 
 #include "engine/routing/matched_baselines.h"
 #include "engine/routing/route_spec.h"
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/main_window.h"
 #include "ui/needle_grid_dialog.h"
@@ -45,12 +46,7 @@ constexpr int kTimeoutMs = 300'000;
 const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 
 std::unique_ptr<MainWindow> loadedWindow() {
-  auto w = std::make_unique<MainWindow>();
-  w->setErrorDialogs(false);
-  QSignalSpy ready(w.get(), &MainWindow::modelReady);
-  w->openModel(kModel);
-  [&] { QVERIFY(ready.wait(kTimeoutMs)); }();
-  [&] { QTRY_VERIFY(w->historyReady()); }();  // the runs folder is read on a pool thread: counts start after it
+  auto w = flux::test::loadedDemoWindow(kTimeoutMs);
   return w;
 }
 

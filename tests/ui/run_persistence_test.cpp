@@ -15,6 +15,7 @@
 #include <QThread>
 #include <QTest>
 
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/app_log.h"
 #include "ui/comparison_view.h"
@@ -29,15 +30,9 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 
 std::unique_ptr<MainWindow> loadedWindow() {
-  auto w = std::make_unique<MainWindow>();
-  w->setErrorDialogs(false);
-  QSignalSpy ready(w.get(), &MainWindow::modelReady);
-  w->openModel(kModel);
-  [&] { QVERIFY(ready.wait(kTimeoutMs)); }();
-  [&] { QTRY_VERIFY(w->historyReady()); }();  // the runs folder is read on a pool thread: counts start after it
+  auto w = flux::test::loadedDemoWindow(kTimeoutMs);
   w->runControls()->maxTokens()->setValue(2);
   w->runControls()->repeat()->setValue(1);
   return w;
