@@ -19,7 +19,7 @@ float* slot_outputs(const engine::Backend::RouteTable& t, int slot) {
 }
 int32_t* slot_decision(const engine::Backend::RouteTable& t, int slot) {
   return reinterpret_cast<int32_t*>(static_cast<float*>(t.storage.get()) +
-                                    static_cast<std::size_t>(t.slots) * kSlotFloats) +
+                                    static_cast<std::size_t>(t.n_slots) * kSlotFloats) +
          slot;
 }
 std::size_t table_bytes(int slots) {
@@ -32,7 +32,7 @@ engine::Backend::RouteTable CudaBackend::make_route_table(int slots) {
   require(slots > 0, "cuda backend: a route table of {} slots", slots);
   RouteTable t;
   t.storage = allocate(table_bytes(slots));
-  t.slots = slots;
+  t.n_slots = slots;
   t.outputs.assign(static_cast<std::size_t>(slots), 0);
   // Decisions -1 (neither plan runs) and outputs NaN until a slot runs: a gate armed on an unrouted slot shows.
   FLUX_CUDA_CHECK(cudaMemsetAsync(t.storage.get(), 0xFF, table_bytes(slots), ctx_->stream));
@@ -42,7 +42,7 @@ engine::Backend::RouteTable CudaBackend::make_route_table(int slots) {
 engine::TimeSpan CudaBackend::route_on_device(const Tensor& x, std::span<const engine::RowRange> ranges,
                                               const engine::SmallMlp& mlp, RouteRule rule, float temperature,
                                               float threshold, RouteTable& table, int slot) {
-  require(slot >= 0 && slot < table.slots, "cuda backend: route slot {} of {}", slot, table.slots);
+  require(slot >= 0 && slot < table.n_slots, "cuda backend: route slot {} of {}", slot, table.n_slots);
   require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
   require(ranges.size() <= static_cast<std::size_t>(kMaxRowRanges), "cuda backend: {} pooling ranges (at most {})",
           ranges.size(), kMaxRowRanges);
@@ -63,22 +63,22 @@ engine::TimeSpan CudaBackend::route_on_device(const Tensor& x, std::span<const e
 
 void CudaBackend::gate_attention(const RouteTable& table, int slot, const AttentionPlan& dense,
                                  const AttentionPlan& sparse) {
-  require(slot >= 0 && slot < table.slots, "cuda backend: route slot {} of {}", slot, table.slots);
+  require(slot >= 0 && slot < table.n_slots, "cuda backend: route slot {} of {}", slot, table.n_slots);
   armed_gate_.decision = slot_decision(table, slot);
   armed_gate_.dense = dense;
   armed_gate_.sparse = sparse;
 }
 
 std::vector<engine::Backend::RoutedSlot> CudaBackend::read_route_table(const RouteTable& table) {
-  require(static_cast<int>(table.outputs.size()) == table.slots, "cuda backend: a route table not made here");
-  std::vector<float> host(table_bytes(table.slots) / sizeof(float));
-  FLUX_CUDA_CHECK(cudaMemcpyAsync(host.data(), table.storage.get(), table_bytes(table.slots), cudaMemcpyDeviceToHost,
+  require(static_cast<int>(table.outputs.size()) == table.n_slots, "cuda backend: a route table not made here");
+  std::vector<float> host(table_bytes(table.n_slots) / sizeof(float));
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(host.data(), table.storage.get(), table_bytes(table.n_slots), cudaMemcpyDeviceToHost,
                                   ctx_->stream));
   FLUX_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
-  const auto* decisions = reinterpret_cast<const int32_t*>(host.data() + static_cast<std::size_t>(table.slots) *
-                                                                             kSlotFloats);
-  std::vector<RoutedSlot> slots(static_cast<std::size_t>(table.slots));
-  for (int s = 0; s < table.slots; ++s) {
+  const auto* decisions =
+      reinterpret_cast<const int32_t*>(host.data() + static_cast<std::size_t>(table.n_slots) * kSlotFloats);
+  std::vector<RoutedSlot> slots(static_cast<std::size_t>(table.n_slots));
+  for (int s = 0; s < table.n_slots; ++s) {
     const int n = table.outputs[static_cast<std::size_t>(s)];
     if (n == 0 || decisions[s] < 0) continue;
     RoutedSlot& r = slots[static_cast<std::size_t>(s)];

@@ -174,7 +174,7 @@ class Backend {
   enum class RouteRule { FluxSoftmax, FluxSigmoid, ElasticMean };  // decide_logits' three forms
   struct RouteTable {
     std::shared_ptr<void> storage;
-    int slots = 0;
+    int n_slots = 0;  // not "slots": a Qt macro in the app, which includes this header
     std::vector<int> outputs;  // per slot: how many MLP outputs route_on_device wrote (0: none yet)
   };
   struct RoutedSlot {
