@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the held-out router evaluation set for `fluxscope-cli sweep --tasks`: a needle-in-a-haystack grid
-(context 1K–7.5K tokens x depth 0–100%) plus robust tasks, from the same generators as training (other seed).
+(context 1K–7.5K tokens x depth 0–100%) plus robust tasks, from the same generators as training (other seed), over
+every filler style (router_fillers.py) including the held-out one; each task records its "filler".
 
   python3 tools/router/make_eval_set.py OUT.jsonl [--seed 7] [--tokenizer HF_DIR] [--per-cell 2] [--robust 20]
 

@@ -6,12 +6,14 @@ Two kinds, as in Flux Attention's task-dependent sparsity targets (each task typ
   so all-SA layers cannot see it.
 - "robust" (sparsity-tolerant): continuation (count), summarise-style, local copy, recent facts, in-context
   classification — the answer follows from the last few hundred tokens, so SA layers lose nothing.
-One template family per kind (HELD_OUT_TEMPLATES) is never trained on. Every task is a user message plus the expected
-answer(s); lengths are set in tokens with the model's tokenizer.
+One template family per kind (HELD_OUT_TEMPLATES) and one filler style (router_fillers.HELD_OUT_STYLES) are never
+trained on. Every task is a user message plus the expected answer(s); lengths are set in tokens with the model's
+tokenizer. A task function takes `fill` (router_fillers.Filler: n_tokens -> haystack text in the task's style).
 """
 import random
 
-FILLER = ("The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ")
+from router_fillers import HELD_OUT_STYLES, STYLES, TRAIN_STYLES, Filler
+
 NAMES = ["Alice", "Bruno", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jun", "Kemal", "Lina"]
 COLORS = ["red", "blue", "green", "orange", "purple", "silver", "golden", "black"]
 OBJECTS = ["lamp", "kite", "boat", "clock", "drum", "chair", "glove", "vase"]
@@ -22,40 +24,34 @@ JOBS = ["baker", "pilot", "doctor", "teacher", "farmer", "painter", "lawyer", "n
 FAR_TOKENS = 640
 
 
-def _filler_tokens(tok, n_tokens):
-    """Filler text of about n_tokens tokens (whole sentences)."""
-    per = len(tok(FILLER, add_special_tokens=False)["input_ids"])
-    return FILLER * max(0, n_tokens // per)
-
-
-def _with_needle(tok, context_tokens, depth, needle):
+def _with_needle(fill, context_tokens, depth, needle):
     """Filler of ~context_tokens tokens with `needle` inserted at fraction `depth` (sentence boundary)."""
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     at = int(round(depth * len(sentences)))
     sentences.insert(at, needle.rstrip("."))
     return ". ".join(sentences)
 
 
-def needle_passkey(tok, rng, context_tokens, depth):
+def needle_passkey(fill, rng, context_tokens, depth):
     key = str(rng.randint(10000, 99999))
-    body = _with_needle(tok, context_tokens, depth, f"The pass key is {key}. Remember it. {key} is the pass key.")
+    body = _with_needle(fill, context_tokens, depth, f"The pass key is {key}. Remember it. {key} is the pass key.")
     msg = ("There is an important piece of information hidden inside a lot of irrelevant text. Find it and "
            "memorize it.\n\n" + body + "\n\nWhat is the pass key? Answer with the number only.")
     return msg, key
 
 
-def needle_variable(tok, rng, context_tokens, depth):
+def needle_variable(fill, rng, context_tokens, depth):
     value = str(rng.randint(100, 999))
     var = rng.choice(["X", "Y", "Z", "Q", "K"])
-    body = _with_needle(tok, context_tokens, depth, f"Note: the variable {var} is set to {value}.")
+    body = _with_needle(fill, context_tokens, depth, f"Note: the variable {var} is set to {value}.")
     msg = (body + f"\n\nWhat value was the variable {var} set to? Answer with the number only.")
     return msg, value
 
 
-def needle_docqa(tok, rng, context_tokens, depth):
+def needle_docqa(fill, rng, context_tokens, depth):
     """QA over a synthetic document: a two-sentence biography inside the filler."""
     name, city, job = rng.choice(NAMES), rng.choice(CITIES), rng.choice(JOBS)
-    body = _with_needle(tok, context_tokens, depth, f"{name} was born in {city}. {name} works as a {job}.")
+    body = _with_needle(fill, context_tokens, depth, f"{name} was born in {city}. {name} works as a {job}.")
     msg = body + f"\n\nIn which city was {name} born? Answer with the city name only."
     return msg, city
 
@@ -63,12 +59,12 @@ def needle_docqa(tok, rng, context_tokens, depth):
 KEY_KINDS = ["secret code", "room number", "locker number", "ticket number", "pin"]
 
 
-def needle_multikey(tok, rng, context_tokens, depth):
+def needle_multikey(fill, rng, context_tokens, depth):
     """Three different keys spread over the text, one asked for. The first lies at `depth`, the others between it
     and depth 0.85. (Three codes of the same kind, told apart by a colour, are beyond the 135M model: 1/6 under FA.)"""
     kinds = rng.sample(KEY_KINDS, 3)
     codes = [str(rng.randint(1000, 9999)) for _ in kinds]
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     first = int(round(depth * len(sentences)))
     last = max(first + 3, int(0.85 * len(sentences)))
     spots = sorted([first] + rng.sample(range(first + 1, last), 2))
@@ -79,43 +75,43 @@ def needle_multikey(tok, rng, context_tokens, depth):
     return msg, codes[ask]
 
 
-def robust_count(tok, rng, context_tokens, _depth):
+def robust_count(fill, rng, context_tokens, _depth):
     # A short list and an explicit question: asked to "continue" a long sequence, the 135M model restarts it.
     start = rng.randint(1, 400)
     stop = start + rng.randint(5, 10)
     seq = ", ".join(str(i) for i in range(start, stop))
-    body = _filler_tokens(tok, context_tokens)
+    body = fill(context_tokens)
     msg = body + f"\n\nHere is a list of numbers: {seq}.\nWhat number comes next in the list? Answer with the number only."
     return msg, str(stop)
 
 
-def robust_recent_code(tok, rng, _context_tokens_unused, _depth):
+def robust_recent_code(fill, rng, _context_tokens_unused, _depth):
     code = str(rng.randint(1000, 9999))
-    body = _filler_tokens(tok, _context_tokens_unused)
+    body = fill(_context_tokens_unused)
     msg = body + f"\n\nLatest update: the access code is now {code}.\nWhat is the access code in the latest update?"
     return msg, code
 
 
-def robust_recent_variable(tok, rng, context_tokens, _depth):
+def robust_recent_variable(fill, rng, context_tokens, _depth):
     value = str(rng.randint(100, 999))
     var = rng.choice(["A", "B", "C", "M", "N"])
-    body = _filler_tokens(tok, context_tokens)
+    body = fill(context_tokens)
     msg = body + f"\n\nFinally, {var} = {value}.\nWhat is {var} equal to at the end? Reply with the number."
     return msg, value
 
 
-def robust_repeat(tok, rng, context_tokens, _depth):
+def robust_repeat(fill, rng, context_tokens, _depth):
     sentence = f"The {rng.choice(COLORS)} {rng.choice(OBJECTS)} belongs to {rng.choice(NAMES)}"
-    msg = _filler_tokens(tok, context_tokens) + f"\n\n{sentence}.\nRepeat the last sentence exactly."
+    msg = fill(context_tokens) + f"\n\n{sentence}.\nRepeat the last sentence exactly."
     return msg, sentence
 
 
-def robust_summary(tok, rng, context_tokens, _depth):
+def robust_summary(fill, rng, context_tokens, _depth):
     """Summarize-style: the answer (the trip's destination) is in the last two sentences."""
     name, city = rng.choice(NAMES), rng.choice(CITIES)
     story = (f"Yesterday {name} took the train to {city}. In {city}, {name} bought a {rng.choice(COLORS)} "
              f"{rng.choice(OBJECTS)} at the market and then went home.")
-    msg = _filler_tokens(tok, context_tokens) + f"\n\n{story}\nSummarize the last story in one sentence."
+    msg = fill(context_tokens) + f"\n\n{story}\nSummarize the last story in one sentence."
     return msg, city
 
 
@@ -124,11 +120,11 @@ WORDS = ["apple", "river", "stone", "cloud", "tiger", "piano", "candle", "forest
          "needle", "orange", "pepper", "quartz", "saddle", "tunnel", "violin", "walnut", "yogurt", "zipper"]
 
 
-def needle_multivalue(tok, rng, context_tokens, depth):
+def needle_multivalue(fill, rng, context_tokens, depth):
     """RULER multi-value: one key with two values at two places; both must be named."""
     word = rng.choice(WORDS)
     values = [str(rng.randint(1000, 9999)) for _ in range(2)]
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     first = int(round(depth * len(sentences)))
     second = rng.randint(first + 1, max(first + 2, int(0.85 * len(sentences))))
     sentences.insert(second, f"Another special magic number for {word} is {values[1]}")
@@ -138,11 +134,11 @@ def needle_multivalue(tok, rng, context_tokens, depth):
     return msg, values
 
 
-def needle_vartrack(tok, rng, context_tokens, depth):
+def needle_vartrack(fill, rng, context_tokens, depth):
     """RULER variable tracking, two hops: VAR A = value at `depth`, VAR B = VAR A later; asked for VAR B."""
     value = str(rng.randint(10000, 99999))
     a, b = rng.sample(["ALPHA", "BRAVO", "DELTA", "ECHO", "KILO", "OSCAR", "SIERRA", "TANGO"], 2)
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     first = int(round(depth * len(sentences)))
     second = rng.randint(first + 1, max(first + 2, int(0.85 * len(sentences))))
     sentences.insert(second, f"VAR {b} = VAR {a}")
@@ -151,32 +147,32 @@ def needle_vartrack(tok, rng, context_tokens, depth):
     return msg, value
 
 
-def needle_freqword(tok, rng, context_tokens, depth):
+def needle_freqword(fill, rng, context_tokens, depth):
     """Frequent-word extraction: a word list at `depth` in which one word appears 12 times and every other word at
     most twice; asked at the end which word is the most frequent."""
     target, others = rng.choice(WORDS), [w for w in WORDS]
     others.remove(target)
     items = [target] * 12 + [w for w in rng.sample(others, 20) for _ in range(rng.randint(1, 2))]
     rng.shuffle(items)
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     sentences.insert(int(round(depth * len(sentences))), "Word list: " + " ".join(items))
     msg = ". ".join(sentences) + "\n\nWhich word appears most often in the word list? Answer with the word only."
     return msg, target
 
 
-def needle_kv_record(tok, rng, context_tokens, depth):
+def needle_kv_record(fill, rng, context_tokens, depth):
     """Held-out template family (never trained on): a table of records at `depth`, one asked by its id."""
     ids = rng.sample(range(100, 999), 6)
     values = [rng.choice(WORDS) for _ in ids]
     table = "; ".join(f"record R{i} holds the word {v}" for i, v in zip(ids, values))
-    sentences = _filler_tokens(tok, context_tokens).split(". ")
+    sentences = fill(context_tokens).split(". ")
     sentences.insert(int(round(depth * len(sentences))), "Archive table: " + table)
     ask = rng.randrange(len(ids))
     msg = ". ".join(sentences) + f"\n\nWhich word does record R{ids[ask]} hold? Answer with the word only."
     return msg, values[ask]
 
 
-def robust_icl_classify(tok, rng, context_tokens, _depth):
+def robust_icl_classify(fill, rng, context_tokens, _depth):
     """In-context classification: labelled examples right before the question."""
     fruit = ["apple", "pear", "cherry", "banana", "mango", "plum", "grape", "peach"]
     animal = ["dog", "cat", "horse", "tiger", "mouse", "sheep", "goat", "zebra"]
@@ -185,17 +181,17 @@ def robust_icl_classify(tok, rng, context_tokens, _depth):
     label = rng.choice(["fruit", "animal"])
     query = rng.choice([w for w in (fruit if label == "fruit" else animal) if w not in dict(shots)])
     lines = "\n".join(f"{w}: {c}" for w, c in shots)
-    msg = (_filler_tokens(tok, context_tokens) + f"\n\nClassify each word as fruit or animal.\n{lines}\n{query}:"
+    msg = (fill(context_tokens) + f"\n\nClassify each word as fruit or animal.\n{lines}\n{query}:"
            "\nAnswer with fruit or animal only.")
     return msg, label
 
 
-def robust_list_item(tok, rng, context_tokens, _depth):
+def robust_list_item(fill, rng, context_tokens, _depth):
     """Held-out template family (never trained on): an item of a short list given at the end."""
     items = rng.sample(["eggs", "milk", "bread", "apples", "rice", "butter", "cheese", "onions"], 4)
     k = rng.randrange(4)
     nth = ["first", "second", "third", "fourth"][k]
-    msg = (_filler_tokens(tok, context_tokens) + f"\n\nShopping list: {', '.join(items)}.\n"
+    msg = (fill(context_tokens) + f"\n\nShopping list: {', '.join(items)}.\n"
            f"What is the {nth} item on the shopping list? Answer with the item only.")
     return msg, items[k]
 
@@ -212,12 +208,13 @@ HELD_OUT_TEMPLATES = {"kv_record", "list_item"}
 TASK_TYPES = sorted(NEEDLE_TASKS) + sorted(ROBUST_TASKS)  # one (λ1, λ2) pair each in training
 
 
-def make_task(tok, rng, kind, name, context_tokens, depth):
+def make_task(tok, rng, kind, name, context_tokens, depth, filler="classic"):
     table = NEEDLE_TASKS if kind == "needle" else ROBUST_TASKS
-    msg, answer = table[name](tok, rng, context_tokens, depth)
+    msg, answer = table[name](Filler(tok, filler, rng), rng, context_tokens, depth)
     answers = answer if isinstance(answer, list) else [answer]
     task = {"kind": kind, "task": name, "context_tokens": context_tokens,
             "depth": depth if kind == "needle" else None, "held_out_template": name in HELD_OUT_TEMPLATES,
+            "filler": filler, "held_out_filler": filler in HELD_OUT_STYLES,
             "messages": [{"role": "user", "content": msg}], "answer": answers[0]}
     if len(answers) > 1:
         task["answers"] = answers  # all must appear in the output (the sweep and the trainer score so)
@@ -235,7 +232,8 @@ def is_correct(task, text):
 
 
 def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
-    """n training/validation tasks, half needle, half robust, from the trained template families only. A needle's
+    """n training/validation tasks, half needle, half robust, from the trained template families and filler styles
+    only (a style drawn per task, for both kinds, so the filler alone never tells needle from robust). A needle's
     depth is uniform over [0, 1 − FAR_TOKENS/context] so the fact lies more than a window + a block before the
     question (the SA layers cannot see it)."""
     rng = random.Random(seed)
@@ -246,14 +244,15 @@ def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
         name = rng.choice(families[kind])
         ctx = rng.randint(min_tokens, max_tokens)
         depth = round(rng.uniform(0.0, max(0.0, 1.0 - FAR_TOKENS / ctx)), 2)
-        out.append(make_task(tok, rng, kind, name, ctx, depth))
+        out.append(make_task(tok, rng, kind, name, ctx, depth, rng.choice(TRAIN_STYLES)))
     return out
 
 
 def needle_grid(tok, seed, contexts=(1024, 2048, 4096, 7680), depths=(0.0, 0.25, 0.5, 0.75, 1.0), per_cell=2,
                 n_robust=20):
-    """The sweep's held-out set: a context x depth needle grid plus robust prompts, over every template family
-    (the held-out families included, marked held_out_template)."""
+    """The sweep's held-out set: a context x depth needle grid plus robust prompts, over every template family and
+    filler style (the held-out ones included, marked held_out_template / held_out_filler), both cycled so every
+    cell of the grid mixes them."""
     rng = random.Random(seed)
     out = []
     needle_names, robust_names = sorted(NEEDLE_TASKS), sorted(ROBUST_TASKS)
@@ -261,11 +260,13 @@ def needle_grid(tok, seed, contexts=(1024, 2048, 4096, 7680), depths=(0.0, 0.25,
     for ctx in contexts:
         for depth in depths:
             for _ in range(per_cell):
-                out.append(make_task(tok, rng, "needle", needle_names[at % len(needle_names)], ctx, depth))
+                out.append(make_task(tok, rng, "needle", needle_names[at % len(needle_names)], ctx, depth,
+                                     STYLES[at % len(STYLES)]))
                 at += 1
     for i in range(n_robust):
         ctx = contexts[i % len(contexts)]
-        out.append(make_task(tok, rng, "robust", robust_names[i % len(robust_names)], ctx, None))
+        out.append(make_task(tok, rng, "robust", robust_names[i % len(robust_names)], ctx, None,
+                             STYLES[i % len(STYLES)]))
     for i, t in enumerate(out):
         t["id"] = f"{t['kind']}-{t['task']}-{t['context_tokens']}-{i}"
     return out
