@@ -2,6 +2,7 @@
 // call; all are free functions of values, shared by the evaluator and by filters that take a test or filter name.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "engine/tokenizer/jinja/value.h"
@@ -9,9 +10,16 @@
 namespace flux::engine::jinja {
 
 // Every string these build is checked against this size so a hostile `'x' * 10**12` ends in an Error, not OOM.
+// Building also costs steps (one per kStepBytes bytes) so a loop that copies a growing string stays bounded in time:
+// `{% set s = s ~ 'x' %}` a million times copies half a terabyte with every value under the size limit.
 struct SizeLimit {
+  static constexpr size_t kStepBytes = 64;
   size_t max_bytes = size_t{4} << 20;
+  int64_t* steps = nullptr;  // the render's step counter (none: building is free)
+  int64_t max_steps = 0;
   void check(size_t bytes, const char* what) const;
+  // Counts `bytes` just built (copied) against the step budget.
+  void charge(size_t bytes) const;
 };
 
 bool is_filter(const std::string& name);

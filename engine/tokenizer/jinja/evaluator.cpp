@@ -30,6 +30,8 @@ bool holds(const Value& v, const Dict* target, int depth) {
 
 Evaluator::Evaluator(const RenderLimits& limits, const Dict& globals) : limits_(limits) {
   size_limit_.max_bytes = limits.max_output_bytes;
+  size_limit_.steps = &steps_;
+  size_limit_.max_steps = limits.max_steps;
   root_ = std::make_shared<Scope>();
   for (const auto& [k, v] : globals.entries) (*root_)[k] = v;
   scopes_.push_back(root_);
@@ -48,6 +50,7 @@ void Evaluator::step() {
 
 void Evaluator::append_output(std::string& out, const std::string& text) const {
   size_limit_.check(out.size() + text.size(), "the output");
+  size_limit_.charge(text.size());
   out += text;
 }
 
@@ -80,7 +83,7 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
         append_output(out, node.text);
         break;
       case NodeKind::Output:
-        append_output(out, eval(*node.exprs[0]).str());
+        append_output(out, eval(*node.exprs[0]).str(size_limit_.max_bytes));
         break;
       case NodeKind::If:
         for (size_t i = 0; i < node.exprs.size(); ++i) {
@@ -117,7 +120,7 @@ Evaluator::Flow Evaluator::exec(const Node& node, std::string& out) {
                                     }
                                   }));
                                 })));
-        append_output(out, callee.as_function()(args).str());
+        append_output(out, callee.as_function()(args).str(size_limit_.max_bytes));
         break;
       }
       case NodeKind::Break:

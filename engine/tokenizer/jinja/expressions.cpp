@@ -96,13 +96,26 @@ Value Evaluator::eval(const Expr& e) {
       case ExprKind::Name:
         return lookup(e.name);
       case ExprKind::ListLiteral: {
+        // `[s, s, s, ...]` stands for s's text each time: a short text can name a 4 MiB string a thousand times.
         List list;
-        for (const ExprPtr& k : e.kids) list.push_back(eval(*k));
+        size_t built = 0;
+        for (const ExprPtr& k : e.kids) {
+          list.push_back(eval(*k));
+          built += 1 + (list.back().is_string() ? list.back().as_string().size() : 0);
+          size_limit_.check(built, "a list literal");
+        }
         return Value(std::move(list));
       }
       case ExprKind::DictLiteral: {
         Dict dict;
-        for (size_t i = 0; i + 1 < e.kids.size(); i += 2) dict.set(eval(*e.kids[i]).str(), eval(*e.kids[i + 1]));
+        size_t built = 0;
+        for (size_t i = 0; i + 1 < e.kids.size(); i += 2) {
+          std::string key = eval(*e.kids[i]).str(size_limit_.max_bytes);
+          Value value = eval(*e.kids[i + 1]);
+          built += 1 + key.size() + (value.is_string() ? value.as_string().size() : 0);
+          size_limit_.check(built, "a dict literal");
+          dict.set(key, std::move(value));
+        }
         return Value(std::move(dict));
       }
       case ExprKind::Attr:
@@ -155,9 +168,10 @@ Value Evaluator::eval(const Expr& e) {
       case ExprKind::Concat: {
         std::string out;
         for (const ExprPtr& k : e.kids) {
-          out += eval(*k).str();
+          out += eval(*k).str(size_limit_.max_bytes);
           size_limit_.check(out.size(), "'~'");
         }
+        size_limit_.charge(out.size());
         return Value(std::move(out));
       }
       case ExprKind::Cond:
@@ -177,10 +191,13 @@ Value Evaluator::eval_binary(const Expr& e) {
   if (a.is_number() && b.is_number()) return arithmetic(op, a, b);
   if (op == "+" && a.is_string() && b.is_string()) {
     size_limit_.check(a.as_string().size() + b.as_string().size(), "'+'");
+    size_limit_.charge(a.as_string().size() + b.as_string().size());
     return Value(a.as_string() + b.as_string());
   }
   if (op == "+" && a.is_list() && b.is_list()) {
-    size_limit_.check(a.as_list().size() + b.as_list().size(), "'+'");
+    // The strings a list holds count, not only its items; the copy costs its items.
+    size_limit_.check(built_size(a.as_list()) + built_size(b.as_list()), "'+' of two lists");
+    size_limit_.charge((a.as_list().size() + b.as_list().size()) * sizeof(Value));
     List out = a.as_list();
     out.insert(out.end(), b.as_list().begin(), b.as_list().end());
     return Value(std::move(out));
@@ -191,9 +208,13 @@ Value Evaluator::eval_binary(const Expr& e) {
     require(count.is_number() && count.kind() != Value::Kind::Float, "can't multiply sequence by non-int of type '{}'",
             count.type_name());
     const int64_t n = std::max<int64_t>(0, count.as_int());
-    const auto unit = static_cast<uint64_t>(seq.is_string() ? seq.as_string().size() : seq.as_list().size());
+    // Checked before anything is built: `[big] * n` stands for n times the text of big, so a list's unit is its
+    // built_size, not its length.
+    const auto unit = static_cast<uint64_t>(seq.is_string() ? seq.as_string().size() : built_size(seq.as_list()));
     require(unit == 0 || static_cast<uint64_t>(n) <= size_limit_.max_bytes / unit,
             "'*' would build a value of more than {} bytes or items (the output size limit)", size_limit_.max_bytes);
+    size_limit_.charge(static_cast<size_t>(n) * (seq.is_string() ? seq.as_string().size()
+                                                                  : seq.as_list().size() * sizeof(Value)));
     if (seq.is_string()) {
       std::string out;
       for (int64_t i = 0; i < n; ++i) out += seq.as_string();

@@ -203,8 +203,9 @@ Value apply_filter(const std::string& name, const Value& v, const Args& args, co
   }
   if (name == "tojson") {
     const Value* indent = args.get(0, "indent");
-    std::string json = to_json(v, indent != nullptr && !indent->is_none() ? static_cast<int>(indent->as_int()) : -1);
-    limit.check(json.size(), "tojson");
+    std::string json =
+        to_json(v, indent != nullptr && !indent->is_none() ? static_cast<int>(indent->as_int()) : -1, limit.max_bytes);
+    limit.charge(json.size());
     return Value(std::move(json));
   }
   if (name == "length" || name == "count") return Value(length_of(v));
@@ -240,17 +241,18 @@ Value apply_filter(const std::string& name, const Value& v, const Args& args, co
     std::string out;
     const List items = iterate(v);
     for (size_t i = 0; i < items.size(); ++i) {
-      if (i > 0 && sep != nullptr) out += sep->str();
-      out += (attribute != nullptr ? attribute_of(items[i], attribute->str(), limit) : items[i]).str();
+      if (i > 0 && sep != nullptr) out += sep->str(limit.max_bytes);
+      out += (attribute != nullptr ? attribute_of(items[i], attribute->str(), limit) : items[i]).str(limit.max_bytes);
       limit.check(out.size(), "join");
     }
+    limit.charge(out.size());
     return Value(std::move(out));
   }
   if (name == "selectattr" || name == "rejectattr") return Value(select(v, args, true, name == "selectattr", limit));
   if (name == "select" || name == "reject") return Value(select(v, args, false, name == "select", limit));
   if (name == "map") return map(v, args, limit);
   if (name == "list") return Value(iterate(v));
-  if (name == "string") return Value(v.str());
+  if (name == "string") return Value(v.str(limit.max_bytes));
   if (name == "int") return to_int(v, args);
   if (name == "float") return to_float(v, args);
   if (name == "items") {

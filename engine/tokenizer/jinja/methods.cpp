@@ -66,6 +66,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
       if (i + 1 < cps.size()) out += s.substr(cps[i], cps[i + 1] - cps[i]);
       limit.check(out.size(), "replace()");
     }
+    limit.charge(out.size());
     return out;
   }
   size_t start = 0;
@@ -79,6 +80,8 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     ++done;
   }
   out.append(s, start);
+  limit.check(out.size(), "replace()");
+  limit.charge(out.size());
   return out;
 }
 
@@ -185,9 +188,10 @@ Value string_method(const std::string& s, const std::string& name, const SizeLim
       std::string out;
       const List items = iterate(a.positional[0]);
       for (size_t i = 0; i < items.size(); ++i) {
-        out += (i ? s : "") + items[i].str();
+        out += (i ? s : "") + items[i].str(limit.max_bytes);
         limit.check(out.size(), "join()");
       }
+      limit.charge(out.size());
       return Value(std::move(out));
     }));
   }
@@ -234,6 +238,14 @@ void slice_bounds(int64_t n, const Value& start, const Value& stop, int64_t step
 
 void SizeLimit::check(size_t bytes, const char* what) const {
   require(bytes <= max_bytes, "{} would build a string of more than {} bytes (the output size limit)", what, max_bytes);
+}
+
+void SizeLimit::charge(size_t bytes) const {
+  if (steps == nullptr) return;
+  *steps += static_cast<int64_t>(bytes / kStepBytes);
+  require(*steps <= max_steps,
+          "the template ran more than {} steps (an endless or runaway loop? building {} bytes counts as one step)",
+          max_steps, kStepBytes);
 }
 
 std::string strip(const std::string& s, const std::string* chars, bool left, bool right) {

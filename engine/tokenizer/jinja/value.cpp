@@ -1,5 +1,6 @@
 #include "engine/tokenizer/jinja/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -111,11 +112,22 @@ void json_string(const std::string& s, std::string& out) {
   out += '"';
 }
 
-void json_into(const Value& v, int indent, int depth, std::string& out) {
+// Printing stops at `max_bytes`: a list that repeats one big string (or a list of lists) is small to hold but huge to
+// print, so the size is checked while the text grows, never after.
+void check_printed(const std::string& out, size_t max_bytes, const char* what) {
+  require(out.size() <= max_bytes, "printing {} would build a string of more than {} bytes (the output size limit)",
+          what, max_bytes);
+}
+
+void json_into(const Value& v, int indent, int depth, std::string& out, size_t max_bytes) {
   require(depth < 128, "tojson: value nested deeper than 128 levels (a namespace that contains itself?)");
   const auto newline = [&](int level) {
+    const auto pad = static_cast<uint64_t>(indent) * static_cast<uint64_t>(level);
+    require(pad <= max_bytes - std::min(max_bytes, out.size()),
+            "tojson: an indent of {} would build a string of more than {} bytes (the output size limit)", indent,
+            max_bytes);
     out += '\n';
-    out.append(static_cast<size_t>(indent * level), ' ');
+    out.append(static_cast<size_t>(pad), ' ');
   };
   // Python's separators: ", " and ": " without indent, "," and ": " with it.
   const char* item_sep = indent < 0 ? ", " : ",";
@@ -151,7 +163,8 @@ void json_into(const Value& v, int indent, int depth, std::string& out) {
       for (size_t i = 0; i < list.size(); ++i) {
         if (i > 0) out += item_sep;
         if (indent >= 0) newline(depth + 1);
-        json_into(list[i], indent, depth + 1, out);
+        json_into(list[i], indent, depth + 1, out, max_bytes);
+        check_printed(out, max_bytes, "a list as JSON");
       }
       if (indent >= 0) newline(depth);
       out += ']';
@@ -169,7 +182,8 @@ void json_into(const Value& v, int indent, int depth, std::string& out) {
         if (indent >= 0) newline(depth + 1);
         json_string(dict.entries[i].first, out);
         out += ": ";
-        json_into(dict.entries[i].second, indent, depth + 1, out);
+        json_into(dict.entries[i].second, indent, depth + 1, out, max_bytes);
+        check_printed(out, max_bytes, "a dict as JSON");
       }
       if (indent >= 0) newline(depth);
       out += '}';
@@ -252,22 +266,22 @@ bool Value::truthy() const {
   return false;
 }
 
-std::string Value::str() const {
+std::string Value::str(size_t max_bytes) const {
   switch (kind()) {
     case Kind::Undefined:
       return "";
     case Kind::String:
       return as_string();
     default:
-      return repr();
+      return repr(max_bytes);
   }
 }
 
-std::string Value::repr() const {
-  return repr_at(0);
+std::string Value::repr(size_t max_bytes) const {
+  return repr_at(0, max_bytes);
 }
 
-std::string Value::repr_at(int depth) const {
+std::string Value::repr_at(int depth, size_t max_bytes) const {
   require(depth < 128, "value nested deeper than 128 levels (a namespace that contains itself?)");
   switch (kind()) {
     case Kind::Undefined:
@@ -284,14 +298,18 @@ std::string Value::repr_at(int depth) const {
       return string_repr(as_string());
     case Kind::Array: {
       std::string out = "[";
-      for (size_t i = 0; i < as_list().size(); ++i) out += (i ? ", " : "") + as_list()[i].repr_at(depth + 1);
+      for (size_t i = 0; i < as_list().size(); ++i) {
+        out += (i ? ", " : "") + as_list()[i].repr_at(depth + 1, max_bytes);
+        check_printed(out, max_bytes, "a list");
+      }
       return out + "]";
     }
     case Kind::Map: {
       std::string out = "{";
       for (size_t i = 0; i < as_dict().entries.size(); ++i) {
         const auto& [k, v] = as_dict().entries[i];
-        out += (i ? ", " : "") + string_repr(k) + ": " + v.repr_at(depth + 1);
+        out += (i ? ", " : "") + string_repr(k) + ": " + v.repr_at(depth + 1, max_bytes);
+        check_printed(out, max_bytes, "a dict");
       }
       return out + "}";
     }
@@ -388,10 +406,18 @@ bool less_than(const Value& a, const Value& b) {
   fail("'<' not supported between instances of '{}' and '{}'", a.type_name(), b.type_name());
 }
 
-std::string to_json(const Value& value, int indent) {
+std::string to_json(const Value& value, int indent, size_t max_bytes) {
   std::string out;
-  json_into(value, indent, 0, out);
+  json_into(value, indent, 0, out, max_bytes);
   return out;
+}
+
+size_t built_size(const List& items) {
+  size_t size = items.size();
+  for (const Value& v : items) {
+    if (v.is_string()) size += v.as_string().size();
+  }
+  return size;
 }
 
 std::vector<size_t> code_point_offsets(const std::string& s) {

@@ -1,8 +1,10 @@
 // The values a Jinja template computes with, modelled on the Python objects jinja2 hands a chat template: undefined,
 // none, bool, int, float, str, list, dict (insertion-ordered) and callables. Lists and dicts are shared by reference,
-// as in Python; strings are UTF-8 and counted, indexed and sliced by code point.
+// as in Python; strings are UTF-8 and counted, indexed and sliced by code point, and shared too (immutable, as in
+// Python): a variable lookup, a loop item or `[s] * n` copies a pointer, not the text.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,8 +50,8 @@ class Value {
   Value(int64_t i) : data_(i) {}
   Value(int i) : data_(static_cast<int64_t>(i)) {}
   Value(double f) : data_(f) {}
-  Value(std::string s) : data_(std::move(s)) {}
-  Value(const char* s) : data_(std::string(s)) {}
+  Value(std::string s) : data_(std::make_shared<const std::string>(std::move(s))) {}
+  Value(const char* s) : data_(std::make_shared<const std::string>(s)) {}
   Value(List list) : data_(std::make_shared<List>(std::move(list))) {}
   Value(Dict dict) : data_(std::make_shared<Dict>(std::move(dict))) {}
   Value(Function fn) : data_(std::make_shared<Function>(std::move(fn))) {}
@@ -66,7 +68,7 @@ class Value {
   bool as_bool() const { return std::get<bool>(data_); }
   int64_t as_int() const;   // bool and int; float truncates
   double as_float() const;  // bool, int or float
-  const std::string& as_string() const { return std::get<std::string>(data_); }
+  const std::string& as_string() const { return *std::get<std::shared_ptr<const std::string>>(data_); }
   const List& as_list() const { return *std::get<std::shared_ptr<List>>(data_); }
   List& as_list() { return *std::get<std::shared_ptr<List>>(data_); }
   const Dict& as_dict() const { return *std::get<std::shared_ptr<Dict>>(data_); }
@@ -74,21 +76,22 @@ class Value {
   const Function& as_function() const { return *std::get<std::shared_ptr<Function>>(data_); }
 
   bool truthy() const;
-  // Python's str(): what `{{ value }}` prints ("" for undefined, "None", "True", "[1, 'a']").
-  std::string str() const;
+  // Python's str(): what `{{ value }}` prints ("" for undefined, "None", "True", "[1, 'a']"); throws Error when the
+  // text of a list or dict would pass `max_bytes`.
+  std::string str(size_t max_bytes = SIZE_MAX) const;
   // Python's repr(): strings quoted, as inside a printed list.
-  std::string repr() const;
+  std::string repr(size_t max_bytes = SIZE_MAX) const;
   // Python's type name, for error messages ("int", "str", "dict", "undefined").
   std::string type_name() const;
 
   static Value from_json(const nlohmann::ordered_json& json);
 
  private:
-  std::string repr_at(int depth) const;
+  std::string repr_at(int depth, size_t max_bytes) const;
   struct UndefinedTag {};
   struct NoneTag {};
-  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<List>, std::shared_ptr<Dict>,
-               std::shared_ptr<Function>>
+  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::shared_ptr<const std::string>, std::shared_ptr<List>,
+               std::shared_ptr<Dict>, std::shared_ptr<Function>>
       data_;
 };
 
@@ -97,7 +100,12 @@ bool equals(const Value& a, const Value& b);
 // Python <, for numbers, strings and lists; anything else throws Error naming both types.
 bool less_than(const Value& a, const Value& b);
 // json.dumps(value, ensure_ascii=False, indent=indent) as transformers' tojson filter calls it; indent < 0: none.
-std::string to_json(const Value& value, int indent);
+// Throws Error when the text would pass `max_bytes`.
+std::string to_json(const Value& value, int indent, size_t max_bytes = SIZE_MAX);
+
+// The size limit's measure of a list: one per item plus the bytes of the strings among them (the text it stands
+// for: `[big] * n` is n times big, though the strings are shared); lists and dicts inside count one each.
+size_t built_size(const List& items);
 
 // Code-point helpers for UTF-8 strings: byte offsets of each code point start, plus the end.
 std::vector<size_t> code_point_offsets(const std::string& s);
