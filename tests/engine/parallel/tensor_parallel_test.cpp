@@ -5,7 +5,6 @@
 
 #include <ostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/model/model_files.h"
@@ -13,10 +12,13 @@
 #include "engine/parallel/host_communicator.h"
 #include "engine/parallel/tensor_parallel.h"
 #include "engine/runtime/kv_cache.h"
+#include "tests/engine/parallel/tensor_parallel_run.h"
 #include "tests/engine/support/decoder_run.h"
 
 namespace flux::engine {
 namespace {
+
+using namespace tensor_parallel_test;
 
 struct Case {
   std::string model;  // folder under tests/data
@@ -25,60 +27,6 @@ struct Case {
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " " << c.plan << " tp" << c.ranks; }
-
-AttentionPlan plan_of(const std::string& name) {
-  AttentionPlan p;
-  p.block = 16, p.sink = 4, p.window = 16, p.n_last = 8;
-  if (name != "fa") p.mode = parse_attention_mode(name);
-  return p;
-}
-
-// What one run gives: the prompt's last-row logits, then each decode step's logits, and the greedy tokens.
-struct Logits {
-  std::vector<float> values;
-  std::vector<int32_t> greedy;
-};
-
-constexpr int kNew = 6;
-
-std::vector<int32_t> prompt_tokens(int vocab) {
-  std::vector<int32_t> p(70);
-  for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<int32_t>((i * 37 + 11) % static_cast<std::size_t>(vocab));
-  return p;
-}
-
-// The same loop for the unsplit decoder and for each rank: embed, prefill every layer with the plan, decode kNew
-// greedy steps (the cache of an SA layer prepared for decode as Session does).
-template <class Embed, class LogitsOf>
-Logits run(Decoder& layers, const AttentionPlan& plan, const ModelConfig& whole, Embed embed, LogitsOf logits_of) {
-  const ModelConfig& c = layers.config();
-  Backend& b = layers.backend();
-  const std::vector<int32_t> prompt = prompt_tokens(whole.vocab_size);
-  const auto n = static_cast<int64_t>(prompt.size());
-  KvCache kv(b, c.n_layers, c.kv_dim(), n + kNew + 1);
-  const LayerMode mode = plan.mode == AttentionMode::Full ? LayerMode::FA : LayerMode::SA;
-  const RouteFn route = [&](int, const auto&...) { return plan; };
-  Tensor x = embed(std::vector<int32_t>(prompt));
-  for (int l = 0; l < c.n_layers; ++l) {
-    layers.prefill_layer(l, x, 0, kv, route);
-    kv.prepare_decode(l, mode, plan);
-  }
-  Logits out;
-  std::vector<float> last = logits_of(b.row_view(x, n - 1, 1));
-  const auto vocab = static_cast<std::size_t>(whole.vocab_size);
-  for (int64_t pos = n;; ++pos) {
-    out.values.insert(out.values.end(), last.begin(), last.end());
-    out.greedy.push_back(test::argmax_of(last, 0, vocab));
-    if (static_cast<int>(out.greedy.size()) == kNew) break;
-    DecodeStep step = b.make_decode_step();
-    b.set_decode_step(step, out.greedy.back(), pos);
-    Tensor h = embed(std::vector<int32_t>{out.greedy.back()});
-    for (int l = 0; l < c.n_layers; ++l) layers.decode_layer(l, h, step, kv);
-    kv.advance(pos);
-    last = logits_of(h);
-  }
-  return out;
-}
 
 class TensorParallel : public ::testing::TestWithParam<Case> {};
 
@@ -91,47 +39,21 @@ TEST_P(TensorParallel, ShardedForwardEqualsTheUnsplitOne) {
   const AttentionPlan plan = plan_of(tc.plan);
 
   Decoder unsplit(config, load_decoder_weights(files, *full_backend, {}, nullptr, WeightStorage::F32), *full_backend);
-  const Logits want = run(
-      unsplit, plan, config, [&](const std::vector<int32_t>& t) { return unsplit.embed(t); },
-      [&](const Tensor& x) {
-        std::vector<float> v(static_cast<std::size_t>(x.rows * config.vocab_size));
-        full_backend->download(unsplit.logits(x), v);
-        return v;
-      });
+  const Logits want = run_unsplit(unsplit, plan);
 
   if (plan.mode != AttentionMode::Full) {  // the sparse plans really change the result: not FA against FA
-    const Logits fa = run(
-        unsplit, AttentionPlan{}, config, [&](const std::vector<int32_t>& t) { return unsplit.embed(t); },
-        [&](const Tensor& x) {
-          std::vector<float> v(static_cast<std::size_t>(x.rows * config.vocab_size));
-          full_backend->download(unsplit.logits(x), v);
-          return v;
-        });
+    const Logits fa = run_unsplit(unsplit, AttentionPlan{});
     EXPECT_GT(test::relative_error(fa.values, want.values), 1e-3);
   }
 
   HostCommunicatorGroup group(tc.ranks);
-  std::vector<Logits> got(static_cast<std::size_t>(tc.ranks));
-  std::vector<std::string> errors(static_cast<std::size_t>(tc.ranks));
   std::vector<std::unique_ptr<Backend>> backends;
   for (int r = 0; r < tc.ranks; ++r) backends.push_back(make_cpu_backend(1));
   std::vector<std::unique_ptr<TensorParallelDecoder>> ranks;
   for (int r = 0; r < tc.ranks; ++r)  // sharding reads `full` on one thread; the ranks then run concurrently
     ranks.push_back(std::make_unique<TensorParallelDecoder>(config, full, *full_backend, *backends[r], group.rank(r)));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < tc.ranks; ++r) {
-    threads.emplace_back([&, r] {
-      TensorParallelDecoder& d = *ranks[static_cast<std::size_t>(r)];
-      try {
-        got[static_cast<std::size_t>(r)] = run(
-            d.local(), plan, config, [&](const std::vector<int32_t>& t) { return d.embed(t); },
-            [&](const Tensor& x) { return d.logits(x); });
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = e.what();
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
+  std::vector<std::string> errors;
+  const std::vector<Logits> got = run_ranks(ranks, plan, config, errors);
   for (int r = 0; r < tc.ranks; ++r) {
     ASSERT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
     const Logits& g = got[static_cast<std::size_t>(r)];
