@@ -124,7 +124,7 @@ TEST_P(NcclTensorParallel, OneRankDecodesAsTheUnsplitDecoder) {
   const double err = test::relative_error(got[0].values, want.values);
   std::printf("[ measure ] %s %s tp1 over NCCL vs unsplit on the GPU: relative error %.3g\n", tc.model.c_str(),
               tc.plan.c_str(), err);
-  EXPECT_LT(err, 1e-2);
+  EXPECT_LT(err, 2e-2);  // the bound of CudaModel (bf16 activations); the extra rounding is one per residual add
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.param.model + "_" + info.param.plan; }
