@@ -44,6 +44,24 @@ std::vector<int> parseNeedleList(const QString& text, bool k_suffix, QString* er
   return out;
 }
 
+NeedleGridSpec parseNeedleGridArgument(const QString& text, QString* error) {
+  const qsizetype first = text.indexOf(QLatin1Char('/'));
+  const qsizetype second = first < 0 ? -1 : text.indexOf(QLatin1Char('/'), first + 1);
+  QString why;
+  NeedleGridSpec spec;
+  if (second < 0) why = QObject::tr("expected CONTEXTS/DEPTHS/ROUTES");
+  if (why.isEmpty()) spec.contexts = parseNeedleList(text.left(first), true, &why);
+  if (why.isEmpty()) spec.depths = parseNeedleList(text.mid(first + 1, second - first - 1), false, &why);
+  if (why.isEmpty()) {
+    for (const QString& r : text.mid(second + 1).split(QLatin1Char(','), Qt::SkipEmptyParts))
+      spec.routes.push_back(r.trimmed().toStdString());
+    if (spec.routes.empty()) why = QObject::tr("no routes");
+  }
+  if (why.isEmpty()) return spec;
+  if (error) *error = why;
+  return {};
+}
+
 QString previousRouterFile() {
   for (const std::filesystem::path& dir : engine::default_router_dirs()) {
     const QDir previous(QString::fromStdString((dir / "previous").string()));

@@ -22,6 +22,10 @@ namespace flux::ui {
 
 // "1K, 2K, 300" → {1024, 2048, 300}; empty with *error set when an item is not a positive whole number.
 std::vector<int> parseNeedleList(const QString& text, bool k_suffix, QString* error);
+// fluxscope --needle-grid CONTEXTS/DEPTHS/ROUTES: the first two '/' end the contexts and the depths, so the routes
+// (comma-separated) may name paths with '/' in them (file:/runs/best.json, router-file:/routers/old.safetensors).
+// Empty routes with *error set when a part does not parse.
+NeedleGridSpec parseNeedleGridArgument(const QString& text, QString* error);
 // The previously shipped router of the router folders' previous/ (the Elastic one), empty when there is none.
 QString previousRouterFile();
 

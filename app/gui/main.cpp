@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   parser.addOption({"overwrite", "Replace --export-report / --screenshot files that already exist."});
   parser.addOption({"dark", "Start with the dark palette (View → Dark palette)."});
   parser.addOption({"backend", "Backend of the model load: auto, cpu or cuda (File → Backend).", "name"});
-  parser.addOption({"quit-after-run", "Quit when the run finishes (exit 1 on an error)."});
+  parser.addOption({"quit-after-run",
+                    "Quit when the run finishes (exit 1 on an error); needs --run or --needle-grid."});
   parser.addOption({"compare-with-route",
                     "After the run(s), run the same prompt again with this route (a preset) and compare the two "
                     "entries in the Comparison dock.",
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
                     "seeds"});
   parser.addOption({"needle-grid",
                     "Instead of --run: the needle grid CONTEXTS/DEPTHS/ROUTES, e.g. 512,1K/0,50,100/fa,sa:streaming "
-                    "(Tools → Needle Sweep…; -n = new tokens per cell).",
+                    "(Tools → Needle Sweep…; -n = new tokens per cell); routes may name paths "
+                    "(router-file:/dir/r.router.safetensors, file:/dir/route.json), separated by commas.",
                     "spec"});
   parser.addOption({"needle-grid-export",
                     "After --needle-grid: write the grid as a picture (.png or .svg, the Needle grid dock's Export…).",
@@ -108,6 +110,11 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   const bool quit_after = parser.isSet("quit-after-run");
+  // Without a run to finish the app would never quit: a start-up error, not a window that waits forever.
+  if (quit_after && !parser.isSet("run") && !parser.isSet("needle-grid")) {
+    std::fprintf(stderr, "error: --quit-after-run needs --run or --needle-grid (there is no run to quit after)\n");
+    return 2;
+  }
   // Check the output paths before loading anything: a typo should not cost a whole run.
   for (const char* option : {"export-report", "screenshot", "needle-grid-export"}) {
     if (!parser.isSet(option)) continue;
@@ -217,18 +224,10 @@ int main(int argc, char** argv) {
       }
     }
     if (parser.isSet("needle-grid")) {
-      const QStringList parts = parser.value("needle-grid").split('/');
       QString error;
-      flux::ui::NeedleGridSpec spec;
-      if (parts.size() == 3) {
-        spec.contexts = flux::ui::parseNeedleList(parts[0], true, &error);
-        if (error.isEmpty()) spec.depths = flux::ui::parseNeedleList(parts[1], false, &error);
-        for (const QString& r : parts[2].split(',', Qt::SkipEmptyParts)) spec.routes.push_back(r.toStdString());
-      } else {
-        error = "expected CONTEXTS/DEPTHS/ROUTES";
-      }
-      if (!error.isEmpty() || spec.routes.empty()) {
-        std::fprintf(stderr, "error: --needle-grid: %s\n", qPrintable(error.isEmpty() ? "no routes" : error));
+      flux::ui::NeedleGridSpec spec = flux::ui::parseNeedleGridArgument(parser.value("needle-grid"), &error);
+      if (!error.isEmpty()) {
+        std::fprintf(stderr, "error: --needle-grid: %s\n", qPrintable(error));
         if (quit_after) quit(2);
         return;
       }
