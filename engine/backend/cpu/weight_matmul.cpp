@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/backend/cpu/half_dot.h"
+#include "engine/backend/cpu/int8_gemm.h"
 #include "engine/backend/cpu/quant_dot.h"
 #include "engine/backend/weight_dtype.h"
 #include "engine/core/error.h"
@@ -40,7 +41,8 @@ GemmPath env_path() {
   const std::string_view v(env);
   if (v == "q8") return GemmPath::Q8;
   if (v == "tile") return GemmPath::DequantTile;
-  fail("FLUX_CPU_GEMM={}: use q8 or tile", v);
+  if (v == "int8") return GemmPath::Int8;
+  fail("FLUX_CPU_GEMM={}: use q8, tile or int8", v);
 }
 
 const uint8_t* row_bytes(const Tensor& w, int64_t row, int64_t bytes_per_row) {
@@ -55,15 +57,22 @@ int64_t chunk_rows(int64_t rows, int64_t per_thread, int64_t minimum, int64_t ma
   return std::clamp<int64_t>(chunk - chunk % 8, minimum, maximum);
 }
 
-// The Q8 path for several weights sharing activations x: x quantized once, every product's rows cut into chunks of
-// one schedule, so a decode layer forks once for q/k/v (or gate/up) instead of once per weight.
-void matmul_q8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
-  const bool residual = residual_activations();
+// x [n, cols] as n rows of Q8 blocks.
+std::vector<Q8Block> quantize_rows(const Tensor& x, bool residual) {
   const int64_t n = x.rows, cols = x.cols, blocks = cols / kQ8Block;
   std::vector<Q8Block> a(static_cast<std::size_t>(n * blocks));
   const auto* xs = static_cast<const float*>(x.data);
 #pragma omp parallel for if (n > 4)
   for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols, residual);
+  return a;
+}
+
+// The Q8 path for several weights sharing activations x: x quantized once, every product's rows cut into chunks of
+// one schedule, so a decode layer forks once for q/k/v (or gate/up) instead of once per weight.
+void matmul_q8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
+  const bool residual = residual_activations();
+  const int64_t n = x.rows, cols = x.cols, blocks = cols / kQ8Block;
+  const std::vector<Q8Block> a = quantize_rows(x, residual);
   struct Chunk {
     std::size_t product;
     int64_t begin, end;
@@ -113,6 +122,15 @@ void matmul_half(const Tensor& x, const Tensor& w, Tensor& out) {
   }
 }
 
+// The int8 GEMM for weights sharing x (q/k/v, gate/up): x quantized once.
+void matmul_int8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
+  const bool residual = residual_activations();
+  const std::vector<Q8Block> a = quantize_rows(x, residual);
+  for (const WeightProduct& p : products)
+    int8_gemm(p.w->dtype, static_cast<const uint8_t*>(p.w->data), p.w->rows, x.cols, a.data(), x.rows, residual,
+              static_cast<float*>(p.out->data), p.w->rows, accumulate);
+}
+
 void matmul_dequant_tiles(const Tensor& x, const Tensor& w, Tensor& out) {
   const int64_t n = x.rows, cols = x.cols, rows = w.rows;
   const int64_t rb = dtype_row_bytes(w.dtype, cols);
@@ -140,12 +158,14 @@ void matmul_dequant_tiles(const Tensor& x, const Tensor& w, Tensor& out) {
 
 }  // namespace
 
-GemmPath gemm_path(DType /*weight: every kind has both paths*/, int64_t n) {
+GemmPath gemm_path(DType weight, int64_t n) {
   static const GemmPath env = env_path();
   auto forced = static_cast<GemmPath>(g_forced_path.load(std::memory_order_relaxed));
   if (forced == GemmPath::Auto) forced = env;
+  if (forced == GemmPath::Int8 && !int8_gemm_supports(weight, active_isa())) return GemmPath::DequantTile;
   if (forced != GemmPath::Auto) return forced;
-  return n >= kDequantTileMinRows ? GemmPath::DequantTile : GemmPath::Q8;
+  if (n < kDequantTileMinRows) return GemmPath::Q8;
+  return int8_gemm_supports(weight, active_isa()) ? GemmPath::Int8 : GemmPath::DequantTile;
 }
 
 void force_residual_activations(std::optional<bool> on) {
@@ -163,7 +183,10 @@ void force_gemm_path(GemmPath path) {
 void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
   require(x.dtype == DType::F32 && out.dtype == DType::F32 && w.dtype != DType::F32,
           "cpu weight matmul: fp32 activations and a stored weight expected");
-  if (gemm_path(w.dtype, x.rows) == GemmPath::DequantTile)
+  const GemmPath path = gemm_path(w.dtype, x.rows);
+  if (path == GemmPath::Int8)
+    matmul_int8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false);
+  else if (path == GemmPath::DequantTile)
     matmul_dequant_tiles(x, w, out);
   else if (is_block_quant(w.dtype))
     matmul_q8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false);
@@ -172,14 +195,20 @@ void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
 }
 
 bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
+  const GemmPath path = gemm_path(products.front().w->dtype, x.rows);
   for (const WeightProduct& p : products) {
-    if (!is_block_quant(p.w->dtype) || gemm_path(p.w->dtype, x.rows) != GemmPath::Q8) return false;
+    if (!is_block_quant(p.w->dtype) || gemm_path(p.w->dtype, x.rows) != path ||
+        (path != GemmPath::Q8 && path != GemmPath::Int8))
+      return false;
     require(x.dtype == DType::F32 && p.w->cols == x.cols && p.out->dtype == DType::F32 && p.out->rows == x.rows &&
                 p.out->cols == p.w->rows,
             "cpu weight matmul: shapes [{}, {}] x [{}, {}]^T into [{}, {}]", x.rows, x.cols, p.w->rows, p.w->cols,
             p.out->rows, p.out->cols);
   }
-  matmul_q8(x, products, accumulate);
+  if (path == GemmPath::Int8)
+    matmul_int8(x, products, accumulate);
+  else
+    matmul_q8(x, products, accumulate);
   return true;
 }
 

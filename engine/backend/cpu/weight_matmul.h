@@ -1,7 +1,8 @@
 // out = x · wᵀ on the CPU for a weight kept in its file's storage (weight_dtype.h): block quants through Q8
 // activations and the quant_dot.h bodies (decode and short prefills; 16-bit weights: half_dot.h), or, for long
-// prefills, tiles of weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the
-// measurements that pick the crossover.
+// prefills, an int8 GEMM (int8_gemm.h: AVX-512 VNNI, block quants with one scale per 32 elements) or else tiles of
+// weight rows dequantized to fp32 and multiplied by cblas_sgemm. bench/RESULTS.md has the measurements that pick
+// the crossover.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,10 @@
 
 namespace flux::engine::cpu {
 
-enum class GemmPath : uint8_t { Auto, Q8, DequantTile };
+// Int8: int8_gemm.h where it supports the weight at the active ISA level, else DequantTile.
+enum class GemmPath : uint8_t { Auto, Q8, DequantTile, Int8 };
 
-// Activation rows from which Auto dequantizes tiles instead of quantizing activations.
+// Activation rows from which Auto takes Int8 (or DequantTile) instead of the Q8 GEMV.
 constexpr int64_t kDequantTileMinRows = 16;
 
 // x [n, in] fp32, w [out, in] in any non-F32 weight dtype, out [n, out] fp32. Parallel over blocks of output rows
@@ -28,11 +30,13 @@ struct WeightProduct {
   Tensor* out;
 };
 // Several block-quant weights times the same x in one parallel region (x quantized once, one fork/join): the decode
-// layer's q/k/v, gate/up, and o/down with their residual added in place. Returns false, doing nothing, unless every
-// weight is a block quant on the Q8 path for x's rows; the caller then multiplies them one by one.
+// layer's q/k/v, gate/up, and o/down with their residual added in place; for long prefills on the Int8 path, x is
+// quantized once and each weight is one int8 GEMM. Returns false, doing nothing, unless every weight is a block quant
+// on the same path, Q8 or Int8, for x's rows; the caller then multiplies them one by one.
 bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate);
 
-// The path Auto takes for n activation rows; `forced` (or FLUX_CPU_GEMM=q8|tile) overrides it. For F16/BF16
+// The path Auto takes for n activation rows at the active ISA level; force_gemm_path (or FLUX_CPU_GEMM=q8|tile|int8)
+// overrides it. For F16/BF16
 // weights "Q8" means their direct GEMV (half_dot.h: fp32 activations, weights widened in registers).
 GemmPath gemm_path(DType weight, int64_t n);
 void force_gemm_path(GemmPath path);

@@ -55,6 +55,28 @@ TEST(Q8Activations, ResidualLevelIsOnTheFixedFinerGridAndSumsMatch) {
   }
 }
 
+// The AVX-512 quantizer is the portable one 16 lanes at a time: the same bytes, scales and sums, so the Q8 GEMV and
+// the int8 GEMM see the same activations at every ISA level (ties of round-to-nearest-even included: x = 0.5 d).
+TEST(Q8Activations, EveryIsaLevelQuantizesBitForBitAlike) {
+  const int64_t n = 1024;
+  std::vector<float> x = random_row(n, 11);
+  for (int j = 64; j < 96; ++j) x[static_cast<std::size_t>(j)] = 0.0f;  // an all-zero block: d = 0
+  x[100] = 127.0f, x[101] = 0.5f, x[102] = -1.5f, x[103] = 2.5f;          // exact halves of d = 1
+  for (const bool residual : {false, true}) {
+    std::vector<Q8Block> ref(n / 32), got(n / 32);
+    cpu::force_isa(Isa::Scalar);
+    cpu::quantize_row_q8(x.data(), ref.data(), n, residual);
+    for (const Isa isa : {Isa::Avx2, Isa::Avx512Vnni}) {
+      if (!cpu::isa_supported(isa)) continue;
+      cpu::force_isa(isa);
+      cpu::quantize_row_q8(x.data(), got.data(), n, residual);
+      for (std::size_t b = 0; b < ref.size(); ++b)
+        ASSERT_EQ(std::memcmp(&ref[b], &got[b], sizeof(Q8Block)), 0) << cpu::isa_name(isa) << " block " << b;
+    }
+  }
+  cpu::force_isa(std::nullopt);
+}
+
 TEST(Q8Activations, FusedDotIsExactAtTheLargestMagnitudes) {
   // Q8_0 weights all -128 with scale 1; activations 126.496 d (q = 126, q2 = 127) but one element per block at the
   // maximum (q = 127): the largest int32 lane the fused 256 <w, q> + <w, q2> reaches, near 2^24.

@@ -11,6 +11,7 @@
 #include <span>
 #include <sstream>
 
+#include "engine/backend/cpu/int8_gemm.h"
 #include "engine/backend/cpu/weight_matmul.h"
 #include "engine/routing/route_spec.h"
 #include "engine/runtime/engine.h"
@@ -67,9 +68,14 @@ std::string read_text(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// Teacher-forced prefills through quantized activations: the int8 GEMM that long prefills take where the CPU has
+// AVX-512 VNNI, else the Q8 GEMV path (the dequantized tiles the default takes there multiply fp32 activations).
 class ForceQ8 {
  public:
-  ForceQ8() { cpu::force_gemm_path(cpu::GemmPath::Q8); }
+  ForceQ8() {
+    cpu::force_gemm_path(cpu::int8_gemm_supports(DType::Q4_1, cpu::active_isa()) ? cpu::GemmPath::Int8
+                                                                                   : cpu::GemmPath::Q8);
+  }
   ~ForceQ8() { cpu::force_gemm_path(cpu::GemmPath::Auto); }
 };
 
