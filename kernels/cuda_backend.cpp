@@ -70,6 +70,8 @@ CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
   gemm_ = std::make_unique<LtGemm>(ctx_->stream);
   const char* gemv = std::getenv("FLUX_GEMV");
   use_gemv_ = gemv == nullptr || std::strcmp(gemv, "0") != 0;
+  const char* fused = std::getenv("FLUX_CUDA_FUSED");
+  fused_decode_ = fused == nullptr || std::strcmp(fused, "0") != 0;
   const char* routing = std::getenv("FLUX_DEVICE_ROUTING");
   device_routing_ = routing == nullptr || std::strcmp(routing, "0") != 0;
 }
@@ -220,11 +222,15 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
 }
 
 bool CudaBackend::fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count,
-                             GemvEpilogue e) {
+                             GemvEpilogue e, const GemvNorm* norm) {
   for (int m = 0; m < count; ++m)
-    if (w[m]->dtype != engine::DType::BF16) return quant_gemv(x, w, y, count, e);
+    if (w[m]->dtype != engine::DType::BF16) return quant_gemv(x, w, y, count, e, norm);
   GemvJob job;
   job.count = count;
+  if (norm != nullptr) {
+    job.norm = bf(*norm->weight);
+    job.eps = norm->eps;
+  }
   for (int m = 0; m < count; ++m) {
     require(w[m]->cols == x.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w[m]->cols);
     job.w[m] = bf(*w[m]);
@@ -238,6 +244,38 @@ bool CudaBackend::fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* co
   if (!use_gemv_ || !launch_gemv(bf(x), job, e, x.rows, x.cols, ctx_->stream)) return false;
   FLUX_CUDA_CHECK_LAUNCH("fused gemv");
   return true;
+}
+
+bool CudaBackend::norm_gemv(const Tensor& x, const Tensor& norm, float eps, const Tensor* const* w, Tensor* const* y,
+                            int count, GemvEpilogue epilogue) {
+  require(norm.numel() == x.cols, "cuda backend: norm weight of {} values for {} columns", norm.numel(), x.cols);
+  if (!fused_decode_ || norm.dtype != engine::DType::BF16) return false;
+  const GemvNorm n{&norm, eps};
+  return fused_gemv(x, w, y, count, epilogue, &n);
+}
+
+void CudaBackend::norm_matmul(const Tensor& x, const Tensor& norm, float eps, const Tensor& w, Tensor& out) {
+  require_shape(out, x.rows, w.rows, "matmul output");
+  const Tensor* ws[] = {&w};
+  Tensor* ys[] = {&out};
+  if (!norm_gemv(x, norm, eps, ws, ys, 1, GemvEpilogue::Store)) Backend::norm_matmul(x, norm, eps, w, out);
+}
+
+void CudaBackend::norm_matmul_swiglu(const Tensor& x, const Tensor& norm, float eps, const Tensor& gate,
+                                     const Tensor& up, Tensor& out) {
+  require(gate.rows == up.rows, "cuda backend: gate has {} rows, up {}", gate.rows, up.rows);
+  const Tensor* ws[] = {&gate, &up};
+  Tensor* ys[] = {&out};
+  if (!norm_gemv(x, norm, eps, ws, ys, 2, GemvEpilogue::SwiGLU))
+    Backend::norm_matmul_swiglu(x, norm, eps, gate, up, out);
+}
+
+void CudaBackend::norm_matmul_qkv(const Tensor& x, const Tensor& norm, float eps, const Tensor& wq, const Tensor& wk,
+                                  const Tensor& wv, Tensor& q, Tensor& k, Tensor& v) {
+  const Tensor* ws[] = {&wq, &wk, &wv};
+  Tensor* ys[] = {&q, &k, &v};
+  if (!norm_gemv(x, norm, eps, ws, ys, 3, GemvEpilogue::Store))
+    Backend::norm_matmul_qkv(x, norm, eps, wq, wk, wv, q, k, v);
 }
 
 void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& out) {
@@ -447,6 +485,43 @@ void CudaBackend::store_kv_step(const Tensor& k, const Tensor& v, const engine::
           "cuda backend: store_kv_step shape mismatch");
   launch_store_kv_step(bf(k), bf(v), k.cols, device_step(step), layout, bf(cache_k), bf(cache_v), ctx_->stream);
   FLUX_CUDA_CHECK_LAUNCH("store_kv_step");
+}
+
+void CudaBackend::attention_inputs_step(Tensor& q, Tensor& k, const Tensor& v, const QkNorm& norm,
+                                        const engine::DecodeStep& step, const engine::RopeTable& rope,
+                                        const engine::KvLayout& layout, Tensor& cache_k, Tensor& cache_v) {
+  const int head_dim = rope.head_dim();
+  require(q.rows == 1 && k.rows == 1 && v.rows == 1 && head_dim > 0 && q.cols % head_dim == 0 &&
+              k.cols % head_dim == 0 && v.cols == k.cols && cache_k.cols == k.cols && cache_v.cols == k.cols,
+          "cuda backend: attention_inputs_step shape mismatch");
+  require((norm.q == nullptr) == (norm.k == nullptr), "attention_inputs_step: QK-norm needs both weights");
+  AttentionInputsArgs a;
+  a.q = bf(q);
+  a.k = bf(k);
+  a.v = bf(v);
+  if (norm.q != nullptr) {
+    require(norm.q->numel() == head_dim && norm.k->numel() == head_dim, "cuda backend: QK-norm weights of {} and {} "
+            "values for head dim {}", norm.q->numel(), norm.k->numel(), head_dim);
+    a.q_norm = bf(*norm.q);
+    a.k_norm = bf(*norm.k);
+    a.eps = norm.eps;
+  }
+  a.n_heads = static_cast<int>(q.cols / head_dim);
+  a.n_kv_heads = static_cast<int>(k.cols / head_dim);
+  a.head_dim = head_dim;
+  a.step = device_step(step);
+  // As rope_step: dynamic NTK needs no table (the kernel computes the frequencies from the device position).
+  a.inv_freq = rope.dynamic.active() ? nullptr : inv_freq(rope);
+  a.rope_scale = rope.attention_scale;
+  a.dynamic = rope.dynamic;
+  a.layout = layout;
+  a.cache_k = bf(cache_k);
+  a.cache_v = bf(cache_v);
+  if (!fused_decode_ || !launch_attention_inputs_step(a, ctx_->stream)) {
+    Backend::attention_inputs_step(q, k, v, norm, step, rope, layout, cache_k, cache_v);
+    return;
+  }
+  FLUX_CUDA_CHECK_LAUNCH("attention_inputs_step");
 }
 
 std::shared_ptr<void> CudaBackend::record(const std::function<void()>& body) {

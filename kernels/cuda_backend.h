@@ -59,6 +59,11 @@ class CudaBackend final : public engine::Backend {
   void matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) override;
   void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
                   Tensor& v) override;
+  void norm_matmul(const Tensor& x, const Tensor& norm, float eps, const Tensor& w, Tensor& out) override;
+  void norm_matmul_swiglu(const Tensor& x, const Tensor& norm, float eps, const Tensor& gate, const Tensor& up,
+                          Tensor& out) override;
+  void norm_matmul_qkv(const Tensor& x, const Tensor& norm, float eps, const Tensor& wq, const Tensor& wk,
+                       const Tensor& wv, Tensor& q, Tensor& k, Tensor& v) override;
   void rope(Tensor& x, int64_t pos0, const engine::RopeTable& rope) override;
 
   AttentionStats attention_prefill(const Tensor& q, const Tensor& k, const Tensor& v, int64_t q_pos0, int64_t n_kv,
@@ -84,6 +89,9 @@ class CudaBackend final : public engine::Backend {
   void rope_step(Tensor& x, const engine::DecodeStep& step, const engine::RopeTable& rope) override;
   void store_kv_step(const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
                      const engine::KvLayout& layout, Tensor& cache_k, Tensor& cache_v) override;
+  void attention_inputs_step(Tensor& q, Tensor& k, const Tensor& v, const QkNorm& norm, const engine::DecodeStep& step,
+                             const engine::RopeTable& rope, const engine::KvLayout& layout, Tensor& cache_k,
+                             Tensor& cache_v) override;
   void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const engine::DecodeStep& step,
                              const engine::KvLayout& layout, int n_heads, int n_kv_heads, int head_dim,
                              Tensor& out) override;
@@ -118,9 +126,19 @@ class CudaBackend final : public engine::Backend {
   // The table's frequencies on the device, uploaded once per distinct table (a recorded step keeps the pointer).
   const double* inv_freq(const engine::RopeTable& rope);
   // One fused GEMV launch when decode-sized and aligned (kernels/gemv.cu); false: the caller composes the ops.
-  bool fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
+  // With `norm`, the GEMV reads RMSNorm(x) by norm->weight (normalised inside the launch).
+  struct GemvNorm {
+    const Tensor* weight = nullptr;
+    float eps = 0.0f;
+  };
+  bool fused_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue,
+                  const GemvNorm* norm = nullptr);
   // The same on block weights (every w quantized, x one row); false: the caller composes the ops.
-  bool quant_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue);
+  bool quant_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count, GemvEpilogue epilogue,
+                  const GemvNorm* norm = nullptr);
+  // A layer-norm GEMV in one launch when fused decode kernels are on and the shapes allow; false: compose.
+  bool norm_gemv(const Tensor& x, const Tensor& norm, float eps, const Tensor* const* w, Tensor* const* y, int count,
+                 GemvEpilogue epilogue);
   // w itself when it is bf16, else a bf16 copy of it in a fresh (stream-ordered) scratch buffer.
   Tensor dequantized(const Tensor& w);
   // out [n, cols] = rows ids[0..n) (device) of a block-weight table.
@@ -147,6 +165,9 @@ class CudaBackend final : public engine::Backend {
   std::unique_ptr<LtGemm> gemm_;
   bool device_routing_ = true;  // FLUX_DEVICE_ROUTING=0: the router's decisions come back per layer (A/B runs)
   bool use_gemv_ = true;  // decode-sized matmuls through kernels/gemv.cu; FLUX_GEMV=0 keeps cuBLASLt (A/B runs)
+  // The fused decode kernels (norm in the GEMV prologue, QK-norm + RoPE + KV store in one launch); FLUX_CUDA_FUSED=0
+  // runs the unfused ops instead (the reference, and A/B runs).
+  bool fused_decode_ = true;
   std::map<std::vector<double>, std::shared_ptr<void>> inv_freq_;
   // Device sampling: scratch kept between tokens, a pinned word for the id read back.
   std::shared_ptr<void> sample_scratch_;

@@ -95,10 +95,14 @@ void CudaBackend::embed_rows(const Tensor& table, const int32_t* ids, int64_t n,
 }
 
 bool CudaBackend::quant_gemv(const Tensor& x, const Tensor* const* w, Tensor* const* y, int count,
-                             GemvEpilogue epilogue) {
+                             GemvEpilogue epilogue, const GemvNorm* norm) {
   if (!use_gemv_ || x.rows != 1) return false;
   QuantGemvJob job;
   job.count = count;
+  if (norm != nullptr) {
+    job.norm = static_cast<const bf16*>(norm->weight->data);
+    job.eps = norm->eps;
+  }
   for (int m = 0; m < count; ++m) {
     if (!quant_type(w[m]->dtype)) return false;
     require(w[m]->cols == x.cols, "cuda backend: matmul inner dimensions differ ({} vs {})", x.cols, w[m]->cols);

@@ -6,6 +6,7 @@
 #include "engine/backend/random_fill.h"
 #include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
+#include "kernels/rms_scale.cuh"
 
 namespace flux::kernels {
 namespace {
@@ -22,17 +23,6 @@ __global__ void embed_kernel(const bf16* table, int64_t cols, const int32_t* ids
   const int64_t r = blockIdx.x;
   const bf16* src = table + static_cast<int64_t>(ids[r]) * cols;
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[r * cols + c] = src[c];
-}
-
-// 1 / sqrt(mean of squares + eps) from each thread's partial sum of squares (warp shuffles, then shared memory).
-__device__ float rms_scale(float ss, int64_t cols, float eps) {
-  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
-  __shared__ float partial[32];
-  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
-  __syncthreads();
-  float total = 0.0f;
-  for (int i = 0; i < static_cast<int>(blockDim.x / 32); ++i) total += partial[i];
-  return 1.0f / sqrtf(total / static_cast<float>(cols) + eps);
 }
 
 // One block per row: a fp32 sum of squares reduced through warp shuffles and shared memory.
@@ -55,13 +45,6 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* w, float eps, int64_t
 // costs one load round trip instead of a serial chain of 2-byte loads (decode normalises one 4096-wide row per call).
 constexpr int kNormChunks = 2;  // 16-byte chunks per thread: up to 1024 * 2 * 8 = 16384 columns
 
-__device__ __forceinline__ float bf16_lo(uint32_t u) {
-  return __uint_as_float(u << 16);
-}
-__device__ __forceinline__ float bf16_hi(uint32_t u) {
-  return __uint_as_float(u & 0xffff0000u);
-}
-
 __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int64_t cols, bf16* out) {
   chain_start();
   const int64_t r = blockIdx.x;
@@ -73,7 +56,7 @@ __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int
   for (int k = 0; k < kNormChunks; ++k) {
     const int c = threadIdx.x + k * blockDim.x;
     v[k] = c < n_chunks ? xr[c] : make_uint4(0, 0, 0, 0);
-    for (const uint32_t u : {v[k].x, v[k].y, v[k].z, v[k].w}) ss += bf16_lo(u) * bf16_lo(u) + bf16_hi(u) * bf16_hi(u);
+    ss += squares_bf16x8(v[k]);
   }
   const float scale = rms_scale(ss, cols, eps);
   const uint4* wr = reinterpret_cast<const uint4*>(w);
@@ -82,15 +65,7 @@ __global__ void rms_norm_vec_kernel(const bf16* x, const bf16* w, float eps, int
   for (int k = 0; k < kNormChunks; ++k) {
     const int c = threadIdx.x + k * blockDim.x;
     if (c >= n_chunks) continue;
-    const uint4 wc = wr[c];
-    const uint32_t xs[4] = {v[k].x, v[k].y, v[k].z, v[k].w}, ws[4] = {wc.x, wc.y, wc.z, wc.w};
-    uint32_t ys[4];
-    for (int e = 0; e < 4; ++e) {
-      const __nv_bfloat162 y = __floats2bfloat162_rn(bf16_lo(xs[e]) * scale * bf16_lo(ws[e]),
-                                                     bf16_hi(xs[e]) * scale * bf16_hi(ws[e]));
-      ys[e] = *reinterpret_cast<const uint32_t*>(&y);
-    }
-    yr[c] = make_uint4(ys[0], ys[1], ys[2], ys[3]);
+    yr[c] = normalize_bf16x8(v[k], wr[c], scale);
   }
 }
 

@@ -2,10 +2,13 @@
 // accumulation. One warp per output row streams that row once with 16-byte loads and reuses it for every x row;
 // a decode step is bound by reading the weights, and cuBLASLt's M = 1 kernels leave bandwidth unused.
 // One launch also serves the fused forms a decode layer needs (fewer, larger kernels per recorded step):
-// up to three matrices on the same x (Q, K, V), y += x·Wᵀ (the residual adds), and silu(x·Gᵀ) * (x·Uᵀ) (SwiGLU).
+// up to three matrices on the same x (Q, K, V), y += x·Wᵀ (the residual adds), and silu(x·Gᵀ) * (x·Uᵀ) (SwiGLU),
+// each optionally on RMSNorm(x) (the layer's norms: each block normalises x into shared memory first, so the norm
+// costs no launch of its own; x is a few kilobytes from L2 next to the megabytes of weights the block streams).
 #include "kernels/bf16_vec.cuh"
 #include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
+#include "kernels/rms_scale.cuh"
 
 namespace flux::kernels {
 namespace {
@@ -31,7 +34,8 @@ __device__ __forceinline__ void load_group(const uint4* __restrict__ wr, int64_t
   for (int d = 0; d < kDepth; ++d) w[d] = i + d * 32 < n_vec ? __ldcs(wr + i + d * 32) : make_uint4(0, 0, 0, 0);
 }
 
-template <int N>
+// x from global memory (read-only path) or, normalised, from shared memory (Shared).
+template <int N, bool Shared>
 __device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int64_t in, int64_t i, const uint4& w,
                                                 float* acc) {
   float wf[kVec];
@@ -39,13 +43,14 @@ __device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int6
 #pragma unroll
   for (int r = 0; r < N; ++r) {
     float xf[kVec];
-    unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(x + r * in + i * kVec)), xf);
+    const uint4* xw = reinterpret_cast<const uint4*>(x + r * in + i * kVec);
+    unpack_bf16x8(Shared ? *xw : __ldg(xw), xf);
 #pragma unroll
     for (int e = 0; e < kVec; ++e) acc[r] += wf[e] * xf[e];
   }
 }
 
-template <int N>
+template <int N, bool Shared>
 __device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const uint4* __restrict__ wr, int64_t in,
                                          int lane, uint4 (&w)[kDepth], float* acc) {
   constexpr int64_t kGroupVecs = kDepth * 32;
@@ -57,16 +62,35 @@ __device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const uint4
     if (i + kGroupVecs < n_vec) load_group(wr, n_vec, i + kGroupVecs, w);
 #pragma unroll
     for (int d = 0; d < kDepth; ++d)
-      if (i + d * 32 < n_vec) accumulate_word<N>(x, in, i + d * 32, cur[d], acc);
+      if (i + d * 32 < n_vec) accumulate_word<N, Shared>(x, in, i + d * 32, cur[d], acc);
   }
 #pragma unroll
   for (int r = 0; r < N; ++r)
     for (int off = 16; off > 0; off >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
 }
 
+// xs [N, in] = RMSNorm(x) by weight g, every thread of the block taking part (one rms_scale per row).
+template <int N>
+__device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x, const bf16* __restrict__ g, float eps,
+                                               int64_t in, bf16* xs) {
+  const int64_t n_vec = in / kVec;
+  const uint4* gw = reinterpret_cast<const uint4*>(g);
+#pragma unroll 1
+  for (int r = 0; r < N; ++r) {
+    const uint4* xr = reinterpret_cast<const uint4*>(x + r * in);
+    float ss = 0.0f;
+    for (int64_t i = threadIdx.x; i < n_vec; i += blockDim.x) ss += squares_bf16x8(xr[i]);
+    const float scale = rms_scale(ss, in, eps);
+    uint4* yr = reinterpret_cast<uint4*>(xs + r * in);
+    for (int64_t i = threadIdx.x; i < n_vec; i += blockDim.x) yr[i] = normalize_bf16x8(xr[i], gw[i], scale);
+    __syncthreads();  // rms_scale's shared partials are reused by the next row; xs is complete after the last
+  }
+}
+
 // One warp per output row. Store / Accumulate: row g of the matrices laid end to end. SwiGLU: row g of W[0] (gate)
 // and of W[1] (up), silu(gate) * up written to y[0].
-template <int N, GemvEpilogue E>
+// Norm: x is normalised by job.norm first (into dynamic shared memory, N * in values).
+template <int N, GemvEpilogue E, bool Norm>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
     gemv_kernel(const bf16* __restrict__ x, GemvJob job, int64_t in) {
   const int lane = static_cast<int>(threadIdx.x % 32);
@@ -86,18 +110,26 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
       }
     }
   }
-  if (row >= out) return;
+  const bool active = row < out;
+  if (!Norm && !active) return;  // with a norm every warp helps normalise x first
   const int64_t n_vec = in / kVec;
-  const uint4* wr = reinterpret_cast<const uint4*>(wm + row * in);
+  const uint4* wr = reinterpret_cast<const uint4*>(wm + (active ? row : 0) * in);
   uint4 w[kDepth];
-  load_group(wr, n_vec, lane, w);  // in flight while the previous kernel finishes
+  if (active) load_group(wr, n_vec, lane, w);  // in flight while the previous kernel finishes
   chain_start();
+  const bf16* xin = x;
+  if constexpr (Norm) {
+    extern __shared__ uint4 normed[];
+    normalize_rows<N>(x, job.norm, job.eps, in, reinterpret_cast<bf16*>(normed));
+    if (!active) return;
+    xin = reinterpret_cast<const bf16*>(normed);
+  }
   float acc[E == GemvEpilogue::SwiGLU ? 2 * N : N] = {};
-  row_dots<N>(x, wr, in, lane, w, acc);
+  row_dots<N, Norm>(xin, wr, in, lane, w, acc);
   if constexpr (E == GemvEpilogue::SwiGLU) {
     const uint4* ur = reinterpret_cast<const uint4*>(job.w[1] + row * in);
     load_group(ur, n_vec, lane, w);
-    row_dots<N>(x, ur, in, lane, w, acc + N);
+    row_dots<N, Norm>(xin, ur, in, lane, w, acc + N);
   }
   if (lane != 0) return;
 #pragma unroll
@@ -109,20 +141,30 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
   }
 }
 
+template <int N, GemvEpilogue E>
+void launch_n(unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
+  if (job.norm == nullptr) {
+    launch_chained(gemv_kernel<N, E, false>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
+    return;
+  }
+  const size_t smem = sizeof(bf16) * static_cast<size_t>(N * in);
+  launch_chained(gemv_kernel<N, E, true>, blocks, kWarpsPerBlock * 32, smem, stream, x, job, in);
+}
+
 template <GemvEpilogue E>
 void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
   switch (n) {
     case 1:
-      launch_chained(gemv_kernel<1, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
+      launch_n<1, E>(blocks, x, job, in, stream);
       break;
     case 2:
-      launch_chained(gemv_kernel<2, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
+      launch_n<2, E>(blocks, x, job, in, stream);
       break;
     case 3:
-      launch_chained(gemv_kernel<3, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
+      launch_n<3, E>(blocks, x, job, in, stream);
       break;
     default:
-      launch_chained(gemv_kernel<4, E>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
+      launch_n<4, E>(blocks, x, job, in, stream);
       break;
   }
 }
@@ -132,6 +174,7 @@ void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, 
 bool launch_gemv(const bf16* x, const GemvJob& job, GemvEpilogue epilogue, int64_t n, int64_t in,
                  cudaStream_t stream) {
   if (n < 1 || n > kMaxGemvRows || in % kVec != 0 || !aligned16(x)) return false;
+  if (job.norm != nullptr && (n * in > kMaxNormGemvValues || !aligned16(job.norm))) return false;
   const int used = epilogue == GemvEpilogue::SwiGLU ? 2 : job.count;
   if (used < 1 || used > kMaxGemvMatrices || (epilogue == GemvEpilogue::SwiGLU && job.out[0] != job.out[1]))
     return false;

@@ -43,11 +43,17 @@ bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, i
 // matrices having the same shape. y rows are out[m] wide.
 inline constexpr int kMaxGemvMatrices = 3;
 enum class GemvEpilogue { Store, Accumulate, SwiGLU };
+// With norm set, x is first normalised per row by RMSNorm with that weight (launch_rms_norm's arithmetic and bf16
+// rounding) inside the launch: every block computes the rows' scales itself and keeps the normalised rows in shared
+// memory (false, nothing launched, when n · in values do not fit: kMaxNormGemvValues).
+inline constexpr int64_t kMaxNormGemvValues = 24 * 1024;
 struct GemvJob {
   int count = 0;
   const bf16* w[kMaxGemvMatrices] = {};
   bf16* y[kMaxGemvMatrices] = {};
   int64_t out[kMaxGemvMatrices] = {};
+  const bf16* norm = nullptr;
+  float eps = 0.0f;
 };
 bool launch_gemv(const bf16* x, const GemvJob& job, GemvEpilogue epilogue, int64_t n, int64_t in,
                  cudaStream_t stream);
@@ -74,6 +80,32 @@ void launch_linear_f32(const float* x, int rows, int in, const float* w, const f
 void launch_set_decode_step(engine::DecodeStepData* step, int32_t token, int64_t pos, cudaStream_t stream);
 void launch_store_kv_step(const bf16* k, const bf16* v, int64_t kv_dim, const engine::DecodeStepData* step,
                           engine::KvLayout layout, bf16* cache_k, bf16* cache_v, cudaStream_t stream);
+
+// A decode step's attention inputs in one launch (kernels/decode_fused.cu): per head of q [1, n_heads·d] and
+// k [1, n_kv_heads·d], RMSNorm by q_norm / k_norm (both null: none) as launch_rms_norm over head-wide rows, then
+// RoPE at step->pos as launch_rope with a device position (inv_freq, or dynamic NTK's frequencies when active), both
+// rewritten in place; then rotated k and v into cache row layout.slot_of(step->pos). False (nothing launched) for
+// head dims above kMaxFusedHeadDim or odd, or one norm weight without the other.
+inline constexpr int kMaxFusedHeadDim = 1024;
+struct AttentionInputsArgs {
+  bf16* q = nullptr;
+  bf16* k = nullptr;
+  const bf16* v = nullptr;
+  const bf16* q_norm = nullptr;
+  const bf16* k_norm = nullptr;
+  float eps = 0.0f;
+  int n_heads = 1, n_kv_heads = 1, head_dim = 64;
+  const engine::DecodeStepData* step = nullptr;
+  const double* inv_freq = nullptr;
+  float rope_scale = 1.0f;
+  engine::RopeDynamicNtk dynamic;
+  engine::KvLayout layout;
+  bf16* cache_k = nullptr;
+  bf16* cache_v = nullptr;
+
+  FLUX_HOST_DEVICE int64_t kv_dim() const { return static_cast<int64_t>(n_kv_heads) * head_dim; }
+};
+bool launch_attention_inputs_step(const AttentionInputsArgs& args, cudaStream_t stream);
 
 // out[i] = bf16(random_uniform(seed, i, scale)) (engine/backend/random_fill.h): the same values CpuBackend draws.
 void launch_random_fill(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);

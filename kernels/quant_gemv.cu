@@ -12,6 +12,7 @@
 #include "kernels/bf16_vec.cuh"
 #include "kernels/chained_launch.cuh"
 #include "kernels/quant_blocks.cuh"
+#include "kernels/rms_scale.cuh"
 
 namespace flux::kernels {
 namespace {
@@ -105,16 +106,30 @@ __device__ __forceinline__ void fetch(const Chunk& ch, int lane, uint4 (&regs)[k
 }
 
 // x [in] bf16 → xq int8 [in] and per 32 values (d, d·Σq) with x ≈ d·q, |q| <= 127. Four threads per unit, eight
-// values (one 16-byte word) each; whole warps iterate so the shuffles see every lane.
-__device__ __forceinline__ void quantize_x(const __nv_bfloat16* __restrict__ x, int64_t in, int8_t* xq,
+// values (one 16-byte word) each; whole warps iterate so the shuffles see every lane. With norm, x is first
+// normalised by it (the block sums the squares, then each word is scaled as the norm kernel would store it).
+__device__ __forceinline__ void quantize_x(const __nv_bfloat16* __restrict__ x, int64_t in,
+                                           const __nv_bfloat16* __restrict__ norm, float eps, int8_t* xq,
                                            float2* xds) {
   const int64_t words = in / kBf16PerVec;
   const int lane = static_cast<int>(threadIdx.x % 32);
+  const uint4* xw = reinterpret_cast<const uint4*>(x);
+  float scale = 1.0f;
+  if (norm != nullptr) {  // block-uniform
+    float ss = 0.0f;
+    for (int64_t t = threadIdx.x; t < words; t += kThreads) ss += squares_bf16x8(__ldg(xw + t));
+    scale = rms_scale(ss, in, eps);
+  }
   for (int64_t base = threadIdx.x - lane; base < words; base += kThreads) {
     const int64_t t = base + lane;
     const bool ok = t < words;
     float v[kBf16PerVec] = {};
-    if (ok) unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(x) + t), v);
+    if (ok) {
+      const uint4 word = __ldg(xw + t);
+      unpack_bf16x8(norm != nullptr ? normalize_bf16x8(word, __ldg(reinterpret_cast<const uint4*>(norm) + t), scale)
+                                    : word,
+                    v);
+    }
     float amax = 0.0f;
 #pragma unroll
     for (int e = 0; e < kBf16PerVec; ++e) amax = fmaxf(amax, fabsf(v[e]));
@@ -206,7 +221,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   uint4 regs[kStageVecsPerLane];
   fetch(cur, lane, regs);  // in flight while the previous kernel finishes and x is quantized
   chain_start();
-  quantize_x(x, in, xq, xds);
+  quantize_x(x, in, job.norm, job.eps, xq, xds);
   __syncthreads();
   float acc = 0.0f, acc_up = 0.0f;
   while (r < rows) {
@@ -312,6 +327,7 @@ void launch_kernel(unsigned blocks, std::size_t smem, cudaStream_t stream, const
 bool launch_quant_gemv(const __nv_bfloat16* x, const QuantGemvJob& job, int epilogue, int64_t in,
                        cudaStream_t stream) {
   if (in % kQuantUnit != 0 || !aligned16(x) || job.count < 1 || job.count > kMaxQuantGemvMatrices) return false;
+  if (job.norm != nullptr && !aligned16(job.norm)) return false;
   const std::size_t smem = shared_bytes(in);
   if (smem > 200 * 1024) return false;
   int64_t rows = 0;

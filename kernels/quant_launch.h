@@ -28,10 +28,14 @@ struct QuantMatrix {
 // False (nothing launched) when in is not a multiple of 32, x or a matrix is not 16-byte aligned, or in is too
 // large for the shared memory (> ~160K).
 inline constexpr int kMaxQuantGemvMatrices = 3;
+// With norm set, x is RMSNorm-ed by that weight (launch_rms_norm's arithmetic and bf16 rounding) as it is quantized:
+// each block computes the scale itself, so the layer's norm needs no launch of its own.
 struct QuantGemvJob {
   int count = 0;
   QuantMatrix w[kMaxQuantGemvMatrices];
   __nv_bfloat16* y[kMaxQuantGemvMatrices] = {};
+  const __nv_bfloat16* norm = nullptr;
+  float eps = 0.0f;
 };
 bool launch_quant_gemv(const __nv_bfloat16* x, const QuantGemvJob& job, int epilogue, int64_t in,
                        cudaStream_t stream);

@@ -87,6 +87,26 @@ void Backend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, co
   matmul(x, wv, v);
 }
 
+void Backend::norm_matmul(const Tensor& x, const Tensor& norm, float eps, const Tensor& w, Tensor& out) {
+  Tensor h = empty(x.rows, x.cols);
+  rms_norm(x, norm, eps, h);
+  matmul(h, w, out);
+}
+
+void Backend::norm_matmul_swiglu(const Tensor& x, const Tensor& norm, float eps, const Tensor& gate, const Tensor& up,
+                                 Tensor& out) {
+  Tensor h = empty(x.rows, x.cols);
+  rms_norm(x, norm, eps, h);
+  matmul_swiglu(h, gate, up, out);
+}
+
+void Backend::norm_matmul_qkv(const Tensor& x, const Tensor& norm, float eps, const Tensor& wq, const Tensor& wk,
+                              const Tensor& wv, Tensor& q, Tensor& k, Tensor& v) {
+  Tensor h = empty(x.rows, x.cols);
+  rms_norm(x, norm, eps, h);
+  matmul_qkv(h, wq, wk, wv, q, k, v);
+}
+
 Backend::RouteTable Backend::make_route_table(int) {
   fail("backend {}: no routing on the device", name());
 }
@@ -143,6 +163,18 @@ void Backend::store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& 
   const int64_t slot = layout.slot_of(host_step(step).pos);
   copy_rows(k, 0, cache_k, slot, 1);
   copy_rows(v, 0, cache_v, slot, 1);
+}
+
+void Backend::attention_inputs_step(Tensor& q, Tensor& k, const Tensor& v, const QkNorm& norm, const DecodeStep& step,
+                                    const RopeTable& rope, const KvLayout& layout, Tensor& cache_k, Tensor& cache_v) {
+  require((norm.q == nullptr) == (norm.k == nullptr), "attention_inputs_step: QK-norm needs both weights");
+  if (norm.q != nullptr) {
+    head_rms_norm(q, *norm.q, rope.head_dim(), norm.eps);
+    head_rms_norm(k, *norm.k, rope.head_dim(), norm.eps);
+  }
+  rope_step(q, step, rope);
+  rope_step(k, step, rope);
+  store_kv_step(k, v, step, layout, cache_k, cache_v);
 }
 
 void Backend::attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,

@@ -115,6 +115,14 @@ class Backend {
   // q, k, v = x · Wqᵀ, x · Wkᵀ, x · Wvᵀ
   virtual void matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
                           Tensor& v);
+  // The same three on rms_norm(x, norm, eps) (a layer's pre-attention and pre-MLP norms, the final norm before the
+  // lm_head). The defaults normalise into a buffer first; CUDA folds the norm into the decode GEMV (every block
+  // computes the row's scale itself), one launch instead of two.
+  virtual void norm_matmul(const Tensor& x, const Tensor& norm, float eps, const Tensor& w, Tensor& out);
+  virtual void norm_matmul_swiglu(const Tensor& x, const Tensor& norm, float eps, const Tensor& gate, const Tensor& up,
+                                  Tensor& out);
+  virtual void norm_matmul_qkv(const Tensor& x, const Tensor& norm, float eps, const Tensor& wq, const Tensor& wk,
+                               const Tensor& wv, Tensor& q, Tensor& k, Tensor& v);
   // Rotary embedding, HF half-rotation convention, on every head (rope.head_dim() wide) of x; row r has position
   // pos0 + r and pair i turns by float(position · rope.inv_freq[i]); cos and sin are times rope.attention_scale.
   virtual void rope(Tensor& x, int64_t pos0, const RopeTable& rope) = 0;
@@ -140,6 +148,16 @@ class Backend {
   // Stores k/v [1, kv_dim] in the cache row `layout` gives the step's position.
   virtual void store_kv_step(const Tensor& k, const Tensor& v, const DecodeStep& step, const KvLayout& layout,
                              Tensor& cache_k, Tensor& cache_v);
+  // A decode step's attention inputs made ready in one op: per-head RMSNorm of q and k by norm.q / norm.k (Qwen3's
+  // QK-norm; null: none), then rope_step of both, then store_kv_step of k and v. The default issues those ops; CUDA
+  // runs them as one launch (kernels/decode_fused.cu).
+  struct QkNorm {
+    const Tensor* q = nullptr;
+    const Tensor* k = nullptr;
+    float eps = 0.0f;
+  };
+  virtual void attention_inputs_step(Tensor& q, Tensor& k, const Tensor& v, const QkNorm& norm, const DecodeStep& step,
+                                     const RopeTable& rope, const KvLayout& layout, Tensor& cache_k, Tensor& cache_v);
   // attention_decode over the rows layout.reads_at(pos) gives (all stored rows, or a block-streaming layer's sink
   // and local rows of its full cache; zeros when that is none). The default gathers two runs into one buffer.
   virtual void attention_decode_step(const Tensor& q, const Tensor& k, const Tensor& v, const DecodeStep& step,

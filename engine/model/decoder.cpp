@@ -22,30 +22,27 @@ Tensor Decoder::embed(std::span<const int32_t> tokens) {
   return x;
 }
 
-// h = norm(x); q, k, v = projections of h (+ bias for qwen2; per-head norm for qwen3). RoPE is not applied yet.
+// q, k, v = projections of norm(x) (+ bias for qwen2). Neither the per-head norm (qwen3) nor RoPE is applied yet.
 void Decoder::project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v) {
-  Tensor h = backend_.empty(x.rows, config_.hidden);
-  backend_.rms_norm(x, w.input_norm, config_.rms_eps, h);
-  backend_.matmul_qkv(h, w.q_proj, w.k_proj, w.v_proj, q, k, v);
+  backend_.norm_matmul_qkv(x, w.input_norm, config_.rms_eps, w.q_proj, w.k_proj, w.v_proj, q, k, v);
   if (config_.attention_bias) {
     backend_.add_bias(q, w.q_bias);
     backend_.add_bias(k, w.k_bias);
     backend_.add_bias(v, w.v_bias);
   }
-  if (config_.qk_norm) {
-    backend_.head_rms_norm(q, w.q_norm, config_.head_dim, config_.rms_eps);
-    backend_.head_rms_norm(k, w.k_norm, config_.head_dim, config_.rms_eps);
-  }
+}
+
+Backend::QkNorm Decoder::qk_norm(const LayerWeights& w) const {
+  if (!config_.qk_norm) return {};
+  return Backend::QkNorm{&w.q_norm, &w.k_norm, config_.rms_eps};
 }
 
 // x += attn · Woᵀ; then the SwiGLU MLP with its own residual.
 void Decoder::finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn) {
   const int64_t n = x.rows;
   residual_add(attn, w.o_proj, x);
-  Tensor h = backend_.empty(n, config_.hidden);
-  backend_.rms_norm(x, w.post_attention_norm, config_.rms_eps, h);
   Tensor act = backend_.empty(n, config_.ffn_hidden);
-  backend_.matmul_swiglu(h, w.gate_proj, w.up_proj, act);
+  backend_.norm_matmul_swiglu(x, w.post_attention_norm, config_.rms_eps, w.gate_proj, w.up_proj, act);
   residual_add(act, w.down_proj, x);
 }
 
@@ -78,6 +75,10 @@ AttentionStats Decoder::prefill_layer(int layer, Tensor& x, int64_t pos0, KvCach
            vc = backend_.row_view(v, r0, rows);
     project_qkv(w, backend_.row_view(x, r0, rows), qc, kc, vc);
   });
+  if (const Backend::QkNorm norm = qk_norm(w); norm.q != nullptr) {
+    backend_.head_rms_norm(q, *norm.q, config_.head_dim, norm.eps);
+    backend_.head_rms_norm(k, *norm.k, config_.head_dim, norm.eps);
+  }
   const AttentionPlan plan = route(layer, q, k);
   // Dynamic NTK rotates the whole prefill by the frequencies of its length (HF: max(position_ids) + 1).
   const RopeTable rope = rope_.dynamic.active() ? rope_frequencies(config_, pos0 + n) : rope_;
@@ -135,9 +136,9 @@ void Decoder::decode_layer(int layer, Tensor& x, const DecodeStep& step, KvCache
   Tensor k = backend_.empty(1, config_.kv_dim());
   Tensor v = backend_.empty(1, config_.kv_dim());
   project_qkv(w, x, q, k, v);
-  backend_.rope_step(q, step, rope_);
-  backend_.rope_step(k, step, rope_);
-  kv.store_step(layer, k, v, step);
+  // QK-norm, RoPE and the cache store: one op (one launch on CUDA).
+  const KvCache::StepTarget cache = kv.step_target(layer, k.cols);
+  backend_.attention_inputs_step(q, k, v, qk_norm(w), step, rope_, cache.layout, cache.k, cache.v);
 
   Tensor attn = backend_.empty(1, config_.q_dim());
   backend_.attention_decode_step(q, kv.keys(layer), kv.values(layer), step, kv.layout(layer), config_.n_heads,
@@ -146,10 +147,8 @@ void Decoder::decode_layer(int layer, Tensor& x, const DecodeStep& step, KvCache
 }
 
 Tensor Decoder::logits(const Tensor& x) {
-  Tensor h = backend_.empty(x.rows, config_.hidden);
-  backend_.rms_norm(x, weights_.final_norm, config_.rms_eps, h);
   Tensor out = backend_.empty(x.rows, config_.vocab_size);
-  backend_.matmul(h, weights_.lm_head, out);
+  backend_.norm_matmul(x, weights_.final_norm, config_.rms_eps, weights_.lm_head, out);
   return out;
 }
 

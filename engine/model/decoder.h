@@ -52,8 +52,9 @@ class Decoder {
   void set_residual_reduce(ResidualReduce reduce) { reduce_ = std::move(reduce); }
 
  private:
-  // norm + q/k/v projections (+ bias, QK-norm) of x's rows into the given (same-row-count) outputs.
+  // norm + q/k/v projections (+ bias) of x's rows into the given (same-row-count) outputs; no QK-norm, no RoPE.
   void project_qkv(const LayerWeights& w, const Tensor& x, Tensor& q, Tensor& k, Tensor& v);
+  Backend::QkNorm qk_norm(const LayerWeights& w) const;  // the layer's QK-norm weights (none but for qwen3)
   void finish_layer(const LayerWeights& w, Tensor& x, const Tensor& attn);
   void residual_add(const Tensor& in, const Tensor& w, Tensor& x);  // x += in · Wᵀ (summed over ranks: reduce_)
 

@@ -70,12 +70,17 @@ void KvCache::store(int layer_index, int64_t pos0, const Tensor& k, const Tensor
 }
 
 void KvCache::store_step(int layer_index, const Tensor& k, const Tensor& v, const DecodeStep& step) {
+  require(k.rows == 1 && v.rows == 1 && v.cols == k.cols, "kv cache: a decode step stores one row of k and of v");
+  const StepTarget target = step_target(layer_index, k.cols);
+  backend_.store_kv_step(k, v, step, target.layout, target.k, target.v);
+}
+
+KvCache::StepTarget KvCache::step_target(int layer_index, int64_t kv_cols) {
   Layer& layer = layers_.at(static_cast<std::size_t>(layer_index));
-  require(k.rows == 1 && v.rows == 1 && k.cols == kv_dim_ && v.cols == kv_dim_,
-          "kv cache: a decode step stores one row of {} values", kv_dim_);
+  require(kv_cols == kv_dim_, "kv cache: a decode step stores one row of {} values, got {}", kv_dim_, kv_cols);
   require(layer.layout.ring() || layer.positions < capacity_,
           "kv cache: {} positions exceed the session's capacity of {}", layer.positions + 1, capacity_);
-  backend_.store_kv_step(k, v, step, layer.layout, layer.k, layer.v);
+  return StepTarget{layer.k, layer.v, layer.layout};
 }
 
 void KvCache::advance(int64_t pos) {

@@ -43,6 +43,14 @@ class KvCache {
   // Stores one decode step's k/v [1, kv_dim] at the step's position (read where the step runs). The host count of
   // stored positions moves only with advance(), once per step for every layer, so a recorded step can replay.
   void store_step(int layer, const Tensor& k, const Tensor& v, const DecodeStep& step);
+  // The same store done by a backend op that also computes k (Backend::attention_inputs_step): the layer's cache
+  // and layout for a step, after store_step's checks.
+  struct StepTarget {
+    Tensor& k;
+    Tensor& v;
+    KvLayout layout;
+  };
+  StepTarget step_target(int layer, int64_t kv_cols);
   // Marks position `pos` stored in every layer (after a decode step at pos).
   void advance(int64_t pos);
   // Shrinks a layer to sinks + ring window (call once, after that layer's prefill).
