@@ -4,6 +4,7 @@
 // fp16 backend (dense and the FluxScope streaming ring) decodes like an fp32 cache of the rounded rows in half the
 // bytes; and a small model's logits stay close to the fp32 cache's in both decode modes.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
@@ -98,6 +99,47 @@ TEST(AttentionF16Kv, DecodeEqualsFp32OverTheRoundedRowsOnEveryIsa) {
       }
     }
   }
+}
+
+// Scores that rise along the cache (each key leans further toward the query), so the running maximum moves in every
+// 16-row block and the online softmax's rescaling carries the result; block and chunk tails, runs that start inside
+// a block, one and two threads (the row chunks then merge by their maxima), every ISA level.
+TEST(AttentionF16Kv, DecodeFollowsARisingMaximumAcrossBlocksAndThreads) {
+  IsaReset reset;
+  const int saved_threads = omp_get_max_threads();
+  const std::tuple<int, int, int> shapes[] = {{9, 3, 64}, {8, 2, 128}, {3, 3, 64}};
+  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512Vnni}) {
+    if (!cpu::isa_supported(isa)) continue;
+    cpu::force_isa(isa);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      for (const auto& [hq, hkv, d] : shapes) {
+        for (int64_t n : {16, 17, 4101}) {
+          SCOPED_TRACE(std::string(cpu::isa_name(isa)) + " threads " + std::to_string(threads) + " heads " +
+                       std::to_string(hq) + "/" + std::to_string(hkv) + " d " + std::to_string(d) + " rows " +
+                       std::to_string(n));
+          const auto seed = static_cast<uint32_t>(n * 3 + hq + d);
+          const auto q = random_vec(static_cast<std::size_t>(hq * d), seed, 1.0f);
+          auto k = random_vec(static_cast<std::size_t>(n * hkv * d), seed + 1, 0.5f);
+          const auto v = random_vec(static_cast<std::size_t>(n * hkv * d), seed + 2, 1.0f);
+          for (int64_t j = 0; j < n; ++j)  // + (j / n) * 4 * q of the group's first head: scores up to ~4 d / sqrt(d)
+            for (int g = 0; g < hkv; ++g)
+              for (int e = 0; e < d; ++e)
+                k[(j * hkv + g) * d + e] += 4.0f * static_cast<float>(j) / static_cast<float>(n) *
+                                            q[static_cast<std::size_t>(g * (hq / hkv) * d + e)];
+          const auto k16 = to_f16(k), v16 = to_f16(v);
+          std::vector<std::vector<KvRange>> cases = {{{0, n}}, {{5, std::min<int64_t>(n, 21)}}};
+          if (n > 100) cases.push_back({{3, 40}, {57, n}});
+          for (const auto& ranges : cases) {
+            std::vector<float> got(q.size(), NAN);
+            attention_decode_cpu(q.data(), KvRows{k16.data(), v16.data(), true}, ranges, hq, hkv, d, got.data());
+            EXPECT_LT(rel_error(got, naive_decode(q, rounded(k), rounded(v), ranges, hq, hkv, d)), 2e-6);
+          }
+        }
+      }
+    }
+  }
+  omp_set_num_threads(saved_threads);
 }
 
 TEST(AttentionF16Kv, PrefillEqualsFp32OverTheRoundedRows) {
