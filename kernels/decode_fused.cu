@@ -31,8 +31,7 @@ __global__ void attention_inputs_step_kernel(AttentionInputsArgs a) {
   const int64_t position = a.step->pos;
   const int64_t row = a.layout.slot_of(position) * a.kv_dim() + static_cast<int64_t>(h) * d;
   if (c < half) {
-    const double freq = a.dynamic.active() ? engine::rope_inv_freq(a.dynamic.base(position + 1), c, d)
-                                           : a.inv_freq[c];
+    const double freq = a.dynamic.active() ? engine::rope_inv_freq(a.dynamic.base(position + 1), c, d) : a.inv_freq[c];
     const float angle = static_cast<float>(static_cast<double>(position) * freq);
     const float cs = cosf(angle) * a.rope_scale, sn = sinf(angle) * a.rope_scale;
     const float lo = head[c], hi = head[c + half];

@@ -150,8 +150,8 @@ TEST(CudaFusedDecode, NormGemvsMatchTheComposedOps) {
       };
       for (const int64_t n : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{5}}) {
         if (type != StorageType::F32 && n > 1) continue;  // block-weight GEMVs are one-row only
-        const std::string what = std::string(storage_type_name(type)) + " in " + std::to_string(s.in) + " rows " +
-                                 std::to_string(n);
+        const std::string what =
+            std::string(storage_type_name(type)) + " in " + std::to_string(s.in) + " rows " + std::to_string(n);
         const auto x = random_bf16(static_cast<std::size_t>(n * s.in), static_cast<uint32_t>(s.in + n), 4.0f);
         const auto g = random_bf16(static_cast<std::size_t>(s.in), static_cast<uint32_t>(s.in + 7), 2.0f);
         struct Out {
