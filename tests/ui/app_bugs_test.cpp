@@ -18,6 +18,7 @@
 #include <QValueAxis>
 #include <QWheelEvent>
 
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/app_log.h"
 #include "ui/elided_label.h"
@@ -36,7 +37,7 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+const QString kModel = flux::test::kDemoModel;
 
 QAction* runAction(MainWindow& w) {
   for (QAction* a : w.findChildren<QAction*>())
@@ -57,13 +58,7 @@ class AppBugsTest : public QObject {
   std::unique_ptr<MainWindow> w_;
   QTemporaryDir dir_;
 
-  RunReport runOnce(int max_new_tokens = 2) {
-    w_->runControls()->maxTokens()->setValue(max_new_tokens);
-    QSignalSpy done(w_.get(), &MainWindow::runCompleted);
-    w_->startRun();
-    [&] { QVERIFY(done.wait(kTimeoutMs)); }();
-    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-  }
+  RunReport runOnce(int max_new_tokens = 2) { return flux::test::runOnce(*w_, kTimeoutMs, max_new_tokens); }
 
   // Opens `path` (expected to fail) and returns the dialog's text; checks the loaded model and Run stay.
   QString failedOpenKeepsTheModel(const QString& path) {

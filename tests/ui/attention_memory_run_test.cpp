@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/attention_map_panel.h"
 #include "ui/block_mask_raster.h"
@@ -35,7 +36,7 @@ namespace {
 
 constexpr int kLoadTimeoutMs = 180'000;
 constexpr int kRunTimeoutMs = 300'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+const QString kModel = flux::test::kDemoModel;
 
 QString samplePrompt() {
   QFile f(QStringLiteral(":/prompts/long_article.txt"));
@@ -61,13 +62,7 @@ class AttentionMemoryRunTest : public QObject {
  private:
   std::unique_ptr<flux::ui::MainWindow> w_;
 
-  RunReport runOnce(int max_new_tokens) {
-    w_->runControls()->maxTokens()->setValue(max_new_tokens);
-    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
-    w_->startRun();
-    [&] { QVERIFY(done.wait(kRunTimeoutMs)); }();
-    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-  }
+  RunReport runOnce(int max_new_tokens) { return flux::test::runOnce(*w_, kRunTimeoutMs, max_new_tokens); }
 
   // Waits for the memory estimate of the plan and prompt set right before (the last one when several arrive).
   bool waitEstimate(QSignalSpy& shown) {

@@ -45,9 +45,7 @@ std::unique_ptr<MainWindow> windowWithARun() {
   w->useHaystackPrompt(60, 50);
   w->runControls()->maxTokens()->setValue(12);
   w->setRoute(QStringLiteral("fa"), QStringLiteral("0-12=SA"));
-  QSignalSpy ran(w.get(), &MainWindow::runCompleted);
-  w->startRun();
-  [&] { QVERIFY(ran.wait(kTimeoutMs)); }();
+  flux::test::runOnce(*w, kTimeoutMs);
   return w;
 }
 
@@ -228,13 +226,7 @@ class ComparisonBaselinesTest : public QObject {
     QVERIFY(panel->status()->text().contains(QStringLiteral("cancelled after")));
     QVERIFY(panel->button()->isEnabled());
     // The app is usable: a normal run works.
-    QVERIFY(!w->isRunning());
-    w->setPrompt(QStringLiteral("Say hello."));
-    w->runControls()->maxTokens()->setValue(2);
-    QSignalSpy ran(w.get(), &MainWindow::runCompleted);
-    w->startRun();
-    QVERIFY(ran.wait(kTimeoutMs));
-    QCOMPARE(QString::fromStdString(ran.first().at(0).value<flux::engine::RunReport>().status), QStringLiteral("ok"));
+    flux::test::checkANormalRunWorks(*w, kTimeoutMs);
   }
 };
 

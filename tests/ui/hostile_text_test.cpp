@@ -20,6 +20,7 @@
 
 #include <cstring>
 
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/main_window.h"
 #include "ui/plain_message.h"
@@ -34,7 +35,6 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 // 31 bytes: the length of the demo model's general.name, so the copy is patched in place.
 const QByteArray kHostileName = QByteArrayLiteral("<img src=x onerror=alert(1)><b>");
 const QString kScript = QStringLiteral("<script>alert(1)</script>");
@@ -53,7 +53,7 @@ QString shownText(const QLabel* label) {
 
 // A copy of the demo model with one GGUF string value replaced by one of the same length.
 bool writePatchedModel(const QString& out, const QByteArray& key, const QByteArray& value) {
-  QFile in(kModel);
+  QFile in(flux::test::kDemoModel);
   if (!in.open(QIODevice::ReadOnly)) return false;
   QByteArray data = in.readAll();
   const qsizetype at = data.indexOf(key);
@@ -77,13 +77,7 @@ class HostileTextTest : public QObject {
   QTemporaryDir dir_;
   QString model_;
 
-  RunReport runOnce(int max_new_tokens = 1) {
-    w_->runControls()->maxTokens()->setValue(max_new_tokens);
-    QSignalSpy done(w_.get(), &MainWindow::runCompleted);
-    w_->startRun();
-    [&] { QVERIFY(done.wait(kTimeoutMs)); }();
-    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-  }
+  RunReport runOnce(int max_new_tokens = 1) { return flux::test::runOnce(*w_, kTimeoutMs, max_new_tokens); }
 
  private slots:
   void initTestCase() {
@@ -91,13 +85,7 @@ class HostileTextTest : public QObject {
     QSettings().remove(QStringLiteral("run/parse_special"));  // the app's default, not an earlier class's choice
     model_ = dir_.filePath(QStringLiteral("hostile.gguf"));
     QVERIFY(writePatchedModel(model_, "general.name", kHostileName));
-    w_ = std::make_unique<MainWindow>();
-    w_->setErrorDialogs(false);
-    w_->show();
-    QSignalSpy ready(w_.get(), &MainWindow::modelReady);
-    w_->openModel(model_);
-    QVERIFY(ready.wait(kTimeoutMs));
-    QTRY_VERIFY(w_->historyReady());
+    w_ = flux::test::loadedWindow(model_, kTimeoutMs, true);
   }
 
   void parseSpecialIsOffByDefaultAndTheReportSaysSo() {

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/app_log.h"
 #include "ui/comparison_export.h"
@@ -51,7 +52,7 @@ namespace {
 
 constexpr int kLoadTimeoutMs = 180'000;
 constexpr int kRunTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+const QString kModel = flux::test::kDemoModel;
 
 }  // namespace
 
@@ -63,13 +64,7 @@ class MainWindowTest : public QObject {
   QString marker_;
 
   // Runs the current prompt and returns the finished report.
-  RunReport runOnce(int max_new_tokens) {
-    w_->runControls()->maxTokens()->setValue(max_new_tokens);
-    QSignalSpy done(w_.get(), &flux::ui::MainWindow::runCompleted);
-    w_->startRun();
-    [&] { QVERIFY(done.wait(kRunTimeoutMs)); }();
-    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-  }
+  RunReport runOnce(int max_new_tokens) { return flux::test::runOnce(*w_, kRunTimeoutMs, max_new_tokens); }
 
  private slots:
   void initTestCase() {

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/main_window.h"
 #include "ui/run_controls.h"
@@ -32,7 +33,7 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kLoadTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+const QString kModel = flux::test::kDemoModel;
 
 // ~200,000 characters of English-like text: varied sentences, repeated.
 QString longEnglishText(int chars) {

@@ -43,13 +43,6 @@ using flux::ui::NeedleGridSpec;
 namespace {
 
 constexpr int kTimeoutMs = 300'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-
-std::unique_ptr<MainWindow> loadedWindow() {
-  auto w = flux::test::loadedDemoWindow(kTimeoutMs);
-  return w;
-}
-
 NeedleGridSpec smallGrid() {
   NeedleGridSpec spec;
   spec.contexts = {300, 600};  // small, so CPU time stays small
@@ -101,6 +94,29 @@ class NeedleGridTest : public QObject {
   Q_OBJECT
 
  private slots:
+  // fluxscope --needle-grid: the routes may name paths ('/' was the spec's separator and split them apart).
+  void commandLineSpecTakesPaths() {
+    QString error;
+    const NeedleGridSpec spec = flux::ui::parseNeedleGridArgument(
+        QStringLiteral("512,1K/0,50,100/fa,router-file:/opt/routers/previous/r1.router.safetensors,"
+                       "file:runs/best/fixed.json, sa:streaming"),
+        &error);
+    QCOMPARE(error, QString());
+    QCOMPARE(spec.contexts, (std::vector<int>{512, 1024}));
+    QCOMPARE(spec.depths, (std::vector<int>{0, 50, 100}));
+    QCOMPARE(spec.routes, (std::vector<std::string>{"fa", "router-file:/opt/routers/previous/r1.router.safetensors",
+                                                    "file:runs/best/fixed.json", "sa:streaming"}));
+    QCOMPARE(flux::ui::needleRouteRouterFile(spec.routes[1]),
+             std::string("/opt/routers/previous/r1.router.safetensors"));
+    for (const auto& [text, why] : {std::pair{"512/0", "expected CONTEXTS/DEPTHS/ROUTES"},
+                                    std::pair{"512/0/", "no routes"}, std::pair{"512/fifty/fa", "fifty"},
+                                    std::pair{"/0/fa", "the list is empty"}}) {
+      QString e;
+      QVERIFY(flux::ui::parseNeedleGridArgument(QString::fromLatin1(text), &e).routes.empty());
+      QVERIFY2(e.contains(QString::fromUtf8(why)), qPrintable(QStringLiteral("%1: %2").arg(text, e)));
+    }
+  }
+
   void dialogBuildsTheSpec() {
     flux::ui::NeedleGridDialog dialog(false, QStringLiteral("fa"), {});
     dialog.contexts()->setText(QStringLiteral("1K, 300 2k"));
@@ -202,7 +218,7 @@ class NeedleGridTest : public QObject {
   }
 
   void gridRunsScoresAndRoundTrips() {
-    auto w = loadedWindow();
+    auto w = flux::test::loadedDemoWindow(kTimeoutMs);
     w->startNeedleGrid(smallGrid());  // "sa" is not a grid route: refused before anything runs
     // (the routes are checked on the worker; the error comes back as a failed run)
     QSignalSpy failed(w.get(), &MainWindow::errorShown);
@@ -287,7 +303,7 @@ class NeedleGridTest : public QObject {
     w->setErrorDialogs(false);
     w->setRouterDirs({std::filesystem::path(FLUX_SOURCE_DIR "/resources/routers")});
     QSignalSpy ready(w.get(), &MainWindow::modelReady);
-    w->openModel(kModel);
+    w->openModel(flux::test::kDemoModel);
     QVERIFY(ready.wait(kTimeoutMs));
     const QString previous = flux::ui::previousRouterFile();
     QVERIFY2(previous.endsWith(QStringLiteral("previous/SmolLM2-135M-Instruct.elastic.router.safetensors")),
@@ -347,7 +363,7 @@ class NeedleGridTest : public QObject {
   }
 
   void cancelMidGridLeavesAPartialGrid() {
-    auto w = loadedWindow();
+    auto w = flux::test::loadedDemoWindow(kTimeoutMs);
     NeedleGridSpec spec = smallGrid();
     spec.routes = {"fa", "sa:streaming"};
     QSignalSpy done(w.get(), &MainWindow::needleGridCompleted);
@@ -367,13 +383,7 @@ class NeedleGridTest : public QObject {
     QVERIFY(saved.cancelled);
     QCOMPARE(saved.cells.size(), grid.cells.size());
     // The app is usable: a normal run works.
-    QVERIFY(!w->isRunning());
-    w->setPrompt(QStringLiteral("Say hello."));
-    w->runControls()->maxTokens()->setValue(2);
-    QSignalSpy ran(w.get(), &MainWindow::runCompleted);
-    w->startRun();
-    QVERIFY(ran.wait(kTimeoutMs));
-    QCOMPARE(QString::fromStdString(ran.first().at(0).value<flux::engine::RunReport>().status), QStringLiteral("ok"));
+    flux::test::checkANormalRunWorks(*w, kTimeoutMs);
   }
 };
 

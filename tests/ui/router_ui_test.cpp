@@ -17,6 +17,7 @@
 #include "engine/model/model_files.h"
 #include "engine/routing/router_file.h"
 #include "tests/engine/routing/router_test_util.h"
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/layer_map_widget.h"
 #include "ui/layer_table_model.h"
@@ -30,7 +31,7 @@ using flux::ui::LayerTableModel;
 namespace {
 
 constexpr int kTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+const QString kModel = flux::test::kDemoModel;
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <QTest>
 
 #include "engine/routing/route_spec.h"
+#include "tests/ui/loaded_window.h"
 #include "tests/ui/ui_tests.h"
 #include "ui/elided_label.h"
 #include "ui/layer_map_widget.h"
@@ -28,7 +29,6 @@ using flux::ui::MainWindow;
 namespace {
 
 constexpr int kTimeoutMs = 180'000;
-const QString kModel = QStringLiteral(FLUX_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 
 }  // namespace
 
@@ -39,21 +39,11 @@ class RoutingParamsTest : public QObject {
   std::unique_ptr<MainWindow> w_;
   QTemporaryDir dir_;
 
-  RunReport runOnce() {
-    QSignalSpy done(w_.get(), &MainWindow::runCompleted);
-    w_->startRun();
-    [&] { QVERIFY(done.wait(kTimeoutMs)); }();
-    return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-  }
+  RunReport runOnce() { return flux::test::runOnce(*w_, kTimeoutMs); }
 
  private slots:
   void initTestCase() {
-    w_ = std::make_unique<MainWindow>();
-    w_->setErrorDialogs(false);
-    w_->show();
-    QSignalSpy ready(w_.get(), &MainWindow::modelReady);
-    w_->openModel(kModel);
-    QVERIFY(ready.wait(kTimeoutMs));
+    w_ = flux::test::loadedDemoWindow(kTimeoutMs, true);
     w_->setPrompt(QStringLiteral("Name three colours of the rainbow."));
     w_->runControls()->maxTokens()->setValue(2);
   }

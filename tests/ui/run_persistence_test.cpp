@@ -38,12 +38,7 @@ std::unique_ptr<MainWindow> loadedWindow() {
   return w;
 }
 
-RunReport runOnce(MainWindow& w) {
-  QSignalSpy done(&w, &MainWindow::runCompleted);
-  w.startRun();
-  [&] { QVERIFY(done.wait(kTimeoutMs)); }();
-  return done.isEmpty() ? RunReport{} : done.takeFirst().at(0).value<RunReport>();
-}
+RunReport runOnce(MainWindow& w) { return flux::test::runOnce(w, kTimeoutMs); }
 
 int jsonFiles(const QString& folder) {
   return int(QDir(folder).entryList({QStringLiteral("*.json")}, QDir::Files).size());
