@@ -3,12 +3,11 @@
 // a decode step is bound by reading the weights, and cuBLASLt's M = 1 kernels leave bandwidth unused.
 // One launch also serves the fused forms a decode layer needs (fewer, larger kernels per recorded step):
 // up to three matrices on the same x (Q, K, V), y += x·Wᵀ (the residual adds), and silu(x·Gᵀ) * (x·Uᵀ) (SwiGLU),
-// each optionally on RMSNorm(x) (the layer's norms: each block normalises x into shared memory first, so the norm
-// costs no launch of its own; x is a few kilobytes from L2 next to the megabytes of weights the block streams).
+// each optionally on RMSNorm(x) (the layer's norms: every warp sums x's squares as it streams its row and scales the
+// dot product at the end, so the norm costs no launch of its own).
 #include "kernels/bf16_vec.cuh"
 #include "kernels/chained_launch.cuh"
 #include "kernels/launch.h"
-#include "kernels/rms_scale.cuh"
 
 namespace flux::kernels {
 namespace {
@@ -34,25 +33,35 @@ __device__ __forceinline__ void load_group(const uint4* __restrict__ wr, int64_t
   for (int d = 0; d < kDepth; ++d) w[d] = i + d * 32 < n_vec ? __ldcs(wr + i + d * 32) : make_uint4(0, 0, 0, 0);
 }
 
-// x from global memory (read-only path) or, normalised, from shared memory (Shared).
-template <int N, bool Shared>
-__device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, int64_t in, int64_t i, const uint4& w,
-                                                float* acc) {
+// Norm: the weight word is multiplied by the norm weight g's word, and each x row's squares are summed as well
+// (ss; the warp sees every word of x once per matrix row, so the sums are the rows' whole sums of squares).
+template <int N, bool Norm>
+__device__ __forceinline__ void accumulate_word(const bf16* __restrict__ x, const bf16* __restrict__ g, int64_t in,
+                                                int64_t i, const uint4& w, float* acc, float* ss) {
   float wf[kVec];
   unpack_bf16x8(w, wf);
+  if constexpr (Norm) {
+    float gf[kVec];
+    unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(g) + i), gf);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) wf[e] *= gf[e];
+  }
 #pragma unroll
   for (int r = 0; r < N; ++r) {
     float xf[kVec];
-    const uint4* xw = reinterpret_cast<const uint4*>(x + r * in + i * kVec);
-    unpack_bf16x8(Shared ? *xw : __ldg(xw), xf);
+    unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(x + r * in + i * kVec)), xf);
 #pragma unroll
-    for (int e = 0; e < kVec; ++e) acc[r] += wf[e] * xf[e];
+    for (int e = 0; e < kVec; ++e) {
+      acc[r] += wf[e] * xf[e];
+      if constexpr (Norm) ss[r] += xf[e] * xf[e];
+    }
   }
 }
 
-template <int N, bool Shared>
-__device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const uint4* __restrict__ wr, int64_t in,
-                                         int lane, uint4 (&w)[kDepth], float* acc) {
+template <int N, bool Norm>
+__device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const bf16* __restrict__ g,
+                                         const uint4* __restrict__ wr, int64_t in, int lane, uint4 (&w)[kDepth],
+                                         float* acc, float* ss) {
   constexpr int64_t kGroupVecs = kDepth * 32;
   const int64_t n_vec = in / kVec;
   for (int64_t i = lane; i < n_vec; i += kGroupVecs) {
@@ -62,34 +71,20 @@ __device__ __forceinline__ void row_dots(const bf16* __restrict__ x, const uint4
     if (i + kGroupVecs < n_vec) load_group(wr, n_vec, i + kGroupVecs, w);
 #pragma unroll
     for (int d = 0; d < kDepth; ++d)
-      if (i + d * 32 < n_vec) accumulate_word<N, Shared>(x, in, i + d * 32, cur[d], acc);
+      if (i + d * 32 < n_vec) accumulate_word<N, Norm>(x, g, in, i + d * 32, cur[d], acc, ss);
   }
 #pragma unroll
-  for (int r = 0; r < N; ++r)
-    for (int off = 16; off > 0; off >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
-}
-
-// xs [N, in] = RMSNorm(x) by weight g, every thread of the block taking part (one rms_scale per row).
-template <int N>
-__device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x, const bf16* __restrict__ g, float eps,
-                                               int64_t in, bf16* xs) {
-  const int64_t n_vec = in / kVec;
-  const uint4* gw = reinterpret_cast<const uint4*>(g);
-#pragma unroll 1
   for (int r = 0; r < N; ++r) {
-    const uint4* xr = reinterpret_cast<const uint4*>(x + r * in);
-    float ss = 0.0f;
-    for (int64_t i = threadIdx.x; i < n_vec; i += blockDim.x) ss += squares_bf16x8(xr[i]);
-    const float scale = rms_scale(ss, in, eps);
-    uint4* yr = reinterpret_cast<uint4*>(xs + r * in);
-    for (int64_t i = threadIdx.x; i < n_vec; i += blockDim.x) yr[i] = normalize_bf16x8(xr[i], gw[i], scale);
-    __syncthreads();  // rms_scale's shared partials are reused by the next row; xs is complete after the last
+    for (int off = 16; off > 0; off >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
+    if constexpr (Norm)
+      for (int off = 16; off > 0; off >>= 1) ss[r] += __shfl_xor_sync(0xffffffffu, ss[r], off);
   }
 }
 
 // One warp per output row. Store / Accumulate: row g of the matrices laid end to end. SwiGLU: row g of W[0] (gate)
 // and of W[1] (up), silu(gate) * up written to y[0].
-// Norm: x is normalised by job.norm first (into dynamic shared memory, N * in values).
+// Norm: on RMSNorm(x) by job.norm, as scale_r · Σ (W∘g)·x_r with scale_r from the sums of squares the warp gathers
+// on the way (no pass over x of its own, no block barrier: the norm costs a few FMAs per weight word).
 template <int N, GemvEpilogue E, bool Norm>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
     gemv_kernel(const bf16* __restrict__ x, GemvJob job, int64_t in) {
@@ -110,26 +105,28 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32, min_blocks_per_sm(N))
       }
     }
   }
-  const bool active = row < out;
-  if (!Norm && !active) return;  // with a norm every warp helps normalise x first
+  if (row >= out) return;
   const int64_t n_vec = in / kVec;
-  const uint4* wr = reinterpret_cast<const uint4*>(wm + (active ? row : 0) * in);
+  const uint4* wr = reinterpret_cast<const uint4*>(wm + row * in);
   uint4 w[kDepth];
-  if (active) load_group(wr, n_vec, lane, w);  // in flight while the previous kernel finishes
+  load_group(wr, n_vec, lane, w);  // in flight while the previous kernel finishes
   chain_start();
-  const bf16* xin = x;
-  if constexpr (Norm) {
-    extern __shared__ uint4 normed[];
-    normalize_rows<N>(x, job.norm, job.eps, in, reinterpret_cast<bf16*>(normed));
-    if (!active) return;
-    xin = reinterpret_cast<const bf16*>(normed);
-  }
   float acc[E == GemvEpilogue::SwiGLU ? 2 * N : N] = {};
-  row_dots<N, Norm>(xin, wr, in, lane, w, acc);
+  float ss[N] = {};
+  row_dots<N, Norm>(x, job.norm, wr, in, lane, w, acc, ss);
   if constexpr (E == GemvEpilogue::SwiGLU) {
     const uint4* ur = reinterpret_cast<const uint4*>(job.w[1] + row * in);
     load_group(ur, n_vec, lane, w);
-    row_dots<N, Norm>(xin, ur, in, lane, w, acc + N);
+    float unused[N] = {};
+    row_dots<N, Norm>(x, job.norm, ur, in, lane, w, acc + N, unused);
+  }
+  if constexpr (Norm) {
+#pragma unroll
+    for (int r = 0; r < N; ++r) {
+      const float scale = 1.0f / sqrtf(ss[r] / static_cast<float>(in) + job.eps);  // launch_rms_norm's formula
+      acc[r] *= scale;
+      if constexpr (E == GemvEpilogue::SwiGLU) acc[N + r] *= scale;
+    }
   }
   if (lane != 0) return;
 #pragma unroll
@@ -145,10 +142,9 @@ template <int N, GemvEpilogue E>
 void launch_n(unsigned blocks, const bf16* x, const GemvJob& job, int64_t in, cudaStream_t stream) {
   if (job.norm == nullptr) {
     launch_chained(gemv_kernel<N, E, false>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
-    return;
+  } else {
+    launch_chained(gemv_kernel<N, E, true>, blocks, kWarpsPerBlock * 32, 0, stream, x, job, in);
   }
-  const size_t smem = sizeof(bf16) * static_cast<size_t>(N * in);
-  launch_chained(gemv_kernel<N, E, true>, blocks, kWarpsPerBlock * 32, smem, stream, x, job, in);
 }
 
 template <GemvEpilogue E>
@@ -174,7 +170,7 @@ void launch_rows(int64_t n, unsigned blocks, const bf16* x, const GemvJob& job, 
 bool launch_gemv(const bf16* x, const GemvJob& job, GemvEpilogue epilogue, int64_t n, int64_t in,
                  cudaStream_t stream) {
   if (n < 1 || n > kMaxGemvRows || in % kVec != 0 || !aligned16(x)) return false;
-  if (job.norm != nullptr && (n * in > kMaxNormGemvValues || !aligned16(job.norm))) return false;
+  if (job.norm != nullptr && !aligned16(job.norm)) return false;
   const int used = epilogue == GemvEpilogue::SwiGLU ? 2 : job.count;
   if (used < 1 || used > kMaxGemvMatrices || (epilogue == GemvEpilogue::SwiGLU && job.out[0] != job.out[1]))
     return false;

@@ -43,10 +43,9 @@ bool launch_gemv(const bf16* x, const bf16* w, bf16* y, int64_t n, int64_t in, i
 // matrices having the same shape. y rows are out[m] wide.
 inline constexpr int kMaxGemvMatrices = 3;
 enum class GemvEpilogue { Store, Accumulate, SwiGLU };
-// With norm set, x is first normalised per row by RMSNorm with that weight (launch_rms_norm's arithmetic and bf16
-// rounding) inside the launch: every block computes the rows' scales itself and keeps the normalised rows in shared
-// memory (false, nothing launched, when n · in values do not fit: kMaxNormGemvValues).
-inline constexpr int64_t kMaxNormGemvValues = 24 * 1024;
+// With norm set (16-byte aligned), the product is of RMSNorm(x) by that weight, computed inside the launch: each warp
+// gathers its x rows' sums of squares as it streams and scales its dot products by them (fp32 throughout, where the
+// unfused norm rounds its output to bf16 first).
 struct GemvJob {
   int count = 0;
   const bf16* w[kMaxGemvMatrices] = {};

@@ -1,5 +1,5 @@
 // The RMSNorm factor of one row summed by a whole block: shared by the norm kernels (kernels/elementwise.cu) and the
-// kernels that fold a norm into their prologue (kernels/decode_fused.cu, kernels/gemv.cu, kernels/quant_gemv.cu).
+// kernels that fold a norm into their prologue (kernels/decode_fused.cu, kernels/quant_gemv.cu).
 #pragma once
 
 #include <cuda_bf16.h>

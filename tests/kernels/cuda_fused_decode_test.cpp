@@ -175,13 +175,15 @@ TEST(CudaFusedDecode, NormGemvsMatchTheComposedOps) {
           return Out{fetch(b, q), fetch(b, k), fetch(b, v), fetch(b, act), fetch(b, logits)};
         };
         const Out fused = run(*p.gpu, false), composed = run(*p.gpu, true), cpu = run(*p.cpu, false);
-        // The same GEMV on the same normalised values but for a rare rounding flip of the norm: 1e-3 is far below
-        // a missing or doubled norm factor (O(1)) and above fp32 reordering noise.
-        EXPECT_LT(rel_err(fused.q, composed.q), 1e-3) << what << " q";
-        EXPECT_LT(rel_err(fused.k, composed.k), 1e-3) << what << " k";
-        EXPECT_LT(rel_err(fused.v, composed.v), 1e-3) << what << " v";
-        EXPECT_LT(rel_err(fused.act, composed.act), 1e-3) << what << " swiglu";
-        EXPECT_LT(rel_err(fused.logits, composed.logits), 1e-3) << what << " norm_matmul";
+        // Block weights: the same GEMV on the same normalised values but for a rare rounding flip of the norm.
+        // bf16 weights: the fused GEMV scales an fp32 dot product where the composed one reads the norm's bf16
+        // output, ~1e-3 apart. Both bounds are far below a missing or doubled norm factor (O(1)).
+        const double near = type == StorageType::F32 ? 5e-3 : 1e-3;
+        EXPECT_LT(rel_err(fused.q, composed.q), near) << what << " q";
+        EXPECT_LT(rel_err(fused.k, composed.k), near) << what << " k";
+        EXPECT_LT(rel_err(fused.v, composed.v), near) << what << " v";
+        EXPECT_LT(rel_err(fused.act, composed.act), near) << what << " swiglu";
+        EXPECT_LT(rel_err(fused.logits, composed.logits), near) << what << " norm_matmul";
         // The CPU quantizes x for block weights differently (or not at all): bf16-level agreement.
         const double tol = type == StorageType::F32 ? 1e-2 : 3e-2;
         EXPECT_LT(rel_err(fused.q, cpu.q), tol) << what;
@@ -249,7 +251,7 @@ TEST(CudaFusedDecode, TinyCheckpointsDecodeTheSameFusedAndUnfused) {
         [&](Backend& b) { return Decoder(files.config(), load_decoder_weights(files, b), b); }, prompt, 48);
     // A prefill of 40 rows is past the GEMVs' sizes, so it runs the same unfused ops both times.
     EXPECT_LT(rel_err(r.fused.prompt_logits, r.unfused.prompt_logits), 1e-6) << name;
-    EXPECT_LT(rel_err(r.fused.step_logits, r.unfused.step_logits), 1e-2) << name;
+    EXPECT_LT(rel_err(r.fused.step_logits, r.unfused.step_logits), 2e-2) << name;
     expect_same_greedy(r, files.config().vocab_size, name);
   }
 }
@@ -273,7 +275,7 @@ TEST(CudaFusedDecode, RandomModelsDecodeTheSameFusedAndUnfused) {
       for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 41 + 3) % c.vocab_size);
       const FusedPair r = decode_fused_and_unfused(
           [&](Backend& b) { return Decoder(c, make_random_weights(c, b, 7, type), b); }, prompt, 40);
-      EXPECT_LT(rel_err(r.fused.step_logits, r.unfused.step_logits), 1e-2) << what;
+      EXPECT_LT(rel_err(r.fused.step_logits, r.unfused.step_logits), 2e-2) << what;
       expect_same_greedy(r, c.vocab_size, what);
     }
   }
