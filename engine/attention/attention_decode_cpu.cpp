@@ -205,8 +205,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void partial_
   const __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f),
-                                   _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc));
+  const __m512 r =
+      _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc));
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
@@ -220,8 +220,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void partial_
 // Rows [row0, row0 + n) of KV head g, n <= 16, widened into tile [16, kD] (rows past n keep stale finite values).
 template <int kD>
 [[gnu::always_inline]] __attribute__((target("avx512f"))) inline void widen_block(const uint16_t* base, int64_t ldk,
-                                                                                 int64_t row0, int64_t n, int64_t g,
-                                                                                 float* tile) {
+                                                                                  int64_t row0, int64_t n, int64_t g,
+                                                                                  float* tile) {
   const uint16_t* src = base + row0 * ldk + g * kD;
   for (int64_t j = 0; j < n; ++j) {
     // The same head's part of the row kPrefetchRows ahead: the hardware prefetcher alone left the step waiting on
@@ -237,8 +237,8 @@ template <int kD>
 // o[h] = o[h] * alpha[h] + Σ_j p[h][j] · vt[j] for kH consecutive heads (kH · kD / 16 accumulators in registers).
 template <int kD, int kH>
 [[gnu::always_inline]] __attribute__((target("avx512f"))) inline void accumulate_values(float* o, const float* p,
-                                                                                       const float* alpha,
-                                                                                       const float* vt, int64_t n) {
+                                                                                        const float* alpha,
+                                                                                        const float* vt, int64_t n) {
   constexpr int kV = kD / 16;
   __m512 acc[kH][kV];
   for (int h = 0; h < kH; ++h)
@@ -257,9 +257,9 @@ template <int kD, int kH>
 // 128 bytes of every 384-byte row, head after head, streamed DRAM at ~9 GB/s here against ~22 contiguous).
 template <int kD>
 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void rows_f16_avx512(const DecodeArgs& a,
-                                                                                        int64_t n_kv_heads,
-                                                                                        int64_t i0, int64_t i1,
-                                                                                        Partial* parts, Scratch& w) {
+                                                                                        int64_t n_kv_heads, int64_t i0,
+                                                                                        int64_t i1, Partial* parts,
+                                                                                        Scratch& w) {
   constexpr int kV = kD / 16;
   const int64_t G = a.group;
   float* pb = w.s.data();              // [G, 16] this block's probabilities
@@ -287,8 +287,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void rows_f16
           for (int c = 1; c < kV; ++c) d = _mm512_fmadd_ps(q[c], _mm512_load_ps(kt + j * kD + 16 * c), d);
           dots[j] = d;
         }
-        const __m512 s =
-            _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), valid, _mm512_mul_ps(sum_lanes16(dots), scale));
+        const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), valid, _mm512_mul_ps(sum_lanes16(dots), scale));
         const float mx = std::max(p.m[h], _mm512_reduce_max_ps(s));
         const __m512 e = exp_nonpositive16(_mm512_sub_ps(s, _mm512_set1_ps(mx)));
         alpha[h] = exp_nonpositive(p.m[h] - mx);
