@@ -120,8 +120,8 @@ TEST_F(ShippedRouter, RetrievalAndLocalPromptsRouteDifferently) {
   const RunReport local = run(filler(36) + "\n\nContinue this sequence with the next number: 71, 72, 73, 74, 75, 76,");
   ASSERT_EQ(needle.layers.size(), local.layers.size());
   EXPECT_NE(modes(needle), modes(local));
-  // The trained router spends more SA on the local task than on retrieval (bench/RESULTS.md: robust 0.56 vs needle
-  // 0.38 on the held-out sweep).
+  // The trained router spends more SA on the local task than on retrieval (bench/RESULTS.md, round 4: robust 0.77
+  // vs needle 0.58 on the held-out sweep; 0.70 vs 0.30 on these two prompts on the CPU).
   EXPECT_GT(local.summary.sa_fraction, needle.summary.sa_fraction) << modes(needle) << " vs " << modes(local);
 }
 
