@@ -211,7 +211,9 @@ Value Evaluator::eval_binary(const Expr& e) {
     // Checked before anything is built: `[big] * n` stands for n times the text of big, so a list's unit is its
     // built_size, not its length.
     const auto unit = static_cast<uint64_t>(seq.is_string() ? seq.as_string().size() : built_size(seq.as_list()));
-    require(unit == 0 || static_cast<uint64_t>(n) <= size_limit_.max_bytes / unit,
+    // '' * 10**12 and [] * 10**12 are empty: answer without looping n times (found by the chat_template fuzzer).
+    if (unit == 0) return seq.is_string() ? Value(std::string()) : Value(List());
+    require( static_cast<uint64_t>(n) <= size_limit_.max_bytes / unit,
             "'*' would build a value of more than {} bytes or items (the output size limit)", size_limit_.max_bytes);
     size_limit_.charge(static_cast<size_t>(n) * (seq.is_string() ? seq.as_string().size()
                                                                   : seq.as_list().size() * sizeof(Value)));

@@ -34,6 +34,14 @@ TEST(JinjaRenderLimits, RepetitionIsRefusedBeforeItIsBuilt) {
             "1000 2000");
 }
 
+TEST(JinjaRenderLimits, RepeatingSomethingEmptyIsEmptyAtOnce) {
+  // Found by the chat_template fuzzer: '' * 3000000007683 passed the byte check (0 bytes) and then looped three
+  // trillion times. An empty sequence times anything is empty, answered without a loop (a hang here, before).
+  EXPECT_EQ(jinja::Template::compile("{{ ('' * 3000000007683) | length }} {{ ([] * 3000000007683) | length }}")
+                .render({}),
+            "0 0");
+}
+
 TEST(JinjaRenderLimits, ListAndStringPlusCountTheStringsTheyCopy) {
   EXPECT_ERROR(render_error(kBig + "{% set l = [big, big, big] %}{{ (l + l) | length }}"),
                "'+' of two lists would build a string of more than 4194304 bytes");
