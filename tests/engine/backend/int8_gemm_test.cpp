@@ -17,9 +17,12 @@
 #include "engine/backend/random_blocks.h"
 #include "engine/backend/weight_dtype.h"
 #include "engine/format/ggml_quant.h"
+#include "tests/engine/support/q8_rounded.h"
 
 namespace flux::engine {
 namespace {
+
+using flux::test::q8_rounded;
 
 using cpu::GemmPath;
 using cpu::Isa;
@@ -33,19 +36,6 @@ std::vector<float> uniform(std::size_t count, uint32_t seed) {
   std::vector<float> x(count);
   for (float& v : x) v = u(rng);
   return x;
-}
-
-// x as the Q8 blocks represent it (d q + d2 q2).
-std::vector<float> q8_rounded(const std::vector<float>& x, int64_t cols, bool residual) {
-  std::vector<float> out(x.size());
-  std::vector<cpu::Q8Block> blocks(static_cast<std::size_t>(cols / 32));
-  for (std::size_t r = 0; r < x.size() / static_cast<std::size_t>(cols); ++r) {
-    cpu::quantize_row_q8(x.data() + r * cols, blocks.data(), cols, residual);
-    for (std::size_t b = 0; b < blocks.size(); ++b)
-      for (int j = 0; j < 32; ++j)
-        out[r * cols + b * 32 + j] = blocks[b].d * blocks[b].q[j] + blocks[b].d2 * blocks[b].q2[j];
-  }
-  return out;
 }
 
 class Int8Gemm : public ::testing::TestWithParam<StorageType> {
