@@ -133,7 +133,9 @@ TEST(AttentionF16Kv, DecodeFollowsARisingMaximumAcrossBlocksAndThreads) {
           for (const auto& ranges : cases) {
             std::vector<float> got(q.size(), NAN);
             attention_decode_cpu(q.data(), KvRows{k16.data(), v16.data(), true}, ranges, hq, hkv, d, got.data());
-            EXPECT_LT(rel_error(got, naive_decode(q, rounded(k), rounded(v), ranges, hq, hkv, d)), 2e-6);
+            // fp32 sums over up to 4,101 rows: the scalar/AVX2 loop reaches 2.4e-6 under the sanitizer build's flags;
+            // a wrong rescale or a lost block is off by 1e-1 and more.
+            EXPECT_LT(rel_error(got, naive_decode(q, rounded(k), rounded(v), ranges, hq, hkv, d)), 1e-5);
           }
         }
       }
