@@ -4,7 +4,8 @@
 // 8 use the tensor-core stage 1 (attention_decode_mma.cuh; FLUX_DECODE_KERNEL=simt opts out), the others the
 // CUDA-core one below (16-byte loads, D/8 lanes per row, the next rows loaded before the current rows' math; a second
 // row pair per iteration was measured slower: fewer resident blocks). Stage 2: one block per query head combines the
-// splits (thread slices over splits x float4 columns). fp32 softmax state on bf16 K/V. All three are chained launches
+// splits (thread slices over splits x float4 columns) — or, with DecodeArgs::split_counters (the fused decode), the
+// last stage-1 block of each grid row does it in the same launch (attention_decode_split.cuh combine_if_last). fp32 softmax state on bf16 K/V. All three are chained launches
 // (kernels/chained_launch.cuh).
 //
 // With DecodeArgs::pos set, the rows read (KvLayout::reads_at: their number and, for a block-streaming layer, the
@@ -53,7 +54,10 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int64_t n_live = reads.rows;
   const Splits splits = splits_for(n_live, target_splits);
   const int64_t split = blockIdx.x;
-  if (split >= splits.used) return;  // the combine reads only the used splits
+  if (split >= splits.used) {  // the combine reads only the used splits
+    combine_if_unused<D>(a, scratch, n_splits, splits.used, split, h0, n_g);
+    return;
+  }
   const int64_t j_end = min((split + 1) * splits.keys, n_live);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int sub = lane / kLanes, part = lane % kLanes;
@@ -136,6 +140,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
   __syncthreads();
   write_split_state<D, kWarps, G>(s_m, s_l, s_acc, n_g, h0, split, n_splits, scratch);
+  if (a.split_counters != nullptr) combine_if_last<D>(a, scratch, n_splits, splits.used, h0, n_g);
 }
 
 // Block-wide max or sum of one float per thread (kCombineThreads threads).
@@ -228,7 +233,7 @@ bool launch_decode_mma(const DecodeArgs& a, float* scratch, cudaStream_t stream)
   const SplitGrid sg = split_grid(a.n_slots, a.n_kv_heads);
   const dim3 grid(static_cast<unsigned>(sg.n_splits), static_cast<unsigned>(a.n_kv_heads));
   launch_chained(decode_mma_kernel<D, kWarps>, grid, kWarps * 32, 0, stream, a, scratch, sg.n_splits, sg.target);
-  launch_combine<D>(a, scratch, sg, stream);
+  if (a.split_counters == nullptr) launch_combine<D>(a, scratch, sg, stream);
   return true;
 }
 
@@ -240,7 +245,7 @@ void launch_decode(const DecodeArgs& a, float* scratch, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(sg.n_splits), static_cast<unsigned>(a.n_kv_heads * blocks_per_kv_head));
   launch_chained(decode_partial_kernel<D, G>, grid, kWarps * 32, 0, stream, a, scratch, sg.n_splits, sg.target,
                  blocks_per_kv_head);
-  launch_combine<D>(a, scratch, sg, stream);
+  if (a.split_counters == nullptr) launch_combine<D>(a, scratch, sg, stream);
 }
 
 template <int D>

@@ -66,9 +66,12 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   const int64_t n_live = reads.rows;
   const Splits splits = splits_for(n_live, target_splits);
   const int64_t split = blockIdx.x;
-  if (split >= splits.used) return;  // the combine reads only the used splits
   const int group = a.n_heads / a.n_kv_heads;
   const int kv_head = blockIdx.y, h0 = kv_head * group;
+  if (split >= splits.used) {  // the combine reads only the used splits
+    combine_if_unused<D>(a, scratch, n_splits, splits.used, split, h0, group);
+    return;
+  }
   const int64_t j_end = min((split + 1) * splits.keys, n_live);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int64_t ld = int64_t{a.n_kv_heads} * D;
@@ -149,6 +152,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
   __syncthreads();
   write_split_state<D, kWarpsPerBlock, kMaxGroup>(s_m, s_l, s_o, group, h0, split, n_splits, scratch);
+  if (a.split_counters != nullptr) combine_if_last<D>(a, scratch, n_splits, splits.used, h0, group);
 }
 
 }  // namespace flux::kernels

@@ -1,7 +1,9 @@
 // CudaBackend's attention ops: Full/Streaming/Triangle block lists are built on the host exactly as CpuBackend does and
-// uploaded as CSR; XAttention lists are scored and selected on the GPU (host scoring on downloaded q/k only for head
+// uploaded as CSR once per (plan, length) (kept for the next layer and run: a layer's attention then queues one
+// launch and no copy); XAttention lists are scored and selected on the GPU (host scoring on downloaded q/k only for head
 // dims the GPU scorer lacks); the prefill kernel executes them.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "engine/attention/attention_cpu.h"
@@ -136,36 +138,30 @@ AttentionStats CudaBackend::attention_prefill_plan(const Tensor& q, const Tensor
     dev_blocks = blocks;
     list_heads = n_heads;
     n_q_blocks = n_blocks;
-  } else {
+  } else if (plan.mode == AttentionMode::XAttention) {
     engine::BlockLists lists;
-    if (plan.mode == AttentionMode::XAttention) {
-      const std::vector<float> hq = download_rows(q);
-      const std::vector<float> hk = download_rows(row_view(k, 0, n_kv));
-      lists = engine::plan_block_lists(plan, hq.data(), hk.data(), n_kv, n_heads, n_kv_heads, head_dim);
-    } else {
-      lists = engine::build_block_lists(plan, n_kv);
-    }
+    const std::vector<float> hq = download_rows(q);
+    const std::vector<float> hk = download_rows(row_view(k, 0, n_kv));
+    lists = engine::plan_block_lists(plan, hq.data(), hk.data(), n_kv, n_heads, n_kv_heads, head_dim);
     lists.block = plan.block;
     stats.density = lists.density();
-    if (record_mask && plan.mode == AttentionMode::XAttention) {
+    if (record_mask) {
       stats.mask = [shared = std::make_shared<const engine::BlockLists>(lists), n_heads] {
         return engine::aggregate_heads(*shared, n_heads);
       };
     }
     if (q.rows == 0) return stats;
-    const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
-    const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
-    dev_lists = allocate(offset_bytes + block_bytes);
-    auto* offsets = static_cast<int32_t*>(dev_lists.get());
-    int32_t* blocks = offsets + lists.offsets.size();
-    FLUX_CUDA_CHECK(cudaMemcpyAsync(offsets, lists.offsets.data(), offset_bytes, cudaMemcpyHostToDevice, ctx_->stream));
-    if (!lists.kv_blocks.empty()) {
-      FLUX_CUDA_CHECK(cudaMemcpyAsync(blocks, lists.kv_blocks.data(), lists.kv_blocks.size() * sizeof(int32_t),
-                                      cudaMemcpyHostToDevice, ctx_->stream));
-    }
-    dev_offsets = offsets;
-    dev_blocks = blocks;
+    dev_lists = upload_lists(lists);
+    dev_offsets = static_cast<const int32_t*>(dev_lists.get());
+    dev_blocks = dev_offsets + lists.offsets.size();
     list_heads = lists.n_heads;
+    n_q_blocks = lists.n_q_blocks;
+  } else {
+    const StaticLists& lists = static_lists(plan, n_kv);
+    stats.density = lists.density;
+    dev_offsets = lists.offsets;
+    dev_blocks = lists.blocks;
+    list_heads = 1;
     n_q_blocks = lists.n_q_blocks;
   }
   if (q.rows == 0) return stats;
@@ -194,6 +190,38 @@ AttentionStats CudaBackend::attention_prefill_plan(const Tensor& q, const Tensor
   // Host vectors were copied from pageable memory (staged before return); the device lists are freed on the stream
   // after the kernel.
   return stats;
+}
+
+std::shared_ptr<void> CudaBackend::upload_lists(const engine::BlockLists& lists) {
+  const std::size_t offset_bytes = lists.offsets.size() * sizeof(int32_t);
+  const std::size_t block_bytes = std::max<std::size_t>(lists.kv_blocks.size(), 1) * sizeof(int32_t);
+  std::shared_ptr<void> dev = allocate(offset_bytes + block_bytes);
+  auto* offsets = static_cast<int32_t*>(dev.get());
+  // From pageable memory: staged before the call returns, so the host vectors may go at once.
+  FLUX_CUDA_CHECK(cudaMemcpyAsync(offsets, lists.offsets.data(), offset_bytes, cudaMemcpyHostToDevice, ctx_->stream));
+  if (!lists.kv_blocks.empty()) {
+    FLUX_CUDA_CHECK(cudaMemcpyAsync(offsets + lists.offsets.size(), lists.kv_blocks.data(),
+                                    lists.kv_blocks.size() * sizeof(int32_t), cudaMemcpyHostToDevice, ctx_->stream));
+  }
+  return dev;
+}
+
+const CudaBackend::StaticLists& CudaBackend::static_lists(const AttentionPlan& plan, int64_t n_kv) {
+  // Everything build_block_lists reads for a static mode.
+  const std::array<int64_t, 7> key = {static_cast<int64_t>(plan.mode), plan.block, plan.sink, plan.window,
+                                      plan.n_last, plan.token_exact ? 1 : 0, n_kv};
+  if (const auto it = static_lists_.find(key); it != static_lists_.end()) return it->second;
+  // Bounded (a chunked prefill sees a new n_kv per chunk); dropped lists are freed on the stream after their kernels.
+  constexpr std::size_t kMaxStaticLists = 16;
+  if (static_lists_.size() >= kMaxStaticLists) static_lists_.clear();
+  engine::BlockLists lists = engine::build_block_lists(plan, n_kv);
+  StaticLists s;
+  s.memory = upload_lists(lists);
+  s.offsets = static_cast<const int32_t*>(s.memory.get());
+  s.blocks = s.offsets + lists.offsets.size();
+  s.n_q_blocks = lists.n_q_blocks;
+  s.density = lists.density();
+  return static_lists_.emplace(key, std::move(s)).first->second;
 }
 
 void CudaBackend::attention_decode(const Tensor& q, const Tensor& k, const Tensor& v, int64_t n_slots, int n_heads,
@@ -233,6 +261,8 @@ void CudaBackend::run_decode_attention(const Tensor& q, const Tensor& k, const T
   a.n_kv_heads = n_kv_heads;
   a.head_dim = head_dim;
   a.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  // Fused: the split-KV combine inside the attention launch (one launch per layer instead of two).
+  if (split_counters_ && n_heads <= kMaxSplitCounters) a.split_counters = static_cast<unsigned*>(split_counters_.get());
   require(launch_attention_decode(a, static_cast<float*>(scratch.get()), ctx_->stream),
           "cuda backend: no decode attention kernel for head_dim {} (16, 32, 64, 128) or unaligned K/V", head_dim);
   FLUX_CUDA_CHECK_LAUNCH("attention_decode");

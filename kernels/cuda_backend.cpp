@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include "engine/backend/cuda_factory.h"
@@ -53,7 +54,17 @@ CudaContext::~CudaContext() {
   }
 }
 
-CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
+// Events are recycled: a prefill marks every layer, its attention and its router, and creating and destroying an
+// event per mark is host work the GPU waits on when it runs as fast as the host queues.
+struct CudaBackend::EventPool {
+  std::mutex mutex;
+  std::vector<cudaEvent_t> free;
+  ~EventPool() {
+    for (cudaEvent_t e : free) cudaEventDestroy(e);
+  }
+};
+
+CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()), events_(std::make_shared<EventPool>()) {
   int count = 0;
   FLUX_CUDA_CHECK(cudaGetDeviceCount(&count));
   require(count > 0, "cuda backend: no CUDA device found");
@@ -74,6 +85,12 @@ CudaBackend::CudaBackend() : ctx_(std::make_shared<CudaContext>()) {
   fused_decode_ = fused == nullptr || std::strcmp(fused, "0") != 0;
   const char* routing = std::getenv("FLUX_DEVICE_ROUTING");
   device_routing_ = routing == nullptr || std::strcmp(routing, "0") != 0;
+  const char* router = std::getenv("FLUX_ROUTER_FUSED");
+  fused_router_ = router == nullptr || std::strcmp(router, "0") != 0;
+  if (fused_decode_) {  // zero once; every fused decode attention leaves them at zero (DecodeArgs::split_counters)
+    split_counters_ = allocate(kMaxSplitCounters * sizeof(unsigned));
+    FLUX_CUDA_CHECK(cudaMemsetAsync(split_counters_.get(), 0, kMaxSplitCounters * sizeof(unsigned), ctx_->stream));
+  }
 }
 
 CudaBackend::~CudaBackend() {
@@ -420,6 +437,47 @@ const float* CudaBackend::run_pooled_mlp(const Tensor& x, std::span<const engine
   return in;
 }
 
+float* CudaBackend::router_scratch(std::size_t floats) {
+  if (floats > router_scratch_floats_) {  // grown, never shrunk: an identical run allocates nothing
+    router_scratch_ = allocate(floats * sizeof(float));
+    router_scratch_floats_ = floats;
+  }
+  return static_cast<float*>(router_scratch_.get());
+}
+
+bool CudaBackend::run_router_fused(const Tensor& x, std::span<const engine::RowRange> ranges,
+                                   const engine::SmallMlp& mlp, float* out, int32_t* decision, RouteRule rule,
+                                   float temperature, float threshold) {
+  if (!fused_router_ || mlp.layers.empty() || mlp.layers.size() > static_cast<std::size_t>(kMaxRouterLinears) ||
+      x.cols > kMaxRouterCols)
+    return false;
+  const DeviceMlp& dev = device_mlp(mlp);
+  RouterFusedArgs a;
+  a.x = bf(x);
+  a.cols = x.cols;
+  a.ranges = device_ranges(x, ranges);
+  a.n_linears = static_cast<int>(mlp.layers.size());
+  for (int i = 0; i < a.n_linears; ++i) {
+    const engine::MlpLinear& l = mlp.layers[static_cast<std::size_t>(i)];
+    a.linears[i] = RouterLinear{dev.weight[static_cast<std::size_t>(i)], dev.bias[static_cast<std::size_t>(i)], l.in,
+                                l.out, l.silu};
+  }
+  a.widest = mlp.widest();
+  const int rows = static_cast<int>(x.cols / mlp.in());
+  // The pooled_mlp form has no table slot: its outputs go behind the kernel's scratch.
+  const auto work = static_cast<std::size_t>(router_fused_scratch_floats(x.cols, rows, a.widest));
+  const std::size_t outs = out == nullptr ? static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.out()) : 0;
+  a.scratch = router_scratch(work + outs);
+  a.out = out == nullptr ? a.scratch + work : out;
+  a.decision = decision;
+  a.rule = static_cast<int>(rule);
+  a.temperature = temperature;
+  a.threshold = threshold;
+  if (!launch_router_fused(a, ctx_->stream)) return false;
+  FLUX_CUDA_CHECK_LAUNCH("fused router");
+  return true;
+}
+
 engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges,
                                                   const engine::SmallMlp& mlp) {
   require(mlp.in() > 0 && x.cols % mlp.in() == 0, "pooled_mlp: {} columns are not rows of {}", x.cols, mlp.in());
@@ -427,7 +485,12 @@ engine::Backend::PooledMlp CudaBackend::pooled_mlp(const Tensor& x, std::span<co
   const int rows = static_cast<int>(x.cols / mlp.in());
   std::shared_ptr<void> scratch;
   const TimeMark start = mark();
-  const float* in = run_pooled_mlp(x, ranges, mlp, scratch);
+  const float* in = nullptr;
+  if (run_router_fused(x, ranges, mlp, nullptr, nullptr, RouteRule::FluxSoftmax, 1.0f, 0.5f)) {
+    in = router_scratch(0) + router_fused_scratch_floats(x.cols, rows, mlp.widest());
+  } else {
+    in = run_pooled_mlp(x, ranges, mlp, scratch);
+  }
   const TimeMark end = mark();
   PooledMlp result;
   result.out.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(mlp.out()));
@@ -564,6 +627,7 @@ void CudaBackend::replay(const std::shared_ptr<void>& recording) {
 }
 
 void CudaBackend::release_cached_memory() {
+  static_lists_.clear();  // the attention's kept block lists go too (rebuilt on next use)
   cudaStreamSynchronize(ctx_->stream);  // frees queued on the stream have happened
   cudaMemPool_t pool = nullptr;
   if (cudaDeviceGetDefaultMemPool(&pool, ctx_->device) == cudaSuccess) cudaMemPoolTrimTo(pool, 0);
@@ -651,10 +715,21 @@ engine::DeviceMemory CudaBackend::device_memory() {
 
 TimeMark CudaBackend::mark() {
   cudaEvent_t event = nullptr;
-  FLUX_CUDA_CHECK(cudaEventCreate(&event));
+  {
+    const std::lock_guard<std::mutex> lock(events_->mutex);
+    if (!events_->free.empty()) {
+      event = events_->free.back();
+      events_->free.pop_back();
+    }
+  }
+  if (event == nullptr) FLUX_CUDA_CHECK(cudaEventCreate(&event));
   FLUX_CUDA_CHECK(cudaEventRecord(event, ctx_->stream));
   TimeMark m;
-  m.event = std::shared_ptr<void>(event, [](void* e) { cudaEventDestroy(static_cast<cudaEvent_t>(e)); });
+  // Back to the pool when the last copy of the mark goes (the pool outlives the backend while marks do).
+  m.event = std::shared_ptr<void>(event, [pool = events_](void* e) {
+    const std::lock_guard<std::mutex> lock(pool->mutex);
+    pool->free.push_back(static_cast<cudaEvent_t>(e));
+  });
   return m;
 }
 

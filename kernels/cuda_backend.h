@@ -2,6 +2,7 @@
 // one stream per backend (every op async on it; download and elapsed_ms wait). Semantics mirror CpuBackend exactly.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -149,10 +150,27 @@ class CudaBackend final : public engine::Backend {
                                         int64_t n_kv, int n_heads, int n_kv_heads, int head_dim,
                                         const AttentionPlan& plan, Tensor& out, bool record_mask,
                                         const int32_t* gate, int32_t gate_run);
+  // Block lists on the device: a fresh upload, and the static modes' lists kept per (plan, n_kv) (cuda_attention.cpp).
+  std::shared_ptr<void> upload_lists(const engine::BlockLists& lists);
+  struct StaticLists {
+    std::shared_ptr<void> memory;
+    const int32_t* offsets = nullptr;
+    const int32_t* blocks = nullptr;
+    int n_q_blocks = 0;
+    double density = 1.0;
+  };
+  const StaticLists& static_lists(const AttentionPlan& plan, int64_t n_kv);
+  std::map<std::array<int64_t, 7>, StaticLists> static_lists_;
   // Pooling + MLP of the router on the device into a fresh scratch; returns the outputs' device pointer (rows
   // x.cols / mlp.in(), mlp.out() each) and the scratch that holds them.
   const float* run_pooled_mlp(const Tensor& x, std::span<const engine::RowRange> ranges, const engine::SmallMlp& mlp,
                               std::shared_ptr<void>& scratch);
+  // The router in one launch (launch_router_fused) into out (pooled_mlp: null, the outputs stay behind the scratch)
+  // and, when set, decision; false when it is off (FLUX_ROUTER_FUSED=0) or the shape does not fit.
+  bool run_router_fused(const Tensor& x, std::span<const engine::RowRange> ranges, const engine::SmallMlp& mlp,
+                        float* out, int32_t* decision, RouteRule rule, float temperature, float threshold);
+  // The fused router's scratch, kept between layers and runs (stream order makes the reuse safe).
+  float* router_scratch(std::size_t floats);
   // gate_attention's armed choice, taken by the next attention_prefill.
   struct ArmedGate {
     const int32_t* decision = nullptr;
@@ -161,13 +179,21 @@ class CudaBackend final : public engine::Backend {
   ArmedGate armed_gate_;
 
   std::shared_ptr<CudaContext> ctx_;
+  struct EventPool;
+  std::shared_ptr<EventPool> events_;  // mark()'s events, recycled
   std::string device_name_;
   std::unique_ptr<LtGemm> gemm_;
   bool device_routing_ = true;  // FLUX_DEVICE_ROUTING=0: the router's decisions come back per layer (A/B runs)
+  bool fused_router_ = true;   // the router in one launch; FLUX_ROUTER_FUSED=0 composes its kernels (the reference)
+  std::shared_ptr<void> router_scratch_;
+  std::size_t router_scratch_floats_ = 0;
   bool use_gemv_ = true;  // decode-sized matmuls through kernels/gemv.cu; FLUX_GEMV=0 keeps cuBLASLt (A/B runs)
   // The fused decode kernels (norm in the GEMV prologue, QK-norm + RoPE + KV store in one launch); FLUX_CUDA_FUSED=0
   // runs the unfused ops instead (the reference, and A/B runs).
   bool fused_decode_ = true;
+  // The decode attention's per-grid-row counters (fused decode: the split combine in the attention launch).
+  static constexpr int kMaxSplitCounters = 1024;
+  std::shared_ptr<void> split_counters_;
   std::map<std::vector<double>, std::shared_ptr<void>> inv_freq_;
   // Device sampling: scratch kept between tokens, a pinned word for the id read back.
   std::shared_ptr<void> sample_scratch_;

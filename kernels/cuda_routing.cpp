@@ -2,6 +2,8 @@
 // pooling, MLP and decision run on the device into a slot of a table; the attention kernels of both plans are queued
 // and read the decision there (PrefillArgs::gate); the table comes back once, after the prefill. What it saves per
 // routed layer: the stream drain of the logits' read-back, and the host's wait before it can queue the attention.
+// The router itself is one launch (launch_router_fused: pooling, MLP and decision into the slot) on a scratch kept
+// between layers and runs; FLUX_ROUTER_FUSED=0 composes the separate kernels instead (the reference).
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_check.h"
 #include "kernels/launch.h"
@@ -49,13 +51,16 @@ engine::TimeSpan CudaBackend::route_on_device(const Tensor& x, std::span<const e
   const int n = static_cast<int>(x.cols / mlp.in()) * mlp.out();
   require(n >= 1 && n <= kSlotFloats, "cuda backend: {} router outputs per layer (at most {})", n, kSlotFloats);
   require(rule != RouteRule::FluxSoftmax || n == 2, "cuda backend: a softmax router head with {} outputs", n);
-  std::shared_ptr<void> scratch;  // freed on the stream after the decision kernel
+  std::shared_ptr<void> scratch;  // the composed ops' (FLUX_ROUTER_FUSED=0): freed on the stream after the decision
   engine::TimeSpan span;
   span.start = mark();
-  const float* out = run_pooled_mlp(x, ranges, mlp, scratch);
-  launch_router_decision(out, n, static_cast<int>(rule), temperature, threshold, slot_outputs(table, slot),
-                         slot_decision(table, slot), ctx_->stream);
-  FLUX_CUDA_CHECK_LAUNCH("router decision");
+  if (!run_router_fused(x, ranges, mlp, slot_outputs(table, slot), slot_decision(table, slot), rule, temperature,
+                        threshold)) {
+    const float* out = run_pooled_mlp(x, ranges, mlp, scratch);
+    launch_router_decision(out, n, static_cast<int>(rule), temperature, threshold, slot_outputs(table, slot),
+                           slot_decision(table, slot), ctx_->stream);
+    FLUX_CUDA_CHECK_LAUNCH("router decision");
+  }
   span.end = mark();
   table.outputs[static_cast<std::size_t>(slot)] = n;
   return span;

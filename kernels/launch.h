@@ -73,6 +73,33 @@ void launch_router_decision(const float* out, int n, int rule, float temperature
                             int32_t* decision, cudaStream_t stream);
 void launch_linear_f32(const float* x, int rows, int in, const float* w, const float* b, int out, bool silu, float* y,
                        cudaStream_t stream);
+// The Layer Router in one cooperative launch (kernels/router_fused.cu): launch_mean_of_rows of x over `ranges`, every
+// Linear (launch_linear_f32's arithmetic) on the mean viewed as [cols / linears[0].in, linears[0].in] rows, and with
+// `decision` set launch_router_decision's rule; out [rows, last Linear's out]. False (nothing launched) when the
+// shape does not fit (no Linear or more than kMaxRouterLinears, x wider than kMaxRouterCols): compose the ops then.
+inline constexpr int kMaxRouterLinears = 8;
+inline constexpr int64_t kMaxRouterCols = 4096;
+struct RouterLinear {
+  const float* w = nullptr;
+  const float* b = nullptr;
+  int in = 0, out = 0;
+  bool silu = false;
+};
+struct RouterFusedArgs {
+  const bf16* x = nullptr;
+  int64_t cols = 0;
+  RowRanges ranges;
+  int n_linears = 0;
+  RouterLinear linears[kMaxRouterLinears];
+  int widest = 0;            // the widest Linear output (scratch per row)
+  float* scratch = nullptr;  // router_fused_scratch_floats(cols, rows, widest) floats
+  float* out = nullptr;
+  int32_t* decision = nullptr;  // null: outputs only
+  int rule = 0;
+  float temperature = 1.0f, threshold = 0.5f;
+};
+int64_t router_fused_scratch_floats(int64_t cols, int rows, int widest);
+bool launch_router_fused(const RouterFusedArgs& args, cudaStream_t stream);
 
 // Decode steps (engine/backend/decode_step.h): write the step's inputs in stream order; store one K/V row at the
 // cache row layout.slot_of(step->pos).
@@ -210,6 +237,9 @@ struct DecodeArgs {
   engine::KvLayout layout;
   int n_heads = 1, n_kv_heads = 1, head_dim = 64;
   float scale = 1.0f;
+  // Set (at least n_heads counters, all 0): the last stage-1 block of each grid row combines the row's splits, in
+  // the same launch, and leaves its counter at 0 again; null: a combine kernel follows (the reference).
+  unsigned* split_counters = nullptr;
 };
 
 // Split-KV decode, one block per (KV head, split) serving all the query heads of that KV head's group, so each K/V

@@ -268,5 +268,56 @@ TEST(CudaBackend, RouterPooledMlpMatchesTheHostPath) {
   }
 }
 
+// The router in one cooperative launch (kernels/router_fused.cu) against its composed kernels (FLUX_ROUTER_FUSED=0):
+// the Linears' arithmetic is shared, only the pooling's order of adds differs. Pooled rows from ~1 to ~20 per warp
+// of the grid, an empty range among them, 9 rows (a second pass of the row registers), x of 64 to 1024 columns.
+// The route table's slot holds the same outputs as pooled_mlp (same kernel, same bits) and the decision the host
+// rule takes on them; thresholds 0 and 1 force both decisions.
+TEST(CudaBackend, FusedRouterMatchesTheComposedKernels) {
+  FLUX_REQUIRE_GPU();
+  std::unique_ptr<Backend> fused = make_cuda_backend();
+  setenv("FLUX_ROUTER_FUSED", "0", 1);
+  std::unique_ptr<Backend> composed = make_cuda_backend();
+  unsetenv("FLUX_ROUTER_FUSED");
+  struct Shape {
+    int heads, dim;
+    int64_t rows;
+  };
+  for (const Shape s : {Shape{3, 64, 5000}, Shape{8, 128, 700}, Shape{9, 32, 50}, Shape{1, 64, 1}}) {
+    const LayerRouter router = test::make_router(1, s.heads, s.dim);
+    const int64_t cols = int64_t{s.heads} * s.dim;
+    const auto keys = random_bf16(static_cast<std::size_t>(s.rows * cols), 93, 2.0f);
+    const std::vector<RowRange> pooled = pooling_rows(router.config(), s.rows);
+    std::vector<RowRange> ranges(pooled.size() + 1);  // an empty range first, then the router's
+    std::copy(pooled.begin(), pooled.end(), ranges.begin() + 1);
+    const std::string what =
+        std::to_string(s.heads) + " heads of " + std::to_string(s.dim) + ", " + std::to_string(s.rows) + " rows";
+    const Tensor fk = fused->upload(keys, s.rows, cols), ck = composed->upload(keys, s.rows, cols);
+    const auto got = fused->pooled_mlp(fk, ranges, router.mlp(0));
+    const auto want = composed->pooled_mlp(ck, ranges, router.mlp(0));
+    ASSERT_EQ(got.out.size(), static_cast<std::size_t>(s.heads)) << what;
+    EXPECT_LT(rel_err(got.out, want.out), 1e-5) << what;
+    EXPECT_EQ(fused->pooled_mlp(fk, ranges, router.mlp(0)).out, got.out) << what;  // the kept scratch, reused
+
+    Backend::RouteTable table = fused->make_route_table(3);
+    const float thresholds[] = {0.0f, 1.0f, 0.5f};
+    for (int slot = 0; slot < 3; ++slot) {
+      const TimeSpan span = fused->route_on_device(fk, ranges, router.mlp(0), Backend::RouteRule::ElasticMean,
+                                                   router.config().temperature, thresholds[slot], table, slot);
+      EXPECT_GE(fused->elapsed_ms(span.start, span.end), 0.0) << what;
+    }
+    const std::vector<Backend::RoutedSlot> slots = fused->read_route_table(table);
+    ASSERT_EQ(slots.size(), 3u) << what;
+    for (int slot = 0; slot < 3; ++slot) {
+      const Backend::RoutedSlot& r = slots[static_cast<std::size_t>(slot)];
+      EXPECT_EQ(r.out, got.out) << what << " slot " << slot;
+      const RouterDecision d = router.decide_logits(r.out);
+      EXPECT_EQ(r.sa, decide_layer(d.score, thresholds[slot]) == LayerMode::SA) << what << " slot " << slot;
+    }
+    EXPECT_TRUE(slots[0].sa) << what;  // Elastic scores SA: P > 0 always wins, P > 1 never
+    EXPECT_FALSE(slots[1].sa) << what;
+  }
+}
+
 }  // namespace
 }  // namespace flux::engine::testing_gpu

@@ -281,5 +281,48 @@ TEST(CudaFusedDecode, RandomModelsDecodeTheSameFusedAndUnfused) {
   }
 }
 
+// The split-KV combine done by the decode attention's last block per grid row (fused; DecodeArgs::split_counters)
+// against the combine kernel (FLUX_CUDA_FUSED=0) and the CPU: short and long caches (1 to ~70 splits), the
+// tensor-core (groups <= 8, d 64/128) and CUDA-core stage 1 (group 12, d 32). Each case runs three times on the
+// fused backend into NaN-filled outputs: a counter not put back to 0 would leave the next launch's heads unwritten.
+TEST(CudaFusedDecode, AttentionCombinesInItsLastBlockAsTheCombineKernel) {
+  FLUX_REQUIRE_GPU();
+  std::unique_ptr<Backend> cpu = make_cpu_backend(2), fused = make_cuda_backend();
+  setenv("FLUX_CUDA_FUSED", "0", 1);
+  std::unique_ptr<Backend> unfused = make_cuda_backend();
+  unsetenv("FLUX_CUDA_FUSED");
+  struct Case {
+    int64_t n_slots;
+    int n_kv_heads, group, d;
+  };
+  for (const Case c : {Case{1, 8, 4, 128}, Case{300, 2, 8, 64}, Case{8192, 8, 4, 128}, Case{70001, 8, 4, 128},
+                       Case{20000, 3, 3, 64}, Case{5000, 2, 12, 32}}) {
+    const int n_heads = c.n_kv_heads * c.group;
+    const int64_t q_cols = int64_t{n_heads} * c.d, kv_cols = int64_t{c.n_kv_heads} * c.d;
+    const auto seed = static_cast<uint32_t>(c.n_slots + c.group * 7 + c.d);
+    const auto q = random_bf16(static_cast<std::size_t>(q_cols), seed, 2.0f);
+    const auto k = random_bf16(static_cast<std::size_t>(c.n_slots * kv_cols), seed + 1, 2.0f);
+    const auto v = random_bf16(static_cast<std::size_t>(c.n_slots * kv_cols), seed + 2);
+    auto run = [&](Backend& b) {
+      Tensor out = b.name() == "cpu" ? b.empty(1, q_cols) : poisoned(b, 1, q_cols);
+      b.attention_decode(b.upload(q, 1, q_cols), b.upload(k, c.n_slots, kv_cols), b.upload(v, c.n_slots, kv_cols),
+                         c.n_slots, n_heads, c.n_kv_heads, c.d, out);
+      return fetch(b, out);
+    };
+    const std::string what = std::to_string(c.n_slots) + " rows, " + std::to_string(n_heads) + "/" +
+                             std::to_string(c.n_kv_heads) + " heads, d " + std::to_string(c.d);
+    const std::vector<float> want = run(*unfused), host = run(*cpu);
+    std::vector<float> first;
+    for (int rep = 0; rep < 3; ++rep) {
+      const std::vector<float> got = run(*fused);
+      std::string where;
+      EXPECT_TRUE(within_bf16_steps(got, want, &where)) << what << " rep " << rep << ": " << where;
+      EXPECT_LT(rel_err(got, host), 1e-2) << what << " rep " << rep;
+      if (rep == 0) first = got;
+      EXPECT_EQ(got, first) << what << " rep " << rep;  // same launch, same bits
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flux::engine::testing_gpu
