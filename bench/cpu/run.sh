@@ -5,6 +5,8 @@
 #   CLI=path/fluxscope-cli (default: the first of build, build-lead, build-h4 that has one)
 #   THREADS="1 2"  PROMPTS=512,4096  NGEN=64  REPS=1  SA_PROMPTS=4096,8192  SA_THREADS=2  LOADS="idle busy"
 #   (LOADS= skips the side-by-side table, SA_PROMPTS= the route comparison)
+#   ISA=avx2   both engines as on a CPU without AVX-512: ours with FLUX_CPU_ISA=avx2 and OpenBLAS's Haswell kernels
+#              (OPENBLAS_CORETYPE), llama.cpp's LLAMA_VARIANT=avx2 build (bench/cpu/llama_cpp_cpu.sh)
 # llama.cpp comes from bench/cpu/llama_cpp_cpu.sh (built outside the repo on first use). About 10 minutes on 2 quiet
 # cores with the defaults; every number depends on what else runs, so the tables name the idle cores seen.
 set -euo pipefail
@@ -20,6 +22,12 @@ sa_prompts=${SA_PROMPTS-4096,8192}
 sa_threads=${SA_THREADS:-2}
 loads=${LOADS-idle busy}
 cli=${CLI:-}
+isa=${ISA:-native}
+case $isa in
+  native) ;;
+  avx2) export FLUX_CPU_ISA=avx2 OPENBLAS_CORETYPE=Haswell LLAMA_VARIANT=avx2 ;;
+  *) echo "ISA=$isa: use native or avx2" >&2; exit 1 ;;
+esac
 for b in build build-lead build-h4; do [ -z "$cli" ] && [ -x "$root/$b/app/fluxscope-cli" ] && cli=$root/$b/app/fluxscope-cli; done
 [ -x "$cli" ] || { echo "no fluxscope-cli (set CLI=)" >&2; exit 1; }
 [ -f "$model" ] || { echo "no model $model" >&2; exit 1; }
@@ -78,12 +86,12 @@ head="| load | threads | idle cores before |"; sep="|---|---:|---:|"
 for p in "${plist[@]}"; do head+=" prefill $p tok/s |"; sep+="---:|"; done
 for p in "${plist[@]}"; do head+=" decode after $p tok/s |"; sep+="---:|"; done
 head+=" peak RSS MiB |"; sep+="---:|"
-echo "## ours / llama.cpp ($(basename "$model"), route fa, $ngen decode steps, $reps rep(s); tree $commit at start)"
+echo "## ours / llama.cpp ($(basename "$model"), $isa, route fa, $ngen decode steps, $reps rep(s); tree $commit at start)"
 echo "$head"; echo "$sep"; printf '%s\n' "${rows[@]}"
 echo
 fi
 [ -n "$sa_prompts" ] || exit 0
-echo "idle: $(idle_cores) cores before the FA/SA/router prefill runs ($sa_threads threads)"
+echo "idle: $(idle_cores) cores before the FA/SA/router prefill runs ($sa_threads threads, $isa)"
 echo "| route | $(echo "$sa_prompts" | sed 's/,/ | /g') | SA layers | attention ms |"
 echo "|---|$(echo "$sa_prompts" | sed 's/[^,]*/---:/g; s/,/|/g')|---:|---:|"
 for route in fa "sa sink=128 window=512" router; do

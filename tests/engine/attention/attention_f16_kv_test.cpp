@@ -102,8 +102,9 @@ TEST(AttentionF16Kv, DecodeEqualsFp32OverTheRoundedRowsOnEveryIsa) {
 }
 
 // Scores that rise along the cache (each key leans further toward the query), so the running maximum moves in every
-// 16-row block and the online softmax's rescaling carries the result; block and chunk tails, runs that start inside
-// a block, one and two threads (the row chunks then merge by their maxima), every ISA level.
+// block (8 rows on AVX2, 16 on AVX-512) and the online softmax's rescaling carries the result; block and chunk tails
+// (1, 7, 8, 9, 16, 17, 4,101 rows), runs that start inside a block, one and two threads (the row chunks then merge by
+// their maxima), every ISA level.
 TEST(AttentionF16Kv, DecodeFollowsARisingMaximumAcrossBlocksAndThreads) {
   IsaReset reset;
   const int saved_threads = omp_get_max_threads();
@@ -114,7 +115,7 @@ TEST(AttentionF16Kv, DecodeFollowsARisingMaximumAcrossBlocksAndThreads) {
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
       for (const auto& [hq, hkv, d] : shapes) {
-        for (int64_t n : {16, 17, 4101}) {
+        for (int64_t n : {1, 7, 8, 9, 16, 17, 4101}) {
           SCOPED_TRACE(std::string(cpu::isa_name(isa)) + " threads " + std::to_string(threads) + " heads " +
                        std::to_string(hq) + "/" + std::to_string(hkv) + " d " + std::to_string(d) + " rows " +
                        std::to_string(n));
@@ -128,13 +129,15 @@ TEST(AttentionF16Kv, DecodeFollowsARisingMaximumAcrossBlocksAndThreads) {
                 k[(j * hkv + g) * d + e] += 4.0f * static_cast<float>(j) / static_cast<float>(n) *
                                             q[static_cast<std::size_t>(g * (hq / hkv) * d + e)];
           const auto k16 = to_f16(k), v16 = to_f16(v);
-          std::vector<std::vector<KvRange>> cases = {{{0, n}}, {{5, std::min<int64_t>(n, 21)}}};
+          std::vector<std::vector<KvRange>> cases = {{{0, n}}};
+          if (n > 1) cases.push_back({{1, n}});  // every block starts one row into the cache's
+          if (n > 5) cases.push_back({{5, std::min<int64_t>(n, 21)}});
           if (n > 100) cases.push_back({{3, 40}, {57, n}});
           for (const auto& ranges : cases) {
             std::vector<float> got(q.size(), NAN);
             attention_decode_cpu(q.data(), KvRows{k16.data(), v16.data(), true}, ranges, hq, hkv, d, got.data());
-            // fp32 sums over up to 4,101 rows: the scalar/AVX2 loop reaches 2.4e-6 under the sanitizer build's flags;
-            // a wrong rescale or a lost block is off by 1e-1 and more.
+            // fp32 sums over up to 4,101 rows: the scalar per-head loop reaches 2.4e-6 under the sanitizer build's
+            // flags; a wrong rescale or a lost block is off by 1e-1 and more.
             EXPECT_LT(rel_error(got, naive_decode(q, rounded(k), rounded(v), ranges, hq, hkv, d)), 1e-5);
           }
         }
