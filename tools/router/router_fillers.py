@@ -11,7 +11,12 @@ Styles (TRAIN_STYLES are sampled in training; HELD_OUT_STYLES only appear in the
 - cycle:     a few everyday sentences from a pool, repeated in a fixed cycle (the app's kind of haystack, other text)
 - shuffled:  everyday sentences drawn at random from the pool (no period)
 - docs:      sentences from the docstrings of Python's standard library (real technical prose; no digits)
+- manual:    the same from other standard-library modules (a disjoint pool: os, asyncio, unittest, ...)
+- reference: sentences of the Python language reference (pydoc_data.topics, shipped with every CPython)
+- mixed:     runs of 3-12 sentences, each run in another of the styles above (a haystack that changes voice)
 - ledger:    held out: procedurally built narrative sentences (name, verb, object, place) never seen in training
+manual, reference and mixed are new in round 5 (training only): more voices, so the router cannot key on what the
+first pooled tokens look like. EVAL_STYLES, the held-out set's, stay round 4's five so its prompts do not change.
 """
 import importlib
 import inspect
@@ -53,40 +58,79 @@ LEDGER_OBJECTS = ["a wooden chest", "the old lantern", "a basket of apples", "th
 LEDGER_PLACES = ["near the mill", "behind the chapel", "at the harbour", "in the orchard", "by the well",
                  "on the hillside", "at the crossroads", "inside the barn"]
 
-TRAIN_STYLES = ["classic", "cycle", "shuffled", "docs"]
+TRAIN_STYLES = ["classic", "cycle", "shuffled", "docs", "manual", "reference", "mixed"]
 HELD_OUT_STYLES = ["ledger"]
 STYLES = TRAIN_STYLES + HELD_OUT_STYLES
+EVAL_STYLES = ["classic", "cycle", "shuffled", "docs", "ledger"]  # the held-out set's (round 4's), in this order
 
 _DOC_MODULES = ["argparse", "collections", "csv", "json", "textwrap", "string", "shutil", "tempfile", "logging",
                 "pathlib", "random", "statistics", "difflib", "email", "http", "urllib", "zipfile", "tarfile",
                 "sqlite3", "threading", "queue", "heapq", "bisect", "functools", "itertools", "contextlib",
                 "dataclasses", "enum", "typing", "calendar", "fractions", "decimal", "gettext", "locale", "pickle"]
-_doc_cache = []
+# Training only (round 5): other modules' docstrings, a pool disjoint from _DOC_MODULES' (the held-out set's docs).
+_MANUAL_MODULES = ["os", "subprocess", "asyncio", "unittest", "socket", "ssl", "inspect", "ast", "re", "datetime",
+                   "configparser", "codecs", "io", "pprint", "traceback", "warnings", "weakref", "copy", "types",
+                   "operator", "abc", "numbers", "hashlib", "secrets", "struct", "signal", "multiprocessing",
+                   "concurrent.futures", "sched", "mailbox", "smtplib", "ftplib", "xmlrpc.client", "pdb", "doctest",
+                   "timeit", "trace", "tracemalloc", "pkgutil", "importlib", "runpy", "sysconfig", "platform",
+                   "getopt", "optparse", "cmd", "shlex", "glob", "fnmatch", "filecmp", "fileinput", "linecache",
+                   "tokenize", "dis", "pickletools", "code", "base64", "mimetypes", "uuid", "ipaddress", "gzip",
+                   "bz2", "lzma", "imaplib", "poplib", "selectors", "socketserver", "http.client", "http.server",
+                   "html.parser", "xml.dom.minidom", "xml.sax", "email.message", "plistlib", "netrc", "zipapp",
+                   "compileall", "py_compile", "graphlib", "reprlib", "shelve", "contextvars", "pstats", "profile"]
+_pools = {}
 
 
-def _doc_sentences():
-    """Sentences of 6-30 words from the stdlib docstrings, letters and simple punctuation only (no digits, so a
-    needle's number is the only number; no ". " inside)."""
-    if _doc_cache:
-        return _doc_cache
-    seen = set()
-    for name in _DOC_MODULES:
+def _clean_sentences(texts, seen, out):
+    """Sentences of 6-30 words, letters and simple punctuation only (no digits, so a needle's number is the only
+    number; no ". " inside), each once."""
+    for text in texts:
+        for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+            s = s.rstrip(".")
+            words = s.split()
+            if 6 <= len(words) <= 30 and re.fullmatch(r"[A-Za-z ,;'()-]+", s) and s[0].isupper() and s not in seen:
+                seen.add(s)
+                out.append(s)
+    return out
+
+
+def _docstrings(modules):
+    for name in modules:
         try:
             mod = importlib.import_module(name)
         except ImportError:
             continue
         objs = [mod] + [v for _, v in sorted(vars(mod).items()) if inspect.isclass(v) or inspect.isfunction(v)]
         for o in objs:
-            doc = inspect.getdoc(o) or ""
-            for s in re.split(r"(?<=[.!?])\s+", " ".join(doc.split())):
-                s = s.rstrip(".")
-                words = s.split()
-                if 6 <= len(words) <= 30 and re.fullmatch(r"[A-Za-z ,;'()-]+", s) and s[0].isupper() and s not in seen:
-                    seen.add(s)
-                    _doc_cache.append(s)
-    if len(_doc_cache) < 50:  # a stripped Python: fall back to the everyday pool rather than a tiny cycle
-        _doc_cache.extend(EVERYDAY)
-    return _doc_cache
+            yield inspect.getdoc(o) or ""
+
+
+def _pool(name):
+    """The sentence pool of a prose style; a stripped Python falls back to the everyday pool, not a tiny cycle."""
+    if name not in _pools:
+        if name == "docs":
+            out = _clean_sentences(_docstrings(_DOC_MODULES), set(), [])
+        elif name == "manual":
+            out = _clean_sentences(_docstrings(_MANUAL_MODULES), set(_pool("docs")), [])
+            out = [s for s in out if "--" not in s]  # reST rules and option names, not prose
+        else:  # reference
+            try:
+                from pydoc_data.topics import topics
+                texts = [topics[k] for k in sorted(topics)]
+            except ImportError:
+                texts = []
+            out = [s for s in _clean_sentences(texts, set(_pool("docs")) | set(_pool("manual")), []) if "--" not in s]
+        if len(out) < 50:
+            out.extend(EVERYDAY)
+        _pools[name] = out
+    return _pools[name]
+
+
+def _doc_sentences():
+    return _pool("docs")
+
+
+_LENGTHS = {}  # id(tokenizer) -> sentence -> its token count, shared by all fillers (training draws ~2000 prompts)
 
 
 class Filler:
@@ -97,7 +141,7 @@ class Filler:
         if style not in STYLES:
             raise ValueError(f"unknown filler style {style!r} (one of {STYLES})")
         self.tok, self.style, self.rng = tok, style, rng
-        self._lengths = {}
+        self._lengths = _LENGTHS.setdefault(id(tok), {})
 
     def _tokens(self, s):
         if s not in self._lengths:
@@ -118,12 +162,18 @@ class Filler:
         elif self.style == "shuffled":
             while True:
                 yield rng.choice(EVERYDAY)
-        elif self.style == "docs":
-            docs = _doc_sentences()
+        elif self.style in ("docs", "manual", "reference"):
+            docs = _pool(self.style)
             i = rng.randrange(len(docs))
             while True:  # a contiguous run from a random start, like reading a manual
                 yield docs[i % len(docs)]
                 i += 1
+        elif self.style == "mixed":
+            voices = [Filler(self.tok, s, rng)._sentences() for s in TRAIN_STYLES if s != "mixed"]
+            while True:
+                voice = rng.choice(voices)
+                for _ in range(rng.randint(3, 12)):
+                    yield next(voice)
         else:  # ledger
             while True:
                 yield (f"{rng.choice(LEDGER_NAMES)} {rng.choice(LEDGER_VERBS)} {rng.choice(LEDGER_OBJECTS)} "

@@ -7,12 +7,16 @@ Two kinds, as in Flux Attention's task-dependent sparsity targets (each task typ
 - "robust" (sparsity-tolerant): continuation (count), summarise-style, local copy, recent facts, in-context
   classification — the answer follows from the last few hundred tokens, so SA layers lose nothing.
 One template family per kind (HELD_OUT_TEMPLATES) and one filler style (router_fillers.HELD_OUT_STYLES) are never
-trained on. Every task is a user message plus the expected answer(s); lengths are set in tokens with the model's
+trained on.
+Contrast families (round 5, CONTRAST_TASKS, training only): the same fact and the same question once far from the
+question (needle) and once right before it (robust: near_*), and round 4's "recent" facts moved far (far_*). The
+question's wording then no longer tells the kind; only where the fact lies does — what decides whether streaming
+attention can answer, on any filler and any template. Every task is a user message plus the expected answer(s); lengths are set in tokens with the model's
 tokenizer. A task function takes `fill` (router_fillers.Filler: n_tokens -> haystack text in the task's style).
 """
 import random
 
-from router_fillers import HELD_OUT_STYLES, STYLES, TRAIN_STYLES, Filler
+from router_fillers import EVAL_STYLES, HELD_OUT_STYLES, TRAIN_STYLES, Filler
 
 NAMES = ["Alice", "Bruno", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jun", "Kemal", "Lina"]
 COLORS = ["red", "blue", "green", "orange", "purple", "silver", "golden", "black"]
@@ -196,12 +200,71 @@ def robust_list_item(fill, rng, context_tokens, _depth):
     return msg, items[k]
 
 
+FACTS = [  # (fact, question, answer) builders for the `fact` families: sentences the 135M model can retrieve
+    lambda r: (f"The secret number is {(n := r.randint(100, 999))}", "What is the secret number?", str(n)),
+    lambda r: (f"The magic word is {(w := r.choice(WORDS))}", "What is the magic word?", w),
+    lambda r: (f"{(p := r.choice(NAMES))}'s favourite colour is {(c := r.choice(COLORS))}",
+               f"What is {p}'s favourite colour?", c),
+    lambda r: (f"The meeting will take place in {(c := r.choice(CITIES))}", "In which city will the meeting take place?",
+               c),
+    lambda r: (f"The train to {(c := r.choice(CITIES))} leaves from platform {(n := r.randint(10, 49))}",
+               f"From which platform does the train to {c} leave?", str(n)),
+    lambda r: (f"The {(o := r.choice(OBJECTS))} costs {(n := r.randint(20, 99))} dollars",
+               f"How many dollars does the {o} cost?", str(n)),
+    lambda r: (f"{(p := r.choice(NAMES))} keeps the spare key under the {(o := r.choice(OBJECTS))}",
+               f"Where does {p} keep the spare key?", o),
+    lambda r: (f"The name of the ship is {(w := r.choice(WORDS).capitalize())}", "What is the name of the ship?", w),
+]
+
+
+def needle_fact(fill, rng, context_tokens, depth):
+    """One of FACTS at `depth`, its question at the end (needle); near_fact puts the same fact right before it."""
+    fact, question, answer = rng.choice(FACTS)(rng)
+    body = _with_needle(fill, context_tokens, depth, fact + ".")
+    return body + f"\n\n{question} Answer in a few words.", answer
+
+
+def _near(needle_fn):
+    """The robust twin of a needle family: the same prompt with the fact(s) at depth 1 (right before the question,
+    well inside a streaming window)."""
+    def near(fill, rng, context_tokens, _depth):
+        return needle_fn(fill, rng, context_tokens, 1.0)
+    near.__doc__ = f"{needle_fn.__name__} with the fact right before the question (robust)."
+    return near
+
+
+def needle_far_code(fill, rng, context_tokens, depth):
+    """robust_recent_code's update at `depth`, far from the question (needle)."""
+    code = str(rng.randint(1000, 9999))
+    body = _with_needle(fill, context_tokens, depth, f"Latest update: the access code is now {code}.")
+    return body + "\n\nWhat is the access code in the latest update?", code
+
+
+def needle_far_variable(fill, rng, context_tokens, depth):
+    """robust_recent_variable's assignment at `depth`, far from the question (needle)."""
+    value = str(rng.randint(100, 999))
+    var = rng.choice(["A", "B", "C", "M", "N"])
+    body = _with_needle(fill, context_tokens, depth, f"Finally, {var} = {value}.")
+    return body + f"\n\nWhat is {var} equal to at the end? Reply with the number.", value
+
+
 NEEDLE_TASKS = {"passkey": needle_passkey, "variable": needle_variable, "docqa": needle_docqa,
                 "multikey": needle_multikey, "multivalue": needle_multivalue, "vartrack": needle_vartrack,
                 "freqword": needle_freqword, "kv_record": needle_kv_record}
 ROBUST_TASKS = {"count": robust_count, "recent_code": robust_recent_code, "recent_variable": robust_recent_variable,
                 "repeat": robust_repeat, "summary": robust_summary, "icl_classify": robust_icl_classify,
                 "list_item": robust_list_item}
+# The held-out set's families (round 4's, in this order): new families go to training only, so its prompts stay
+# the same and its tables comparable across rounds.
+EVAL_NEEDLE_TASKS = sorted(NEEDLE_TASKS)
+EVAL_ROBUST_TASKS = sorted(ROBUST_TASKS)
+CONTRAST_NEEDLE = {"fact": needle_fact, "far_code": needle_far_code, "far_variable": needle_far_variable}
+CONTRAST_ROBUST = {"near_fact": _near(needle_fact), "near_passkey": _near(needle_passkey),
+                   "near_variable": _near(needle_variable), "near_docqa": _near(needle_docqa),
+                   "near_multikey": _near(needle_multikey)}
+NEEDLE_TASKS.update(CONTRAST_NEEDLE)
+ROBUST_TASKS.update(CONTRAST_ROBUST)
+CONTRAST_TASKS = set(CONTRAST_NEEDLE) | set(CONTRAST_ROBUST)
 # Template families kept out of training (and of the trainer's validation split): the sweep's held-out set has
 # them, so its table tells whether the router generalizes to a prompt form it never saw.
 HELD_OUT_TEMPLATES = {"kv_record", "list_item"}
@@ -231,42 +294,56 @@ def is_correct(task, text):
     return all(a.lower() in low for a in task_answers(task))
 
 
-def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
-    """n training/validation tasks, half needle, half robust, from the trained template families and filler styles
-    only (a style drawn per task, for both kinds, so the filler alone never tells needle from robust). A needle's
-    depth is uniform over [0, 1 − FAR_TOKENS/context] so the fact lies more than a window + a block before the
-    question (the SA layers cannot see it)."""
-    rng = random.Random(seed)
-    families = {k: sorted(set(t) - HELD_OUT_TEMPLATES) for k, t in (("needle", NEEDLE_TASKS), ("robust", ROBUST_TASKS))}
+def training_families(kind, contrast=True):
+    """The template families training samples for a kind: all but the held-out ones (and the contrast ones when
+    contrast is off)."""
+    table = NEEDLE_TASKS if kind == "needle" else ROBUST_TASKS
+    return sorted(n for n in table if n not in HELD_OUT_TEMPLATES and (contrast or n not in CONTRAST_TASKS))
+
+
+def sample_kind(tok, rng, kind, n, min_tokens=768, max_tokens=7680, families=None):
+    """n tasks of one kind from the trained template families and filler styles only (a style drawn per task, for
+    both kinds, so the filler alone never tells needle from robust). A needle's depth is uniform over
+    [0, 1 − FAR_TOKENS/context] so the fact lies more than a window + a block before the question (the SA layers
+    cannot see it)."""
+    families = families or training_families(kind)
     out = []
-    for i in range(n):
-        kind = "needle" if i % 2 == 0 else "robust"
-        name = rng.choice(families[kind])
+    for _ in range(n):
+        name = rng.choice(families)
         ctx = rng.randint(min_tokens, max_tokens)
         depth = round(rng.uniform(0.0, max(0.0, 1.0 - FAR_TOKENS / ctx)), 2)
         out.append(make_task(tok, rng, kind, name, ctx, depth, rng.choice(TRAIN_STYLES)))
     return out
 
 
-def needle_grid(tok, seed, contexts=(1024, 2048, 4096, 7680), depths=(0.0, 0.25, 0.5, 0.75, 1.0), per_cell=2,
-                n_robust=20):
-    """The sweep's held-out set: a context x depth needle grid plus robust prompts, over every template family and
-    filler style (the held-out ones included, marked held_out_template / held_out_filler), both cycled so every
-    cell of the grid mixes them."""
+def sample_tasks(tok, seed, n, min_tokens=768, max_tokens=7680):
+    """n training/validation tasks, needle and robust alternating (sample_kind)."""
     rng = random.Random(seed)
     out = []
-    needle_names, robust_names = sorted(NEEDLE_TASKS), sorted(ROBUST_TASKS)
+    for i in range(n):
+        out += sample_kind(tok, rng, "needle" if i % 2 == 0 else "robust", 1, min_tokens, max_tokens)
+    return out
+
+
+def needle_grid(tok, seed, contexts=(1024, 2048, 4096, 7680), depths=(0.0, 0.25, 0.5, 0.75, 1.0), per_cell=2,
+                n_robust=20):
+    """The sweep's held-out set: a context x depth needle grid plus robust prompts, over round 4's template families
+    and filler styles (the held-out ones included, marked held_out_template / held_out_filler; the training-only
+    round-5 ones not), both cycled so every cell of the grid mixes them."""
+    rng = random.Random(seed)
+    out = []
+    needle_names, robust_names = EVAL_NEEDLE_TASKS, EVAL_ROBUST_TASKS
     at = 0
     for ctx in contexts:
         for depth in depths:
             for _ in range(per_cell):
                 out.append(make_task(tok, rng, "needle", needle_names[at % len(needle_names)], ctx, depth,
-                                     STYLES[at % len(STYLES)]))
+                                     EVAL_STYLES[at % len(EVAL_STYLES)]))
                 at += 1
     for i in range(n_robust):
         ctx = contexts[i % len(contexts)]
         out.append(make_task(tok, rng, "robust", robust_names[i % len(robust_names)], ctx, None,
-                             STYLES[i % len(STYLES)]))
+                             EVAL_STYLES[i % len(EVAL_STYLES)]))
     for i, t in enumerate(out):
         t["id"] = f"{t['kind']}-{t['task']}-{t['context_tokens']}-{i}"
     return out

@@ -6,20 +6,23 @@ and exports our router format (family "flux").
 
 What it does:
 1. Generates procedural tasks (router_tasks.py): "needle" (sparsity-sensitive) and "robust" (sparsity-tolerant)
-   types, the held-out template families left out.
+   types, the held-out template families and filler style left out.
 2. Runs the frozen model with full attention (HF generate) to get its own answer to each prompt; keeps the prompts it
-   answers correctly. The router is trained to keep THAT output (cross-entropy on the FA answer tokens) while sending
-   as many layers to SA as the task type allows.
+   answers correctly, drawing candidates until --train-kept / --eval-needle / --eval-robust are kept. The router is
+   trained to keep THAT output (cross-entropy on the FA answer tokens) while sending as many layers to SA as the task
+   type allows. `--prepare DATA.json` does this step (and the layer ranking of 4) once for several variants, which
+   then train with `--data DATA.json` (tools/router/train_on_gpu.sh).
 3. Replaces every attention forward with: the router's two logits from the ctx_q-pooled pre-RoPE queries (mean over
    query heads) → Gumbel-softmax with a straight-through one-hot, the FA component r_FA → output =
    r_FA·FA + (1 − r_FA)·SA, SA = streaming in its 128-token block form (the engine's definition). τ: cosine 1.5 → 1.0
    over the first 60 % of the steps. Loss = CE + λ1[type]·|Ω − t| + λ2[type]·(Ω − t)² with Ω the SA fraction and t
    the type's target; the λ pairs (one per task type) are maximised by AdamW (lr 1e-3), as the authors' trainer does.
+   One prompt per step, needle and robust in turn.
    Only the router trains: the base model stays frozen (the authors' default also trains q/k/v; we do not).
 4. Ranks the layers by the loss of sending that one layer to SA on the training split (the "best fixed set"
-   baseline: route files for every SA count), evaluates held-out tasks under all-FA, all-SA and the router's hard
-   decisions (teacher-forced exact match of the FA answer = what greedy decoding would produce), exports the router
-   and a JSON log.
+   baseline: route files for every SA count), evaluates the validation tasks under all-FA, all-SA, the router's hard
+   decisions and the best fixed set with the router's needle SA share (teacher-forced exact match of the FA answer =
+   what greedy decoding would produce), exports the router and a JSON log.
 """
 import argparse
 import json
@@ -51,9 +54,10 @@ class RoutedAttention:
 
     def __init__(self, router, sink, window, block, pool_size):
         self.router, self.sink, self.window, self.block, self.pool_size = router, sink, window, block, pool_size
-        # train | fa | sa | hard | stats (fa, recording pooled queries) | single (layer `single_layer` SA, rest FA)
+        # train | fa | sa | hard | stats (fa, recording pooled queries) | fixed (the layers in `fixed_layers` SA,
+        # the rest FA: one layer for the ranking, the best fixed set for the validation baseline)
         self.mode = "train"
-        self.single_layer = -1
+        self.fixed_layers = set()
         self.pooled = []
         self.n_prompt = 0
         self.tau = 1.0
@@ -78,8 +82,8 @@ class RoutedAttention:
             r = 0 * one
         elif self.mode == "sa":
             r = one
-        elif self.mode == "single":
-            r = one if layer == self.single_layer else 0 * one
+        elif self.mode == "fixed":
+            r = one if layer in self.fixed_layers else 0 * one
         elif self.mode == "hard":  # the engine's rule: FA iff logit1 > logit0 (ties → SA)
             r = (logits[1] <= logits[0]).float()
         else:  # Gumbel-softmax, straight-through one-hot; the FA component r_FA, as the authors' router
@@ -118,7 +122,7 @@ def patch_attention(model, state):
             v = v.repeat_interleave(hq // hkv, dim=1)
             # Training mixes both outputs (the gradient reaches the router through r); fixed modes compute one.
             mixed = state.mode in ("train", "hard")
-            use_sa = state.mode == "sa" or (state.mode == "single" and _idx == state.single_layer)
+            use_sa = state.mode == "sa" or (state.mode == "fixed" and _idx in state.fixed_layers)
             fa = F.scaled_dot_product_attention(q, k, v, is_causal=True) if mixed or not use_sa else None
             sa = (F.scaled_dot_product_attention(q, k, v, attn_mask=state.sa_mask(n, q.device))
                   if mixed or use_sa else None)
@@ -229,15 +233,17 @@ def standardize_router_inputs(model, state, tasks, device, log):
     log(f"router input standardization from {len(tasks)} prompts")
 
 
-def evaluate(model, state, tasks, device):
+def evaluate(model, state, tasks, device, modes=("fa", "sa", "hard"), fixed_layers=(), name=None):
+    """Per (kind, mode): accuracy, SA fraction, n, per-layer mean P(FA). Mode "fixed" runs `fixed_layers` as SA
+    (reported under `name`, e.g. "fixed-k09")."""
     res = {}
     with torch.no_grad():
-        for mode in ("fa", "sa", "hard"):
-            state.mode = mode
+        for mode in modes:
+            state.mode, state.fixed_layers = mode, set(fixed_layers)
             for t in tasks:
                 _, exact = forward_loss(model, state, t, device)
                 r = torch.stack(state.r).float()
-                key = (t["kind"], mode)
+                key = (t["kind"], name if mode == "fixed" and name else mode)
                 acc = res.setdefault(key, {"n": 0, "correct": 0, "sa": 0.0, "probs": torch.zeros(len(state.r))})
                 acc["n"] += 1
                 acc["correct"] += int(exact and t["fa_correct"])
@@ -254,11 +260,11 @@ def evaluate(model, state, tasks, device):
 def layer_sensitivity(model, state, tasks, n_layers, device):
     """The answer-token CE of each layer sent alone to SA (all others FA), averaged over `tasks`, minus the all-FA
     CE: the ranking behind the "best fixed set" baseline (the k least harmful layers), found on the training split."""
-    def mean_ce(mode, layer=-1):
-        state.mode, state.single_layer = mode, layer
+    def mean_ce(mode, layers=()):
+        state.mode, state.fixed_layers = mode, set(layers)
         return sum(float(forward_loss(model, state, t, device)[0]) for t in tasks) / len(tasks)
     base = mean_ce("fa")
-    return [mean_ce("single", layer) - base for layer in range(n_layers)]
+    return [mean_ce("fixed", [layer]) - base for layer in range(n_layers)]
 
 
 def write_fixed_sets(out_dir, ranking, sink, window):
@@ -273,6 +279,67 @@ def write_fixed_sets(out_dir, ranking, sink, window):
             f.write("\n")
 
 
+def collect_kept(model, tok, rng, want, a, log, deadline, label):
+    """Candidates of each kind until `want[kind]` are answered right under FA (or --max-candidates drawn per kind,
+    or the deadline): the kept prompts are what the router can learn from, and the frozen 135M model answers only
+    about half, fewer for some families."""
+    kept, drawn, have = [], {k: 0 for k in want}, {k: 0 for k in want}
+
+    def open_kinds():
+        return [k for k in want if have[k] < want[k] and drawn[k] < a.max_candidates]
+    while open_kinds() and time.time() < deadline:
+        for kind in open_kinds():  # kinds in turn, in chunks: a deadline cuts both short, not one
+            # Top up by the observed keep rate (first guess 1/2), at least one batch, at most 6 per chunk.
+            rate = max(0.15, have[kind] / drawn[kind]) if drawn[kind] else 0.5
+            n = int((want[kind] - have[kind]) / rate * 1.1) + 1
+            n = min(a.max_candidates - drawn[kind], 6 * a.fa_batch, max(a.fa_batch, n))
+            batch = router_tasks.sample_kind(tok, rng, kind, n, a.min_tokens, a.max_tokens)
+            drawn[kind] += n
+            got = fa_answers(model, tok, batch, a.max_new, a.device, log, a.fa_batch)
+            kept += got
+            have[kind] += len(got)
+    for kind in want:
+        log(f"{label} {kind}: {have[kind]} kept of {drawn[kind]} drawn (wanted {want[kind]})")
+    return kept
+
+
+def prepare_data(model, tok, a, log, t_start):
+    """The data every variant shares: validation and training prompts with the frozen model's FA answers, and the
+    layer ranking behind the best fixed sets (both depend on the data only, not on a router)."""
+    deadline = t_start + a.prepare_budget_s
+    rng_held, rng_train = random.Random(a.data_seed * 1000 + 2), random.Random(a.data_seed * 1000 + 1)
+    held = collect_kept(model, tok, rng_held, {"needle": a.eval_needle, "robust": a.eval_robust}, a, log, deadline,
+                        "validation")
+    half = a.train_kept // 2
+    train = collect_kept(model, tok, rng_train, {"needle": half, "robust": a.train_kept - half}, a, log, deadline,
+                         "training")
+    if not train:
+        sys.exit("error: the model answered none of the training tasks under full attention")
+    by_task = {}
+    for t in train:
+        by_task[t["task"]] = by_task.get(t["task"], 0) + 1
+    log("training prompts kept per family: " + ", ".join(f"{k} {n}" for k, n in sorted(by_task.items())))
+    cfg = model.config
+    router = Router(cfg.num_hidden_layers, cfg.num_key_value_heads, head_dim_of(cfg), family="flux").to(a.device)
+    state = RoutedAttention(router, a.sink, a.window, a.block, a.pool_size)
+    patch_attention(model, state)
+    # The ranking's prompts alternate needle / robust, so neither kind decides it alone.
+    kinds = {k: [t for t in train if t["kind"] == k] for k in ("needle", "robust")}
+    sens = [t for pair in zip(kinds["needle"], kinds["robust"]) for t in pair][:a.sensitivity_tasks]
+    sensitivity = layer_sensitivity(model, state, sens, cfg.num_hidden_layers, a.device)
+    ranking = sorted(range(cfg.num_hidden_layers), key=lambda l: sensitivity[l])
+    log(f"layer ranking (least harmful SA first, {len(sens)} training prompts): {ranking}")
+    keep = ("kind", "task", "context_tokens", "depth", "filler", "answer", "answers", "prompt_ids", "fa_ids",
+            "fa_text", "fa_correct", "answer_tokens")
+    slim = lambda ts: [{k: t[k] for k in keep if k in t} for t in ts]  # noqa: E731
+    return {"train": slim(train), "held": slim(held), "sensitivity": sensitivity, "ranking": ranking,
+            "sensitivity_tasks": len(sens), "data_seed": a.data_seed}
+
+
+def head_dim_of(cfg):
+    return getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+
+
 def cosine_tau(step, total, start=1.5, end=1.0, fraction=0.6):
     """The authors' temperature: cosine from `start` to `end` over the first `fraction` of the steps, then `end`."""
     span = max(1, math.ceil(total * fraction))
@@ -282,14 +349,28 @@ def cosine_tau(step, total, start=1.5, end=1.0, fraction=0.6):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="HF directory (fluxscope-cli convert --to safetensors)")
-    ap.add_argument("--out", required=True, help="router file to write (our safetensors format)")
+    ap.add_argument("--out", default=None, help="router file to write (our safetensors format)")
     ap.add_argument("--log", default=None, help="JSON log summary (default: OUT with .json)")
     ap.add_argument("--fixed-sets", default=None,
                     help="folder for the best-fixed-set route files (default: OUT's folder/best-fixed)")
+    ap.add_argument("--prepare", default=None, metavar="DATA.json",
+                    help="only prepare the shared data (prompts, FA answers, layer ranking, best-fixed route files "
+                         "next to it) and exit; variants then train from it with --data")
+    ap.add_argument("--data", default=None, metavar="DATA.json", help="train from data written by --prepare")
     ap.add_argument("--steps", type=int, default=600)
-    ap.add_argument("--train-tasks", type=int, default=240)
-    ap.add_argument("--eval-tasks", type=int, default=64)
-    ap.add_argument("--sensitivity-tasks", type=int, default=32, help="training tasks for the layer ranking")
+    ap.add_argument("--train-kept", type=int, default=400,
+                    help="training prompts to keep (answered right under FA), half per kind")
+    ap.add_argument("--eval-needle", type=int, default=64, help="validation needle prompts to keep")
+    ap.add_argument("--eval-robust", type=int, default=48, help="validation robust prompts to keep")
+    ap.add_argument("--max-candidates", type=int, default=1200, help="at most this many candidates per kind and split")
+    ap.add_argument("--fa-batch", type=int, default=16, help="prompts per batched FA generation")
+    ap.add_argument("--prepare-budget-s", type=float, default=1e9,
+                    help="stop drawing candidates this long after the start (the kept ones so far are used)")
+    ap.add_argument("--data-seed", type=int, default=None, help="seed of the prompts (default: --seed)")
+    ap.add_argument("--sensitivity-tasks", type=int, default=48, help="training tasks for the layer ranking")
+    ap.add_argument("--standardize-tasks", type=int, default=200, help="training tasks for the input statistics")
+    ap.add_argument("--no-contrast", action="store_true",
+                    help="train without the contrast families (router_tasks.CONTRAST_TASKS; validation keeps them)")
     ap.add_argument("--min-tokens", type=int, default=1024)
     ap.add_argument("--max-tokens", type=int, default=7680)
     ap.add_argument("--sink", type=int, default=128)
@@ -309,18 +390,21 @@ def main():
     ap.add_argument("--time-budget-s", type=float, default=1e9,
                     help="whole-run budget (from start, model load included): training stops in time to evaluate "
                          "and export within it")
-    ap.add_argument("--eval-reserve-s", type=float, default=60, help="part of the budget kept for the layer ranking, "
-                    "evaluation and export")
+    ap.add_argument("--eval-reserve-s", type=float, default=60, help="part of the budget kept for the validation "
+                    "(fa, sa, router, best fixed set) and the export")
     ap.add_argument("--export-dtype", choices=["f32", "f16"], default="f16",
                     help="tensor type of the router file (f16: 9 MB for SmolLM2 instead of 18 MB; the evaluation "
                          "below runs the fp32 weights, the sweep the file)")
     ap.add_argument("--model-name", default=None, help="the router config's model name (default: the HF dir name)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="router initialization, Gumbel noise, sampling order")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
+    if a.data_seed is None:
+        a.data_seed = a.seed
+    if not a.prepare and not a.out:
+        ap.error("--out is required (unless --prepare)")
 
     t_start = time.time()
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     random.seed(a.seed)
     torch.manual_seed(a.seed)
     lines = []
@@ -337,20 +421,40 @@ def main():
         p.requires_grad_(False)
     cfg = model.config
     n_layers = cfg.num_hidden_layers
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    head_dim = head_dim_of(cfg)
     log(f"model {a.model}: {n_layers} layers, {cfg.num_attention_heads} query heads, head_dim {head_dim}, {a.device}")
 
-    train = router_tasks.sample_tasks(tok, a.seed * 1000 + 1, a.train_tasks, a.min_tokens, a.max_tokens)
-    held = router_tasks.sample_tasks(tok, a.seed * 1000 + 2, a.eval_tasks, a.min_tokens, a.max_tokens)
-    train = fa_answers(model, tok, train, a.max_new, a.device, log)
-    held = fa_answers(model, tok, held, a.max_new, a.device, log)
-    if not train:
-        sys.exit("error: the model answered none of the training tasks under full attention")
+    if a.data:
+        with open(a.data) as f:
+            data = json.load(f)
+        log(f"data {a.data}: {len(data['train'])} training, {len(data['held'])} validation prompts (data seed "
+            f"{data['data_seed']})")
+    else:
+        data = prepare_data(model, tok, a, log, t_start)
+        data["log"] = list(lines)
+    fixed_dir = a.fixed_sets or os.path.join(os.path.dirname(os.path.abspath(a.prepare or a.out)), "best-fixed")
+    if a.prepare:
+        write_fixed_sets(fixed_dir, data["ranking"], a.sink, a.window)
+        data["fixed_sets"] = fixed_dir
+        os.makedirs(os.path.dirname(os.path.abspath(a.prepare)), exist_ok=True)
+        with open(a.prepare, "w") as f:
+            json.dump(data, f)
+        log(f"wrote {a.prepare} and the best-fixed route files in {fixed_dir} ({time.time() - t_start:.0f}s)")
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    if a.data and not a.fixed_sets:  # the preparation wrote them
+        fixed_dir = data.get("fixed_sets", fixed_dir)
+    train, held = data["train"], data["held"]
+    if a.no_contrast:
+        train = [t for t in train if t["task"] not in router_tasks.CONTRAST_TASKS]
+    for t in train + held:
+        t.setdefault("fa_correct", True)
 
     router = Router(n_layers, cfg.num_key_value_heads, head_dim, family="flux").to(a.device)
     state = RoutedAttention(router, a.sink, a.window, a.block, a.pool_size)
     patch_attention(model, state)
-    standardize_router_inputs(model, state, train, a.device, log)
+    std_rng = random.Random(data["data_seed"])
+    standardize_router_inputs(model, state, std_rng.sample(train, min(len(train), a.standardize_tasks)), a.device, log)
     types = router_tasks.TASK_TYPES
     target = {t: (a.target_needle if t in router_tasks.NEEDLE_TASKS else a.target_robust) for t in types}
     lam1 = torch.nn.Parameter(torch.full((len(types),), a.lambda_init, device=a.device))
@@ -369,6 +473,10 @@ def main():
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     rng = random.Random(a.seed)
+    # Steps alternate needle / robust: the FA filter keeps fewer needles, and each kind's target must bind equally.
+    pools = {k: [t for t in train if t["kind"] == k] for k in ("needle", "robust")}
+    pools = {k: v for k, v in pools.items() if v}
+    order = sorted(pools)
     t_train = time.time()
     deadline = t_start + a.time_budget_s - a.eval_reserve_s
     hist = []
@@ -389,7 +497,7 @@ def main():
                 log(f"peak GPU memory after 30 steps: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
         state.mode = "train"
         state.tau = cosine_tau(step, plan["total"], a.tau_start, a.tau_end)
-        t = rng.choice(train)
+        t = rng.choice(pools[order[step % len(order)]])
         ce, _ = forward_loss(model, state, t, a.device)
         omega = torch.stack(state.r).mean()
         ti = types.index(t["task"])
@@ -412,38 +520,46 @@ def main():
             log(f"step {step:4d} τ {state.tau:.2f} λ1 max {float(lam1.detach().max()):.3f} | {msg} | {time.time() - t_train:.0f}s")
     train_s = time.time() - t_train
 
-    sens_tasks = train[:a.sensitivity_tasks]
-    sensitivity = layer_sensitivity(model, state, sens_tasks, n_layers, a.device)
-    ranking = sorted(range(n_layers), key=lambda l: sensitivity[l])
-    fixed_dir = a.fixed_sets or os.path.join(os.path.dirname(os.path.abspath(a.out)), "best-fixed")
-    write_fixed_sets(fixed_dir, ranking, a.sink, a.window)
-    log(f"layer ranking (least harmful SA first, {len(sens_tasks)} training prompts): {ranking}; route files in "
-        f"{fixed_dir}")
+    sensitivity, ranking = data["sensitivity"], data["ranking"]
+    if not a.data:
+        write_fixed_sets(fixed_dir, ranking, a.sink, a.window)
+    log(f"layer ranking (least harmful SA first, {data['sensitivity_tasks']} training prompts): {ranking}; route "
+        f"files in {fixed_dir}")
 
     ev = evaluate(model, state, held, a.device)
+    # The static baseline on validation: the best fixed set with the router's needle SA share (its layer count).
+    if "needle/hard" in ev:
+        k = min(n_layers - 1, max(1, round(ev["needle/hard"]["sa_fraction"] * n_layers)))
+        ev.update(evaluate(model, state, held, a.device, modes=("fixed",), fixed_layers=ranking[:k], name="fixed"))
+        ev["fixed_k"] = k
     config = {"pooling": "ctx_q", "pool_first": a.pool_size, "pool_last": a.pool_size, "temperature": 1.0,
               "threshold": 0.5, "fa_kind": "full", "sa_kind": "streaming", "sink": a.sink, "window": a.window,
               "block": a.block, "n_last": 128, "n_layers": n_layers, "n_kv_heads": cfg.num_key_value_heads,
               "head_dim": head_dim, "model": a.model_name or os.path.basename(os.path.normpath(a.model))}
     router.export(a.out, config, dtype=torch.float16 if a.export_dtype == "f16" else torch.float32)
     log(f"wrote {a.out}")
-    log("held-out (teacher-forced: the answer tokens of the FA reply all argmax, counted where FA was right):")
+    log("validation (teacher-forced: the answer tokens of the FA reply all argmax, counted where FA was right; "
+        f"fixed = the best fixed set of {ev.get('fixed_k', '-')} SA layers):")
     log(f"{'kind/mode':<16} {'accuracy':>8} {'SA frac':>8} {'n':>4}")
     for k, r in ev.items():
-        log(f"{k:<16} {r['accuracy']:8.2f} {r['sa_fraction']:8.2f} {r['n']:4d}")
+        if isinstance(r, dict):
+            log(f"{k:<16} {r['accuracy']:8.2f} {r['sa_fraction']:8.2f} {r['n']:4d}")
     last = {k: [h for h in hist[-100:] if h["kind"] == k] for k in ("robust", "needle")}
     final = {k: {"ce": round(sum(h["ce"] for h in v) / len(v), 4), "loss": round(sum(h["loss"] for h in v) / len(v), 4),
                  "omega": round(sum(h["omega"] for h in v) / len(v), 3), "steps": len(v)}
              for k, v in last.items() if v}
     held_probs = {k: ev[f"{k}/hard"]["layer_prob"] for k in ("robust", "needle") if f"{k}/hard" in ev}
-    summary = {"command": " ".join(sys.argv), "seed": a.seed, "steps_done": steps_done,
+    by_task = {}
+    for t in train:
+        by_task[t["task"]] = by_task.get(t["task"], 0) + 1
+    summary = {"command": " ".join(sys.argv), "seed": a.seed, "data_seed": data["data_seed"], "steps_done": steps_done,
                "steps_planned": plan["total"], "train_seconds": round(train_s, 1),
                "total_seconds": round(time.time() - t_start, 1), "train_tasks_kept": len(train),
-               "eval_tasks_kept": len(held), "targets": target,
+               "eval_tasks_kept": len(held), "train_tasks_per_family": by_task, "targets": target,
                "lambda": {t: [round(float(lam1[i].detach()), 4), round(float(lam2[i].detach()), 4)] for i, t in enumerate(types)},
                "router_config": config, "layer_sensitivity": [round(x, 4) for x in sensitivity],
                "layer_ranking": ranking, "final_last_100_steps": final, "heldout_layer_prob_router_fa": held_probs,
-               "eval": ev, "log": lines}
+               "eval": ev, "data_log": data.get("log", []), "log": lines}
     with open(a.log or os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump(summary, f, indent=1)
 
