@@ -335,7 +335,7 @@ int run_bench(const BenchOptions& o) {
   c.n_params = engine::parameter_count(engine->config());
   c.backend = backend.name();
   c.device = backend.device_name();
-  c.n_threads = engine::choose_cpu_threads(o.model.threads).threads;
+  c.n_threads = backend.threads();
   c.n_layers = engine->config().n_layers;
   c.test_time = engine::iso8601_now();
   std::fprintf(info, "model: %s | backend: %s (%s) | weights: %s | router: %s\n", c.model_type.c_str(),

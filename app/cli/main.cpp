@@ -14,7 +14,7 @@
 #include "engine/backend/cpu_threads.h"
 
 int main(int argc, char** argv) {
-  flux::engine::restart_with_passive_openmp(argv);  // before any OpenMP use (see cpu_threads.h)
+  flux::engine::restart_with_short_openmp_spin(argv);  // before any OpenMP use (see cpu_threads.h)
   // stdout carries the generated text and tables; log lines go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("fluxscope"));
   spdlog::set_level(spdlog::level::warn);

@@ -49,7 +49,7 @@ static QString set_spin_option(const QCommandLineParser& parser, const QString& 
 }
 
 int main(int argc, char** argv) {
-  flux::engine::restart_with_passive_openmp(argv);  // before any OpenMP use (see cpu_threads.h)
+  flux::engine::restart_with_short_openmp_spin(argv);  // before any OpenMP use (see cpu_threads.h)
   QApplication app(argc, argv);
   QApplication::setApplicationName("FluxScope");
   QApplication::setOrganizationName("FluxScope");

@@ -1,6 +1,6 @@
 // Thread-CPU time of one long-prefill projection (CpuBackend::matmul, one thread) per path: dequantized tiles x
 // cblas_sgemm against the int8 VNNI GEMM (cpu/int8_gemm.h, activations quantized in one or two levels), on the demo
-// model's shapes with 4,096 activation rows (Q4_1 random blocks). Each time includes the path's own preparation
+// model's shapes with 4,096 activation rows (Q4_1 random blocks; Q8_0 and Q6_K on the gate/up shape). Each time includes the path's own preparation
 // (activation quantization and panel packing, or tile dequantization). Thread CPU time, not wall, so a busy machine
 // moves the numbers less. Built and run by prefill_gemm_micro.sh; bench/RESULTS.md has the numbers.
 #include <time.h>
@@ -28,16 +28,19 @@ double thread_s() {
 struct Shape {
   int64_t n, rows, cols;
   const char* name;
+  StorageType type = StorageType::Q4_1;
 };
 }  // namespace
 
 int main() {
   CpuBackend backend(1);
   for (const Shape s : {Shape{4096, 1536, 576, "gate/up [1536, 576]"}, Shape{4096, 576, 1536, "down [576, 1536]"},
-                        Shape{4096, 576, 576, "q/o [576, 576]"}}) {
-    std::vector<std::byte> blocks(static_cast<std::size_t>(tensor_bytes(StorageType::Q4_1, s.rows * s.cols)));
-    fill_random_blocks(StorageType::Q4_1, blocks, s.rows, s.cols, 0.05f, 1);
-    const Tensor w = backend.upload_weight(StorageType::Q4_1, blocks, s.rows, s.cols);
+                        Shape{4096, 576, 576, "q/o [576, 576]"},
+                        Shape{4096, 1536, 768, "q8_0 [1536, 768]", StorageType::Q8_0},
+                        Shape{4096, 1536, 768, "q6_k [1536, 768]", StorageType::Q6_K}}) {
+    std::vector<std::byte> blocks(static_cast<std::size_t>(tensor_bytes(s.type, s.rows * s.cols)));
+    fill_random_blocks(s.type, blocks, s.rows, s.cols, 0.05f, 1);
+    const Tensor w = backend.upload_weight(s.type, blocks, s.rows, s.cols);
     std::vector<float> x(static_cast<std::size_t>(s.n * s.cols));
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> u(-1, 1);

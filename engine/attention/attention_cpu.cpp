@@ -22,15 +22,35 @@ namespace {
 constexpr int64_t kSerialGemmMacs = 262144;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Is every (i, j) of the rectangle [i0, i1] x [j0, j1] allowed? May answer false for a fully allowed rectangle (the
-// executor then masks element-wise, which is exact); never answers true for one with a masked element.
-bool tile_fully_allowed(const AttentionPlan& plan, int64_t n_tokens, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  if (j1 > i0) return false;  // some j > i
+// Is every (i, j) with j <= i of the rectangle [i0, i1] x [j0, j1] allowed (so that only the causal edge can be
+// masked)? May answer false for such a rectangle (the executor then masks element-wise, which is exact); never
+// answers true for one with a masked element below the diagonal.
+bool allowed_below_diagonal(const AttentionPlan& plan, int64_t n_tokens, int64_t i0, int64_t i1, int64_t j0,
+                            int64_t j1) {
   if (plan.mode == AttentionMode::Full || plan.mode == AttentionMode::XAttention) return true;
   if (plan.mode == AttentionMode::Triangle && i0 >= n_tokens - plan.n_last) return true;
   if (plan.token_exact) return j1 < plan.sink || i1 - j0 < plan.window;
   const int64_t b = plan.block;
   return j1 / b < ceil_div(plan.sink, b) || i1 / b - j0 / b < ceil_div(plan.window, b);
+}
+
+// Scores of the tile at [p0, p0 + rows) x [j0, j0 + cols) that the plan masks set to -inf. The diagonal tiles of
+// every mode and all of a full mask's are masked by the causal edge only: one fill per row instead of a
+// mask_allows call per score (those calls were ~2.5 % of a 4K streaming prefill).
+void mask_tile(const AttentionPlan& plan, int64_t n_tokens, int64_t p0, int64_t rows, int64_t j0, int64_t cols,
+               float* s) {
+  const int64_t i1 = p0 + rows - 1, j1 = j0 + cols - 1;
+  if (j1 <= p0 && allowed_below_diagonal(plan, n_tokens, p0, i1, j0, j1)) return;
+  if (allowed_below_diagonal(plan, n_tokens, p0, i1, j0, j1)) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t first_masked = std::clamp<int64_t>(p0 + r - j0 + 1, 0, cols);
+      std::fill(s + r * cols + first_masked, s + (r + 1) * cols, kNegInf);
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      if (!mask_allows(plan, n_tokens, p0 + r, j0 + c)) s[r * cols + c] = kNegInf;
 }
 
 // Everything one prefill call shares across its tasks.
@@ -112,13 +132,7 @@ bool attend_rows(const PrefillCtx& cx, int64_t h, int64_t p0, int64_t p1, std::s
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
                   static_cast<int>(d), cx.scale, q, static_cast<int>(ldq), k, static_cast<int>(ldk), 0.0f,
                   w.s.data(), static_cast<int>(cols));
-      if (!tile_fully_allowed(plan, cx.n_kv, p0, p1 - 1, j0, j0 + cols - 1)) {
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < cols; ++c) {
-            if (!mask_allows(plan, cx.n_kv, p0 + r, j0 + c)) w.s[r * cols + c] = kNegInf;
-          }
-        }
-      }
+      mask_tile(plan, cx.n_kv, p0, rows, j0, cols, w.s.data());
       online_softmax_update(rows, cols, d, w);
       const float* v = kv_rows(cx, cx.kv.v, g, j0, cols, w.v, ldv);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(d),

@@ -63,6 +63,10 @@ class Backend {
 
   virtual std::string name() const = 0;         // "cpu", "cuda"
   virtual std::string device_name() const = 0;  // e.g. "2-core x86-64 (OpenBLAS)", "NVIDIA H100 80GB HBM3"
+  // A run (a prefill and the decode after it) starts: the CPU backend on automatic threads looks again at how busy
+  // the cores are. Cheap (no waiting): Session::run_prefill calls it inside the timed prefill.
+  virtual void begin_run() {}
+  virtual int threads() const { return 1; }  // host threads the backend computes with
 
   // Memory. Weights are uploaded once from fp32 host data (the backend picks its storage precision).
   virtual Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) = 0;

@@ -17,6 +17,7 @@
 
 #include "engine/attention/attention_cpu.h"
 #include "engine/backend/cpu/half_rows.h"
+#include "engine/backend/cpu/row_ops.h"
 #include "engine/backend/cpu/weight_matmul.h"
 #include "engine/backend/cpu_threads.h"
 #include "engine/backend/random_blocks.h"
@@ -63,16 +64,31 @@ CpuBackend::CpuBackend(int n_threads) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   const CpuThreadChoice choice = choose_cpu_threads(n_threads);
-  n_threads_ = choice.threads;
+  automatic_threads_ = n_threads <= 0;
+  load_probe_ = CoreLoadProbe();
   spdlog::info("cpu backend: {}", choice.reason);
+  omp_set_dynamic(0);  // -t N means N: the runtime may not shrink teams on its own
+  use_threads(choice.threads);
+  if (openblas_get_parallel() != 2)
+    spdlog::warn("OpenBLAS is not the OpenMP build: attention runs on one thread (install libopenblas-openmp-dev)");
+}
+
+void CpuBackend::use_threads(int n) {
+  n_threads_ = n;
   // OpenBLAS built on OpenMP shares our thread pool. The pthread build runs its own threads, and OpenMP workers
   // spinning next to them made decode 100x slower on a 16-core machine: then BLAS gets the cores and our loops one.
-  const bool blas_on_openmp = openblas_get_parallel() == 2;
-  omp_set_dynamic(0);  // -t N means N: the runtime may not shrink teams on its own
-  omp_set_num_threads(blas_on_openmp ? n_threads_ : 1);
-  openblas_set_num_threads(n_threads_);
-  if (!blas_on_openmp)
-    spdlog::warn("OpenBLAS is not the OpenMP build: attention runs on one thread (install libopenblas-openmp-dev)");
+  omp_set_num_threads(openblas_get_parallel() == 2 ? n : 1);
+  openblas_set_num_threads(n);
+}
+
+void CpuBackend::begin_run() {
+  if (!automatic_threads_) return;
+  const double others = load_probe_.others_busy_cores();
+  if (others < 0) return;  // too soon after the last look, or /proc/stat unreadable: keep the count
+  const int n = automatic_cpu_threads(usable_cpu_cores(), others);
+  if (n == n_threads_) return;
+  spdlog::info("cpu backend: {} threads now ({:.1f} cores kept busy by other programs)", n, others);
+  use_threads(n);
 }
 
 std::string CpuBackend::device_name() const {
@@ -237,14 +253,7 @@ void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tens
   const int64_t n = x.cols;
   const float* w = f32(weight);
 #pragma omp parallel for if (x.rows > 8)
-  for (int64_t r = 0; r < x.rows; ++r) {
-    const float* xi = f32(x) + r * n;
-    float* yo = f32(out) + r * n;
-    double ss = 0.0;
-    for (int64_t c = 0; c < n; ++c) ss += static_cast<double>(xi[c]) * xi[c];
-    const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-    for (int64_t c = 0; c < n; ++c) yo[c] = xi[c] * scale * w[c];
-  }
+  for (int64_t r = 0; r < x.rows; ++r) cpu::rms_norm_row(f32(x) + r * n, w, eps, f32(out) + r * n, n);
 }
 
 void CpuBackend::head_rms_norm(Tensor& x, const Tensor& weight, int head_dim, float eps) {
@@ -266,20 +275,21 @@ void CpuBackend::matmul(const Tensor& x, const Tensor& w, Tensor& out) {
 
 void CpuBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& out) {
   const cpu::WeightProduct p[] = {{&w, &out}};
-  if (!cpu::weight_matmul_group(x, p, true)) Backend::matmul_add(x, w, out);
+  if (!cpu::weight_matmul_group(x, p, true, cpu::ProductKind::ResidualAdd)) Backend::matmul_add(x, w, out);
 }
 
 void CpuBackend::matmul_swiglu(const Tensor& x, const Tensor& gate, const Tensor& up, Tensor& out) {
   Tensor g = empty(x.rows, gate.rows), u = empty(x.rows, up.rows);
   const cpu::WeightProduct p[] = {{&gate, &g}, {&up, &u}};
-  if (!cpu::weight_matmul_group(x, p, false)) return Backend::matmul_swiglu(x, gate, up, out);
+  if (!cpu::weight_matmul_group(x, p, false, cpu::ProductKind::GateUp))
+    return Backend::matmul_swiglu(x, gate, up, out);
   swiglu(g, u, out);
 }
 
 void CpuBackend::matmul_qkv(const Tensor& x, const Tensor& wq, const Tensor& wk, const Tensor& wv, Tensor& q, Tensor& k,
                             Tensor& v) {
   const cpu::WeightProduct p[] = {{&wq, &q}, {&wk, &k}, {&wv, &v}};
-  if (!cpu::weight_matmul_group(x, p, false)) Backend::matmul_qkv(x, wq, wk, wv, q, k, v);
+  if (!cpu::weight_matmul_group(x, p, false, cpu::ProductKind::Qkv)) Backend::matmul_qkv(x, wq, wk, wv, q, k, v);
 }
 
 void CpuBackend::add_bias(Tensor& x, const Tensor& bias) {
@@ -304,8 +314,11 @@ void CpuBackend::swiglu(const Tensor& gate, const Tensor& up, Tensor& out) {
   const float* u = f32(up);
   float* o = f32(out);
   const int64_t n = gate.numel();
-#pragma omp parallel for simd if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  constexpr int64_t kChunk = 16384;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for if (n > 65536)
+  for (int64_t c = 0; c < chunks; ++c)
+    cpu::swiglu_n(g + c * kChunk, u + c * kChunk, o + c * kChunk, std::min(kChunk, n - c * kChunk));
 }
 
 void CpuBackend::rope(Tensor& x, int64_t pos0, const RopeTable& rope) {

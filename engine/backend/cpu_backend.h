@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/backend/backend.h"
+#include "engine/backend/cpu_threads.h"
 
 namespace flux::engine {
 
@@ -13,6 +14,8 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
   std::string device_name() const override;
+  void begin_run() override;
+  int threads() const override { return n_threads_; }
 
   Tensor upload(std::span<const float> host, int64_t rows, int64_t cols) override;
   // Keeps GGML block quants (Q4_0..Q8_0, Q4_K, Q5_K, Q6_K) and F16/BF16 as stored; other types go to fp32.
@@ -59,7 +62,11 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
  private:
+  void use_threads(int n);
+
   int n_threads_;
+  bool automatic_threads_;  // -t 0: begin_run re-decides from how busy the cores were since the last look
+  CoreLoadProbe load_probe_;
   DType kv_dtype_ = DType::F32;
 };
 

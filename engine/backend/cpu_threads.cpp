@@ -1,11 +1,13 @@
 #include "engine/backend/cpu_threads.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -92,27 +94,85 @@ double idle_cpu_cores(int sample_ms) {
   return seen == 0 ? -1.0 : idle;
 }
 
-CpuThreadChoice choose_cpu_threads(int requested) {
+int automatic_cpu_threads(int usable_cores, double others_busy_cores) {
+  const double left = static_cast<double>(usable_cores) - std::max(0.0, others_busy_cores);
+  return std::clamp(static_cast<int>(std::floor(left + 0.5)), 1, std::max(1, usable_cores));
+}
+
+bool look_at_cpus(CpuLook& out) {
+  const std::vector<CpuTimes> t = read_cpu_times();
+  const long hz = sysconf(_SC_CLK_TCK);
+  if (t.empty() || hz <= 0) return false;
+  unsigned long long busy = 0;
+  for (const int c : allowed_cpus()) {
+    const auto i = static_cast<std::size_t>(c);
+    if (i < t.size()) busy += t[i].total - t[i].idle;
+  }
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return false;
+  out.busy_s = static_cast<double>(busy) / static_cast<double>(hz);
+  out.self_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return true;
+}
+
+double others_busy_between(const CpuLook& earlier, const CpuLook& later, int min_interval_ms) {
+  const double dt = later.wall_s - earlier.wall_s;
+  if (dt <= 0 || dt * 1000.0 < min_interval_ms) return -1.0;
+  return std::max(0.0, (later.busy_s - earlier.busy_s) - (later.self_s - earlier.self_s)) / dt;
+}
+
+CoreLoadProbe::CoreLoadProbe() { valid_ = look_at_cpus(last_); }
+
+double CoreLoadProbe::others_busy_cores(int min_interval_ms) {
+  CpuLook now;
+  if (!look_at_cpus(now)) return -1.0;
+  if (!valid_) {
+    last_ = now, valid_ = true;
+    return -1.0;
+  }
+  const double others = others_busy_between(last_, now, min_interval_ms);
+  if (others >= 0) last_ = now;
+  return others;
+}
+
+CpuThreadChoice choose_cpu_threads(int requested, int sample_ms) {
   CpuThreadChoice c;
   c.usable_cores = usable_cpu_cores();
-  c.threads = requested > 0 ? requested : c.usable_cores;
-  c.reason = requested > 0 ? fmt::format("{} threads as requested ({} usable cores)", requested, c.usable_cores)
-                           : fmt::format("{} threads: every usable core (-t N to choose)", c.threads);
-  if (!openmp_waits_passively() && c.threads > 1)
-    c.reason += "; OpenMP workers spin (OMP_WAIT_POLICY is not passive): slow when other programs keep a core busy";
+  if (requested > 0) {
+    c.threads = requested;
+    c.reason = fmt::format("{} threads as requested ({} usable cores)", requested, c.usable_cores);
+  } else {
+    CoreLoadProbe probe;
+    std::this_thread::sleep_for(std::chrono::milliseconds(sample_ms));
+    const double others = probe.others_busy_cores(0);
+    c.threads = others < 0 ? c.usable_cores : automatic_cpu_threads(c.usable_cores, others);
+    c.reason = others < 0 ? fmt::format("{} threads: every usable core (-t N to choose)", c.threads)
+                          : fmt::format("{} threads: {} usable cores, {:.1f} kept busy by other programs (-t N to choose)",
+                                        c.threads, c.usable_cores, others);
+  }
+  if (openmp_spin_count() > 10 * kShortOpenmpSpin && c.threads > 1)
+    c.reason += fmt::format("; OpenMP workers spin {} iterations (GOMP_SPINCOUNT / OMP_WAIT_POLICY): slow when other "
+                            "programs keep a core busy", openmp_spin_count());
   return c;
 }
 
-bool openmp_waits_passively() {
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
+long long openmp_spin_count() {
   const char* spin = std::getenv("GOMP_SPINCOUNT");
-  return (policy != nullptr && strcasecmp(policy, "passive") == 0) || (spin != nullptr && std::atoll(spin) == 0 &&
-                                                                       spin[0] == '0');
+  if (spin != nullptr && *spin != '\0') {
+    if (strcasecmp(spin, "infinite") == 0 || strcasecmp(spin, "infinity") == 0) return LLONG_MAX;
+    return std::max(0LL, std::atoll(spin));
+  }
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  if (policy != nullptr && strcasecmp(policy, "passive") == 0) return 0;
+  if (policy != nullptr && strcasecmp(policy, "active") == 0) return 30000000000LL;
+  return 300000;
 }
 
-void restart_with_passive_openmp(char** argv) {
+void restart_with_short_openmp_spin(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  if (setenv("GOMP_SPINCOUNT", std::to_string(kShortOpenmpSpin).c_str(), 1) != 0) return;
   execv("/proc/self/exe", argv);
   // Still here: the variable stays set for any child; this process keeps libgomp's default.
 }

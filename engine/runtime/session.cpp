@@ -45,6 +45,7 @@ Tensor Session::run_prefill(std::span<const int32_t> tokens, const RoutingPlan& 
   require(static_cast<int64_t>(tokens.size()) <= kv_.capacity(), "prefill: {} prompt tokens exceed the capacity {}",
           tokens.size(), kv_.capacity());
   Backend& backend = decoder_.backend();
+  backend.begin_run();
   const auto n = static_cast<int64_t>(tokens.size());
   // Routing on the device (Backend::route_on_device): no host round trip per layer where the backend has it, the
   // prefill runs in one pass and both plans have static block lists; the decisions and every layer's times are

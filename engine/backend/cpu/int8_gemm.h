@@ -1,5 +1,7 @@
-// Long-prefill GEMM in integers: block-quant weights with unsigned values and one scale and offset per 32 elements
-// (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K) times Q8 activations (q8_activations.h, one or two levels), on AVX-512 VNNI.
+// Long-prefill GEMM in integers: block-quant weights (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K: unsigned values, a scale
+// and an offset per 32 elements; Q8_0: signed values, packed as q + 128 with -128 · d as the offset; Q6_K: a scale per
+// 16 elements, so two conversions per block) times Q8 activations (q8_activations.h, one or two levels), on AVX-512
+// VNNI.
 // The weight is unpacked once per call into 16-row panels laid out for vpdpbusd (lane = weight row, 4 consecutive
 // bytes of one row per lane); each activation row's 4 int8 values are broadcast, so one instruction does 64
 // multiply-adds (16 for an fp32 FMA) and a 16-row x 8-activation-row register tile keeps every loaded value busy.

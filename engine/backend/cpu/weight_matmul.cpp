@@ -22,13 +22,25 @@ namespace {
 
 std::atomic<int> g_forced_path{static_cast<int>(GemmPath::Auto)};
 std::atomic<int> g_residual{-1};
+std::atomic<ActivationFilter> g_filter{nullptr};
 
-bool residual_activations() {
+// Two Q8 levels (true) or one for the Int8 path's activations, per ProductKind: the precision/speed choice of the
+// long prefill (docs/cpu-engine.md has the measurement; the Q8 decode path always takes two).
+constexpr bool kPrefillLevels[] = {
+    true,  // Qkv
+    true,  // GateUp
+    true,  // ResidualAdd
+    true,  // Plain
+};
+
+// One level or two for everything, when forced (force_residual_activations, else FLUX_CPU_ACT).
+std::optional<bool> forced_residual() {
   const int forced = g_residual.load(std::memory_order_relaxed);
   if (forced >= 0) return forced == 1;
-  static const bool env = [] {
+  static const std::optional<bool> env = []() -> std::optional<bool> {
     const char* v = std::getenv("FLUX_CPU_ACT");
-    if (v == nullptr || *v == '\0' || std::string_view(v) == "q8x2") return true;
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    if (std::string_view(v) == "q8x2") return true;
     require(std::string_view(v) == "q8", "FLUX_CPU_ACT={}: use q8 or q8x2", v);
     return false;
   }();
@@ -57,11 +69,17 @@ int64_t chunk_rows(int64_t rows, int64_t per_thread, int64_t minimum, int64_t ma
   return std::clamp<int64_t>(chunk - chunk % 8, minimum, maximum);
 }
 
-// x [n, cols] as n rows of Q8 blocks.
-std::vector<Q8Block> quantize_rows(const Tensor& x, bool residual) {
+// x [n, cols] as n rows of Q8 blocks (through the measurement filter, when one is set).
+std::vector<Q8Block> quantize_rows(const Tensor& x, bool residual, ProductKind kind) {
   const int64_t n = x.rows, cols = x.cols, blocks = cols / kQ8Block;
   std::vector<Q8Block> a(static_cast<std::size_t>(n * blocks));
   const auto* xs = static_cast<const float*>(x.data);
+  std::vector<float> filtered;
+  if (const ActivationFilter filter = g_filter.load(std::memory_order_relaxed); filter != nullptr) {
+    filtered.assign(xs, xs + n * cols);
+    filter(kind, filtered.data(), n, cols);
+    xs = filtered.data();
+  }
 #pragma omp parallel for if (n > 4)
   for (int64_t r = 0; r < n; ++r) quantize_row_q8(xs + r * cols, a.data() + r * blocks, cols, residual);
   return a;
@@ -69,10 +87,10 @@ std::vector<Q8Block> quantize_rows(const Tensor& x, bool residual) {
 
 // The Q8 path for several weights sharing activations x: x quantized once, every product's rows cut into chunks of
 // one schedule, so a decode layer forks once for q/k/v (or gate/up) instead of once per weight.
-void matmul_q8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
-  const bool residual = residual_activations();
+void matmul_q8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate, ProductKind kind) {
+  const bool residual = activations_have_residual(kind, GemmPath::Q8);
   const int64_t n = x.rows, cols = x.cols, blocks = cols / kQ8Block;
-  const std::vector<Q8Block> a = quantize_rows(x, residual);
+  const std::vector<Q8Block> a = quantize_rows(x, residual, kind);
   struct Chunk {
     std::size_t product;
     int64_t begin, end;
@@ -123,9 +141,9 @@ void matmul_half(const Tensor& x, const Tensor& w, Tensor& out) {
 }
 
 // The int8 GEMM for weights sharing x (q/k/v, gate/up): x quantized once.
-void matmul_int8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
-  const bool residual = residual_activations();
-  const std::vector<Q8Block> a = quantize_rows(x, residual);
+void matmul_int8(const Tensor& x, std::span<const WeightProduct> products, bool accumulate, ProductKind kind) {
+  const bool residual = activations_have_residual(kind, GemmPath::Int8);
+  const std::vector<Q8Block> a = quantize_rows(x, residual, kind);
   for (const WeightProduct& p : products)
     int8_gemm(p.w->dtype, static_cast<const uint8_t*>(p.w->data), p.w->rows, x.cols, a.data(), x.rows, residual,
               static_cast<float*>(p.out->data), p.w->rows, accumulate);
@@ -172,8 +190,13 @@ void force_residual_activations(std::optional<bool> on) {
   g_residual.store(on ? static_cast<int>(*on) : -1, std::memory_order_relaxed);
 }
 
-bool activations_have_residual() {
-  return residual_activations();
+bool activations_have_residual(ProductKind kind, GemmPath path) {
+  if (const std::optional<bool> forced = forced_residual()) return *forced;
+  return path != GemmPath::Int8 || kPrefillLevels[static_cast<int>(kind)];
+}
+
+void set_activation_filter(ActivationFilter f) {
+  g_filter.store(f, std::memory_order_relaxed);
 }
 
 void force_gemm_path(GemmPath path) {
@@ -185,16 +208,16 @@ void weight_matmul(const Tensor& x, const Tensor& w, Tensor& out) {
           "cpu weight matmul: fp32 activations and a stored weight expected");
   const GemmPath path = gemm_path(w.dtype, x.rows);
   if (path == GemmPath::Int8)
-    matmul_int8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false);
+    matmul_int8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false, ProductKind::Plain);
   else if (path == GemmPath::DequantTile)
     matmul_dequant_tiles(x, w, out);
   else if (is_block_quant(w.dtype))
-    matmul_q8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false);
+    matmul_q8(x, std::span<const WeightProduct>({WeightProduct{&w, &out}}), false, ProductKind::Plain);
   else
     matmul_half(x, w, out);
 }
 
-bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate) {
+bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> products, bool accumulate, ProductKind kind) {
   const GemmPath path = gemm_path(products.front().w->dtype, x.rows);
   for (const WeightProduct& p : products) {
     if (!is_block_quant(p.w->dtype) || gemm_path(p.w->dtype, x.rows) != path ||
@@ -206,9 +229,9 @@ bool weight_matmul_group(const Tensor& x, std::span<const WeightProduct> product
             p.out->rows, p.out->cols);
   }
   if (path == GemmPath::Int8)
-    matmul_int8(x, products, accumulate);
+    matmul_int8(x, products, accumulate, kind);
   else
-    matmul_q8(x, products, accumulate);
+    matmul_q8(x, products, accumulate, kind);
   return true;
 }
 
@@ -219,7 +242,8 @@ void weight_row_f32(const Tensor& w, int64_t row, float* out) {
 
 std::string execution_type(DType weight) {
   if (weight == DType::F32) return "f32";
-  if (is_block_quant(weight)) return std::string(dtype_name(weight)) + (residual_activations() ? " x q8x2" : " x q8");
+  if (is_block_quant(weight))
+    return std::string(dtype_name(weight)) + (forced_residual().value_or(true) ? " x q8x2" : " x q8");
   return std::string(dtype_name(weight)) + " x f32";
 }
 

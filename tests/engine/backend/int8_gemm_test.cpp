@@ -27,8 +27,8 @@ using flux::test::q8_rounded;
 using cpu::GemmPath;
 using cpu::Isa;
 
-constexpr StorageType kPackable[] = {StorageType::Q4_0, StorageType::Q4_1, StorageType::Q5_0,
-                                     StorageType::Q5_1, StorageType::Q4_K, StorageType::Q5_K};
+constexpr StorageType kPackable[] = {StorageType::Q4_0, StorageType::Q4_1, StorageType::Q5_0, StorageType::Q5_1,
+                                     StorageType::Q8_0, StorageType::Q4_K, StorageType::Q5_K, StorageType::Q6_K};
 
 std::vector<float> uniform(std::size_t count, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -133,10 +133,9 @@ INSTANTIATE_TEST_SUITE_P(PackableTypes, Int8Gemm, ::testing::ValuesIn(kPackable)
                            return std::string(storage_type_name(p.param));
                          });
 
-// Signed values (Q8_0) and a scale per 16 elements (Q6_K) have no int8 panels: a forced Int8 path multiplies them
-// as dequantized tiles.
+// 16-bit weights have no int8 panels: a forced Int8 path multiplies them as dequantized tiles.
 TEST(Int8GemmSetup, OtherKindsFallBackToTiles) {
-  for (const DType t : {DType::Q8_0, DType::Q6_K, DType::F16, DType::BF16}) {
+  for (const DType t : {DType::F16, DType::BF16}) {
     EXPECT_FALSE(cpu::int8_gemm_supports(t, Isa::Avx512Vnni)) << dtype_name(t);
     cpu::force_gemm_path(GemmPath::Int8);
     EXPECT_EQ(cpu::gemm_path(t, 64), GemmPath::DequantTile) << dtype_name(t);
